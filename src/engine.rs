@@ -1,0 +1,1152 @@
+//! The discrete-event engine: one workflow run, scheduled as Trigger.dev would.
+//!
+//! Each task run executes its compiled program (`Model::ops`) in fibers: the root fiber of
+//! an attempt, plus one per Promise.all item in flight. Events sit in a binary heap keyed by
+//! (time, sequence), so events at the same time are handled first in, first out. All state
+//! lives in a reusable [`Scratch`]: after warm-up a run allocates nothing.
+//!
+//! Time accounting per attempt follows Trigger.dev: the attempt is *executing* while at
+//! least one of its fibers is active (working, in a retry.onThrow delay, in a wait.for of
+//! 5 s or less); it is *paused* while every fiber waits on a checkpoint (wait.for over 5 s,
+//! triggerAndWait, batchTriggerAndWait). Executing time is billed and counts toward
+//! maxDuration; paused time is neither.
+
+use crate::dist::Dist;
+use crate::model::*;
+use crate::platform::{self, PRESETS};
+use crate::rng::{SimRng, mix, purpose, stream};
+use rand::RngExt;
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+
+/// Progress levels recorded per run: 5%, 10%, ..., 100%.
+pub const LEVELS: usize = 20;
+pub const LEVEL_STEP: f64 = 100.0 / LEVELS as f64;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Status {
+    Completed = 0,
+    Failed = 1,
+    Crashed = 2,
+    TimedOut = 3,
+}
+
+impl Status {
+    pub const ALL: [Status; 4] = [Status::Completed, Status::Failed, Status::Crashed, Status::TimedOut];
+    /// Trigger.dev's name for the status.
+    pub fn name(self) -> &'static str {
+        crate::slo::STATUSES[self as usize]
+    }
+}
+
+/// Totals of one task over the runs of it in one or more workflow runs.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TaskAcc {
+    /// Task runs (each trigger is one run).
+    pub runs: u64,
+    pub attempts: u64,
+    pub statuses: [u64; 4],
+    /// Attempts that ran out of memory.
+    pub oom: u64,
+    /// Start latency waited before first attempts (Trigger.dev's queued_duration).
+    pub queued_s: f64,
+    /// First attempt start to end of the run (execution_duration).
+    pub execution_s: f64,
+    /// Billed compute time (usage_duration).
+    pub usage_s: f64,
+    pub compute_usd: f64,
+    pub invocation_usd: f64,
+}
+
+impl TaskAcc {
+    pub fn merge(&mut self, o: &TaskAcc) {
+        self.runs += o.runs;
+        self.attempts += o.attempts;
+        for i in 0..4 {
+            self.statuses[i] += o.statuses[i];
+        }
+        self.oom += o.oom;
+        self.queued_s += o.queued_s;
+        self.execution_s += o.execution_s;
+        self.usage_s += o.usage_s;
+        self.compute_usd += o.compute_usd;
+        self.invocation_usd += o.invocation_usd;
+    }
+}
+
+/// What one workflow run produced.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RunOutcome {
+    /// Trigger of the entry task to the end of its run.
+    pub duration_s: f64,
+    pub status: Status,
+    /// All task runs of the workflow, fire-and-forget children included.
+    pub cost_usd: f64,
+    pub compute_usd: f64,
+    pub invocation_usd: f64,
+    /// Billed compute seconds over all task runs.
+    pub usage_s: f64,
+    /// Seconds the entry run's attempts were executing (the rest of its time it was
+    /// paused at checkpoints, waiting for a retry, or starting).
+    pub root_usage_s: f64,
+    /// Time the last task run of the workflow ended (fire-and-forget children included).
+    pub makespan_s: f64,
+    pub task_runs: u32,
+    pub attempts: u32,
+    /// Time the progress bar first reached 5%, 10%, ..., 100% (infinite if never).
+    pub progress: [f64; LEVELS],
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum SimError {
+    #[error(
+        "run {run} processed more than {limit} events (in task `{task}`); a runaway scenario? raise limits.maxEventsPerRun if it is meant"
+    )]
+    EventBudget { run: u64, limit: u64, task: String },
+}
+
+/// Receives what happens inside a run; used to draw timelines. The default does nothing
+/// and compiles away.
+pub trait Observer {
+    /// An attempt of task run `run` (index within the workflow) ended.
+    fn attempt(&mut self, _a: &AttemptRecord) {}
+    /// A task run was triggered (by `parent`, `u32::MAX` for the entry run).
+    fn triggered(&mut self, _run: u32, _task: TaskId, _parent: u32, _at: f64) {}
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum AttemptEnd {
+    Ok,
+    Threw,
+    OutOfMemory,
+    TimedOut,
+}
+
+/// One ended attempt, as an [`Observer`] sees it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AttemptRecord {
+    /// Index of the task run within the workflow run (0 is the entry run).
+    pub run: u32,
+    pub task: TaskId,
+    pub attempt: u32,
+    pub machine: u8,
+    pub start: f64,
+    pub end: f64,
+    pub usage_s: f64,
+    pub outcome: AttemptEnd,
+}
+
+pub struct NoObserver;
+impl Observer for NoObserver {}
+
+// ------------------------------------------------------------------------ internals
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum EvKind {
+    AttemptStart,
+    Wake,
+    Deadline,
+    Tick,
+}
+
+#[derive(Clone, Copy)]
+struct Ev {
+    t: f64,
+    seq: u64,
+    kind: EvKind,
+    id: u32,
+    gn: u32,
+    aux: u32,
+}
+
+impl PartialEq for Ev {
+    fn eq(&self, o: &Self) -> bool {
+        self.cmp(o) == Ordering::Equal
+    }
+}
+impl Eq for Ev {}
+impl PartialOrd for Ev {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Ev {
+    /// Reversed, so the max-heap pops the earliest (time, seq) first.
+    fn cmp(&self, o: &Self) -> Ordering {
+        o.t.total_cmp(&self.t).then(o.seq.cmp(&self.seq))
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Ready,
+    Working,
+    RetryDelay,
+    Waiting,
+    PollWait,
+    PollCheck,
+    WaitChild,
+    Parked,
+}
+
+#[derive(Clone, Copy)]
+struct Fiber {
+    run: u32,
+    /// The run's attempt generation this fiber belongs to.
+    rgen: u32,
+    gn: u32,
+    pc: u32,
+    /// Frame this fiber is an item of (NONE for an attempt's root fiber).
+    frame: u32,
+    ikey: u64,
+    phase: Phase,
+    active: bool,
+    tries: u32,
+    mem: f64,
+    /// Poll checks so far, or units of a perUnit work step.
+    aux: u32,
+    fail: bool,
+    retryable: bool,
+}
+
+#[derive(Clone, Copy)]
+struct Frame {
+    gn: u32,
+    run: u32,
+    /// The fiber that waits for the frame; its generation when it parked.
+    parent: u32,
+    pgen: u32,
+    total: u32,
+    started: u32,
+    done: u32,
+    failed: u32,
+    body: u32,
+    prog: Prog,
+    unwrap: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Waiter {
+    None,
+    Fiber { id: u32, gn: u32 },
+    Frame { id: u32, gn: u32 },
+}
+
+#[derive(Clone, Copy)]
+struct RunState {
+    task: TaskId,
+    key: u64,
+    waiter: Waiter,
+    machine: u8,
+    oom_upgraded: bool,
+    attempt: u32,
+    gn: u32,
+    dgen: u32,
+    busy: u32,
+    exec_since: f64,
+    attempt_start: f64,
+    attempt_usage: f64,
+    mem: f64,
+    t_trigger: f64,
+    t_start: f64,
+    done: bool,
+    status: Status,
+}
+
+/// Reusable per-thread state of the engine.
+pub struct Scratch {
+    heap: BinaryHeap<Ev>,
+    seq: u64,
+    now: f64,
+    events: u64,
+    runs: Vec<RunState>,
+    fibers: Vec<Fiber>,
+    free_fibers: Vec<u32>,
+    frames: Vec<Frame>,
+    free_frames: Vec<u32>,
+    /// Idempotency keys: (parent run, pc, item key) -> child run.
+    idem: Vec<(u32, u32, u64, u32)>,
+    inputs: Vec<f64>,
+    bar: f64,
+    root_done: bool,
+    out: RunOutcome,
+}
+
+impl Default for Scratch {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+const EMPTY_OUTCOME: RunOutcome = RunOutcome {
+    duration_s: 0.0,
+    status: Status::Completed,
+    cost_usd: 0.0,
+    compute_usd: 0.0,
+    invocation_usd: 0.0,
+    usage_s: 0.0,
+    root_usage_s: 0.0,
+    makespan_s: 0.0,
+    task_runs: 0,
+    attempts: 0,
+    progress: [f64::INFINITY; LEVELS],
+};
+
+impl Scratch {
+    pub fn new() -> Self {
+        Scratch {
+            heap: BinaryHeap::with_capacity(64),
+            seq: 0,
+            now: 0.0,
+            events: 0,
+            runs: Vec::with_capacity(16),
+            fibers: Vec::with_capacity(16),
+            free_fibers: Vec::new(),
+            frames: Vec::new(),
+            free_frames: Vec::new(),
+            idem: Vec::new(),
+            inputs: Vec::new(),
+            bar: 0.0,
+            root_done: false,
+            out: EMPTY_OUTCOME,
+        }
+    }
+
+    fn clear(&mut self) {
+        self.heap.clear();
+        self.seq = 0;
+        self.now = 0.0;
+        self.events = 0;
+        self.runs.clear();
+        self.fibers.clear();
+        self.free_fibers.clear();
+        self.frames.clear();
+        self.free_frames.clear();
+        self.idem.clear();
+        self.inputs.clear();
+        self.bar = 0.0;
+        self.root_done = false;
+        self.out = EMPTY_OUTCOME;
+    }
+}
+
+/// Simulates workflow run `key` (see [`crate::rng::run_key`]) of the model, adding per-task
+/// totals into `tasks` (one entry per task of the model).
+pub fn simulate<O: Observer>(
+    m: &Model,
+    key: u64,
+    s: &mut Scratch,
+    tasks: &mut [TaskAcc],
+    obs: &mut O,
+) -> Result<RunOutcome, SimError> {
+    s.clear();
+    let mut e = Engine { m, s, tasks, obs };
+    e.run(key)
+}
+
+struct Engine<'a, O: Observer> {
+    m: &'a Model,
+    s: &'a mut Scratch,
+    tasks: &'a mut [TaskAcc],
+    obs: &'a mut O,
+}
+
+impl<O: Observer> Engine<'_, O> {
+    fn run(&mut self, key: u64) -> Result<RunOutcome, SimError> {
+        let mut irng = stream(mix(key, purpose::INPUT));
+        for a in &self.m.inputs {
+            let v = a.dist.sample(&mut irng);
+            self.s.inputs.push(v);
+        }
+        self.trigger_run(self.m.entry, key, Waiter::None, u32::MAX);
+        let limit = self.m.limits.max_events_per_run;
+        while let Some(ev) = self.s.heap.pop() {
+            self.s.now = ev.t;
+            self.s.events += 1;
+            if self.s.events > limit {
+                let task = match ev.kind {
+                    EvKind::AttemptStart | EvKind::Deadline => self.s.runs[ev.id as usize].task,
+                    EvKind::Wake | EvKind::Tick => self.s.runs[self.s.fibers[ev.id as usize].run as usize].task,
+                };
+                return Err(SimError::EventBudget { run: key, limit, task: self.m.tasks[task as usize].name.clone() });
+            }
+            match ev.kind {
+                EvKind::AttemptStart => {
+                    if self.s.runs[ev.id as usize].gn == ev.gn {
+                        self.start_attempt(ev.id);
+                    }
+                }
+                EvKind::Deadline => {
+                    let r = &self.s.runs[ev.id as usize];
+                    if r.dgen == ev.gn && !r.done && r.busy > 0 {
+                        self.end_attempt(ev.id, AttemptEnd::TimedOut);
+                        self.finish_run(ev.id, Status::TimedOut);
+                    }
+                }
+                EvKind::Wake => {
+                    if self.live(ev.id, ev.gn) {
+                        self.wake(ev.id);
+                    }
+                }
+                EvKind::Tick => {
+                    if self.live(ev.id, ev.gn) {
+                        self.tick(ev.id, ev.aux);
+                    }
+                }
+            }
+        }
+        self.s.out.cost_usd = self.s.out.compute_usd + self.s.out.invocation_usd;
+        Ok(self.s.out)
+    }
+
+    // -------------------------------------------------------------- bookkeeping
+
+    fn push(&mut self, t: f64, kind: EvKind, id: u32, gn: u32, aux: u32) {
+        self.s.seq += 1;
+        self.s.heap.push(Ev { t, seq: self.s.seq, kind, id, gn, aux });
+    }
+
+    /// Is fiber `f` at generation `gn`, and its attempt still current? A stale fiber of an
+    /// ended attempt is released here.
+    fn live(&mut self, f: u32, gn: u32) -> bool {
+        let fb = self.s.fibers[f as usize];
+        if fb.gn != gn {
+            return false;
+        }
+        let r = &self.s.runs[fb.run as usize];
+        if r.gn != fb.rgen || r.done {
+            self.free_fiber(f);
+            return false;
+        }
+        true
+    }
+
+    fn alloc_fiber(&mut self, run: u32, pc: u32, frame: u32, ikey: u64) -> u32 {
+        let rgen = self.s.runs[run as usize].gn;
+        let fb = Fiber {
+            run,
+            rgen,
+            gn: 0,
+            pc,
+            frame,
+            ikey,
+            phase: Phase::Ready,
+            active: false,
+            tries: 0,
+            mem: 0.0,
+            aux: 0,
+            fail: false,
+            retryable: true,
+        };
+        match self.s.free_fibers.pop() {
+            Some(i) => {
+                let g = self.s.fibers[i as usize].gn.wrapping_add(1);
+                self.s.fibers[i as usize] = Fiber { gn: g, ..fb };
+                i
+            }
+            None => {
+                self.s.fibers.push(fb);
+                (self.s.fibers.len() - 1) as u32
+            }
+        }
+    }
+
+    fn free_fiber(&mut self, f: u32) {
+        let fb = &mut self.s.fibers[f as usize];
+        fb.gn = fb.gn.wrapping_add(1);
+        fb.run = u32::MAX;
+        // `run` is only read through live(); a freed fiber never matches a generation again.
+        fb.rgen = u32::MAX;
+        self.s.free_fibers.push(f);
+    }
+
+    /// Schedules fiber `f` to be woken at `t` (only its latest wake counts).
+    fn wake_at(&mut self, f: u32, t: f64) {
+        let fb = &mut self.s.fibers[f as usize];
+        fb.gn = fb.gn.wrapping_add(1);
+        let g = fb.gn;
+        self.push(t, EvKind::Wake, f, g, 0);
+    }
+
+    /// Marks fiber `f` as executing (counts toward billing and maxDuration) or not.
+    fn set_active(&mut self, f: u32, active: bool) {
+        let fb = &mut self.s.fibers[f as usize];
+        if fb.active == active {
+            return;
+        }
+        fb.active = active;
+        let run = fb.run;
+        let now = self.s.now;
+        let r = &mut self.s.runs[run as usize];
+        if active {
+            r.busy += 1;
+            if r.busy == 1 {
+                r.exec_since = now;
+                if let Some(max) = self.m.tasks[r.task as usize].max_duration_s {
+                    r.dgen = r.dgen.wrapping_add(1);
+                    let (t, g) = (now + (max - r.attempt_usage).max(0.0), r.dgen);
+                    self.push(t, EvKind::Deadline, run, g, 0);
+                }
+            }
+        } else {
+            r.busy -= 1;
+            if r.busy == 0 {
+                r.attempt_usage += now - r.exec_since;
+                r.dgen = r.dgen.wrapping_add(1);
+            }
+        }
+    }
+
+    fn set_progress(&mut self, v: f64) {
+        if self.s.root_done || v <= self.s.bar {
+            return;
+        }
+        let now = self.s.now;
+        let from = (self.s.bar / LEVEL_STEP + 1e-9).floor() as usize;
+        let to = ((v / LEVEL_STEP + 1e-9).floor() as usize).min(LEVELS);
+        for l in from..to {
+            if self.s.out.progress[l].is_infinite() {
+                self.s.out.progress[l] = now;
+            }
+        }
+        self.s.bar = v;
+    }
+
+    /// Moves the bar to fraction `frac` of the slice of the task of `run`.
+    fn task_progress(&mut self, run: u32, frac: f64) {
+        let t = self.s.runs[run as usize].task;
+        if let Some((a, b)) = self.m.tasks[t as usize].progress {
+            self.set_progress(a + (b - a) * frac);
+        }
+    }
+
+    fn latency(&self, key: u64, attempt: u32) -> f64 {
+        let mut rng = stream(mix(mix(key, purpose::START_LATENCY), attempt as u64));
+        self.m.start_latency.sample(&mut rng)
+    }
+
+    fn count(&self, c: u32, key: u64) -> u32 {
+        match self.m.counts[c as usize] {
+            Count::Fixed(n) => n,
+            Count::Attr(a) => clamp_count(self.s.inputs[a as usize]),
+            Count::Dist(d) => {
+                let mut rng = stream(mix(key, purpose::COUNT));
+                clamp_count(self.m.dists[d as usize].sample(&mut rng).round())
+            }
+        }
+    }
+
+    /// The random stream of a step of a fiber: keyed by run, attempt, step, item and try.
+    fn step_rng(&self, f: u32, what: u64) -> SimRng {
+        let fb = &self.s.fibers[f as usize];
+        let r = &self.s.runs[fb.run as usize];
+        let k = mix(mix(mix(r.key, what), r.attempt as u64), mix(fb.pc as u64, mix(fb.ikey, fb.tries as u64)));
+        stream(k)
+    }
+
+    // -------------------------------------------------------------- runs and attempts
+
+    fn trigger_run(&mut self, task: TaskId, key: u64, waiter: Waiter, parent: u32) -> u32 {
+        let id = self.s.runs.len() as u32;
+        let now = self.s.now;
+        let t = &self.m.tasks[task as usize];
+        self.s.runs.push(RunState {
+            task,
+            key,
+            waiter,
+            machine: t.machine,
+            oom_upgraded: false,
+            attempt: 0,
+            gn: 0,
+            dgen: 0,
+            busy: 0,
+            exec_since: 0.0,
+            attempt_start: 0.0,
+            attempt_usage: 0.0,
+            mem: 0.0,
+            t_trigger: now,
+            t_start: f64::NAN,
+            done: false,
+            status: Status::Completed,
+        });
+        let acc = &mut self.tasks[task as usize];
+        acc.runs += 1;
+        acc.invocation_usd += self.m.invocation_usd;
+        self.s.out.invocation_usd += self.m.invocation_usd;
+        self.s.out.task_runs += 1;
+        self.obs.triggered(id, task, parent, now);
+        let lat = self.latency(key, 0);
+        self.push(now + lat, EvKind::AttemptStart, id, 0, 0);
+        id
+    }
+
+    fn start_attempt(&mut self, run: u32) {
+        let now = self.s.now;
+        let r = &mut self.s.runs[run as usize];
+        r.attempt += 1;
+        r.attempt_start = now;
+        r.attempt_usage = 0.0;
+        r.mem = 0.0;
+        r.busy = 0;
+        if r.attempt == 1 {
+            r.t_start = now;
+            let q = now - r.t_trigger;
+            self.tasks[r.task as usize].queued_s += q;
+        }
+        let (task, attempt) = (r.task, r.attempt);
+        self.tasks[task as usize].attempts += 1;
+        self.s.out.attempts += 1;
+        if attempt == 1 {
+            self.task_progress(run, 0.0);
+        }
+        let f = self.alloc_fiber(run, self.m.tasks[task as usize].entry_pc, NONE, 0);
+        self.set_active(f, true);
+        self.advance(f);
+    }
+
+    /// Closes the current attempt: bills it and invalidates its fibers and events.
+    fn end_attempt(&mut self, run: u32, how: AttemptEnd) {
+        let now = self.s.now;
+        let r = &mut self.s.runs[run as usize];
+        if r.busy > 0 {
+            r.attempt_usage += now - r.exec_since;
+        }
+        r.busy = 0;
+        r.gn = r.gn.wrapping_add(1);
+        r.dgen = r.dgen.wrapping_add(1);
+        r.mem = 0.0;
+        let usage = r.attempt_usage;
+        let usd = usage * self.m.usd_per_s[r.machine as usize];
+        let (task, attempt, start, machine) = (r.task, r.attempt, r.attempt_start, r.machine);
+        let acc = &mut self.tasks[task as usize];
+        acc.usage_s += usage;
+        acc.compute_usd += usd;
+        if how == AttemptEnd::OutOfMemory {
+            acc.oom += 1;
+        }
+        self.s.out.usage_s += usage;
+        self.s.out.compute_usd += usd;
+        if run == 0 {
+            self.s.out.root_usage_s += usage;
+        }
+        self.obs.attempt(&AttemptRecord { run, task, attempt, machine, start, end: now, usage_s: usage, outcome: how });
+    }
+
+    fn finish_run(&mut self, run: u32, status: Status) {
+        let now = self.s.now;
+        let r = &mut self.s.runs[run as usize];
+        r.done = true;
+        r.status = status;
+        let (task, waiter, t_start) = (r.task, r.waiter, r.t_start);
+        let acc = &mut self.tasks[task as usize];
+        acc.statuses[status as usize] += 1;
+        if t_start.is_finite() {
+            acc.execution_s += now - t_start;
+        }
+        if status == Status::Completed {
+            self.task_progress(run, 1.0);
+        }
+        if run == 0 {
+            if status == Status::Completed {
+                self.set_progress(100.0);
+            }
+            self.s.root_done = true;
+            self.s.out.duration_s = now;
+            self.s.out.status = status;
+        }
+        self.s.out.makespan_s = self.s.out.makespan_s.max(now);
+        let failed = status != Status::Completed;
+        match waiter {
+            Waiter::None => {}
+            Waiter::Fiber { id, gn } => {
+                if self.s.fibers[id as usize].gn == gn {
+                    self.s.fibers[id as usize].fail = failed;
+                    self.wake_at(id, now);
+                }
+            }
+            Waiter::Frame { id, gn } => self.frame_child_done(id, gn, failed),
+        }
+    }
+
+    /// An error escaped the task function: retry per the task's policy, or fail the run.
+    fn attempt_threw(&mut self, run: u32, retryable: bool) {
+        self.end_attempt(run, AttemptEnd::Threw);
+        let r = self.s.runs[run as usize];
+        let policy = self.m.tasks[r.task as usize].retry;
+        if retryable && r.attempt < policy.max_attempts {
+            let delay = self.retry_delay(run, &policy);
+            let t = if delay < platform::WARM_RETRY_S {
+                self.s.now + delay
+            } else {
+                self.s.now + delay + self.latency(r.key, r.attempt)
+            };
+            self.push(t, EvKind::AttemptStart, run, r.gn, 0);
+        } else {
+            self.finish_run(run, Status::Failed);
+        }
+    }
+
+    fn retry_delay(&self, run: u32, policy: &platform::RetryPolicy) -> f64 {
+        let r = &self.s.runs[run as usize];
+        let mut rng = stream(mix(mix(r.key, purpose::RETRY_DELAY), r.attempt as u64));
+        policy.delay_s(r.attempt, rng.random::<f64>())
+    }
+
+    /// The attempt ran out of memory: one retry on `retry.outOfMemory.machine` when set and
+    /// an attempt is left, else CRASHED.
+    fn out_of_memory(&mut self, run: u32) {
+        self.end_attempt(run, AttemptEnd::OutOfMemory);
+        let r = self.s.runs[run as usize];
+        let policy = self.m.tasks[r.task as usize].retry;
+        match policy.oom_machine {
+            Some(big) if !r.oom_upgraded && r.attempt < policy.max_attempts => {
+                let delay = self.retry_delay(run, &policy);
+                let lat = self.latency(r.key, r.attempt);
+                let rr = &mut self.s.runs[run as usize];
+                rr.machine = big;
+                rr.oom_upgraded = true;
+                let (t, g) = (self.s.now + delay + lat, rr.gn);
+                self.push(t, EvKind::AttemptStart, run, g, 0);
+            }
+            _ => self.finish_run(run, Status::Crashed),
+        }
+    }
+
+    // -------------------------------------------------------------- fibers
+
+    fn wake(&mut self, f: u32) {
+        let fb = self.s.fibers[f as usize];
+        match fb.phase {
+            Phase::Working => {
+                let r = fb.run as usize;
+                self.s.runs[r].mem -= fb.mem;
+                self.s.fibers[f as usize].mem = 0.0;
+                if fb.fail {
+                    self.work_failed(f);
+                } else {
+                    let fbm = &mut self.s.fibers[f as usize];
+                    fbm.tries = 0;
+                    fbm.pc += 1;
+                    self.advance(f);
+                }
+            }
+            Phase::RetryDelay => self.start_work(f),
+            Phase::Waiting => {
+                self.set_active(f, true);
+                self.s.fibers[f as usize].pc += 1;
+                self.advance(f);
+            }
+            Phase::PollWait | Phase::PollCheck => self.poll_check(f),
+            Phase::WaitChild => {
+                self.set_active(f, true);
+                let (Op::TriggerAndWait { unwrap, .. } | Op::BatchTriggerAndWait { unwrap, .. }) =
+                    self.m.ops[fb.pc as usize]
+                else {
+                    unreachable!("WaitChild fiber not at a trigger step")
+                };
+                if fb.fail && unwrap {
+                    self.throw(f, true);
+                } else {
+                    self.s.fibers[f as usize].pc += 1;
+                    self.advance(f);
+                }
+            }
+            Phase::Ready | Phase::Parked => {
+                self.set_active(f, true);
+                self.advance(f);
+            }
+        }
+    }
+
+    /// An error escapes fiber `f`: Promise.all rejects at once, so the whole attempt fails.
+    fn throw(&mut self, f: u32, retryable: bool) {
+        let run = self.s.fibers[f as usize].run;
+        self.attempt_threw(run, retryable);
+    }
+
+    /// Runs fiber `f` until it blocks on an event or ends.
+    fn advance(&mut self, mut f: u32) {
+        loop {
+            let fb = self.s.fibers[f as usize];
+            let run = fb.run;
+            match self.m.ops[fb.pc as usize] {
+                Op::Work { .. } => {
+                    self.s.fibers[f as usize].tries = 0;
+                    self.start_work(f);
+                    return;
+                }
+                Op::Wait { dur, .. } => {
+                    let mut rng = self.step_rng(f, purpose::WAIT);
+                    let d = self.m.dists[dur as usize].sample(&mut rng);
+                    self.s.fibers[f as usize].phase = Phase::Waiting;
+                    if d > platform::CHECKPOINT_WAIT_S {
+                        self.set_active(f, false);
+                    }
+                    self.wake_at(f, self.s.now + d);
+                    return;
+                }
+                Op::If { cond, else_pc } => {
+                    let ok = self.m.conds[cond as usize].eval(&self.s.inputs);
+                    self.s.fibers[f as usize].pc = if ok { fb.pc + 1 } else { else_pc };
+                }
+                Op::Jump { pc } => self.s.fibers[f as usize].pc = pc,
+                Op::Progress { frac } => {
+                    self.task_progress(run, frac);
+                    self.s.fibers[f as usize].pc += 1;
+                }
+                Op::Parallel { count, limit, cont, .. } => {
+                    let n = self.count(count, mix(self.s.runs[run as usize].key, mix(fb.pc as u64, fb.ikey)));
+                    if n == 0 {
+                        self.s.fibers[f as usize].pc = cont;
+                        continue;
+                    }
+                    let fr = self.alloc_frame(run, f, n, fb.pc + 1, Prog::NONE, true);
+                    self.s.fibers[f as usize].phase = Phase::Parked;
+                    let first = n.min(limit);
+                    self.s.frames[fr as usize].started = first;
+                    for i in 0..first {
+                        let c = self.alloc_fiber(run, fb.pc + 1, fr, mix(fb.ikey, i as u64 + 1));
+                        self.s.fibers[c as usize].active = false;
+                        self.wake_at(c, self.s.now);
+                    }
+                    // Items become active as they wake; the parent stops counting now.
+                    self.set_active(f, false);
+                    return;
+                }
+                Op::EndItem => {
+                    let fr = fb.frame as usize;
+                    let frame = &mut self.s.frames[fr];
+                    frame.done += 1;
+                    let (done, total, parent, pgen, body) =
+                        (frame.done, frame.total, frame.parent, frame.pgen, frame.body);
+                    let Op::Parallel { prog, cont, .. } = self.m.ops[body as usize - 1] else {
+                        unreachable!("frame body not after a Parallel op")
+                    };
+                    if prog.is_some() {
+                        self.task_progress(run, prog.lo + (prog.hi - prog.lo) * done as f64 / total as f64);
+                    }
+                    let frame = &mut self.s.frames[fr];
+                    if frame.started < total {
+                        let i = frame.started;
+                        frame.started += 1;
+                        let pkey = self.s.fibers[parent as usize].ikey;
+                        let fm = &mut self.s.fibers[f as usize];
+                        fm.pc = body;
+                        fm.ikey = mix(pkey, i as u64 + 1);
+                        continue;
+                    }
+                    if done < total {
+                        self.set_active(f, false);
+                        self.free_fiber(f);
+                        return;
+                    }
+                    // All items done: the parent goes on in this same instant.
+                    self.free_frame(fr as u32);
+                    if self.s.fibers[parent as usize].gn != pgen {
+                        self.set_active(f, false);
+                        self.free_fiber(f);
+                        return;
+                    }
+                    self.set_active(parent, true);
+                    self.set_active(f, false);
+                    self.free_fiber(f);
+                    let pm = &mut self.s.fibers[parent as usize];
+                    pm.pc = cont;
+                    pm.phase = Phase::Ready;
+                    f = parent;
+                }
+                Op::TriggerAndWait { task, idempotent, .. } => {
+                    let w = Waiter::Fiber { id: f, gn: 0 };
+                    match self.child(f, task, idempotent, 0, w) {
+                        ChildState::Reused => {
+                            self.s.fibers[f as usize].pc += 1;
+                        }
+                        ChildState::Pending(c) => {
+                            self.s.fibers[f as usize].phase = Phase::WaitChild;
+                            self.set_active(f, false);
+                            // The child reports to this fiber's next wake generation.
+                            let fm = &mut self.s.fibers[f as usize];
+                            fm.gn = fm.gn.wrapping_add(1);
+                            fm.fail = false;
+                            let g = fm.gn;
+                            self.s.runs[c as usize].waiter = Waiter::Fiber { id: f, gn: g };
+                            return;
+                        }
+                    }
+                }
+                Op::BatchTriggerAndWait { task, count, idempotent, unwrap, prog } => {
+                    let n = self.count(count, mix(self.s.runs[run as usize].key, mix(fb.pc as u64, fb.ikey)));
+                    if n == 0 {
+                        self.s.fibers[f as usize].pc += 1;
+                        continue;
+                    }
+                    // The parent's wake generation the frame will wake.
+                    let fm = &mut self.s.fibers[f as usize];
+                    fm.gn = fm.gn.wrapping_add(1);
+                    fm.fail = false;
+                    fm.phase = Phase::WaitChild;
+                    let fr = self.alloc_frame(run, f, n, fb.pc, prog, unwrap);
+                    let fgen = self.s.frames[fr as usize].gn;
+                    let mut reused = 0;
+                    for i in 0..n {
+                        match self.child(f, task, idempotent, i as u64 + 1, Waiter::Frame { id: fr, gn: fgen }) {
+                            ChildState::Reused => reused += 1,
+                            ChildState::Pending(_) => {}
+                        }
+                    }
+                    self.set_active(f, false);
+                    if reused > 0 {
+                        let frame = &mut self.s.frames[fr as usize];
+                        frame.done += reused;
+                        if frame.done == frame.total {
+                            self.free_frame(fr);
+                            self.set_active(f, true);
+                            let fm = &mut self.s.fibers[f as usize];
+                            fm.pc += 1;
+                            fm.phase = Phase::Ready;
+                            continue;
+                        }
+                    }
+                    return;
+                }
+                Op::Trigger { task, count } => {
+                    let n = self.count(count, mix(self.s.runs[run as usize].key, mix(fb.pc as u64, fb.ikey)));
+                    for i in 0..n {
+                        let key = self.child_key(f, i as u64 + 1, false);
+                        self.trigger_run(task, key, Waiter::None, run);
+                    }
+                    self.s.fibers[f as usize].pc += 1;
+                }
+                Op::Poll { every, .. } => {
+                    self.s.fibers[f as usize].aux = 0;
+                    self.poll_wait(f, every);
+                    return;
+                }
+                Op::End => {
+                    self.set_active(f, false);
+                    self.free_fiber(f);
+                    self.end_attempt(run, AttemptEnd::Ok);
+                    self.finish_run(run, Status::Completed);
+                    return;
+                }
+            }
+        }
+    }
+
+    fn child_key(&self, f: u32, item: u64, idempotent: bool) -> u64 {
+        let fb = &self.s.fibers[f as usize];
+        let r = &self.s.runs[fb.run as usize];
+        // An idempotent child keeps its key across the parent's attempts.
+        let attempt = if idempotent { 0 } else { r.attempt as u64 };
+        mix(mix(mix(r.key, purpose::CHILD), attempt), mix(fb.pc as u64, mix(fb.ikey, item)))
+    }
+
+    /// Triggers (or, with an idempotency key, reuses or joins) the child of a waiting step.
+    fn child(&mut self, f: u32, task: TaskId, idempotent: bool, item: u64, waiter: Waiter) -> ChildState {
+        let fb = self.s.fibers[f as usize];
+        let ikey = mix(fb.ikey, item);
+        if idempotent && let Some(pos) = self.s.idem.iter().position(|e| e.0 == fb.run && e.1 == fb.pc && e.2 == ikey) {
+            let c = self.s.idem[pos].3;
+            let cr = self.s.runs[c as usize];
+            if cr.done && cr.status == Status::Completed {
+                return ChildState::Reused;
+            }
+            if !cr.done {
+                self.s.runs[c as usize].waiter = waiter;
+                return ChildState::Pending(c);
+            }
+            // A failed child runs again, under the same key.
+            let key = mix(self.child_key(f, item, true), self.s.runs.len() as u64);
+            let c = self.trigger_run(task, key, waiter, fb.run);
+            self.s.idem[pos].3 = c;
+            return ChildState::Pending(c);
+        }
+        let key = self.child_key(f, item, idempotent);
+        let c = self.trigger_run(task, key, waiter, fb.run);
+        if idempotent {
+            self.s.idem.push((fb.run, fb.pc, ikey, c));
+        }
+        ChildState::Pending(c)
+    }
+
+    fn alloc_frame(&mut self, run: u32, parent: u32, total: u32, body: u32, prog: Prog, unwrap: bool) -> u32 {
+        let pgen = self.s.fibers[parent as usize].gn;
+        let fr = Frame { gn: 0, run, parent, pgen, total, started: 0, done: 0, failed: 0, body, prog, unwrap };
+        match self.s.free_frames.pop() {
+            Some(i) => {
+                let g = self.s.frames[i as usize].gn.wrapping_add(1);
+                self.s.frames[i as usize] = Frame { gn: g, ..fr };
+                i
+            }
+            None => {
+                self.s.frames.push(fr);
+                (self.s.frames.len() - 1) as u32
+            }
+        }
+    }
+
+    fn free_frame(&mut self, fr: u32) {
+        let f = &mut self.s.frames[fr as usize];
+        f.gn = f.gn.wrapping_add(1);
+        self.s.free_frames.push(fr);
+    }
+
+    /// A child of a batchTriggerAndWait ended.
+    fn frame_child_done(&mut self, fr: u32, gn: u32, failed: bool) {
+        let frame = &mut self.s.frames[fr as usize];
+        if frame.gn != gn {
+            return;
+        }
+        frame.done += 1;
+        frame.failed += u32::from(failed);
+        let fv = *frame;
+        let parent_run = &self.s.runs[fv.run as usize];
+        let pf = &self.s.fibers[fv.parent as usize];
+        if pf.gn != fv.pgen || parent_run.done || pf.rgen != parent_run.gn {
+            return;
+        }
+        if fv.prog.is_some() {
+            self.task_progress(fv.run, fv.prog.lo + (fv.prog.hi - fv.prog.lo) * fv.done as f64 / fv.total as f64);
+        }
+        if fv.done == fv.total {
+            self.free_frame(fr);
+            self.s.fibers[fv.parent as usize].fail = fv.failed > 0 && fv.unwrap;
+            // Wake the parent with the generation it parked with.
+            let g = fv.pgen;
+            self.push(self.s.now, EvKind::Wake, fv.parent, g, 0);
+        }
+    }
+
+    fn start_work(&mut self, f: u32) {
+        let fb = self.s.fibers[f as usize];
+        let run = fb.run;
+        let Op::Work { spec, prog } = self.m.ops[fb.pc as usize] else { unreachable!("start_work off a Work op") };
+        let w = &self.m.works[spec as usize];
+        let r = self.s.runs[run as usize];
+        let mut rng = self.step_rng(f, purpose::WORK);
+        let scale = w.scale[r.machine as usize];
+        let now = self.s.now;
+        self.set_active(f, true);
+        // One generation for this try's wake and progress ticks; earlier ones go stale.
+        let gn = {
+            let fm = &mut self.s.fibers[f as usize];
+            fm.gn = fm.gn.wrapping_add(1);
+            fm.gn
+        };
+        let (dur, units) = match w.duration {
+            DurSpec::Dist(d) => (self.m.dists[d as usize].sample(&mut rng) * scale, 0),
+            DurSpec::PerUnit { count, each } => {
+                let n = self.count(count, mix(r.key, mix(fb.pc as u64, fb.ikey)));
+                let each: &Dist = &self.m.dists[each as usize];
+                let report = prog.is_some() && self.m.tasks[r.task as usize].progress.is_some();
+                // Report progress about every 1% of the units at most.
+                let stride = n.div_ceil(100).max(1);
+                let mut t = 0.0;
+                for u in 1..=n {
+                    t += each.sample(&mut rng) * scale;
+                    if report && (u % stride == 0 || u == n) {
+                        self.push(now + t, EvKind::Tick, f, gn, u);
+                    }
+                }
+                (t, n)
+            }
+        };
+        if let Some(md) = w.memory_mb {
+            let mem = self.m.dists[md as usize].sample(&mut rng);
+            let cap = platform::ram_mb(r.machine);
+            let base = self.m.tasks[r.task as usize].base_memory_mb;
+            if base + r.mem + mem > cap {
+                self.out_of_memory(run);
+                return;
+            }
+            self.s.runs[run as usize].mem += mem;
+            self.s.fibers[f as usize].mem = mem;
+        }
+        let fail = w.failure > 0.0 && rng.random::<f64>() < w.failure;
+        let end = if fail && w.fail_uniform { now + dur * rng.random::<f64>() } else { now + dur };
+        let fm = &mut self.s.fibers[f as usize];
+        fm.phase = Phase::Working;
+        fm.fail = fail;
+        fm.retryable = w.retryable;
+        fm.aux = units;
+        self.push(end, EvKind::Wake, f, gn, 0);
+    }
+
+    fn work_failed(&mut self, f: u32) {
+        let fb = self.s.fibers[f as usize];
+        let Op::Work { spec, .. } = self.m.ops[fb.pc as usize] else { unreachable!() };
+        let w = &self.m.works[spec as usize];
+        if fb.retryable
+            && let Some(policy) = w.retry
+            && fb.tries + 1 < policy.max_attempts
+        {
+            // retry.onThrow: wait in-process (billed), then run the block again.
+            let mut rng = self.step_rng(f, purpose::RETRY_DELAY);
+            let delay = policy.delay_s(fb.tries + 1, rng.random::<f64>());
+            let fm = &mut self.s.fibers[f as usize];
+            fm.tries += 1;
+            fm.phase = Phase::RetryDelay;
+            self.wake_at(f, self.s.now + delay);
+            return;
+        }
+        self.throw(f, fb.retryable);
+    }
+
+    fn tick(&mut self, f: u32, units: u32) {
+        let fb = self.s.fibers[f as usize];
+        let Op::Work { prog, .. } = self.m.ops[fb.pc as usize] else {
+            return;
+        };
+        if fb.aux > 0 {
+            self.task_progress(fb.run, prog.lo + (prog.hi - prog.lo) * units as f64 / fb.aux as f64);
+        }
+    }
+
+    fn poll_wait(&mut self, f: u32, every: u32) {
+        let mut rng = self.step_rng(f, mix(purpose::POLL, self.s.fibers[f as usize].aux as u64));
+        let d = self.m.dists[every as usize].sample(&mut rng);
+        self.s.fibers[f as usize].phase = Phase::PollWait;
+        if d > platform::CHECKPOINT_WAIT_S {
+            self.set_active(f, false);
+        }
+        self.wake_at(f, self.s.now + d);
+    }
+
+    fn poll_check(&mut self, f: u32) {
+        let fb = self.s.fibers[f as usize];
+        let Op::Poll { every, success, max_checks, check, .. } = self.m.ops[fb.pc as usize] else { unreachable!() };
+        self.set_active(f, true);
+        let mut rng = self.step_rng(f, mix(purpose::POLL, fb.aux as u64 + 1_000_000));
+        if fb.phase == Phase::PollWait && check != NONE {
+            let d = self.m.dists[check as usize].sample(&mut rng);
+            self.s.fibers[f as usize].phase = Phase::PollCheck;
+            self.wake_at(f, self.s.now + d);
+            return;
+        }
+        let checks = fb.aux + 1;
+        self.s.fibers[f as usize].aux = checks;
+        if rng.random::<f64>() < success {
+            self.s.fibers[f as usize].pc += 1;
+            self.advance(f);
+        } else if checks < max_checks {
+            self.poll_wait(f, every);
+        } else {
+            // The external job never finished: the step throws (retryable).
+            self.throw(f, true);
+        }
+    }
+}
+
+enum ChildState {
+    Reused,
+    Pending(u32),
+}
+
+fn clamp_count(v: f64) -> u32 {
+    if v.is_nan() || v <= 0.0 { 0 } else { v.min(u32::MAX as f64) as u32 }
+}
+
+/// Compute price of a preset per second, for reports.
+pub fn preset_name(m: u8) -> &'static str {
+    PRESETS[m as usize].name
+}

@@ -1,0 +1,18 @@
+//! wfsim: simulate Trigger.dev v4 background-job workflows before writing them.
+//!
+//! The pipeline reads top to bottom: [`scenario`] (YAML to a compiled [`model::Model`]) ->
+//! [`engine`] (one workflow run, discrete-event) -> [`montecarlo`] (many runs, rayon,
+//! deterministic) -> [`stats`] (pure) -> [`report`] (table, JSON).
+
+pub mod cli;
+pub mod dist;
+pub mod engine;
+pub mod error;
+pub mod model;
+pub mod montecarlo;
+pub mod platform;
+pub mod report;
+pub mod rng;
+pub mod scenario;
+pub mod slo;
+pub mod stats;

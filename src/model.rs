@@ -1,0 +1,231 @@
+//! The compiled scenario: indices instead of names, parameters precomputed.
+//! Built by `scenario::compile`; read by the engine. Nothing here refers back to YAML.
+
+use crate::dist::Dist;
+use crate::platform::{MachineId, RetryPolicy};
+
+pub type TaskId = u16;
+pub type AttrId = u16;
+pub const NONE: u32 = u32::MAX;
+
+#[derive(Debug, Clone)]
+pub struct Model {
+    pub name: String,
+    pub description: String,
+    pub inputs: Vec<InputAttr>,
+    pub tasks: Vec<Task>,
+    pub entry: TaskId,
+    /// The programs of all tasks, one after the other.
+    pub ops: Vec<Op>,
+    pub works: Vec<WorkSpec>,
+    pub dists: Vec<Dist>,
+    pub counts: Vec<Count>,
+    pub conds: Vec<Cond>,
+    pub start_latency: Dist,
+    pub invocation_usd: f64,
+    /// Compute price per second of each preset (after `prices:` overrides).
+    pub usd_per_s: [f64; 7],
+    pub limits: Limits,
+    pub load: Option<Load>,
+    pub slos: Vec<crate::slo::Slo>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Events one simulated workflow run may process before it is stopped with an error.
+    pub max_events_per_run: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_events_per_run: 5_000_000 }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct InputAttr {
+    pub name: String,
+    pub dist: Dist,
+    /// For a `choice` of names: the names, whose index is the drawn value.
+    pub categories: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Task {
+    pub name: String,
+    pub machine: MachineId,
+    pub retry: RetryPolicy,
+    /// Compute seconds per attempt.
+    pub max_duration_s: Option<f64>,
+    /// Slice of the root run's progress bar, percent.
+    pub progress: Option<(f64, f64)>,
+    pub base_memory_mb: f64,
+    pub entry_pc: u32,
+    pub queue: Option<QueueSpec>,
+}
+
+#[derive(Debug, Clone)]
+pub struct QueueSpec {
+    pub name: String,
+    pub concurrency_limit: Option<u32>,
+}
+
+/// Range of a task's progress slice a step moves through, as fractions of the slice.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Prog {
+    pub lo: f64,
+    pub hi: f64,
+}
+
+impl Prog {
+    pub const NONE: Prog = Prog { lo: -1.0, hi: -1.0 };
+    pub fn is_some(&self) -> bool {
+        self.hi >= 0.0
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum Op {
+    Work {
+        spec: u32,
+        prog: Prog,
+    },
+    /// wait.for: a paused (checkpointed, unbilled) wait when over 5 s.
+    Wait {
+        dur: u32,
+        prog: Prog,
+    },
+    /// Go on to the next op when the condition holds, else jump to `else_pc`.
+    If {
+        cond: u32,
+        else_pc: u32,
+    },
+    Jump {
+        pc: u32,
+    },
+    /// Promise.all over `count` items of the body that follows, at most `limit` at once.
+    /// The body ends with `EndItem`; `cont` is the op after it.
+    Parallel {
+        count: u32,
+        limit: u32,
+        cont: u32,
+        prog: Prog,
+    },
+    EndItem,
+    TriggerAndWait {
+        task: TaskId,
+        idempotent: bool,
+        unwrap: bool,
+        prog: Prog,
+    },
+    /// Fire-and-forget `trigger` (count 1) or `batchTrigger`.
+    Trigger {
+        task: TaskId,
+        count: u32,
+    },
+    BatchTriggerAndWait {
+        task: TaskId,
+        count: u32,
+        idempotent: bool,
+        unwrap: bool,
+        prog: Prog,
+    },
+    /// wait.for `every`, then check; done with probability `success`, else again, at most
+    /// `max_checks` checks, then the step throws.
+    Poll {
+        every: u32,
+        success: f64,
+        max_checks: u32,
+        check: u32,
+        prog: Prog,
+    },
+    /// The end of a counted step: the bar moves to this fraction of the task's slice.
+    Progress {
+        frac: f64,
+    },
+    End,
+}
+
+#[derive(Debug, Clone)]
+pub struct WorkSpec {
+    pub name: String,
+    pub duration: DurSpec,
+    pub failure: f64,
+    pub retryable: bool,
+    /// Failure happens at a uniform point of the step instead of at its end.
+    pub fail_uniform: bool,
+    /// Duration multiplier per preset (1 where not CPU-bound).
+    pub scale: [f64; 7],
+    pub memory_mb: Option<u32>,
+    /// `retry.onThrow` around this step.
+    pub retry: Option<RetryPolicy>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum DurSpec {
+    Dist(u32),
+    /// Sum of `count` draws of `each`, reported unit by unit.
+    PerUnit {
+        count: u32,
+        each: u32,
+    },
+}
+
+/// How many: a constant, an input attribute or a distribution (rounded, at least 0).
+#[derive(Debug, Clone, Copy)]
+pub enum Count {
+    Fixed(u32),
+    Attr(AttrId),
+    Dist(u32),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum CmpOp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Cond {
+    pub attr: AttrId,
+    /// None: the attribute's truth (non-zero).
+    pub cmp: Option<(CmpOp, f64)>,
+    pub negate: bool,
+}
+
+impl Cond {
+    pub fn eval(&self, inputs: &[f64]) -> bool {
+        let v = inputs[self.attr as usize];
+        let r = match self.cmp {
+            None => v != 0.0,
+            Some((op, x)) => match op {
+                CmpOp::Eq => v == x,
+                CmpOp::Ne => v != x,
+                CmpOp::Lt => v < x,
+                CmpOp::Le => v <= x,
+                CmpOp::Gt => v > x,
+                CmpOp::Ge => v >= x,
+            },
+        };
+        r != self.negate
+    }
+}
+
+/// `load:` as parsed and validated; simulated by the load issue's engine.
+#[derive(Debug, Clone)]
+pub struct Load {
+    pub per_minute: f64,
+    pub poisson: bool,
+    pub duration_s: f64,
+    pub environment_concurrency: u32,
+}
+
+impl Model {
+    pub fn task_id(&self, name: &str) -> Option<TaskId> {
+        self.tasks.iter().position(|t| t.name == name).map(|i| i as TaskId)
+    }
+}

@@ -1,0 +1,67 @@
+//! Many runs of one model: fixed chunks of run indices simulated on rayon's threads and
+//! merged in chunk order, so the result is the same for any thread count.
+
+use crate::engine::{NoObserver, RunOutcome, Scratch, SimError, TaskAcc, simulate};
+use crate::model::Model;
+use crate::rng::run_key;
+use rayon::prelude::*;
+
+/// Runs per chunk: the unit of work handed to a thread and of merging.
+pub const CHUNK: u64 = 1024;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Config {
+    pub runs: u64,
+    pub seed: u64,
+    /// None: all cores.
+    pub threads: Option<usize>,
+}
+
+type Chunk = (Vec<RunOutcome>, Vec<TaskAcc>);
+
+pub struct McResult {
+    /// One outcome per run, in run order.
+    pub outcomes: Vec<RunOutcome>,
+    /// Per-task totals over all runs.
+    pub tasks: Vec<TaskAcc>,
+}
+
+/// Simulates `cfg.runs` runs of `model`. Run i always draws from the stream of
+/// `(seed, i)`, whichever thread simulates it.
+pub fn run(model: &Model, cfg: Config) -> Result<McResult, SimError> {
+    let go = || simulate_all(model, cfg);
+    match cfg.threads {
+        Some(t) => match rayon::ThreadPoolBuilder::new().num_threads(t.max(1)).build() {
+            Ok(pool) => pool.install(go),
+            Err(_) => go(),
+        },
+        None => go(),
+    }
+}
+
+fn simulate_all(model: &Model, cfg: Config) -> Result<McResult, SimError> {
+    let chunks = cfg.runs.div_ceil(CHUNK);
+    let parts: Vec<Result<Chunk, SimError>> = (0..chunks)
+        .into_par_iter()
+        .map_init(Scratch::new, |scratch, c| {
+            let lo = c * CHUNK;
+            let hi = (lo + CHUNK).min(cfg.runs);
+            let mut tasks = vec![TaskAcc::default(); model.tasks.len()];
+            let mut out = Vec::with_capacity((hi - lo) as usize);
+            for i in lo..hi {
+                out.push(simulate(model, run_key(cfg.seed, i), scratch, &mut tasks, &mut NoObserver)?);
+            }
+            Ok((out, tasks))
+        })
+        .collect();
+    let mut outcomes = Vec::with_capacity(cfg.runs as usize);
+    let mut tasks = vec![TaskAcc::default(); model.tasks.len()];
+    for p in parts {
+        let (o, t) = p?;
+        outcomes.extend(o);
+        for (a, b) in tasks.iter_mut().zip(&t) {
+            a.merge(b);
+        }
+    }
+    Ok(McResult { outcomes, tasks })
+}

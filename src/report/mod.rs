@@ -1,0 +1,283 @@
+//! What a design review reads: the summary of a Monte Carlo, and its renderings.
+//! One module per output format, each behind [`Render`].
+
+pub mod json;
+pub mod table;
+
+use crate::engine::{LEVEL_STEP, LEVELS, Status};
+use crate::model::Model;
+use crate::montecarlo::McResult;
+use crate::slo::{Metric, Of, Stat};
+use crate::stats::{Summary, mean, quantile_sorted};
+use serde::Serialize;
+
+/// An output format.
+pub trait Render {
+    fn render(&self, s: &RunSummary) -> String;
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Dur {
+    pub mean: f64,
+    /// Half-width of the 95% confidence interval of the mean.
+    pub mean_ci95: f64,
+    pub p50: f64,
+    pub p90: f64,
+    pub p95: f64,
+    pub p99: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+impl From<Summary> for Dur {
+    fn from(s: Summary) -> Self {
+        Dur { mean: s.mean, mean_ci95: s.ci95, p50: s.p50, p90: s.p90, p95: s.p95, p99: s.p99, min: s.min, max: s.max }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Cost {
+    pub mean: f64,
+    pub mean_ci95: f64,
+    pub p50: f64,
+    pub p95: f64,
+    pub max: f64,
+    pub per_1000_runs: f64,
+    /// Mean compute cost per workflow run (Trigger.dev's compute_cost).
+    pub compute_cost: f64,
+    /// Mean invocation cost per workflow run (invocation_cost).
+    pub invocation_cost: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TaskSummary {
+    pub name: String,
+    pub machine: &'static str,
+    /// Task runs over all workflow runs.
+    pub runs: u64,
+    pub runs_per_workflow: f64,
+    pub attempts: u64,
+    pub retries: u64,
+    pub out_of_memory: u64,
+    pub statuses: Statuses,
+    /// Mean start latency before the first attempt (queued_duration).
+    pub queued_duration_s_mean: f64,
+    /// Mean first-attempt start to end of run (execution_duration).
+    pub duration_s_mean: f64,
+    /// Mean billed compute per task run (usage_duration).
+    pub usage_duration_s_mean: f64,
+    /// Mean cost per task run, compute plus invocation.
+    pub cost_usd_mean: f64,
+    /// Mean cost of this task per workflow run.
+    pub cost_usd_per_workflow: f64,
+    /// Share of the workflow's total cost.
+    pub cost_share: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct Statuses {
+    #[serde(rename = "COMPLETED")]
+    pub completed: u64,
+    #[serde(rename = "FAILED")]
+    pub failed: u64,
+    #[serde(rename = "CRASHED")]
+    pub crashed: u64,
+    #[serde(rename = "TIMED_OUT")]
+    pub timed_out: u64,
+}
+
+impl Statuses {
+    fn from(c: [u64; 4]) -> Self {
+        Statuses { completed: c[0], failed: c[1], crashed: c[2], timed_out: c[3] }
+    }
+    pub fn get(&self, s: Status) -> u64 {
+        [self.completed, self.failed, self.crashed, self.timed_out][s as usize]
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ProgressLevel {
+    pub percent: f64,
+    pub p10: f64,
+    pub p50: f64,
+    pub p90: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SloResult {
+    pub expr: String,
+    pub value: Option<f64>,
+    pub pass: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RunSummary {
+    pub scenario: String,
+    pub wfsim_version: &'static str,
+    pub runs: u64,
+    pub seed: u64,
+    /// Entry task's trigger to the end of its run, seconds.
+    pub duration_s: Dur,
+    pub cost_usd: Cost,
+    pub success_rate: f64,
+    pub statuses: Statuses,
+    pub attempts_per_run: f64,
+    pub task_runs_per_run: f64,
+    /// Billed compute seconds over all task runs of a workflow (usage_duration).
+    pub usage_duration_s: Dur,
+    /// Of the entry run's duration: seconds executing, and the rest (starting, checkpointed
+    /// waits for children and long wait.for, retry delays).
+    pub entry_run: EntryRun,
+    /// Until the last task run ends, fire-and-forget children included.
+    pub makespan_s: Dur,
+    /// Seconds at which the median successful run's progress bar reaches each level.
+    pub progress: std::collections::BTreeMap<String, f64>,
+    pub progress_curve: Vec<ProgressLevel>,
+    #[serde(serialize_with = "json::tasks_in_order")]
+    pub tasks: Vec<TaskSummary>,
+    pub slo: Vec<SloResult>,
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EntryRun {
+    pub executing_s_mean: f64,
+    pub waiting_s_mean: f64,
+}
+
+fn summary(mut v: Vec<f64>) -> Dur {
+    Summary::of(&mut v).map(Dur::from).unwrap_or(Dur {
+        mean: 0.0,
+        mean_ci95: 0.0,
+        p50: 0.0,
+        p90: 0.0,
+        p95: 0.0,
+        p99: 0.0,
+        min: 0.0,
+        max: 0.0,
+    })
+}
+
+pub fn summarise(model: &Model, mc: &McResult, seed: u64, notes: Vec<String>) -> RunSummary {
+    let o = &mc.outcomes;
+    let n = o.len().max(1) as f64;
+    let duration_s = summary(o.iter().map(|r| r.duration_s).collect());
+    let costs: Vec<f64> = o.iter().map(|r| r.cost_usd).collect();
+    let cost_sum = summary(costs.clone());
+    let mut counts = [0u64; 4];
+    for r in o {
+        counts[r.status as usize] += 1;
+    }
+    let success_rate = counts[0] as f64 / n;
+    let compute = mean(&o.iter().map(|r| r.compute_usd).collect::<Vec<_>>()).unwrap_or(0.0);
+    let invocation = mean(&o.iter().map(|r| r.invocation_usd).collect::<Vec<_>>()).unwrap_or(0.0);
+    let cost_usd = Cost {
+        mean: cost_sum.mean,
+        mean_ci95: cost_sum.mean_ci95,
+        p50: cost_sum.p50,
+        p95: cost_sum.p95,
+        max: cost_sum.max,
+        per_1000_runs: cost_sum.mean * 1000.0,
+        compute_cost: compute,
+        invocation_cost: invocation,
+    };
+    let root_usage = mean(&o.iter().map(|r| r.root_usage_s).collect::<Vec<_>>()).unwrap_or(0.0);
+    let entry_run = EntryRun { executing_s_mean: root_usage, waiting_s_mean: (duration_s.mean - root_usage).max(0.0) };
+
+    // Progress: per level, the distribution over successful runs of the time to reach it.
+    let ok: Vec<_> = o.iter().filter(|r| r.status == Status::Completed).collect();
+    let mut progress = std::collections::BTreeMap::new();
+    let mut curve = Vec::new();
+    for l in 0..LEVELS {
+        let mut t: Vec<f64> = ok.iter().map(|r| r.progress[l]).filter(|x| x.is_finite()).collect();
+        t.sort_by(f64::total_cmp);
+        let pct = (l + 1) as f64 * LEVEL_STEP;
+        if let (Some(p10), Some(p50), Some(p90)) =
+            (quantile_sorted(&t, 0.1), quantile_sorted(&t, 0.5), quantile_sorted(&t, 0.9))
+        {
+            curve.push(ProgressLevel { percent: pct, p10, p50, p90 });
+            if [10.0, 25.0, 50.0, 75.0, 90.0, 100.0].contains(&pct) {
+                progress.insert(format!("{pct}"), p50);
+            }
+        }
+    }
+
+    let total_cost: f64 = mc.tasks.iter().map(|t| t.compute_usd + t.invocation_usd).sum();
+    let tasks = model
+        .tasks
+        .iter()
+        .zip(&mc.tasks)
+        .map(|(t, a)| {
+            let runs = a.runs.max(1) as f64;
+            let cost = a.compute_usd + a.invocation_usd;
+            TaskSummary {
+                name: t.name.clone(),
+                machine: crate::engine::preset_name(t.machine),
+                runs: a.runs,
+                runs_per_workflow: a.runs as f64 / n,
+                attempts: a.attempts,
+                retries: a.attempts.saturating_sub(a.runs),
+                out_of_memory: a.oom,
+                statuses: Statuses::from(a.statuses),
+                queued_duration_s_mean: a.queued_s / runs,
+                duration_s_mean: a.execution_s / runs,
+                usage_duration_s_mean: a.usage_s / runs,
+                cost_usd_mean: cost / runs,
+                cost_usd_per_workflow: cost / n,
+                cost_share: if total_cost > 0.0 { cost / total_cost } else { 0.0 },
+            }
+        })
+        .collect();
+
+    let mut s = RunSummary {
+        scenario: model.name.clone(),
+        wfsim_version: env!("CARGO_PKG_VERSION"),
+        runs: o.len() as u64,
+        seed,
+        duration_s,
+        cost_usd,
+        success_rate,
+        statuses: Statuses::from(counts),
+        attempts_per_run: o.iter().map(|r| r.attempts as f64).sum::<f64>() / n,
+        task_runs_per_run: o.iter().map(|r| r.task_runs as f64).sum::<f64>() / n,
+        usage_duration_s: summary(o.iter().map(|r| r.usage_s).collect()),
+        entry_run,
+        makespan_s: summary(o.iter().map(|r| r.makespan_s).collect()),
+        progress,
+        progress_curve: curve,
+        tasks,
+        slo: Vec::new(),
+        notes,
+    };
+    s.slo = model
+        .slos
+        .iter()
+        .map(|slo| {
+            let value = slo_value(&slo.metric, mc, &s);
+            SloResult { expr: slo.expr.clone(), value, pass: value.is_some_and(|v| slo.holds(v)) }
+        })
+        .collect();
+    s
+}
+
+fn slo_value(m: &Metric, mc: &McResult, s: &RunSummary) -> Option<f64> {
+    match m {
+        Metric::SuccessRate => Some(s.success_rate),
+        Metric::StatusRate(name) => {
+            let st = Status::ALL.iter().find(|x| x.name() == name)?;
+            Some(s.statuses.get(*st) as f64 / s.runs.max(1) as f64)
+        }
+        Metric::Stat { stat, of } => {
+            let mut v: Vec<f64> =
+                mc.outcomes.iter().map(|r| if *of == Of::Duration { r.duration_s } else { r.cost_usd }).collect();
+            match stat {
+                Stat::Mean => mean(&v),
+                Stat::Max => v.iter().copied().reduce(f64::max),
+                Stat::Quantile(q) => {
+                    v.sort_by(f64::total_cmp);
+                    quantile_sorted(&v, *q)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,137 @@
+//! The human table printed by `wfsim run`.
+
+use super::{Render, RunSummary};
+use std::fmt::Write;
+
+pub struct Table;
+
+/// Seconds as a short human duration.
+pub fn secs(s: f64) -> String {
+    if !s.is_finite() {
+        "-".into()
+    } else if s < 1.0 {
+        format!("{:.0}ms", s * 1000.0)
+    } else if s < 120.0 {
+        format!("{s:.1}s")
+    } else if s < 7200.0 {
+        format!("{:.1}m", s / 60.0)
+    } else {
+        format!("{:.1}h", s / 3600.0)
+    }
+}
+
+pub fn usd(v: f64) -> String {
+    if v == 0.0 {
+        "$0".into()
+    } else if v < 0.01 {
+        format!("${v:.6}")
+    } else {
+        format!("${v:.4}")
+    }
+}
+
+impl Render for Table {
+    fn render(&self, s: &RunSummary) -> String {
+        let mut o = String::new();
+        let d = &s.duration_s;
+        let _ = writeln!(o, "{}: {} runs, seed {}", s.scenario, s.runs, s.seed);
+        let _ = writeln!(o);
+        let _ = writeln!(
+            o,
+            "duration   p50 {}  p90 {}  p95 {}  p99 {}  mean {} ± {}  (min {}, max {})",
+            secs(d.p50),
+            secs(d.p90),
+            secs(d.p95),
+            secs(d.p99),
+            secs(d.mean),
+            secs(d.mean_ci95),
+            secs(d.min),
+            secs(d.max)
+        );
+        let c = &s.cost_usd;
+        let _ = writeln!(
+            o,
+            "cost/run   mean {} ± {}  p50 {}  p95 {}  per 1,000 runs {}  (compute {}, invocations {})",
+            usd(c.mean),
+            usd(c.mean_ci95),
+            usd(c.p50),
+            usd(c.p95),
+            usd(c.per_1000_runs),
+            usd(c.compute_cost),
+            usd(c.invocation_cost)
+        );
+        let st = &s.statuses;
+        let _ = writeln!(
+            o,
+            "success    {:.2}%  COMPLETED {}  FAILED {}  CRASHED {}  TIMED_OUT {}",
+            s.success_rate * 100.0,
+            st.completed,
+            st.failed,
+            st.crashed,
+            st.timed_out
+        );
+        let _ = writeln!(
+            o,
+            "entry run  executing {} of {} on average; waiting (start, checkpoints, children, retry delays) {}",
+            secs(s.entry_run.executing_s_mean),
+            secs(d.mean),
+            secs(s.entry_run.waiting_s_mean)
+        );
+        let _ = writeln!(
+            o,
+            "compute    {} billed per run over {:.2} task runs and {:.2} attempts; all runs done after {} (p50)",
+            secs(s.usage_duration_s.mean),
+            s.task_runs_per_run,
+            s.attempts_per_run,
+            secs(s.makespan_s.p50)
+        );
+        if !s.progress_curve.is_empty() {
+            let _ = write!(o, "progress   time to reach");
+            for l in s.progress_curve.iter().filter(|l| [10.0, 50.0, 90.0, 100.0].contains(&l.percent)) {
+                let _ = write!(o, "  {}%: {} (p90 {})", l.percent, secs(l.p50), secs(l.p90));
+            }
+            let _ = writeln!(o);
+        }
+        let _ = writeln!(o);
+        let w = s.tasks.iter().map(|t| t.name.len()).max().unwrap_or(4).max(4);
+        let _ = writeln!(
+            o,
+            "{:w$}  {:>9}  {:>8}  {:>8}  {:>7}  {:>9}  {:>9}  {:>10}  {:>6}  statuses",
+            "task", "machine", "runs/wf", "retries", "OOM", "duration", "compute", "cost/wf", "share",
+        );
+        for t in &s.tasks {
+            let _ = writeln!(
+                o,
+                "{:w$}  {:>9}  {:>8.2}  {:>8}  {:>7}  {:>9}  {:>9}  {:>10}  {:>5.1}%  {}",
+                t.name,
+                t.machine,
+                t.runs_per_workflow,
+                t.retries,
+                t.out_of_memory,
+                secs(t.duration_s_mean),
+                secs(t.usage_duration_s_mean),
+                usd(t.cost_usd_per_workflow),
+                t.cost_share * 100.0,
+                statuses(&t.statuses)
+            );
+        }
+        if !s.slo.is_empty() {
+            let _ = writeln!(o);
+            for r in &s.slo {
+                let v = r.value.map_or("-".to_owned(), |v| format!("{v:.6}"));
+                let _ = writeln!(o, "slo  {}  {}  (value {v})", if r.pass { "PASS" } else { "FAIL" }, r.expr);
+            }
+        }
+        o
+    }
+}
+
+fn statuses(s: &super::Statuses) -> String {
+    let mut parts = Vec::new();
+    for (n, v) in [("ok", s.completed), ("failed", s.failed), ("crashed", s.crashed), ("timed out", s.timed_out)] {
+        if v > 0 {
+            parts.push(format!("{n} {v}"));
+        }
+    }
+    parts.join(", ")
+}

@@ -1,0 +1,1430 @@
+//! Scenario files: YAML text to a validated, compiled [`Model`].
+//!
+//! The YAML is read into a tree of located nodes (`yaml`), then compiled here by hand
+//! rather than through `#[derive(Deserialize)]`: the language has polymorphic values (a
+//! duration is `2s` or `{ lognormal: ... }`, a step is a one-key mapping), and compiling by
+//! hand lets every problem be reported at once, each with its file, line, column, the
+//! dotted key to fix, what was expected and the closest valid key.
+
+pub mod units;
+pub mod yaml;
+
+use crate::dist::{Dist, Shape};
+use crate::error::{Diagnostic, LoadError, Severity, closest};
+use crate::model::*;
+use crate::platform::{self, MachineId, PRESETS, RetryPolicy, cpu_scale};
+use units::parse_duration;
+use yaml::{Kind, Node};
+
+/// A compiled scenario and the warnings found on the way.
+#[derive(Debug)]
+pub struct Loaded {
+    pub model: Model,
+    pub warnings: Vec<Diagnostic>,
+}
+
+pub fn load_file(path: &std::path::Path) -> Result<Loaded, LoadError> {
+    let bytes = std::fs::read(path).map_err(|source| LoadError::Io { path: path.display().to_string(), source })?;
+    let name = path.display().to_string();
+    match std::str::from_utf8(&bytes) {
+        Ok(src) => load_str(src, &name),
+        Err(e) => {
+            let line = bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count() as u32 + 1;
+            Err(LoadError::Invalid(vec![Diagnostic {
+                severity: Severity::Error,
+                file: name,
+                line,
+                column: 1,
+                key: String::new(),
+                message: format!("the file is not UTF-8 text (invalid byte at offset {})", e.valid_up_to()),
+                help: Some("save the scenario as UTF-8".into()),
+                source_line: None,
+            }]))
+        }
+    }
+}
+
+pub fn load_str(src: &str, file: &str) -> Result<Loaded, LoadError> {
+    let mut cx = Cx::new(src, file);
+    let root = match yaml::parse(src) {
+        Ok(n) => n,
+        Err(e) => {
+            cx.push(Severity::Error, e.line, e.column, "", format!("YAML syntax: {}", e.message), None);
+            return Err(LoadError::Invalid(cx.diags));
+        }
+    };
+    let model = cx.compile(&root);
+    let (errors, warnings): (Vec<_>, Vec<_>) = cx.diags.into_iter().partition(|d| d.severity == Severity::Error);
+    match model {
+        Some(model) if errors.is_empty() => Ok(Loaded { model, warnings }),
+        _ => {
+            let mut all = errors;
+            all.extend(warnings);
+            Err(LoadError::Invalid(all))
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Unit {
+    /// Seconds; strings may carry units.
+    Seconds,
+    /// A plain number (counts, megabytes, attribute values).
+    Plain,
+    /// Milliseconds (retry timeouts); strings may carry units.
+    Millis,
+}
+
+const TOP_KEYS: &[&str] = &[
+    "name",
+    "description",
+    "platform",
+    "startLatency",
+    "prices",
+    "input",
+    "entry",
+    "tasks",
+    "load",
+    "slo",
+    "defaults",
+    "limits",
+];
+const TASK_KEYS: &[&str] =
+    &["machine", "retry", "maxDuration", "progress", "steps", "queue", "baseMemoryMb", "description"];
+const RETRY_KEYS: &[&str] = &["maxAttempts", "factor", "minTimeoutInMs", "maxTimeoutInMs", "randomize", "outOfMemory"];
+const STEP_KINDS: &[&str] =
+    &["work", "wait", "branch", "parallel", "triggerAndWait", "trigger", "batchTrigger", "batchTriggerAndWait", "poll"];
+const WORK_KEYS: &[&str] =
+    &["name", "duration", "failure", "failAt", "cpuBound", "measuredOn", "parallelFraction", "memoryMb", "retry"];
+const SHAPES: &[&str] =
+    &["fixed", "uniform", "triangular", "normal", "lognormal", "exponential", "bernoulli", "choice", "empirical"];
+const MODIFIERS: &[&str] = &["min", "max", "round"];
+
+struct Cx<'s> {
+    file: String,
+    lines: Vec<&'s str>,
+    diags: Vec<Diagnostic>,
+    ops: Vec<Op>,
+    works: Vec<WorkSpec>,
+    dists: Vec<Dist>,
+    counts: Vec<Count>,
+    conds: Vec<Cond>,
+    inputs: Vec<InputAttr>,
+    task_names: Vec<String>,
+    task_slices: Vec<bool>,
+    /// (from, to, waits, node line, column, key): trigger edges between tasks.
+    edges: Vec<(TaskId, TaskId, bool, u32, u32, String)>,
+}
+
+struct Defaults {
+    machine: MachineId,
+    retry: RetryPolicy,
+    max_duration: Option<f64>,
+}
+
+impl<'s> Cx<'s> {
+    fn new(src: &'s str, file: &str) -> Self {
+        Cx {
+            file: file.to_owned(),
+            lines: src.lines().collect(),
+            diags: Vec::new(),
+            ops: Vec::new(),
+            works: Vec::new(),
+            dists: Vec::new(),
+            counts: Vec::new(),
+            conds: Vec::new(),
+            inputs: Vec::new(),
+            task_names: Vec::new(),
+            task_slices: Vec::new(),
+            edges: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, severity: Severity, line: u32, column: u32, key: &str, message: String, help: Option<String>) {
+        let source_line = line.checked_sub(1).and_then(|i| self.lines.get(i as usize)).map(|s| s.to_string());
+        self.diags.push(Diagnostic {
+            severity,
+            file: self.file.clone(),
+            line,
+            column,
+            key: key.to_owned(),
+            message,
+            help,
+            source_line,
+        });
+    }
+
+    fn err(&mut self, n: &Node, key: &str, message: impl Into<String>, help: Option<String>) {
+        self.push(Severity::Error, n.line, n.column, key, message.into(), help);
+    }
+
+    fn warn(&mut self, n: &Node, key: &str, message: impl Into<String>, help: Option<String>) {
+        self.push(Severity::Warning, n.line, n.column, key, message.into(), help);
+    }
+
+    /// The entries of a mapping whose keys must all be in `allowed`.
+    fn fields<'n>(&mut self, n: &'n Node, key: &str, allowed: &[&str]) -> Option<&'n [(Node, Node)]> {
+        let Some(m) = n.as_map() else {
+            self.err(
+                n,
+                key,
+                format!("expected a mapping, found {}", n.type_name()),
+                Some(format!("keys: {}", allowed.join(", "))),
+            );
+            return None;
+        };
+        for (k, _) in m {
+            match k.as_str() {
+                Some(s) if allowed.contains(&s) => {}
+                Some(s) => {
+                    let hint = match closest(s, allowed) {
+                        Some(c) => format!("did you mean `{c}`? expected one of: {}", allowed.join(", ")),
+                        None => format!("expected one of: {}", allowed.join(", ")),
+                    };
+                    self.err(k, &join(key, s), format!("unknown key `{s}`"), Some(hint));
+                }
+                None => self.err(k, key, format!("a key must be a name, found {}", k.type_name()), None),
+            }
+        }
+        Some(m)
+    }
+
+    fn string(&mut self, n: &Node, key: &str) -> Option<String> {
+        match &n.kind {
+            Kind::Str(s) => Some(s.clone()),
+            _ => {
+                self.err(n, key, format!("expected a string, found {}", n.type_name()), None);
+                None
+            }
+        }
+    }
+
+    fn boolean(&mut self, n: &Node, key: &str) -> Option<bool> {
+        match n.kind {
+            Kind::Bool(b) => Some(b),
+            _ => {
+                self.err(n, key, format!("expected true or false, found {}", n.type_name()), None);
+                None
+            }
+        }
+    }
+
+    /// A single non-negative finite number, in the unit of the context.
+    fn number(&mut self, n: &Node, key: &str, unit: Unit) -> Option<f64> {
+        let v = match (&n.kind, unit) {
+            (Kind::Int(_) | Kind::Float(_), Unit::Seconds | Unit::Plain | Unit::Millis) => n.as_f64(),
+            (Kind::Str(s), Unit::Seconds) => match parse_duration(s) {
+                Ok(v) => Some(v),
+                Err(m) => {
+                    self.err(n, key, m, Some("durations look like 500ms, 2s, 10m, 1h".into()));
+                    return None;
+                }
+            },
+            (Kind::Str(s), Unit::Millis) => match parse_duration(s) {
+                Ok(v) => Some(v * 1000.0),
+                Err(m) => {
+                    self.err(n, key, m, Some("a number of milliseconds, or a duration like 2s".into()));
+                    return None;
+                }
+            },
+            _ => {
+                let what =
+                    if unit == Unit::Seconds { "a duration (e.g. 2s) or a number of seconds" } else { "a number" };
+                self.err(n, key, format!("expected {what}, found {}", n.type_name()), None);
+                return None;
+            }
+        }?;
+        if !v.is_finite() {
+            self.err(n, key, "the value must be finite", None);
+            None
+        } else if v < 0.0 {
+            self.err(n, key, format!("the value must not be negative, found {v}"), None);
+            None
+        } else {
+            Some(v)
+        }
+    }
+
+    fn probability(&mut self, n: &Node, key: &str) -> Option<f64> {
+        let p = match n.as_f64() {
+            Some(p) => p,
+            None => {
+                self.err(n, key, format!("expected a probability between 0 and 1, found {}", n.type_name()), None);
+                return None;
+            }
+        };
+        if !(0.0..=1.0).contains(&p) || !p.is_finite() {
+            self.err(n, key, format!("a probability must be between 0 and 1, found {p}"), None);
+            return None;
+        }
+        Some(p)
+    }
+
+    fn integer(&mut self, n: &Node, key: &str, min: i64) -> Option<u32> {
+        match n.kind {
+            Kind::Int(i) if i >= min && i <= u32::MAX as i64 => Some(i as u32),
+            Kind::Int(i) => {
+                self.err(n, key, format!("expected a whole number from {min} to {}, found {i}", u32::MAX), None);
+                None
+            }
+            _ => {
+                self.err(n, key, format!("expected a whole number, found {}", n.type_name()), None);
+                None
+            }
+        }
+    }
+
+    fn machine(&mut self, n: &Node, key: &str) -> Option<MachineId> {
+        let s = self.string(n, key)?;
+        match platform::machine_by_name(&s) {
+            Some(m) => Some(m),
+            None => {
+                let names = platform::machine_names();
+                let hint = match closest(&s, &names) {
+                    Some(c) => format!("did you mean `{c}`? presets: {}", names.join(", ")),
+                    None => format!("presets: {}", names.join(", ")),
+                };
+                self.err(n, key, format!("unknown machine preset `{s}`"), Some(hint));
+                None
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- distributions
+
+    /// A distribution, or a bare value meaning a fixed one. `count` makes `uniform` with
+    /// whole-number ends draw whole numbers; `names` allows a `choice` of names.
+    fn dist(&mut self, n: &Node, key: &str, unit: Unit, count: bool) -> Option<Dist> {
+        if n.as_map().is_none() {
+            return self.number(n, key, unit).map(Dist::fixed);
+        }
+        let mut allowed: Vec<&str> = SHAPES.to_vec();
+        allowed.extend_from_slice(MODIFIERS);
+        let m = self.fields(n, key, &allowed)?;
+        let shapes: Vec<&(Node, Node)> =
+            m.iter().filter(|(k, _)| k.as_str().is_some_and(|s| SHAPES.contains(&s))).collect();
+        if shapes.len() != 1 {
+            let msg = if shapes.is_empty() { "no distribution given" } else { "more than one distribution given" };
+            self.err(n, key, msg, Some(format!("give exactly one of: {}", SHAPES.join(", "))));
+            return None;
+        }
+        let (kn, v) = shapes[0];
+        let name = kn.as_str().unwrap_or_default();
+        let k = join(key, name);
+        let shape = self.shape(name, v, &k, unit, count)?;
+        if matches!(shape, Shape::Choice { .. })
+            && v.as_map().is_some_and(|c| c.iter().any(|(k, _)| numeric_key(k).is_none()))
+        {
+            self.err(
+                v,
+                &k,
+                "a choice of names is only allowed for an input attribute",
+                Some("use numbers as keys here".into()),
+            );
+            return None;
+        }
+        let mut d = Dist::plain(shape);
+        for (kn, v) in m {
+            match kn.as_str() {
+                Some("min") => d.min = self.number(v, &join(key, "min"), unit),
+                Some("max") => d.max = self.number(v, &join(key, "max"), unit),
+                Some("round") => d.round = self.boolean(v, &join(key, "round")).unwrap_or(false),
+                _ => {}
+            }
+        }
+        if let (Some(lo), Some(hi)) = (d.min, d.max)
+            && lo > hi
+        {
+            self.err(n, &join(key, "min"), format!("min ({lo}) is above max ({hi})"), None);
+        }
+        Some(d)
+    }
+
+    fn pair_or_triple(&mut self, v: &Node, key: &str, unit: Unit, len: usize) -> Option<Vec<f64>> {
+        match v.as_seq() {
+            Some(s) if s.len() == len => {
+                let vals: Vec<Option<f64>> = s.iter().map(|x| self.number(x, key, unit)).collect();
+                vals.into_iter().collect()
+            }
+            _ => {
+                let form = if len == 2 { "[low, high]" } else { "[low, mode, high]" };
+                self.err(v, key, format!("expected a list {form}, found {}", v.type_name()), None);
+                None
+            }
+        }
+    }
+
+    fn shape(&mut self, name: &str, v: &Node, key: &str, unit: Unit, count: bool) -> Option<Shape> {
+        Some(match name {
+            "fixed" => Shape::Fixed(self.number(v, key, unit)?),
+            "uniform" => {
+                let p = self.pair_or_triple(v, key, unit, 2)?;
+                if p[0] > p[1] {
+                    self.err(v, key, format!("low ({}) is above high ({})", p[0], p[1]), None);
+                    return None;
+                }
+                if count && p[0].fract() == 0.0 && p[1].fract() == 0.0 {
+                    Shape::UniformInt { lo: p[0] as i64, hi: p[1] as i64 }
+                } else {
+                    Shape::Uniform { lo: p[0], hi: p[1] }
+                }
+            }
+            "triangular" => {
+                let p = self.pair_or_triple(v, key, unit, 3)?;
+                if !(p[0] <= p[1] && p[1] <= p[2]) {
+                    self.err(v, key, "expected low <= mode <= high", None);
+                    return None;
+                }
+                Shape::Triangular { lo: p[0], mode: p[1], hi: p[2] }
+            }
+            "normal" => {
+                let m = self.fields(v, key, &["mean", "sd"])?;
+                let mean = self.req(v, m, key, "mean", |c, n, k| c.number(n, k, unit))?;
+                let sd = self.req(v, m, key, "sd", |c, n, k| c.number(n, k, unit))?;
+                Shape::Normal { mean, sd }
+            }
+            "lognormal" => {
+                let m = self.fields(v, key, &["median", "p95", "mu", "sigma"])?;
+                if get(m, "median").is_some() || get(m, "p95").is_some() {
+                    let median = self.req(v, m, key, "median", |c, n, k| c.number(n, k, unit))?;
+                    let p95 = self.req(v, m, key, "p95", |c, n, k| c.number(n, k, unit))?;
+                    if median <= 0.0 {
+                        self.err(get(m, "median").unwrap_or(v), &join(key, "median"), "median must be above 0", None);
+                        return None;
+                    }
+                    if p95 <= median {
+                        self.err(
+                            get(m, "p95").unwrap_or(v),
+                            &join(key, "p95"),
+                            format!("p95 ({p95}) must be above the median ({median})"),
+                            Some("a lognormal is right-skewed: its p95 lies above its median".into()),
+                        );
+                        return None;
+                    }
+                    Dist::lognormal_median_p95(median, p95)
+                } else {
+                    let mu = match get(m, "mu").map(|n| (n, n.as_f64())) {
+                        Some((_, Some(x))) if x.is_finite() => x,
+                        Some((n, _)) => {
+                            self.err(n, &join(key, "mu"), "mu must be a finite number", None);
+                            return None;
+                        }
+                        None => {
+                            self.err(v, key, "a lognormal needs median and p95, or mu and sigma", None);
+                            return None;
+                        }
+                    };
+                    let sigma = self.req(v, m, key, "sigma", |c, n, k| c.number(n, k, Unit::Plain))?;
+                    Shape::LogNormal { mu, sigma }
+                }
+            }
+            "exponential" => {
+                let m = self.fields(v, key, &["mean"])?;
+                let mean = self.req(v, m, key, "mean", |c, n, k| c.number(n, k, unit))?;
+                if mean <= 0.0 {
+                    self.err(v, &join(key, "mean"), "mean must be above 0", None);
+                    return None;
+                }
+                Shape::Exponential { mean }
+            }
+            "bernoulli" => Shape::Bernoulli { p: self.probability(v, key)? },
+            "choice" => {
+                let Some(m) = v.as_map() else {
+                    self.err(v, key, format!("expected a mapping of value: weight, found {}", v.type_name()), None);
+                    return None;
+                };
+                if m.is_empty() {
+                    self.err(v, key, "a choice needs at least one value", Some("e.g. { free: 0.7, pro: 0.3 }".into()));
+                    return None;
+                }
+                let mut weights = Vec::new();
+                let mut values = Vec::new();
+                for (i, (k, w)) in m.iter().enumerate() {
+                    let wk = join(key, &scalar_text(k));
+                    let w = self.number(w, &wk, Unit::Plain)?;
+                    weights.push(w);
+                    values.push(numeric_key(k).unwrap_or(i as f64));
+                }
+                let total: f64 = weights.iter().sum();
+                if total <= 0.0 {
+                    self.err(v, key, "the weights of a choice must not all be 0", None);
+                    return None;
+                }
+                let mut acc = 0.0;
+                let cum = weights
+                    .iter()
+                    .map(|w| {
+                        acc += w / total;
+                        acc
+                    })
+                    .collect();
+                Shape::Choice { cum, values }
+            }
+            "empirical" => {
+                let Some(s) = v.as_seq().filter(|s| !s.is_empty()) else {
+                    self.err(v, key, "expected a non-empty list of observed values", None);
+                    return None;
+                };
+                let vals: Option<Vec<f64>> = s.iter().map(|x| self.number(x, key, unit)).collect();
+                Shape::Empirical(vals?)
+            }
+            _ => return None,
+        })
+    }
+
+    /// A required key of a mapping.
+    fn req<T>(
+        &mut self,
+        parent: &Node,
+        m: &[(Node, Node)],
+        key: &str,
+        name: &str,
+        f: impl FnOnce(&mut Self, &Node, &str) -> Option<T>,
+    ) -> Option<T> {
+        match get(m, name) {
+            Some(n) => f(self, n, &join(key, name)),
+            None => {
+                self.err(parent, key, format!("missing key `{name}`"), None);
+                None
+            }
+        }
+    }
+
+    fn add_dist(&mut self, d: Dist) -> u32 {
+        self.dists.push(d);
+        (self.dists.len() - 1) as u32
+    }
+
+    fn attr(&mut self, n: &Node, key: &str, name: &str) -> Option<AttrId> {
+        match self.inputs.iter().position(|a| a.name == name) {
+            Some(i) => Some(i as AttrId),
+            None => {
+                let names: Vec<&str> = self.inputs.iter().map(|a| a.name.as_str()).collect();
+                let hint = match closest(name, &names) {
+                    Some(c) => {
+                        format!("did you mean `{c}`? input attributes: {}", names.join(", "))
+                    }
+                    None if names.is_empty() => "declare it under `input:`".to_owned(),
+                    None => format!("input attributes: {}", names.join(", ")),
+                };
+                self.err(n, key, format!("unknown input attribute `{name}`"), Some(hint));
+                None
+            }
+        }
+    }
+
+    /// How many: a whole number, an input attribute's name, or a distribution.
+    fn count(&mut self, n: &Node, key: &str) -> Option<(u32, f64)> {
+        let (c, bound) = match &n.kind {
+            Kind::Int(_) => {
+                let v = self.integer(n, key, 0)?;
+                (Count::Fixed(v), v as f64)
+            }
+            Kind::Str(s) => {
+                let a = self.attr(n, key, s)?;
+                (Count::Attr(a), self.inputs[a as usize].dist.upper_bound())
+            }
+            Kind::Map(_) => {
+                let d = self.dist(n, key, Unit::Plain, true)?;
+                let b = d.upper_bound();
+                (Count::Dist(self.add_dist(d)), b)
+            }
+            _ => {
+                self.err(
+                    n,
+                    key,
+                    format!(
+                        "expected a count: a whole number, an input attribute or a distribution, found {}",
+                        n.type_name()
+                    ),
+                    None,
+                );
+                return None;
+            }
+        };
+        self.counts.push(c);
+        Some(((self.counts.len() - 1) as u32, bound))
+    }
+
+    fn task_ref(&mut self, n: &Node, key: &str) -> Option<TaskId> {
+        let name = self.string(n, key)?;
+        match self.task_names.iter().position(|t| *t == name) {
+            Some(i) => Some(i as TaskId),
+            None => {
+                let names: Vec<&str> = self.task_names.iter().map(|s| s.as_str()).collect();
+                let hint = match closest(&name, &names) {
+                    Some(c) => format!("did you mean `{c}`? tasks: {}", names.join(", ")),
+                    None => format!("tasks: {}", names.join(", ")),
+                };
+                self.err(n, key, format!("unknown task `{name}`"), Some(hint));
+                None
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- top level
+
+    fn compile(&mut self, root: &Node) -> Option<Model> {
+        let top = self.fields(root, "", TOP_KEYS)?;
+        let name = match get(top, "name") {
+            Some(n) => self.string(n, "name").unwrap_or_default(),
+            None => std::path::Path::new(&self.file)
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        };
+        let description = get(top, "description").and_then(|n| self.string(n, "description")).unwrap_or_default();
+        if let Some(p) = get(top, "platform")
+            && let Some(s) = self.string(p, "platform")
+            && s != "trigger-dev-v4"
+        {
+            self.err(
+                p,
+                "platform",
+                format!("unknown platform `{s}`"),
+                Some("the only platform is trigger-dev-v4".into()),
+            );
+        }
+        let start_latency = match get(top, "startLatency") {
+            Some(n) => self.dist(n, "startLatency", Unit::Seconds, false),
+            None => Some(Dist::plain(Shape::Uniform { lo: 0.1, hi: 0.3 })),
+        };
+        let (invocation_usd, usd_per_s) = self.prices(get(top, "prices"));
+        if let Some(n) = get(top, "input") {
+            self.input(n);
+        }
+        let limits = self.limits(get(top, "limits"));
+        let defaults = self.defaults(get(top, "defaults"));
+
+        let Some(tasks_node) = get(top, "tasks") else {
+            self.err(root, "tasks", "missing key `tasks`", Some("a scenario needs at least one task".into()));
+            return None;
+        };
+        let Some(task_map) = tasks_node.as_map().filter(|m| !m.is_empty()) else {
+            self.err(tasks_node, "tasks", "expected a mapping of task id: task", None);
+            return None;
+        };
+        for (k, v) in task_map {
+            let name = self.string(k, "tasks")?;
+            self.task_names.push(name);
+            self.task_slices.push(v.get("progress").is_some());
+        }
+        let mut tasks = Vec::new();
+        for (i, (k, v)) in task_map.iter().enumerate() {
+            let name = self.task_names[i].clone();
+            tasks.push(self.task(i as TaskId, &name, k, v, &defaults));
+        }
+        let entry = match get(top, "entry") {
+            Some(n) => self.task_ref(n, "entry"),
+            None => {
+                self.err(root, "entry", "missing key `entry`", Some("name the task the app triggers".into()));
+                None
+            }
+        };
+        let load = get(top, "load").and_then(|n| self.load(n));
+        let slos = get(top, "slo").map(|n| self.slos(n)).unwrap_or_default();
+        let tasks: Option<Vec<Task>> = tasks.into_iter().collect();
+        let (tasks, entry, start_latency) = (tasks?, entry?, start_latency?);
+        self.check_graph(entry, task_map);
+        Some(Model {
+            name,
+            description,
+            inputs: std::mem::take(&mut self.inputs),
+            tasks,
+            entry,
+            ops: std::mem::take(&mut self.ops),
+            works: std::mem::take(&mut self.works),
+            dists: std::mem::take(&mut self.dists),
+            counts: std::mem::take(&mut self.counts),
+            conds: std::mem::take(&mut self.conds),
+            start_latency,
+            invocation_usd,
+            usd_per_s,
+            limits,
+            load,
+            slos,
+        })
+    }
+
+    fn prices(&mut self, n: Option<&Node>) -> (f64, [f64; 7]) {
+        let mut per_s = PRESETS.map(|p| p.usd_per_s);
+        let mut inv = platform::INVOCATION_USD;
+        if let Some(n) = n {
+            let mut allowed = vec!["invocationUsd"];
+            allowed.extend(platform::machine_names());
+            if let Some(m) = self.fields(n, "prices", &allowed) {
+                for (k, v) in m {
+                    let Some(name) = k.as_str() else { continue };
+                    let key = join("prices", name);
+                    if name == "invocationUsd" {
+                        inv = self.number(v, &key, Unit::Plain).unwrap_or(inv);
+                    } else if let Some(id) = platform::machine_by_name(name) {
+                        per_s[id as usize] = self.number(v, &key, Unit::Plain).unwrap_or(per_s[id as usize]);
+                    }
+                }
+            }
+        }
+        (inv, per_s)
+    }
+
+    fn limits(&mut self, n: Option<&Node>) -> Limits {
+        let mut l = Limits::default();
+        if let Some(n) = n
+            && let Some(m) = self.fields(n, "limits", &["maxEventsPerRun"])
+            && let Some(v) = get(m, "maxEventsPerRun")
+        {
+            l.max_events_per_run = self.integer(v, "limits.maxEventsPerRun", 1).map_or(l.max_events_per_run, u64::from);
+        }
+        l
+    }
+
+    fn defaults(&mut self, n: Option<&Node>) -> Defaults {
+        let mut d = Defaults { machine: platform::DEFAULT_MACHINE, retry: RetryPolicy::NONE, max_duration: None };
+        let Some(n) = n else { return d };
+        let Some(m) = self.fields(n, "defaults", &["machine", "retry", "maxDuration"]) else {
+            return d;
+        };
+        if let Some(v) = get(m, "machine") {
+            d.machine = self.machine(v, "defaults.machine").unwrap_or(d.machine);
+        }
+        if let Some(v) = get(m, "retry") {
+            d.retry = self.retry(v, "defaults.retry", true).unwrap_or(d.retry);
+        }
+        if let Some(v) = get(m, "maxDuration") {
+            d.max_duration = self.max_duration(v, "defaults.maxDuration");
+        }
+        d
+    }
+
+    fn max_duration(&mut self, n: &Node, key: &str) -> Option<f64> {
+        let v = self.number(n, key, Unit::Seconds)?;
+        if v < platform::MIN_MAX_DURATION_S {
+            self.err(
+                n,
+                key,
+                format!("maxDuration must be at least 5s, found {v}s"),
+                Some("Trigger.dev's minimum is 5 seconds".into()),
+            );
+            return None;
+        }
+        Some(v)
+    }
+
+    fn input(&mut self, n: &Node) {
+        let Some(m) = n.as_map() else {
+            self.err(
+                n,
+                "input",
+                format!("expected a mapping of attribute: distribution, found {}", n.type_name()),
+                None,
+            );
+            return;
+        };
+        for (k, v) in m {
+            let Some(name) = self.string(k, "input") else {
+                continue;
+            };
+            let key = join("input", &name);
+            let categories: Vec<String> = match v.get("choice").and_then(|c| c.as_map()) {
+                Some(c) if c.iter().any(|(k, _)| numeric_key(k).is_none()) => {
+                    c.iter().map(|(k, _)| scalar_text(k)).collect()
+                }
+                _ => Vec::new(),
+            };
+            let d = if categories.is_empty() {
+                self.dist(v, &key, Unit::Plain, true)
+            } else {
+                // A choice of names: its value is the index of the name drawn.
+                let Some(cm) = self.fields(v, &key, &["choice"]) else {
+                    continue;
+                };
+                let c = get(cm, "choice").unwrap_or(v);
+                self.shape("choice", c, &join(&key, "choice"), Unit::Plain, false).map(Dist::plain)
+            };
+            if let Some(dist) = d {
+                self.inputs.push(InputAttr { name, dist, categories });
+            }
+        }
+    }
+
+    fn retry(&mut self, n: &Node, key: &str, allow_oom: bool) -> Option<RetryPolicy> {
+        let allowed = if allow_oom { RETRY_KEYS } else { &RETRY_KEYS[..5] };
+        let m = self.fields(n, key, allowed)?;
+        let mut r = RetryPolicy::SDK_DEFAULTS;
+        for (k, v) in m {
+            let Some(name) = k.as_str() else { continue };
+            let kk = join(key, name);
+            match name {
+                "maxAttempts" => r.max_attempts = self.integer(v, &kk, 1)?,
+                "factor" => {
+                    r.factor = self.number(v, &kk, Unit::Plain)?;
+                    if r.factor <= 0.0 {
+                        self.err(v, &kk, "factor must be above 0", None);
+                    }
+                }
+                "minTimeoutInMs" => r.min_timeout_ms = self.number(v, &kk, Unit::Millis)?,
+                "maxTimeoutInMs" => r.max_timeout_ms = self.number(v, &kk, Unit::Millis)?,
+                "randomize" => r.randomize = self.boolean(v, &kk)?,
+                "outOfMemory" => {
+                    let om = self.fields(v, &kk, &["machine"])?;
+                    r.oom_machine = Some(self.req(v, om, &kk, "machine", |c, n, k| c.machine(n, k))?);
+                }
+                _ => {}
+            }
+        }
+        if r.max_timeout_ms < r.min_timeout_ms {
+            self.err(n, &join(key, "maxTimeoutInMs"), "maxTimeoutInMs is below minTimeoutInMs", None);
+        }
+        Some(r)
+    }
+
+    fn task(&mut self, id: TaskId, name: &str, kn: &Node, n: &Node, d: &Defaults) -> Option<Task> {
+        let key = join("tasks", name);
+        let m = self.fields(n, &key, TASK_KEYS)?;
+        let machine = match get(m, "machine") {
+            Some(v) => self.machine(v, &join(&key, "machine")),
+            None => Some(d.machine),
+        };
+        let retry = match get(m, "retry") {
+            Some(v) => self.retry(v, &join(&key, "retry"), true),
+            None => Some(d.retry),
+        };
+        if let (Some(r), Some(mc)) = (retry, machine)
+            && let Some(om) = r.oom_machine
+            && platform::ram_mb(om) <= platform::ram_mb(mc)
+        {
+            let v = get(m, "retry").unwrap_or(n);
+            self.warn(
+                v,
+                &join(&key, "retry.outOfMemory.machine"),
+                format!(
+                    "the out-of-memory machine `{}` has no more memory than `{}`",
+                    PRESETS[om as usize].name, PRESETS[mc as usize].name
+                ),
+                None,
+            );
+        }
+        let max_duration_s = match get(m, "maxDuration") {
+            Some(v) => Some(self.max_duration(v, &join(&key, "maxDuration"))?),
+            None => d.max_duration,
+        };
+        let progress = match get(m, "progress") {
+            Some(v) => Some(self.progress(v, &join(&key, "progress"))?),
+            None => None,
+        };
+        let base_memory_mb = match get(m, "baseMemoryMb") {
+            Some(v) => self.number(v, &join(&key, "baseMemoryMb"), Unit::Plain)?,
+            None => 0.0,
+        };
+        let queue = match get(m, "queue") {
+            Some(v) => Some(self.queue(v, &join(&key, "queue"))?),
+            None => None,
+        };
+        let entry_pc = self.ops.len() as u32;
+        match get(m, "steps") {
+            Some(s) => {
+                let prog = if progress.is_some() { Prog { lo: 0.0, hi: 1.0 } } else { Prog::NONE };
+                self.block(s, &join(&key, "steps"), id, prog);
+            }
+            None => self.err(
+                kn,
+                &key,
+                "missing key `steps`",
+                Some("list what the task does, e.g. - work: { duration: 2s }".into()),
+            ),
+        }
+        self.ops.push(Op::End);
+        Some(Task {
+            name: name.to_owned(),
+            machine: machine?,
+            retry: retry?,
+            max_duration_s,
+            progress,
+            base_memory_mb,
+            entry_pc,
+            queue,
+        })
+    }
+
+    fn progress(&mut self, n: &Node, key: &str) -> Option<(f64, f64)> {
+        let p = self.pair_or_triple(n, key, Unit::Plain, 2)?;
+        if !(p[0] <= p[1] && p[1] <= 100.0) {
+            self.err(
+                n,
+                key,
+                format!("expected [from, to] with 0 <= from <= to <= 100, found [{}, {}]", p[0], p[1]),
+                None,
+            );
+            return None;
+        }
+        Some((p[0], p[1]))
+    }
+
+    fn queue(&mut self, n: &Node, key: &str) -> Option<QueueSpec> {
+        let m = self.fields(n, key, &["name", "concurrencyLimit"])?;
+        let name = self.req(n, m, key, "name", |c, n, k| c.string(n, k))?;
+        let concurrency_limit = match get(m, "concurrencyLimit") {
+            Some(v) => Some(self.integer(v, &join(key, "concurrencyLimit"), 1)?),
+            None => None,
+        };
+        Some(QueueSpec { name, concurrency_limit })
+    }
+
+    // ---------------------------------------------------------------- steps
+
+    /// Does this step move the task's own progress bar? Steps that only wait on a child
+    /// with its own slice do not (the child moves the bar), nor do fire-and-forget triggers.
+    fn counts_progress(&self, step: &Node) -> bool {
+        let Some([(k, v)]) = step.as_map() else {
+            return true;
+        };
+        match k.as_str() {
+            Some("trigger" | "batchTrigger") => false,
+            Some("triggerAndWait" | "batchTriggerAndWait") => {
+                let t = v.as_str().or_else(|| v.get("task").and_then(Node::as_str));
+                !t.and_then(|t| self.task_names.iter().position(|n| n == t)).is_some_and(|i| self.task_slices[i])
+            }
+            Some("branch") => v.as_seq().is_some_and(|arms| {
+                arms.iter().any(|a| {
+                    a.as_map().is_some_and(|m| {
+                        m.iter()
+                            .filter(|(k, _)| matches!(k.as_str(), Some("then" | "otherwise")))
+                            .any(|(_, s)| s.as_seq().is_some_and(|s| s.iter().any(|x| self.counts_progress(x))))
+                    })
+                })
+            }),
+            _ => true,
+        }
+    }
+
+    fn block(&mut self, n: &Node, key: &str, task: TaskId, prog: Prog) {
+        let Some(steps) = n.as_seq() else {
+            self.err(n, key, format!("expected a list of steps, found {}", n.type_name()), None);
+            return;
+        };
+        let counted = if prog.is_some() { steps.iter().filter(|s| self.counts_progress(s)).count() } else { 0 };
+        let mut k = 0;
+        for (i, s) in steps.iter().enumerate() {
+            let skey = format!("{key}[{i}]");
+            let p = if prog.is_some() && self.counts_progress(s) {
+                k += 1;
+                let w = (prog.hi - prog.lo) / counted as f64;
+                Prog { lo: prog.lo + w * (k - 1) as f64, hi: prog.lo + w * k as f64 }
+            } else {
+                Prog::NONE
+            };
+            self.step(s, &skey, task, p);
+            if p.is_some() {
+                self.ops.push(Op::Progress { frac: p.hi });
+            }
+        }
+    }
+
+    fn step(&mut self, n: &Node, key: &str, task: TaskId, prog: Prog) {
+        let Some(m) = n.as_map() else {
+            self.err(
+                n,
+                key,
+                format!("expected a step (a mapping with one key), found {}", n.type_name()),
+                Some(format!("step kinds: {}", STEP_KINDS.join(", "))),
+            );
+            return;
+        };
+        if m.len() != 1 {
+            self.err(
+                n,
+                key,
+                format!("a step has exactly one key, found {}", m.len()),
+                Some(format!("step kinds: {}", STEP_KINDS.join(", "))),
+            );
+            return;
+        }
+        let (kn, v) = &m[0];
+        let kind = kn.as_str().unwrap_or_default();
+        let key = join(key, kind);
+        match kind {
+            "work" => self.work(v, &key, task, prog),
+            "wait" => {
+                let d = match v.get("for") {
+                    Some(f) if v.as_map().is_some_and(|m| m.len() == 1) => {
+                        self.dist(f, &join(&key, "for"), Unit::Seconds, false)
+                    }
+                    _ => self.dist(v, &key, Unit::Seconds, false),
+                };
+                if let Some(d) = d {
+                    let dur = self.add_dist(d);
+                    self.ops.push(Op::Wait { dur, prog });
+                }
+            }
+            "branch" => self.branch(v, &key, task, prog),
+            "parallel" => {
+                let Some(pm) = self.fields(v, &key, &["count", "limit", "steps"]) else {
+                    return;
+                };
+                let count = self.req(v, pm, &key, "count", |c, n, k| c.count(n, k));
+                let limit = match get(pm, "limit") {
+                    Some(l) => self.integer(l, &join(&key, "limit"), 1),
+                    None => Some(u32::MAX),
+                };
+                let at = self.ops.len();
+                self.ops.push(Op::End);
+                match get(pm, "steps") {
+                    Some(s) => self.block(s, &join(&key, "steps"), task, Prog::NONE),
+                    None => self.err(v, &key, "missing key `steps`", None),
+                }
+                self.ops.push(Op::EndItem);
+                if let (Some((count, _)), Some(limit)) = (count, limit) {
+                    self.ops[at] = Op::Parallel { count, limit, cont: self.ops.len() as u32, prog };
+                }
+            }
+            "triggerAndWait" | "trigger" | "batchTrigger" | "batchTriggerAndWait" => {
+                self.trigger(kind, v, &key, task, prog)
+            }
+            "poll" => {
+                let Some(pm) = self.fields(v, &key, &["every", "success", "maxChecks", "check"]) else {
+                    return;
+                };
+                let every = self.req(v, pm, &key, "every", |c, n, k| c.dist(n, k, Unit::Seconds, false));
+                let success = self.req(v, pm, &key, "success", |c, n, k| c.probability(n, k));
+                let max_checks = self.req(v, pm, &key, "maxChecks", |c, n, k| c.integer(n, k, 1));
+                let check = match get(pm, "check") {
+                    Some(c) => self.dist(c, &join(&key, "check"), Unit::Seconds, false).map(|d| self.add_dist(d)),
+                    None => Some(NONE),
+                };
+                if let (Some(e), Some(success), Some(max_checks), Some(check)) = (every, success, max_checks, check) {
+                    let every = self.add_dist(e);
+                    self.ops.push(Op::Poll { every, success, max_checks, check, prog });
+                }
+            }
+            other => {
+                let hint = match closest(other, STEP_KINDS) {
+                    Some(c) => format!("did you mean `{c}`? step kinds: {}", STEP_KINDS.join(", ")),
+                    None => format!("step kinds: {}", STEP_KINDS.join(", ")),
+                };
+                self.err(kn, &key, format!("unknown step kind `{other}`"), Some(hint));
+            }
+        }
+    }
+
+    fn work(&mut self, v: &Node, key: &str, task: TaskId, prog: Prog) {
+        let _ = task;
+        let Some(m) = self.fields(v, key, WORK_KEYS) else {
+            return;
+        };
+        let name = get(m, "name").and_then(|n| self.string(n, &join(key, "name"))).unwrap_or_default();
+        let duration = self.req(v, m, key, "duration", |c, n, k| c.duration(n, k));
+        let (failure, retryable) = match get(m, "failure") {
+            None => (0.0, true),
+            Some(f) if f.as_map().is_some() => {
+                let fk = join(key, "failure");
+                let Some(fm) = self.fields(f, &fk, &["probability", "retryable"]) else {
+                    return;
+                };
+                let p = self.req(f, fm, &fk, "probability", |c, n, k| c.probability(n, k)).unwrap_or(0.0);
+                let r = get(fm, "retryable").and_then(|r| self.boolean(r, &join(&fk, "retryable"))).unwrap_or(true);
+                (p, r)
+            }
+            Some(f) => (self.probability(f, &join(key, "failure")).unwrap_or(0.0), true),
+        };
+        let fail_uniform = match get(m, "failAt") {
+            None => false,
+            Some(f) => match f.as_str() {
+                Some("end") => false,
+                Some("uniform") => true,
+                _ => {
+                    self.err(
+                        f,
+                        &join(key, "failAt"),
+                        "expected `end` or `uniform`",
+                        Some("when in the step a failure happens".into()),
+                    );
+                    false
+                }
+            },
+        };
+        let cpu_bound = get(m, "cpuBound").and_then(|c| self.boolean(c, &join(key, "cpuBound"))).unwrap_or(false);
+        let measured_on = match get(m, "measuredOn") {
+            Some(x) => self.machine(x, &join(key, "measuredOn")).unwrap_or(platform::DEFAULT_MACHINE),
+            None => platform::DEFAULT_MACHINE,
+        };
+        let pf = match get(m, "parallelFraction") {
+            Some(x) => {
+                let p = self.probability(x, &join(key, "parallelFraction")).unwrap_or(0.0);
+                if !cpu_bound {
+                    self.warn(
+                        x,
+                        &join(key, "parallelFraction"),
+                        "parallelFraction has no effect without cpuBound: true",
+                        None,
+                    );
+                }
+                p
+            }
+            None => 0.0,
+        };
+        let scale = std::array::from_fn(|i| {
+            if cpu_bound { cpu_scale(PRESETS[measured_on as usize].vcpu, PRESETS[i].vcpu, pf) } else { 1.0 }
+        });
+        let memory_mb = get(m, "memoryMb")
+            .and_then(|x| self.dist(x, &join(key, "memoryMb"), Unit::Plain, false))
+            .map(|d| self.add_dist(d));
+        let retry = match get(m, "retry") {
+            Some(r) => self.retry(r, &join(key, "retry"), false),
+            None => None,
+        };
+        if let Some(duration) = duration {
+            self.works.push(WorkSpec { name, duration, failure, retryable, fail_uniform, scale, memory_mb, retry });
+            self.ops.push(Op::Work { spec: (self.works.len() - 1) as u32, prog });
+        }
+    }
+
+    fn duration(&mut self, n: &Node, key: &str) -> Option<DurSpec> {
+        if let Some(m) = n.as_map()
+            && get(m, "perUnit").is_some()
+        {
+            let m = self.fields(n, key, &["perUnit", "each"])?;
+            let (count, _) = self.req(n, m, key, "perUnit", |c, n, k| c.count(n, k))?;
+            let each = self.req(n, m, key, "each", |c, n, k| c.dist(n, k, Unit::Seconds, false))?;
+            return Some(DurSpec::PerUnit { count, each: self.add_dist(each) });
+        }
+        let d = self.dist(n, key, Unit::Seconds, false)?;
+        Some(DurSpec::Dist(self.add_dist(d)))
+    }
+
+    fn trigger(&mut self, kind: &str, v: &Node, key: &str, task: TaskId, prog: Prog) {
+        let batch = kind.starts_with("batch");
+        let waits = kind.ends_with("AndWait");
+        let (child, count, idem, unwrap) = if v.as_map().is_some() {
+            let mut allowed = vec!["task", "idempotencyKey"];
+            if batch {
+                allowed.push("count");
+            }
+            if waits {
+                allowed.push("unwrap");
+            }
+            let Some(m) = self.fields(v, key, &allowed) else {
+                return;
+            };
+            let child = self.req(v, m, key, "task", |c, n, k| c.task_ref(n, k));
+            let count = if batch { self.req(v, m, key, "count", |c, n, k| c.count(n, k)) } else { None };
+            if batch
+                && waits
+                && let Some((_, bound)) = count
+                && bound > platform::MAX_BATCH_ITEMS
+            {
+                let at = get(m, "count").unwrap_or(v);
+                let shown = if bound.is_finite() { format!("{bound}") } else { "an unbounded number of".into() };
+                self.err(
+                    at,
+                    &join(key, "count"),
+                    format!("the batch can hold {shown} items; Trigger.dev allows at most 1,000 per batch"),
+                    Some("add `max: 1000` to the count, or split the batch".into()),
+                );
+            }
+            let idem =
+                get(m, "idempotencyKey").and_then(|n| self.boolean(n, &join(key, "idempotencyKey"))).unwrap_or(false);
+            let unwrap = get(m, "unwrap").and_then(|n| self.boolean(n, &join(key, "unwrap"))).unwrap_or(true);
+            (child, count.map(|c| c.0), idem, unwrap)
+        } else {
+            if batch {
+                self.err(v, key, format!("expected {{ task, count }}, found {}", v.type_name()), None);
+                return;
+            }
+            (self.task_ref(v, key), None, false, true)
+        };
+        let Some(child) = child else { return };
+        self.edges.push((task, child, waits, v.line, v.column, key.to_owned()));
+        let op = match (batch, waits) {
+            (false, true) => Op::TriggerAndWait { task: child, idempotent: idem, unwrap, prog },
+            (true, true) => match count {
+                Some(count) => Op::BatchTriggerAndWait { task: child, count, idempotent: idem, unwrap, prog },
+                None => return,
+            },
+            (false, false) => {
+                self.counts.push(Count::Fixed(1));
+                Op::Trigger { task: child, count: (self.counts.len() - 1) as u32 }
+            }
+            (true, false) => match count {
+                Some(count) => Op::Trigger { task: child, count },
+                None => return,
+            },
+        };
+        self.ops.push(op);
+    }
+
+    fn branch(&mut self, v: &Node, key: &str, task: TaskId, prog: Prog) {
+        let Some(arms) = v.as_seq().filter(|a| !a.is_empty()) else {
+            self.err(
+                v,
+                key,
+                "expected a list of arms: - when: COND then: [steps], ending with an optional - otherwise: [steps]",
+                None,
+            );
+            return;
+        };
+        let mut jumps_to_end = Vec::new();
+        for (i, arm) in arms.iter().enumerate() {
+            let akey = format!("{key}[{i}]");
+            let Some(m) = self.fields(arm, &akey, &["when", "then", "otherwise"]) else {
+                continue;
+            };
+            if let Some(o) = get(m, "otherwise") {
+                if m.len() != 1 {
+                    self.err(arm, &akey, "an `otherwise` arm has no `when` or `then`", None);
+                }
+                if i + 1 != arms.len() {
+                    self.err(arm, &akey, "`otherwise` must be the last arm", None);
+                }
+                self.block(o, &join(&akey, "otherwise"), task, prog);
+                continue;
+            }
+            let cond = self.req(arm, m, &akey, "when", |c, n, k| c.cond(n, k));
+            let at = self.ops.len();
+            self.ops.push(Op::End);
+            match get(m, "then") {
+                Some(t) => self.block(t, &join(&akey, "then"), task, prog),
+                None => self.err(arm, &akey, "missing key `then`", None),
+            }
+            jumps_to_end.push(self.ops.len());
+            self.ops.push(Op::End);
+            if let Some(cond) = cond {
+                self.ops[at] = Op::If { cond, else_pc: self.ops.len() as u32 };
+            }
+        }
+        let end = self.ops.len() as u32;
+        for j in jumps_to_end {
+            self.ops[j] = Op::Jump { pc: end };
+        }
+    }
+
+    /// `scanned`, `!scanned`, `tier == pro`, `pages > 50`.
+    fn cond(&mut self, n: &Node, key: &str) -> Option<u32> {
+        let text = match &n.kind {
+            Kind::Str(s) => s.trim().to_owned(),
+            _ => {
+                self.err(
+                    n,
+                    key,
+                    format!("expected a condition like `scanned` or `tier == pro`, found {}", n.type_name()),
+                    None,
+                );
+                return None;
+            }
+        };
+        let ops = [
+            ("==", CmpOp::Eq),
+            ("!=", CmpOp::Ne),
+            ("<=", CmpOp::Le),
+            (">=", CmpOp::Ge),
+            ("<", CmpOp::Lt),
+            (">", CmpOp::Gt),
+        ];
+        let found = ops
+            .iter()
+            .filter_map(|(s, op)| text.find(s).map(|p| (p, *s, *op)))
+            .min_by_key(|(p, s, _)| (*p, std::cmp::Reverse(s.len())));
+        let cond = match found {
+            None => {
+                let (negate, name) = match text.strip_prefix('!').or_else(|| text.strip_prefix("not ")) {
+                    Some(r) => (true, r.trim()),
+                    None => (false, text.as_str()),
+                };
+                let attr = self.attr(n, key, name)?;
+                Cond { attr, cmp: None, negate }
+            }
+            Some((p, s, op)) => {
+                let name = text[..p].trim();
+                let rhs = text[p + s.len()..].trim();
+                let attr = self.attr(n, key, name)?;
+                let a = &self.inputs[attr as usize];
+                let value = if a.categories.is_empty() {
+                    match rhs.parse::<f64>() {
+                        Ok(x) if x.is_finite() => x,
+                        _ => match rhs {
+                            "true" => 1.0,
+                            "false" => 0.0,
+                            _ => {
+                                self.err(
+                                    n,
+                                    key,
+                                    format!("`{name}` is a number: compare it with a number, found `{rhs}`"),
+                                    None,
+                                );
+                                return None;
+                            }
+                        },
+                    }
+                } else {
+                    match a.categories.iter().position(|c| c == rhs) {
+                        Some(i) if matches!(op, CmpOp::Eq | CmpOp::Ne) => i as f64,
+                        Some(_) => {
+                            self.err(n, key, format!("`{name}` is a choice of names: compare it with == or !="), None);
+                            return None;
+                        }
+                        None => {
+                            let cats: Vec<&str> = a.categories.iter().map(|s| s.as_str()).collect();
+                            let hint = match closest(rhs, &cats) {
+                                Some(c) => {
+                                    format!("did you mean `{c}`? values: {}", cats.join(", "))
+                                }
+                                None => format!("values: {}", cats.join(", ")),
+                            };
+                            self.err(n, key, format!("`{rhs}` is not a value of `{name}`"), Some(hint));
+                            return None;
+                        }
+                    }
+                };
+                Cond { attr, cmp: Some((op, value)), negate: false }
+            }
+        };
+        self.conds.push(cond);
+        Some((self.conds.len() - 1) as u32)
+    }
+
+    fn load(&mut self, n: &Node) -> Option<Load> {
+        let m = self.fields(n, "load", &["arrivals", "duration", "environmentConcurrency"])?;
+        let arrivals = self.req(n, m, "load", "arrivals", |c, n, k| {
+            let am = c.fields(n, k, &["poisson", "constant"])?;
+            let ((kind, v), more) = (am.first()?, am.len() > 1);
+            if more {
+                c.err(n, k, "give exactly one of poisson, constant", None);
+            }
+            let kk = join(k, kind.as_str().unwrap_or_default());
+            let pm = c.fields(v, &kk, &["perMinute"])?;
+            let rate = c.req(v, pm, &kk, "perMinute", |c, n, k| c.number(n, k, Unit::Plain))?;
+            Some((rate, kind.as_str() == Some("poisson")))
+        });
+        let duration_s = self.req(n, m, "load", "duration", |c, n, k| c.number(n, k, Unit::Seconds));
+        let env = match get(m, "environmentConcurrency") {
+            Some(v) => match v.as_str() {
+                Some("free") => Some(10),
+                Some("hobby") => Some(25),
+                Some("pro") => Some(100),
+                _ => self.integer(v, "load.environmentConcurrency", 1),
+            },
+            None => Some(10),
+        };
+        let ((per_minute, poisson), duration_s, environment_concurrency) = (arrivals?, duration_s?, env?);
+        Some(Load { per_minute, poisson, duration_s, environment_concurrency })
+    }
+
+    fn slos(&mut self, n: &Node) -> Vec<crate::slo::Slo> {
+        let Some(s) = n.as_seq() else {
+            self.err(n, "slo", format!("expected a list of expressions, found {}", n.type_name()), None);
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (i, e) in s.iter().enumerate() {
+            let key = format!("slo[{i}]");
+            let Some(text) = self.string(e, &key) else {
+                continue;
+            };
+            match crate::slo::parse(&text) {
+                Ok(slo) => out.push(slo),
+                Err(m) => self.err(
+                    e,
+                    &key,
+                    m,
+                    Some("e.g. p95(duration) < 5m, mean(costUsd) < 0.01, successRate > 0.99".into()),
+                ),
+            }
+        }
+        out
+    }
+
+    /// triggerAndWait cycles (a run that can never finish) and tasks nothing triggers.
+    fn check_graph(&mut self, entry: TaskId, task_map: &[(Node, Node)]) {
+        let n = self.task_names.len();
+        let mut adj: Vec<Vec<usize>> = vec![Vec::new(); n];
+        for (i, e) in self.edges.iter().enumerate() {
+            if e.2 {
+                adj[e.0 as usize].push(i);
+            }
+        }
+        // Depth-first search with colours; a grey target closes a cycle.
+        let mut colour = vec![0u8; n];
+        let mut reported = false;
+        for start in 0..n {
+            if colour[start] != 0 || reported {
+                continue;
+            }
+            let mut stack = vec![(start, 0usize)];
+            colour[start] = 1;
+            while let Some(&mut (t, ref mut next)) = stack.last_mut() {
+                if let Some(&ei) = adj[t].get(*next) {
+                    *next += 1;
+                    let to = self.edges[ei].1 as usize;
+                    if colour[to] == 1 {
+                        let path: Vec<&str> = stack
+                            .iter()
+                            .skip_while(|(x, _)| *x != to)
+                            .map(|(x, _)| self.task_names[*x].as_str())
+                            .collect();
+                        let e = self.edges[ei].clone();
+                        let cycle = format!("{} -> {}", path.join(" -> "), self.task_names[to]);
+                        self.push(
+                            Severity::Error,
+                            e.3,
+                            e.4,
+                            &e.5,
+                            format!("triggerAndWait cycle: {cycle}; the run could never finish"),
+                            Some("break the cycle, or use a fire-and-forget `trigger`".into()),
+                        );
+                        reported = true;
+                        break;
+                    } else if colour[to] == 0 {
+                        colour[to] = 1;
+                        stack.push((to, 0));
+                    }
+                } else {
+                    colour[t] = 2;
+                    stack.pop();
+                }
+            }
+        }
+        let mut reach = vec![false; n];
+        let mut todo = vec![entry as usize];
+        reach[entry as usize] = true;
+        while let Some(t) = todo.pop() {
+            for e in self.edges.iter().filter(|e| e.0 as usize == t) {
+                if !reach[e.1 as usize] {
+                    reach[e.1 as usize] = true;
+                    todo.push(e.1 as usize);
+                }
+            }
+        }
+        for (i, (k, _)) in task_map.iter().enumerate() {
+            if !reach[i] {
+                let name = self.task_names[i].clone();
+                self.warn(
+                    k,
+                    &join("tasks", &name),
+                    format!("task `{name}` is never triggered from the entry task"),
+                    None,
+                );
+            }
+        }
+    }
+}
+
+fn get<'n>(m: &'n [(Node, Node)], key: &str) -> Option<&'n Node> {
+    m.iter().find(|(k, _)| k.as_str() == Some(key)).map(|(_, v)| v)
+}
+
+fn join(a: &str, b: &str) -> String {
+    if a.is_empty() { b.to_owned() } else { format!("{a}.{b}") }
+}
+
+fn numeric_key(k: &Node) -> Option<f64> {
+    k.as_f64().or_else(|| k.as_str().and_then(|s| s.parse::<f64>().ok())).filter(|v| v.is_finite())
+}
+
+fn scalar_text(k: &Node) -> String {
+    match &k.kind {
+        Kind::Str(s) => s.clone(),
+        Kind::Int(i) => i.to_string(),
+        Kind::Float(f) => f.to_string(),
+        Kind::Bool(b) => b.to_string(),
+        _ => String::new(),
+    }
+}
