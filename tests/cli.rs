@@ -55,7 +55,18 @@ fn same_seed_same_bytes_on_one_and_two_threads() {
     let p = example();
     let run = |threads: &str| {
         let out = wfsim()
-            .args(["run", p.to_str().unwrap(), "--runs", "3000", "--seed", "9", "--threads", threads, "--format", "json"])
+            .args([
+                "run",
+                p.to_str().unwrap(),
+                "--runs",
+                "3000",
+                "--seed",
+                "9",
+                "--threads",
+                threads,
+                "--format",
+                "json",
+            ])
             .output()
             .unwrap();
         out.stdout
@@ -71,7 +82,11 @@ fn bad_input_exits_2_with_a_located_message() {
     let dir = std::env::temp_dir().join(format!("wfsim-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let f = dir.join("bad.yaml");
-    std::fs::write(&f, "name: x\nentry: a\ntasks:\n  a:\n    machine: small-3x\n    steps:\n      - work: { duration: 1s }\n").unwrap();
+    std::fs::write(
+        &f,
+        "name: x\nentry: a\ntasks:\n  a:\n    machine: small-3x\n    steps:\n      - work: { duration: 1s }\n",
+    )
+    .unwrap();
     let out = wfsim().args(["run", f.to_str().unwrap()]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
