@@ -152,7 +152,10 @@ pub struct SyntaxError {
 }
 
 pub fn parse(src: &str) -> Result<Node, SyntaxError> {
-    serde_saphyr::from_str::<Node>(src).map_err(|e| {
+    // YAML 1.2 booleans only: an attribute called `n` or `on` stays a name, not `false`/`true`.
+    let mut options = serde_saphyr::Options::default();
+    options.strict_booleans = true;
+    serde_saphyr::from_str_with_options::<Node>(src, options).map_err(|e| {
         let (line, column) = e.location().map_or((0, 0), |l| (l.line() as u32, l.column() as u32));
         let full = e.without_snippet().to_string();
         // serde-saphyr prefixes "error: line L column C: "; keep just the message.
@@ -182,6 +185,16 @@ mod tests {
         let s = b.as_seq().unwrap();
         assert_eq!(s[1].as_str(), Some("2s"));
         assert_eq!((s[1].line, s[1].column), (2, 10));
+    }
+
+    #[test]
+    fn yaml_1_1_booleans_stay_strings() {
+        let n = parse("n: y\non: true\n").ok().unwrap();
+        let m = n.as_map().unwrap();
+        assert_eq!(m[0].0.as_str(), Some("n"));
+        assert_eq!(m[0].1.as_str(), Some("y"));
+        assert_eq!(m[1].0.as_str(), Some("on"));
+        assert_eq!(m[1].1.kind, Kind::Bool(true));
     }
 
     #[test]
