@@ -1,0 +1,2 @@
+//! Placeholder: the hand-written floor of transcription-parallel is being written.
+fn main() {}
