@@ -108,10 +108,17 @@ pub enum SimError {
 /// Receives what happens inside a run; used to draw timelines. The default does nothing
 /// and compiles away.
 pub trait Observer {
-    /// An attempt of task run `run` (index within the workflow) ended.
+    /// An attempt of task run `run` (index within the workflow run) ended.
     fn attempt(&mut self, _a: &AttemptRecord) {}
-    /// A task run was triggered (by `parent`, `u32::MAX` for the entry run).
+    /// A task run was triggered (by task run `parent`, `u32::MAX` for the entry run).
     fn triggered(&mut self, _run: u32, _task: TaskId, _parent: u32, _at: f64) {}
+    /// A task run ended.
+    fn run_end(&mut self, _run: u32, _status: Status, _at: f64) {}
+    /// Fiber `fiber` of task run `run` started work step `spec` planned to end at `end`
+    /// (earlier if its attempt ends first) and to fail there when `failed`.
+    fn work(&mut self, _run: u32, _fiber: u32, _spec: u32, _start: f64, _end: f64, _failed: bool) {}
+    /// A wait: `paused` when checkpointed (not billed), else in process (billed).
+    fn wait(&mut self, _run: u32, _fiber: u32, _start: f64, _end: f64, _paused: bool) {}
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -655,6 +662,7 @@ impl<O: Observer> Engine<'_, O> {
             self.s.out.status = status;
         }
         self.s.out.makespan_s = self.s.out.makespan_s.max(now);
+        self.obs.run_end(run, status, now);
         let failed = status != Status::Completed;
         match waiter {
             Waiter::None => {}
@@ -778,11 +786,7 @@ impl<O: Observer> Engine<'_, O> {
                 Op::Wait { dur, .. } => {
                     let mut rng = self.step_rng(f, purpose::WAIT);
                     let d = self.m.dists[dur as usize].sample(&mut rng);
-                    self.s.fibers[f as usize].phase = Phase::Waiting;
-                    if d > platform::CHECKPOINT_WAIT_S {
-                        self.set_active(f, false);
-                    }
-                    self.wake_at(f, self.s.now + d);
+                    self.wait_for(f, d, Phase::Waiting);
                     return;
                 }
                 Op::If { cond, else_pc } => {
@@ -1064,6 +1068,7 @@ impl<O: Observer> Engine<'_, O> {
         }
         let fail = w.failure > 0.0 && rng.random::<f64>() < w.failure;
         let end = if fail && w.fail_uniform { now + dur * rng.random::<f64>() } else { now + dur };
+        self.obs.work(run, f, spec, now, end, fail);
         let fm = &mut self.s.fibers[f as usize];
         fm.phase = Phase::Working;
         fm.fail = fail;
@@ -1086,7 +1091,9 @@ impl<O: Observer> Engine<'_, O> {
             let fm = &mut self.s.fibers[f as usize];
             fm.tries += 1;
             fm.phase = Phase::RetryDelay;
-            self.wake_at(f, self.s.now + delay);
+            let (now, run) = (self.s.now, fb.run);
+            self.obs.wait(run, f, now, now + delay, false);
+            self.wake_at(f, now + delay);
             return;
         }
         self.throw(f, fb.retryable);
@@ -1105,11 +1112,20 @@ impl<O: Observer> Engine<'_, O> {
     fn poll_wait(&mut self, f: u32, every: u32) {
         let mut rng = self.step_rng(f, mix(purpose::POLL, self.s.fibers[f as usize].aux as u64));
         let d = self.m.dists[every as usize].sample(&mut rng);
-        self.s.fibers[f as usize].phase = Phase::PollWait;
-        if d > platform::CHECKPOINT_WAIT_S {
+        self.wait_for(f, d, Phase::PollWait);
+    }
+
+    /// wait.for(d): over 5 s the attempt may checkpoint (the fiber stops counting as
+    /// executing); 5 s or less the machine stays up, billed.
+    fn wait_for(&mut self, f: u32, d: f64, phase: Phase) {
+        self.s.fibers[f as usize].phase = phase;
+        let paused = d > platform::CHECKPOINT_WAIT_S;
+        if paused {
             self.set_active(f, false);
         }
-        self.wake_at(f, self.s.now + d);
+        let (now, run) = (self.s.now, self.s.fibers[f as usize].run);
+        self.obs.wait(run, f, now, now + d, paused);
+        self.wake_at(f, now + d);
     }
 
     fn poll_check(&mut self, f: u32) {

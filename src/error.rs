@@ -50,7 +50,7 @@ impl fmt::Display for Diagnostic {
 /// Why a scenario could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
-    #[error("cannot read {path}: {source}")]
+    #[error("error: cannot read {path}: {source}")]
     Io { path: String, source: std::io::Error },
     #[error("{}", render_all(.0))]
     Invalid(Vec<Diagnostic>),

@@ -29,15 +29,25 @@ pub fn load_file(path: &std::path::Path) -> Result<Loaded, LoadError> {
     match std::str::from_utf8(&bytes) {
         Ok(src) => load_str(src, &name),
         Err(e) => {
-            let line = bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count() as u32 + 1;
+            let good = &bytes[..e.valid_up_to()];
+            let line = good.iter().filter(|&&b| b == b'\n').count() as u32 + 1;
+            let line_start = good.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+            // The bytes before `valid_up_to` are valid UTF-8, so this counts characters.
+            let column = std::str::from_utf8(&good[line_start..]).map_or(0, |s| s.chars().count()) as u32 + 1;
+            let utf16 = bytes.starts_with(&[0xff, 0xfe]) || bytes.starts_with(&[0xfe, 0xff]);
+            let help = if utf16 {
+                "the file looks like UTF-16: save the scenario as UTF-8"
+            } else {
+                "save the scenario as UTF-8"
+            };
             Err(LoadError::Invalid(vec![Diagnostic {
                 severity: Severity::Error,
                 file: name,
                 line,
-                column: 1,
+                column,
                 key: String::new(),
                 message: format!("the file is not UTF-8 text (invalid byte at offset {})", e.valid_up_to()),
-                help: Some("save the scenario as UTF-8".into()),
+                help: Some(help.into()),
                 source_line: None,
             }]))
         }
@@ -49,7 +59,8 @@ pub fn load_str(src: &str, file: &str) -> Result<Loaded, LoadError> {
     let root = match yaml::parse(src) {
         Ok(n) => n,
         Err(e) => {
-            cx.push(Severity::Error, e.line, e.column, "", format!("YAML syntax: {}", e.message), None);
+            let (message, help) = tidy_yaml_message(&e.message);
+            cx.push(Severity::Error, e.line, e.column, "", message, help);
             return Err(LoadError::Invalid(cx.diags));
         }
     };
@@ -213,6 +224,12 @@ impl<'s> Cx<'s> {
     fn number(&mut self, n: &Node, key: &str, unit: Unit) -> Option<f64> {
         let v = match (&n.kind, unit) {
             (Kind::Int(_) | Kind::Float(_), Unit::Seconds | Unit::Plain | Unit::Millis) => n.as_f64(),
+            (Kind::Str(s), Unit::Seconds | Unit::Millis)
+                if s.trim().strip_prefix('-').is_some_and(|r| parse_duration(r).is_ok()) =>
+            {
+                self.err(n, key, format!("the value must not be negative, found `{}`", s.trim()), None);
+                return None;
+            }
             (Kind::Str(s), Unit::Seconds) => match parse_duration(s) {
                 Ok(v) => Some(v),
                 Err(m) => {
@@ -522,6 +539,15 @@ impl<'s> Cx<'s> {
             }
             Kind::Str(s) => {
                 let a = self.attr(n, key, s)?;
+                if !self.inputs[a as usize].categories.is_empty() {
+                    self.err(
+                        n,
+                        key,
+                        format!("`{s}` is a choice of names, not a number"),
+                        Some("count with a numeric input attribute or a distribution".into()),
+                    );
+                    return None;
+                }
                 (Count::Attr(a), self.inputs[a as usize].dist.upper_bound())
             }
             Kind::Map(_) => {
@@ -689,6 +715,17 @@ impl<'s> Cx<'s> {
         }
         if let Some(v) = get(m, "retry") {
             d.retry = self.retry(v, "defaults.retry", true).unwrap_or(d.retry);
+            // trigger.config's retries.default is copied onto tasks without being merged with
+            // the SDK's defaults: without maxAttempts the engine makes no retry at all.
+            if v.get("maxAttempts").is_none() {
+                d.retry.max_attempts = 1;
+                self.warn(
+                    v,
+                    "defaults.retry",
+                    "without maxAttempts, a config-level retry default disables retries",
+                    Some("Trigger.dev does not merge retries.default with the SDK defaults: add maxAttempts".into()),
+                );
+            }
         }
         if let Some(v) = get(m, "maxDuration") {
             d.max_duration = self.max_duration(v, "defaults.maxDuration");
@@ -751,31 +788,39 @@ impl<'s> Cx<'s> {
         let allowed = if allow_oom { RETRY_KEYS } else { &RETRY_KEYS[..5] };
         let m = self.fields(n, key, allowed)?;
         let mut r = RetryPolicy::SDK_DEFAULTS;
+        // Every field is checked before giving up, so all of the block's errors are reported.
+        let mut ok = true;
         for (k, v) in m {
             let Some(name) = k.as_str() else { continue };
             let kk = join(key, name);
-            match name {
-                "maxAttempts" => r.max_attempts = self.integer(v, &kk, 1)?,
-                "factor" => {
-                    r.factor = self.number(v, &kk, Unit::Plain)?;
-                    if r.factor <= 0.0 {
-                        self.err(v, &kk, "factor must be above 0", None);
+            let good = match name {
+                "maxAttempts" => self.integer(v, &kk, 1).map(|x| r.max_attempts = x),
+                "factor" => match self.number(v, &kk, Unit::Plain) {
+                    Some(f) if f > 0.0 => {
+                        r.factor = f;
+                        Some(())
                     }
-                }
-                "minTimeoutInMs" => r.min_timeout_ms = self.number(v, &kk, Unit::Millis)?,
-                "maxTimeoutInMs" => r.max_timeout_ms = self.number(v, &kk, Unit::Millis)?,
-                "randomize" => r.randomize = self.boolean(v, &kk)?,
-                "outOfMemory" => {
-                    let om = self.fields(v, &kk, &["machine"])?;
-                    r.oom_machine = Some(self.req(v, om, &kk, "machine", |c, n, k| c.machine(n, k))?);
-                }
-                _ => {}
-            }
+                    Some(_) => {
+                        self.err(v, &kk, "factor must be above 0", None);
+                        None
+                    }
+                    None => None,
+                },
+                "minTimeoutInMs" => self.number(v, &kk, Unit::Millis).map(|x| r.min_timeout_ms = x),
+                "maxTimeoutInMs" => self.number(v, &kk, Unit::Millis).map(|x| r.max_timeout_ms = x),
+                "randomize" => self.boolean(v, &kk).map(|x| r.randomize = x),
+                "outOfMemory" => self
+                    .fields(v, &kk, &["machine"])
+                    .and_then(|om| self.req(v, om, &kk, "machine", |c, n, k| c.machine(n, k)))
+                    .map(|x| r.oom_machine = Some(x)),
+                _ => Some(()),
+            };
+            ok &= good.is_some();
         }
         if r.max_timeout_ms < r.min_timeout_ms {
             self.err(n, &join(key, "maxTimeoutInMs"), "maxTimeoutInMs is below minTimeoutInMs", None);
         }
-        Some(r)
+        ok.then_some(r)
     }
 
     fn task(&mut self, id: TaskId, name: &str, kn: &Node, n: &Node, d: &Defaults) -> Option<Task> {
@@ -804,26 +849,28 @@ impl<'s> Cx<'s> {
                 None,
             );
         }
+        // Each field is checked even when an earlier one is wrong, so that every error of the
+        // task (its steps included) is reported in one go.
         let max_duration_s = match get(m, "maxDuration") {
-            Some(v) => Some(self.max_duration(v, &join(&key, "maxDuration"))?),
-            None => d.max_duration,
+            Some(v) => self.max_duration(v, &join(&key, "maxDuration")).map(Some),
+            None => Some(d.max_duration),
         };
         let progress = match get(m, "progress") {
-            Some(v) => Some(self.progress(v, &join(&key, "progress"))?),
-            None => None,
+            Some(v) => self.progress(v, &join(&key, "progress")).map(Some),
+            None => Some(None),
         };
         let base_memory_mb = match get(m, "baseMemoryMb") {
-            Some(v) => self.number(v, &join(&key, "baseMemoryMb"), Unit::Plain)?,
-            None => 0.0,
+            Some(v) => self.number(v, &join(&key, "baseMemoryMb"), Unit::Plain),
+            None => Some(0.0),
         };
         let queue = match get(m, "queue") {
-            Some(v) => Some(self.queue(v, &join(&key, "queue"))?),
-            None => None,
+            Some(v) => self.queue(v, &join(&key, "queue")).map(Some),
+            None => Some(None),
         };
         let entry_pc = self.ops.len() as u32;
         match get(m, "steps") {
             Some(s) => {
-                let prog = if progress.is_some() { Prog { lo: 0.0, hi: 1.0 } } else { Prog::NONE };
+                let prog = if matches!(progress, Some(Some(_))) { Prog { lo: 0.0, hi: 1.0 } } else { Prog::NONE };
                 self.block(s, &join(&key, "steps"), id, prog);
             }
             None => self.err(
@@ -838,11 +885,11 @@ impl<'s> Cx<'s> {
             name: name.to_owned(),
             machine: machine?,
             retry: retry?,
-            max_duration_s,
-            progress,
-            base_memory_mb,
+            max_duration_s: max_duration_s?,
+            progress: progress?,
+            base_memory_mb: base_memory_mb?,
             entry_pc,
-            queue,
+            queue: queue?,
         })
     }
 
@@ -940,7 +987,15 @@ impl<'s> Cx<'s> {
             return;
         }
         let (kn, v) = &m[0];
-        let kind = kn.as_str().unwrap_or_default();
+        let Some(kind) = kn.as_str() else {
+            self.err(
+                kn,
+                key,
+                format!("a step kind must be a name, found {}", kn.type_name()),
+                Some(format!("step kinds: {}", STEP_KINDS.join(", "))),
+            );
+            return;
+        };
         let key = join(key, kind);
         match kind {
             "work" => self.work(v, &key, task, prog),
@@ -1108,17 +1163,21 @@ impl<'s> Cx<'s> {
             let child = self.req(v, m, key, "task", |c, n, k| c.task_ref(n, k));
             let count = if batch { self.req(v, m, key, "count", |c, n, k| c.count(n, k)) } else { None };
             if batch
-                && waits
                 && let Some((_, bound)) = count
                 && bound > platform::MAX_BATCH_ITEMS
             {
                 let at = get(m, "count").unwrap_or(v);
                 let shown = if bound.is_finite() { format!("{bound}") } else { "an unbounded number of".into() };
+                let help = match &at.kind {
+                    Kind::Str(a) => format!("add `max: 1000` to input attribute `{a}`, or split the batch"),
+                    Kind::Int(_) => "use at most 1000 items per batch, or split the batch".into(),
+                    _ => "add `max: 1000` to the count, or split the batch".into(),
+                };
                 self.err(
                     at,
                     &join(key, "count"),
                     format!("the batch can hold {shown} items; Trigger.dev allows at most 1,000 per batch"),
-                    Some("add `max: 1000` to the count, or split the batch".into()),
+                    Some(help),
                 );
             }
             let idem =
@@ -1230,6 +1289,11 @@ impl<'s> Cx<'s> {
                     None => (false, text.as_str()),
                 };
                 let attr = self.attr(n, key, name)?;
+                if let Some(first) = self.inputs[attr as usize].categories.first() {
+                    let hint = format!("e.g. `{name} == {first}`");
+                    self.err(n, key, format!("`{name}` is a choice of names: compare it with == or !="), Some(hint));
+                    return None;
+                }
                 Cond { attr, cmp: None, negate }
             }
             Some((p, s, op)) => {
@@ -1285,7 +1349,11 @@ impl<'s> Cx<'s> {
         let m = self.fields(n, "load", &["arrivals", "duration", "environmentConcurrency"])?;
         let arrivals = self.req(n, m, "load", "arrivals", |c, n, k| {
             let am = c.fields(n, k, &["poisson", "constant"])?;
-            let ((kind, v), more) = (am.first()?, am.len() > 1);
+            let Some((kind, v)) = am.first() else {
+                c.err(n, k, "no arrival process given", Some("give one of poisson, constant".into()));
+                return None;
+            };
+            let more = am.len() > 1;
             if more {
                 c.err(n, k, "give exactly one of poisson, constant", None);
             }
@@ -1300,7 +1368,16 @@ impl<'s> Cx<'s> {
                 Some("free") => Some(10),
                 Some("hobby") => Some(25),
                 Some("pro") => Some(100),
-                _ => self.integer(v, "load.environmentConcurrency", 1),
+                Some(s) => {
+                    self.err(
+                        v,
+                        "load.environmentConcurrency",
+                        format!("unknown plan `{s}`"),
+                        Some("free, hobby, pro, or a whole number of concurrent runs".into()),
+                    );
+                    None
+                }
+                None => self.integer(v, "load.environmentConcurrency", 1),
             },
             None => Some(10),
         };
@@ -1393,8 +1470,10 @@ impl<'s> Cx<'s> {
                 }
             }
         }
+        // A misspelt step already reported as an error would also leave its target untriggered.
+        let has_errors = self.diags.iter().any(|d| d.severity == Severity::Error);
         for (i, (k, _)) in task_map.iter().enumerate() {
-            if !reach[i] {
+            if !reach[i] && !has_errors {
                 let name = self.task_names[i].clone();
                 self.warn(
                     k,
@@ -1405,6 +1484,28 @@ impl<'s> Cx<'s> {
             }
         }
     }
+}
+
+/// serde-saphyr's developer-facing wording, made user-facing: no repeated location, no
+/// advice about parser options.
+fn tidy_yaml_message(m: &str) -> (String, Option<String>) {
+    let mut m = m.trim();
+    if let Some((base, at)) = m.rsplit_once(" at line ")
+        && at.split_once(", column ").is_some_and(|(l, c)| {
+            !l.is_empty() && !c.is_empty() && l.bytes().chain(c.bytes()).all(|b| b.is_ascii_digit())
+        })
+    {
+        m = base;
+    }
+    if let Some(rest) = m.strip_prefix("duplicate mapping key") {
+        let k = rest.split(", set DuplicateKeyPolicy").next().unwrap_or("").trim_start_matches(':').trim();
+        let message = if k.is_empty() { "duplicate key".to_owned() } else { format!("duplicate key `{k}`") };
+        return (message, Some("a key may appear only once in a mapping".into()));
+    }
+    if let Some(v) = m.strip_prefix("non-finite float `").and_then(|r| r.split_once('`')).map(|(v, _)| v) {
+        return (format!("`{v}` is not a finite number"), Some("use a finite number".into()));
+    }
+    (format!("YAML syntax: {m}"), None)
 }
 
 fn get<'n>(m: &'n [(Node, Node)], key: &str) -> Option<&'n Node> {
