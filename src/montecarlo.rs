@@ -29,7 +29,13 @@ pub struct McResult {
 /// Simulates `cfg.runs` runs of `model`. Run i always draws from the stream of
 /// `(seed, i)`, whichever thread simulates it.
 pub fn run(model: &Model, cfg: Config) -> Result<McResult, SimError> {
-    let go = || simulate_all(model, cfg);
+    run_with(model, cfg, &|_| {})
+}
+
+/// Like [`run`], calling `on_chunk(runs_done_in_chunk)` as each chunk finishes (for
+/// progress bars; called from worker threads).
+pub fn run_with(model: &Model, cfg: Config, on_chunk: &(dyn Fn(u64) + Sync)) -> Result<McResult, SimError> {
+    let go = || simulate_all(model, cfg, on_chunk);
     match cfg.threads {
         Some(t) => match rayon::ThreadPoolBuilder::new().num_threads(t.max(1)).build() {
             Ok(pool) => pool.install(go),
@@ -39,7 +45,7 @@ pub fn run(model: &Model, cfg: Config) -> Result<McResult, SimError> {
     }
 }
 
-fn simulate_all(model: &Model, cfg: Config) -> Result<McResult, SimError> {
+fn simulate_all(model: &Model, cfg: Config, on_chunk: &(dyn Fn(u64) + Sync)) -> Result<McResult, SimError> {
     let chunks = cfg.runs.div_ceil(CHUNK);
     let parts: Vec<Result<Chunk, SimError>> = (0..chunks)
         .into_par_iter()
@@ -51,6 +57,7 @@ fn simulate_all(model: &Model, cfg: Config) -> Result<McResult, SimError> {
             for i in lo..hi {
                 out.push(simulate(model, run_key(cfg.seed, i), scratch, &mut tasks, &mut NoObserver)?);
             }
+            on_chunk(hi - lo);
             Ok((out, tasks))
         })
         .collect();

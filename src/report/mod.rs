@@ -1,7 +1,10 @@
 //! What a design review reads: the summary of a Monte Carlo, and its renderings.
 //! One module per output format, each behind [`Render`].
 
+pub mod bundle;
+pub mod html;
 pub mod json;
+pub mod markdown;
 pub mod table;
 
 use crate::engine::{LEVEL_STEP, LEVELS, Status};

@@ -135,3 +135,49 @@ fn statuses(s: &super::Statuses) -> String {
     }
     parts.join(", ")
 }
+
+/// The side-by-side table of `wfsim compare`.
+pub fn comparison(c: &super::bundle::Comparison) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "{} designs, {} runs each, seed {}; baseline {}", c.variants.len(), c.runs, c.seed, c.baseline);
+    let _ = writeln!(
+        o,
+        "(the same random numbers run by run; 95% intervals from a paired bootstrap of {} resamples)\n",
+        c.bootstrap_resamples
+    );
+    let w = c.variants.iter().map(|v| v.scenario.len()).max().unwrap_or(6).max(6);
+    let _ = writeln!(
+        o,
+        "{:w$}  {:>8}  {:>8}  {:>8}  {:>10}  {:>8}  {:>22}  {:>22}  {:>22}",
+        "design", "p50", "p95", "mean", "cost/run", "success", "speedup p50", "speedup p95", "cost ratio"
+    );
+    let r = |x: &super::bundle::Ratio| format!("{:.2}x [{:.2}, {:.2}]", x.value, x.ci95_low, x.ci95_high);
+    for v in &c.variants {
+        let _ = writeln!(
+            o,
+            "{:w$}  {:>8}  {:>8}  {:>8}  {:>10}  {:>7.2}%  {:>22}  {:>22}  {:>22}",
+            v.scenario,
+            secs(v.duration_p50_s),
+            secs(v.duration_p95_s),
+            secs(v.duration_mean_s),
+            usd(v.cost_mean_usd),
+            v.success_rate * 100.0,
+            r(&v.speedup_p50),
+            r(&v.speedup_p95),
+            r(&v.cost_ratio)
+        );
+    }
+    for s in &c.summaries {
+        for slo in &s.slo {
+            let v = slo.value.map_or("-".to_owned(), |v| format!("{v:.6}"));
+            let _ = writeln!(
+                o,
+                "slo  {}  {}: {}  (value {v})",
+                if slo.pass { "PASS" } else { "FAIL" },
+                s.scenario,
+                slo.expr
+            );
+        }
+    }
+    o
+}

@@ -1,0 +1,132 @@
+//! Comparison charts: the duration CDFs and the progress curves of several designs overlaid.
+
+use super::progress::Fan;
+use super::style::*;
+use super::{Chart, DrawResult, TimeUnit, e, q};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+pub struct Variant<'a> {
+    pub name: &'a str,
+    /// Durations in seconds, sorted.
+    pub sorted: &'a [f64],
+    pub fan: &'a Fan,
+}
+
+pub struct CompareCdf<'a> {
+    pub variants: &'a [Variant<'a>],
+}
+
+impl Chart for CompareCdf<'_> {
+    fn stem(&self) -> &'static str {
+        "compare-duration"
+    }
+    fn title(&self) -> String {
+        "Duration: share of runs finished within a time, per design".into()
+    }
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult {
+        let tmax = self.variants.iter().map(|v| q(v.sorted, 0.999)).fold(0.0, f64::max).max(1e-6);
+        let u = TimeUnit::for_max(tmax);
+        let mut chart = ChartBuilder::on(root)
+            .caption(self.title(), (FONT, TITLE_PT))
+            .margin(MARGIN)
+            .x_label_area_size(X_LABEL_AREA)
+            .y_label_area_size(Y_LABEL_AREA)
+            .build_cartesian_2d(0f64..tmax / u.div * 1.03, 0f64..100f64)
+            .map_err(e)?;
+        chart
+            .configure_mesh()
+            .light_line_style(GRID)
+            .x_desc(format!("duration ({})", u.name))
+            .y_desc("runs finished within (%)")
+            .label_style((FONT, LABEL_PT))
+            .draw()
+            .map_err(e)?;
+        for (k, v) in self.variants.iter().enumerate() {
+            let color = SERIES[k % SERIES.len()];
+            let n = v.sorted.len().max(1) as f64;
+            let step = (v.sorted.len() / 500).max(1);
+            let pts: Vec<(f64, f64)> = v
+                .sorted
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| i % step == 0 || *i + 1 == v.sorted.len())
+                .map(|(i, &x)| (x.min(tmax) / u.div, (i + 1) as f64 / n * 100.0))
+                .collect();
+            chart
+                .draw_series(LineSeries::new(pts, color.stroke_width(3)))
+                .map_err(e)?
+                .label(format!("{} (p50 {})", v.name, crate::report::table::secs(q(v.sorted, 0.5))))
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], color.stroke_width(3)));
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .margin(12)
+            .label_font((FONT, LABEL_PT))
+            .background_style(WHITE.mix(0.9))
+            .border_style(GRID)
+            .draw()
+            .map_err(e)?;
+        Ok(())
+    }
+}
+
+pub struct CompareProgress<'a> {
+    pub variants: &'a [Variant<'a>],
+}
+
+impl Chart for CompareProgress<'_> {
+    fn stem(&self) -> &'static str {
+        "compare-progress"
+    }
+    fn title(&self) -> String {
+        "Progress bar: median run and p10-p90 band, per design".into()
+    }
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult {
+        let tmax = self.variants.iter().map(|v| v.fan.max_time()).fold(0.0, f64::max).max(1e-6);
+        let u = TimeUnit::for_max(tmax);
+        let mut chart = ChartBuilder::on(root)
+            .caption(self.title(), (FONT, TITLE_PT))
+            .margin(MARGIN)
+            .x_label_area_size(X_LABEL_AREA)
+            .y_label_area_size(Y_LABEL_AREA)
+            .build_cartesian_2d(0f64..tmax / u.div * 1.03, 0f64..100f64)
+            .map_err(e)?;
+        chart
+            .configure_mesh()
+            .light_line_style(GRID)
+            .x_desc(format!("time since the trigger ({})", u.name))
+            .y_desc("progress bar (%)")
+            .label_style((FONT, LABEL_PT))
+            .draw()
+            .map_err(e)?;
+        for (k, v) in self.variants.iter().enumerate() {
+            let color = SERIES[k % SERIES.len()];
+            if v.fan.runs == 0 {
+                continue;
+            }
+            chart
+                .draw_series(std::iter::once(Polygon::new(
+                    v.fan.band(&v.fan.p10, &v.fan.p90, u.div),
+                    color.mix(0.18).filled(),
+                )))
+                .map_err(e)?;
+            chart
+                .draw_series(LineSeries::new(v.fan.median_steps(u.div), color.stroke_width(3)))
+                .map_err(e)?
+                .label(v.name.to_owned())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], color.stroke_width(3)));
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .margin(12)
+            .label_font((FONT, LABEL_PT))
+            .background_style(WHITE.mix(0.9))
+            .border_style(GRID)
+            .draw()
+            .map_err(e)?;
+        Ok(())
+    }
+}

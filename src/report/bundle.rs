@@ -1,0 +1,170 @@
+//! Report sets: the charts of a run, and the statistics and charts of a comparison.
+
+use super::RunSummary;
+use crate::engine::{Scratch, TaskAcc, simulate};
+use crate::model::Model;
+use crate::montecarlo::McResult;
+use crate::plot::breakdown::Breakdown;
+use crate::plot::compare::{CompareCdf, CompareProgress, Variant};
+use crate::plot::cost::Cost;
+use crate::plot::duration::Duration;
+use crate::plot::progress::{Fan, Progress};
+use crate::plot::timeline::{Recorder, Timeline};
+use crate::plot::{PlotError, Rendered, render};
+use crate::rng::{mix, run_key, stream};
+use crate::stats::quantile_sorted;
+use rand::RngExt;
+use serde::Serialize;
+
+/// Index of the run whose duration is nearest the median (the first such run).
+pub fn representative(mc: &McResult) -> usize {
+    let mut d: Vec<f64> = mc.outcomes.iter().map(|o| o.duration_s).collect();
+    d.sort_by(f64::total_cmp);
+    let med = quantile_sorted(&d, 0.5).unwrap_or(0.0);
+    mc.outcomes
+        .iter()
+        .enumerate()
+        .min_by(|a, b| (a.1.duration_s - med).abs().total_cmp(&(b.1.duration_s - med).abs()))
+        .map_or(0, |(i, _)| i)
+}
+
+/// Simulates run `index` again, recording everything for its timeline. Same seed, same run.
+pub fn record(model: &Model, seed: u64, index: u64) -> Recorder {
+    let mut rec = Recorder::default();
+    let mut tasks = vec![TaskAcc::default(); model.tasks.len()];
+    let _ = simulate(model, run_key(seed, index), &mut Scratch::new(), &mut tasks, &mut rec);
+    rec
+}
+
+pub fn sorted_durations(mc: &McResult) -> Vec<f64> {
+    let mut d: Vec<f64> = mc.outcomes.iter().map(|o| o.duration_s).collect();
+    d.sort_by(f64::total_cmp);
+    d
+}
+
+/// The five charts of a scenario's report.
+pub fn run_charts(model: &Model, mc: &McResult, s: &RunSummary) -> Result<Vec<Rendered>, PlotError> {
+    let sorted = sorted_durations(mc);
+    let fan = Fan::of(&mc.outcomes);
+    let rep = representative(mc);
+    let rec = record(model, s.seed, rep as u64);
+    let points: Vec<(f64, f64)> = mc.outcomes.iter().map(|o| (o.duration_s, o.cost_usd)).collect();
+    Ok(vec![
+        render(&Duration { scenario: &s.scenario, sorted: &sorted })?,
+        render(&Progress { scenario: &s.scenario, fan: &fan })?,
+        render(&Timeline { scenario: &s.scenario, model, rec: &rec, run_index: rep as u64 })?,
+        render(&Cost { scenario: &s.scenario, points: &points })?,
+        render(&Breakdown { scenario: &s.scenario, tasks: &s.tasks })?,
+    ])
+}
+
+/// A ratio with the bounds of its 95% confidence interval (paired bootstrap).
+#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+pub struct Ratio {
+    pub value: f64,
+    pub ci95_low: f64,
+    pub ci95_high: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct VariantRow {
+    pub scenario: String,
+    pub duration_p50_s: f64,
+    pub duration_p95_s: f64,
+    pub duration_mean_s: f64,
+    pub cost_mean_usd: f64,
+    pub success_rate: f64,
+    /// Baseline p50 duration over this design's (above 1: this design is faster).
+    pub speedup_p50: Ratio,
+    pub speedup_p95: Ratio,
+    /// This design's mean cost over the baseline's.
+    pub cost_ratio: Ratio,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Comparison {
+    pub baseline: String,
+    pub runs: u64,
+    pub seed: u64,
+    /// Resamples of the paired bootstrap behind the confidence intervals.
+    pub bootstrap_resamples: usize,
+    pub variants: Vec<VariantRow>,
+    pub summaries: Vec<RunSummary>,
+}
+
+pub const RESAMPLES: usize = 400;
+
+fn quantile_of(v: &mut [f64], p: f64) -> f64 {
+    v.sort_by(f64::total_cmp);
+    quantile_sorted(v, p).unwrap_or(0.0)
+}
+
+/// Compares designs with the first as baseline. Run i of every design used the same random
+/// streams (common random numbers), so the bootstrap resamples runs in pairs.
+pub fn compare(results: &[(&RunSummary, &McResult)], seed: u64) -> Comparison {
+    let (base_s, base) = results[0];
+    let n = base.outcomes.len();
+    let mut rng = stream(mix(seed, 0xB007));
+    let draws: Vec<Vec<usize>> = (0..RESAMPLES).map(|_| (0..n).map(|_| rng.random_range(0..n)).collect()).collect();
+    let dur = |mc: &McResult, idx: &[usize]| idx.iter().map(|&i| mc.outcomes[i].duration_s).collect::<Vec<f64>>();
+    let all: Vec<usize> = (0..n).collect();
+    let variants = results
+        .iter()
+        .map(|(s, mc)| {
+            let m = n.min(mc.outcomes.len());
+            let ratio = |f: &dyn Fn(&[usize]) -> f64| {
+                let value = f(&all[..m]);
+                let mut boot: Vec<f64> = draws.iter().map(|d| f(d)).filter(|x| x.is_finite()).collect();
+                boot.sort_by(f64::total_cmp);
+                Ratio {
+                    value,
+                    ci95_low: quantile_sorted(&boot, 0.025).unwrap_or(value),
+                    ci95_high: quantile_sorted(&boot, 0.975).unwrap_or(value),
+                }
+            };
+            let speed = |p: f64| {
+                ratio(&|idx: &[usize]| {
+                    let b = quantile_of(&mut dur(base, idx), p);
+                    let v = quantile_of(&mut dur(mc, idx), p);
+                    if v > 0.0 { b / v } else { f64::NAN }
+                })
+            };
+            let cost_ratio = ratio(&|idx: &[usize]| {
+                let b: f64 = idx.iter().map(|&i| base.outcomes[i].cost_usd).sum();
+                let v: f64 = idx.iter().map(|&i| mc.outcomes[i].cost_usd).sum();
+                if b > 0.0 { v / b } else { f64::NAN }
+            });
+            VariantRow {
+                scenario: s.scenario.clone(),
+                duration_p50_s: s.duration_s.p50,
+                duration_p95_s: s.duration_s.p95,
+                duration_mean_s: s.duration_s.mean,
+                cost_mean_usd: s.cost_usd.mean,
+                success_rate: s.success_rate,
+                speedup_p50: speed(0.5),
+                speedup_p95: speed(0.95),
+                cost_ratio,
+            }
+        })
+        .collect();
+    Comparison {
+        baseline: base_s.scenario.clone(),
+        runs: n as u64,
+        seed,
+        bootstrap_resamples: RESAMPLES,
+        variants,
+        summaries: results.iter().map(|(s, _)| (*s).clone()).collect(),
+    }
+}
+
+pub fn compare_charts(results: &[(&RunSummary, &McResult)]) -> Result<Vec<Rendered>, PlotError> {
+    let sorted: Vec<Vec<f64>> = results.iter().map(|(_, mc)| sorted_durations(mc)).collect();
+    let fans: Vec<Fan> = results.iter().map(|(_, mc)| Fan::of(&mc.outcomes)).collect();
+    let variants: Vec<Variant> = results
+        .iter()
+        .zip(&sorted)
+        .zip(&fans)
+        .map(|(((s, _), d), f)| Variant { name: &s.scenario, sorted: d, fan: f })
+        .collect();
+    Ok(vec![render(&CompareCdf { variants: &variants })?, render(&CompareProgress { variants: &variants })?])
+}

@@ -1,0 +1,206 @@
+//! `index.html`: one self-contained page (inline SVG and CSS, no script, no network).
+
+use super::RunSummary;
+use super::table::{secs, usd};
+use crate::plot::Rendered;
+use std::fmt::Write;
+
+const CSS: &str = "body{font-family:system-ui,-apple-system,'DejaVu Sans',sans-serif;color:#212529;max-width:1240px;margin:24px auto;padding:0 16px;line-height:1.45}\
+h1{font-size:1.6em;margin-bottom:0}h2{margin-top:1.8em;border-bottom:1px solid #dee2e6;padding-bottom:4px}\
+.sub{color:#6c757d;margin-top:4px}table{border-collapse:collapse;margin:8px 0}\
+td,th{border:1px solid #dee2e6;padding:4px 10px;text-align:right}th{background:#f1f3f5}td:first-child,th:first-child{text-align:left}\
+.pass{color:#15803d;font-weight:600}.fail{color:#b91c1c;font-weight:600}figure{margin:16px 0}figure svg{max-width:100%;height:auto}\
+figcaption{color:#495057;font-size:.92em}.note{color:#6c757d;font-size:.92em}";
+
+pub fn escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+pub fn head(title: &str) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{}</title><style>{CSS}</style></head><body>\n",
+        escape(title)
+    )
+}
+
+pub fn figure(o: &mut String, c: &Rendered) {
+    let svg = c.svg.trim_start_matches(|ch| ch != '<');
+    let svg = match svg.find("<svg") {
+        Some(i) => &svg[i..],
+        None => svg,
+    };
+    let _ = writeln!(o, "<figure id=\"{}\">{svg}<figcaption>{}</figcaption></figure>", c.stem, escape(&c.title));
+}
+
+pub fn summary_table(o: &mut String, s: &RunSummary) {
+    let d = &s.duration_s;
+    let c = &s.cost_usd;
+    let _ = writeln!(
+        o,
+        "<table><tr><th></th><th>p50</th><th>p90</th><th>p95</th><th>p99</th><th>mean (95% CI)</th><th>max</th></tr>"
+    );
+    let _ = writeln!(
+        o,
+        "<tr><td>duration</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} ± {}</td><td>{}</td></tr>",
+        secs(d.p50),
+        secs(d.p90),
+        secs(d.p95),
+        secs(d.p99),
+        secs(d.mean),
+        secs(d.mean_ci95),
+        secs(d.max)
+    );
+    let _ = writeln!(
+        o,
+        "<tr><td>cost per run</td><td>{}</td><td></td><td>{}</td><td></td><td>{} ± {}</td><td>{}</td></tr></table>",
+        usd(c.p50),
+        usd(c.p95),
+        usd(c.mean),
+        usd(c.mean_ci95),
+        usd(c.max)
+    );
+    let st = &s.statuses;
+    let _ = writeln!(
+        o,
+        "<p>Success rate <b>{:.2}%</b> (COMPLETED {}, FAILED {}, CRASHED {}, TIMED_OUT {}). Cost per 1,000 runs {}. The entry run executes {} of its {} on average and waits the rest.</p>",
+        s.success_rate * 100.0,
+        st.completed,
+        st.failed,
+        st.crashed,
+        st.timed_out,
+        usd(c.per_1000_runs),
+        secs(s.entry_run.executing_s_mean),
+        secs(d.mean)
+    );
+}
+
+pub fn slo_table(o: &mut String, s: &RunSummary) {
+    if s.slo.is_empty() {
+        return;
+    }
+    let _ = writeln!(o, "<h2>SLOs</h2><table><tr><th>objective</th><th>value</th><th>verdict</th></tr>");
+    for r in &s.slo {
+        let (cls, word) = if r.pass { ("pass", "PASS") } else { ("fail", "FAIL") };
+        let v = r.value.map_or("-".into(), |v| format!("{v:.6}"));
+        let _ = writeln!(o, "<tr><td>{}</td><td>{v}</td><td class=\"{cls}\">{word}</td></tr>", escape(&r.expr));
+    }
+    let _ = writeln!(o, "</table>");
+}
+
+pub fn task_table(o: &mut String, s: &RunSummary) {
+    let _ = writeln!(
+        o,
+        "<table><tr><th>task</th><th>machine</th><th>runs per workflow</th><th>retries</th><th>out of memory</th><th>duration</th><th>billed compute</th><th>cost per workflow</th><th>share</th></tr>"
+    );
+    for t in &s.tasks {
+        let _ = writeln!(
+            o,
+            "<tr><td>{}</td><td>{}</td><td>{:.2}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.1}%</td></tr>",
+            escape(&t.name),
+            t.machine,
+            t.runs_per_workflow,
+            t.retries,
+            t.out_of_memory,
+            secs(t.duration_s_mean),
+            secs(t.usage_duration_s_mean),
+            usd(t.cost_usd_per_workflow),
+            t.cost_share * 100.0
+        );
+    }
+    let _ = writeln!(o, "</table>");
+}
+
+/// The report of one scenario.
+pub fn run_page(s: &RunSummary, charts: &[Rendered]) -> String {
+    let mut o = head(&format!("wfsim: {}", s.scenario));
+    let _ = writeln!(
+        o,
+        "<h1>{}</h1><p class=\"sub\">{} simulated runs, seed {}, wfsim {}</p>",
+        escape(&s.scenario),
+        s.runs,
+        s.seed,
+        s.wfsim_version
+    );
+    summary_table(&mut o, s);
+    slo_table(&mut o, s);
+    for c in charts {
+        let _ = writeln!(o, "<h2>{}</h2>", escape(heading(c.stem)));
+        figure(&mut o, c);
+        if c.stem == "breakdown" {
+            task_table(&mut o, s);
+        }
+    }
+    notes(&mut o, &s.notes);
+    o.push_str("</body></html>\n");
+    o
+}
+
+pub fn notes(o: &mut String, notes: &[String]) {
+    for n in notes {
+        let _ = writeln!(o, "<p class=\"note\">Note: {}</p>", escape(n));
+    }
+}
+
+pub fn heading(stem: &str) -> &'static str {
+    match stem {
+        "duration" => "Duration",
+        "progress" => "Progress bar",
+        "timeline" => "Timeline of a typical run",
+        "cost" => "Cost",
+        "breakdown" => "Per task",
+        "compare-duration" => "Duration",
+        "compare-progress" => "Progress bar",
+        _ => "Chart",
+    }
+}
+
+/// The report of a comparison.
+pub fn compare_page(c: &super::bundle::Comparison, charts: &[Rendered]) -> String {
+    let mut o = head("wfsim: comparison");
+    let names: Vec<&str> = c.variants.iter().map(|v| v.scenario.as_str()).collect();
+    let _ = writeln!(
+        o,
+        "<h1>{}</h1><p class=\"sub\">{} runs each, seed {}; every design sees the same random numbers run by run; 95% intervals from a paired bootstrap of {} resamples</p>",
+        escape(&names.join(" vs ")),
+        c.runs,
+        c.seed,
+        c.bootstrap_resamples
+    );
+    let _ = writeln!(
+        o,
+        "<table><tr><th>design</th><th>p50</th><th>p95</th><th>mean</th><th>cost per run</th><th>success</th><th>speedup p50</th><th>speedup p95</th><th>cost ratio</th></tr>"
+    );
+    let r = |x: &super::bundle::Ratio| format!("{:.2}x [{:.2}, {:.2}]", x.value, x.ci95_low, x.ci95_high);
+    for v in &c.variants {
+        let _ = writeln!(
+            o,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.2}%</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(&v.scenario),
+            secs(v.duration_p50_s),
+            secs(v.duration_p95_s),
+            secs(v.duration_mean_s),
+            usd(v.cost_mean_usd),
+            v.success_rate * 100.0,
+            r(&v.speedup_p50),
+            r(&v.speedup_p95),
+            r(&v.cost_ratio)
+        );
+    }
+    let _ = writeln!(
+        o,
+        "</table><p>Speedup: the baseline ({}) over the design; cost ratio: the design over the baseline.</p>",
+        escape(&c.baseline)
+    );
+    for c in charts {
+        let _ = writeln!(o, "<h2>{}</h2>", escape(heading(c.stem)));
+        figure(&mut o, c);
+    }
+    for s in &c.summaries {
+        if !s.slo.is_empty() {
+            let _ = writeln!(o, "<h3>{}</h3>", escape(&s.scenario));
+            slo_table(&mut o, s);
+        }
+    }
+    o.push_str("</body></html>\n");
+    o
+}

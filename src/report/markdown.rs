@@ -1,0 +1,131 @@
+//! `report.md`: the report for a Markdown review, charts as PNG files beside it.
+
+use super::RunSummary;
+use super::table::{secs, usd};
+use crate::plot::Rendered;
+use std::fmt::Write;
+
+pub fn summary(o: &mut String, s: &RunSummary) {
+    let d = &s.duration_s;
+    let c = &s.cost_usd;
+    let _ = writeln!(o, "| | p50 | p90 | p95 | p99 | mean (95% CI) | max |\n|---|---|---|---|---|---|---|");
+    let _ = writeln!(
+        o,
+        "| duration | {} | {} | {} | {} | {} ± {} | {} |",
+        secs(d.p50),
+        secs(d.p90),
+        secs(d.p95),
+        secs(d.p99),
+        secs(d.mean),
+        secs(d.mean_ci95),
+        secs(d.max)
+    );
+    let _ = writeln!(
+        o,
+        "| cost per run | {} | | {} | | {} ± {} | {} |\n",
+        usd(c.p50),
+        usd(c.p95),
+        usd(c.mean),
+        usd(c.mean_ci95),
+        usd(c.max)
+    );
+    let st = &s.statuses;
+    let _ = writeln!(
+        o,
+        "Success rate **{:.2}%** (COMPLETED {}, FAILED {}, CRASHED {}, TIMED_OUT {}); cost per 1,000 runs {}.\n",
+        s.success_rate * 100.0,
+        st.completed,
+        st.failed,
+        st.crashed,
+        st.timed_out,
+        usd(c.per_1000_runs)
+    );
+    if !s.slo.is_empty() {
+        let _ = writeln!(o, "| SLO | value | verdict |\n|---|---|---|");
+        for r in &s.slo {
+            let v = r.value.map_or("-".into(), |v| format!("{v:.6}"));
+            let _ = writeln!(o, "| `{}` | {v} | {} |", r.expr, if r.pass { "PASS" } else { "**FAIL**" });
+        }
+        o.push('\n');
+    }
+}
+
+pub fn tasks(o: &mut String, s: &RunSummary) {
+    let _ = writeln!(
+        o,
+        "| task | machine | runs/workflow | retries | OOM | duration | billed | cost/workflow | share |\n|---|---|---|---|---|---|---|---|---|"
+    );
+    for t in &s.tasks {
+        let _ = writeln!(
+            o,
+            "| {} | {} | {:.2} | {} | {} | {} | {} | {} | {:.1}% |",
+            t.name,
+            t.machine,
+            t.runs_per_workflow,
+            t.retries,
+            t.out_of_memory,
+            secs(t.duration_s_mean),
+            secs(t.usage_duration_s_mean),
+            usd(t.cost_usd_per_workflow),
+            t.cost_share * 100.0
+        );
+    }
+    o.push('\n');
+}
+
+pub fn chart(o: &mut String, c: &Rendered) {
+    let _ = writeln!(o, "## {}\n\n![{}]({}.png)\n", super::html::heading(c.stem), c.title, c.stem);
+}
+
+pub fn run_page(s: &RunSummary, charts: &[Rendered]) -> String {
+    let mut o =
+        format!("# {}\n\n{} simulated runs, seed {}, wfsim {}.\n\n", s.scenario, s.runs, s.seed, s.wfsim_version);
+    summary(&mut o, s);
+    for c in charts {
+        chart(&mut o, c);
+        if c.stem == "breakdown" {
+            tasks(&mut o, s);
+        }
+    }
+    for n in &s.notes {
+        let _ = writeln!(o, "> Note: {n}\n");
+    }
+    o
+}
+
+pub fn compare_page(c: &super::bundle::Comparison, charts: &[Rendered]) -> String {
+    let names: Vec<&str> = c.variants.iter().map(|v| v.scenario.as_str()).collect();
+    let mut o = format!(
+        "# {}\n\n{} runs each, seed {}; every design sees the same random numbers run by run; 95% intervals from a paired bootstrap of {} resamples. Speedup: the baseline ({}) over the design; cost ratio: the design over the baseline.\n\n",
+        names.join(" vs "),
+        c.runs,
+        c.seed,
+        c.bootstrap_resamples,
+        c.baseline
+    );
+    let _ = writeln!(
+        o,
+        "| design | p50 | p95 | mean | cost/run | success | speedup p50 | speedup p95 | cost ratio |\n|---|---|---|---|---|---|---|---|---|"
+    );
+    let r = |x: &super::bundle::Ratio| format!("{:.2}x [{:.2}, {:.2}]", x.value, x.ci95_low, x.ci95_high);
+    for v in &c.variants {
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} | {} | {} | {:.2}% | {} | {} | {} |",
+            v.scenario,
+            secs(v.duration_p50_s),
+            secs(v.duration_p95_s),
+            secs(v.duration_mean_s),
+            usd(v.cost_mean_usd),
+            v.success_rate * 100.0,
+            r(&v.speedup_p50),
+            r(&v.speedup_p95),
+            r(&v.cost_ratio)
+        );
+    }
+    o.push('\n');
+    for ch in charts {
+        chart(&mut o, ch);
+    }
+    o
+}
