@@ -165,3 +165,23 @@ fn a_malformed_slo_in_a_scenario_is_a_located_error() {
     );
     assert!(!dir.join("r").exists(), "nothing written for bad input");
 }
+
+#[test]
+fn ctrl_c_during_a_report_leaves_no_file() {
+    let out = tmp("interrupt");
+    let bin = assert_cmd::cargo::cargo_bin("wfsim");
+    let mut child = std::process::Command::new(bin)
+        .args(["report", &scenario("pdf-processing"), "--runs", "20000000", "--threads", "1", "--out"])
+        .arg(&out)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let killed = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "stopped by the interrupt handler");
+    let written: Vec<_> = std::fs::read_dir(&out).map(|d| d.filter_map(|e| e.ok()).collect()).unwrap_or_default();
+    assert!(written.is_empty(), "left behind: {:?}", written.iter().map(|e| e.file_name()).collect::<Vec<_>>());
+}
