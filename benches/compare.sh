@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# wfsim vs the SimPy reference on transcription-parallel, side by side on this machine.
+#
+#   benches/compare.sh [WFSIM_RUNS [SIMPY_RUNS]]      (defaults 20000 and 5000)
+#
+# Builds wfsim in release, installs SimPy if missing, runs
+#   wfsim run scenarios/transcription-parallel.yaml --runs N --threads 1 --format json
+# and benches/reference/transcription_parallel.py --runs M --json, then prints runs per
+# second of each (single thread), their ratio, and p50/p95/mean duration and mean cost of
+# each. Exits 1 if a statistic disagrees beyond its sampling error (4 sigma):
+#   - means: |difference| > 4 sqrt(se_wfsim^2 + se_simpy^2), se_wfsim = mean_ci95 / 1.96,
+#     se_simpy = sd / sqrt(M);
+#   - quantiles: the number of sample values below the true q-quantile is Binomial(n, q),
+#     so the SimPy sample gives a distribution-free 4-sigma interval for it between order
+#     statistics n q -/+ 4 sqrt(n q (1 - q)); its half-width h (on the side of the
+#     difference) is 4 se_simpy, and se_wfsim = se_simpy sqrt(M / N) for the same
+#     distribution, so the tolerance on the difference is h sqrt(1 + M / N).
+# Exit 2 on a setup error (build, install, a run that fails).
+#
+# Environment: SEED (default 1), REPEAT (timings of wfsim, best of; default 5),
+# CARGO_TARGET_DIR (where cargo builds; default target/), PYTHON (default python3).
+# Timings are wall clock: on a shared machine they are noisy; the statistics are not.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+N=${1:-20000}
+M=${2:-5000}
+SEED=${SEED:-1}
+REPEAT=${REPEAT:-5}
+PY=${PYTHON:-python3}
+scenario=scenarios/transcription-parallel.yaml
+reference=benches/reference/transcription_parallel.py
+target=${CARGO_TARGET_DIR:-$root/target}
+wfsim=$target/release/wfsim
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+die() { echo "compare.sh: $*" >&2; exit 2; }
+
+echo "building wfsim (release)..." >&2
+cargo build --release --quiet --bin wfsim || die "cargo build failed"
+[ -x "$wfsim" ] || die "no binary at $wfsim (is CARGO_TARGET_DIR set as for the build?)"
+
+if ! "$PY" -c 'import simpy' 2>/dev/null; then
+    echo "installing simpy..." >&2
+    "$PY" -m pip install --quiet simpy || die "pip install simpy failed"
+fi
+
+now() { date +%s.%N; }
+
+# wfsim: the statistics from one run of N; its time is the best of REPEAT runs, and the
+# fixed cost of the process (start, YAML load, report of 1 run) is measured the same way.
+time_wfsim() { # runs -> best wall seconds of REPEAT, output of the last in $tmp/wfsim.json
+    local best="" t0 t1 dt i
+    for ((i = 0; i < REPEAT; i++)); do
+        t0=$(now)
+        "$wfsim" run "$scenario" --runs "$1" --seed "$SEED" --threads 1 --format json >"$tmp/wfsim.json" \
+            || die "wfsim run failed (exit $?)"
+        t1=$(now)
+        dt=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f", b - a }')
+        if [ -z "$best" ] || awk -v d="$dt" -v b="$best" 'BEGIN { exit !(d < b) }'; then
+            best=$dt
+        fi
+    done
+    echo "$best"
+}
+echo "wfsim: $N runs x $REPEAT (single thread)..." >&2
+t_fixed=$(time_wfsim 1)
+t_wfsim=$(time_wfsim "$N")
+
+echo "SimPy reference: $M runs..." >&2
+t0=$(now)
+"$PY" "$reference" --runs "$M" --seed "$SEED" --json >"$tmp/simpy.json" || die "SimPy reference failed"
+t1=$(now)
+
+"$PY" - "$tmp/wfsim.json" "$tmp/simpy.json" "$N" "$M" "$t_wfsim" "$t_fixed" "$t0" "$t1" <<'EOF'
+import json, math, os, platform, sys
+
+w = json.load(open(sys.argv[1]))
+s = json.load(open(sys.argv[2]))
+N, M = int(sys.argv[3]), int(sys.argv[4])
+t_w, t_fixed = float(sys.argv[5]), float(sys.argv[6])
+t_s_wall = float(sys.argv[8]) - float(sys.argv[7])
+assert w["runs"] == N and s["runs"] == M
+
+# Speed. wfsim's process time includes start, YAML load, statistics and JSON; "net"
+# subtracts the same for 1 run. SimPy's own timing is of its simulation loop only.
+w_gross = N / t_w
+w_net = N / max(t_w - t_fixed, 1e-9)
+s_rate = s["runs_per_s"]
+cpu = "?"
+try:
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+except OSError:
+    pass
+print(f"transcription-parallel on {cpu}, {os.cpu_count()} cores; Python {s['python_version']}, SimPy {s['simpy_version']}")
+print(f"(wall clock; timings are noisy on a shared machine)\n")
+print(f"{'speed (1 thread)':<28}{'wfsim':>14}{'SimPy':>14}{'wfsim/SimPy':>14}")
+print(f"{'runs':<28}{N:>14}{M:>14}")
+print(f"{'seconds':<28}{t_w:>14.3f}{s['seconds']:>14.3f}")
+print(f"{'runs/s (net of start)':<28}{w_net:>14,.0f}{s_rate:>14,.0f}{w_net / s_rate:>13.1f}x")
+print(f"{'runs/s (whole process)':<28}{w_gross:>14,.0f}{M / t_s_wall:>14,.0f}{w_gross / (M / t_s_wall):>13.1f}x")
+print(f"  wfsim process for 1 run: {1000 * t_fixed:.1f} ms; best of {os.environ.get('REPEAT', '5')} timings")
+print()
+
+# Statistics.
+wd, wc = w["duration_s"], w["cost_usd"]
+rows = []
+def mean_row(name, mw, ciw, ms, sds, fmt):
+    se_w = ciw / 1.96
+    se_s = sds / math.sqrt(M)
+    tol = 4 * math.hypot(se_w, se_s)
+    rows.append((name, mw, ms, mw - ms, tol, fmt))
+
+def quantile_row(name, q, pw, ps, lo, hi, fmt):
+    h = (hi - ps) if pw >= ps else (ps - lo)
+    tol = h * math.sqrt(1 + M / N)
+    rows.append((name, pw, ps, pw - ps, tol, fmt))
+
+quantile_row("duration p50 (s)", 0.5, wd["p50"], s["duration_p50"], s["duration_p50_lo4"], s["duration_p50_hi4"], "{:.2f}")
+quantile_row("duration p95 (s)", 0.95, wd["p95"], s["duration_p95"], s["duration_p95_lo4"], s["duration_p95_hi4"], "{:.2f}")
+mean_row("duration mean (s)", wd["mean"], wd["mean_ci95"], s["duration_mean"], s["duration_sd"], "{:.2f}")
+mean_row("cost mean (USD)", wc["mean"], wc["mean_ci95"], s["cost_mean"], s["cost_sd"], "{:.6f}")
+
+print(f"{'statistic':<28}{'wfsim':>14}{'SimPy':>14}{'difference':>14}{'tolerance':>14}  verdict")
+bad = 0
+for name, a, b, d, tol, fmt in rows:
+    ok = abs(d) <= tol
+    bad += not ok
+    f = lambda x: fmt.format(x)
+    print(f"{name:<28}{f(a):>14}{f(b):>14}{f(d):>14}{f(tol):>14}  {'ok' if ok else 'DISAGREE'}"
+          f"  ({abs(d) / tol * 4:.1f} sigma)")
+print(f"{'success rate':<28}{w['success_rate']:>14.5f}{s['success_rate']:>14.5f}")
+print()
+print("tolerance: 4 standard errors of the difference (means); 4-sigma binomial order-statistic"
+      " bound of the SimPy quantile, widened by sqrt(1 + M/N) for wfsim's own error (quantiles)")
+if bad:
+    print(f"FAIL: {bad} statistic(s) disagree beyond sampling error")
+    sys.exit(1)
+print("PASS: wfsim and the SimPy reference agree within sampling error")
+EOF
