@@ -46,7 +46,7 @@ impl Summary {
     /// Summarises `v` (sorted in place). `None` for no data.
     pub fn of(v: &mut [f64]) -> Option<Summary> {
         let (mean, ci95) = mean_ci95(v)?;
-        v.sort_by(f64::total_cmp);
+        v.sort_unstable_by(f64::total_cmp);
         let q = |p| quantile_sorted(v, p).unwrap_or(f64::NAN);
         Some(Summary {
             n: v.len(),

@@ -29,7 +29,7 @@ impl Chart for Cost<'_> {
         let root = root.titled(&self.title(), (FONT, TITLE_PT)).map_err(e)?;
         let (left, right) = root.split_horizontally(WIDE.0 / 2);
         let mut costs: Vec<f64> = self.points.iter().map(|p| p.1).collect();
-        costs.sort_by(f64::total_cmp);
+        costs.sort_unstable_by(f64::total_cmp);
         // Cents per run read better than dollars for the small numbers involved.
         let cents = |usd: f64| usd * 100.0;
         let (lo, hi) = (cents(q(&costs, 0.0)), cents(q(&costs, 0.999)).max(cents(q(&costs, 0.0)) + 1e-9));

@@ -35,7 +35,7 @@ impl Fan {
             if t.is_empty() {
                 continue;
             }
-            t.sort_by(f64::total_cmp);
+            t.sort_unstable_by(f64::total_cmp);
             f.percent.push((l + 1) as f64 * LEVEL_STEP);
             f.p05.push(q(&t, 0.05));
             f.p10.push(q(&t, 0.10));

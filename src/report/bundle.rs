@@ -19,7 +19,7 @@ use serde::Serialize;
 /// Index of the run whose duration is nearest the median (the first such run).
 pub fn representative(mc: &McResult) -> usize {
     let mut d: Vec<f64> = mc.outcomes.iter().map(|o| o.duration_s).collect();
-    d.sort_by(f64::total_cmp);
+    d.sort_unstable_by(f64::total_cmp);
     let med = quantile_sorted(&d, 0.5).unwrap_or(0.0);
     mc.outcomes
         .iter()
@@ -38,7 +38,7 @@ pub fn record(model: &Model, seed: u64, index: u64) -> Recorder {
 
 pub fn sorted_durations(mc: &McResult) -> Vec<f64> {
     let mut d: Vec<f64> = mc.outcomes.iter().map(|o| o.duration_s).collect();
-    d.sort_by(f64::total_cmp);
+    d.sort_unstable_by(f64::total_cmp);
     d
 }
 
@@ -95,7 +95,7 @@ pub struct Comparison {
 pub const RESAMPLES: usize = 400;
 
 fn quantile_of(v: &mut [f64], p: f64) -> f64 {
-    v.sort_by(f64::total_cmp);
+    v.sort_unstable_by(f64::total_cmp);
     quantile_sorted(v, p).unwrap_or(0.0)
 }
 
@@ -115,7 +115,7 @@ pub fn compare(results: &[(&RunSummary, &McResult)], seed: u64) -> Comparison {
             let ratio = |f: &dyn Fn(&[usize]) -> f64| {
                 let value = f(&all[..m]);
                 let mut boot: Vec<f64> = draws.iter().map(|d| f(d)).filter(|x| x.is_finite()).collect();
-                boot.sort_by(f64::total_cmp);
+                boot.sort_unstable_by(f64::total_cmp);
                 Ratio {
                     value,
                     ci95_low: quantile_sorted(&boot, 0.025).unwrap_or(value),

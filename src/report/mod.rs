@@ -193,7 +193,7 @@ pub fn summarise(model: &Model, mc: &McResult, seed: u64, notes: Vec<String>) ->
     let mut curve = Vec::new();
     for l in 0..LEVELS {
         let mut t: Vec<f64> = ok.iter().map(|r| r.progress[l]).filter(|x| x.is_finite()).collect();
-        t.sort_by(f64::total_cmp);
+        t.sort_unstable_by(f64::total_cmp);
         let pct = (l + 1) as f64 * LEVEL_STEP;
         if let (Some(p10), Some(p50), Some(p90)) =
             (quantile_sorted(&t, 0.1), quantile_sorted(&t, 0.5), quantile_sorted(&t, 0.9))
@@ -277,7 +277,7 @@ fn slo_value(m: &Metric, mc: &McResult, s: &RunSummary) -> Option<f64> {
                 Stat::Mean => mean(&v),
                 Stat::Max => v.iter().copied().reduce(f64::max),
                 Stat::Quantile(q) => {
-                    v.sort_by(f64::total_cmp);
+                    v.sort_unstable_by(f64::total_cmp);
                     quantile_sorted(&v, *q)
                 }
             }
