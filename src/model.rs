@@ -149,12 +149,14 @@ pub enum Op {
 #[derive(Debug, Clone)]
 pub struct WorkSpec {
     pub name: String,
+    /// Key path of the step in the scenario, e.g. `tasks.ocr-pdf.steps[0].parallel.steps[0].work`.
+    pub key: String,
     pub duration: DurSpec,
     pub failure: f64,
     pub retryable: bool,
     /// Failure happens at a uniform point of the step instead of at its end.
     pub fail_uniform: bool,
-    /// Duration multiplier per preset (1 where not CPU-bound).
+    /// Duration multiplier per preset (1 where not CPU-bound). Sensitivity analysis scales it.
     pub scale: [f64; 7],
     pub memory_mb: Option<u32>,
     /// `retry.onThrow` around this step.

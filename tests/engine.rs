@@ -334,3 +334,21 @@ fn runs_are_reproducible_and_independent_of_thread_count() {
     let c = montecarlo::run(&m, Config { runs: 5000, seed: 4, threads: Some(2) }).unwrap();
     assert_ne!(a.outcomes, c.outcomes);
 }
+
+#[test]
+fn overrides_replace_values_by_key_path() {
+    use wfsim::scenario::load_str_with;
+    let y = "startLatency: 0\nentry: t\ntasks:\n  t:\n    steps:\n      - parallel:\n          count: 4\n          limit: 1\n          steps:\n            - work: { duration: 1s, cpuBound: true }\n";
+    let set = |p: &str, v: &str| (p.to_owned(), v.to_owned());
+    let m = load_str_with(y, "t.yaml", &[set("tasks.t.steps[0].parallel.limit", "4")]).unwrap().model;
+    let r = montecarlo::run(&m, Config { runs: 1, seed: 1, threads: Some(1) }).unwrap();
+    assert!(close(r.outcomes[0].duration_s, 1.0));
+    // A missing last key is added: the machine of a task without one.
+    let m = load_str_with(y, "t.yaml", &[set("tasks.t.machine", "small-2x")]).unwrap().model;
+    let r = montecarlo::run(&m, Config { runs: 1, seed: 1, threads: Some(1) }).unwrap();
+    assert!(close(r.outcomes[0].duration_s, 2.0));
+    // A path that does not exist, and a bad value, are errors.
+    assert!(load_str_with(y, "t.yaml", &[set("tasks.u.machine", "micro")]).is_err());
+    assert!(load_str_with(y, "t.yaml", &[set("tasks.t.steps[3].work", "1s")]).is_err());
+    assert!(load_str_with(y, "t.yaml", &[set("tasks.t.machine", "small-9x")]).is_err());
+}

@@ -55,8 +55,16 @@ pub fn load_file(path: &std::path::Path) -> Result<Loaded, LoadError> {
 }
 
 pub fn load_str(src: &str, file: &str) -> Result<Loaded, LoadError> {
+    load_str_with(src, file, &[])
+}
+
+/// Loads a scenario with some values replaced first: each override is a key path as
+/// diagnostics print it (`tasks.ocr-pdf.machine`, `tasks.t.steps[0].parallel.limit`,
+/// `input.pages`) and a YAML value (`large-1x`, `8`, `{ uniform: [1, 3] }`). A missing last
+/// key of a mapping is added; anything else that does not exist is an error.
+pub fn load_str_with(src: &str, file: &str, overrides: &[(String, String)]) -> Result<Loaded, LoadError> {
     let mut cx = Cx::new(src, file);
-    let root = match yaml::parse(src) {
+    let mut root = match yaml::parse(src) {
         Ok(n) => n,
         Err(e) => {
             let (message, help) = tidy_yaml_message(&e.message);
@@ -64,6 +72,14 @@ pub fn load_str(src: &str, file: &str) -> Result<Loaded, LoadError> {
             return Err(LoadError::Invalid(cx.diags));
         }
     };
+    for (path, value) in overrides {
+        if let Err(m) = set_path(&mut root, path, value) {
+            cx.push(Severity::Error, 1, 1, path, format!("cannot set `{path}`: {m}"), None);
+        }
+    }
+    if !cx.diags.is_empty() {
+        return Err(LoadError::Invalid(cx.diags));
+    }
     let model = cx.compile(&root);
     let (errors, warnings): (Vec<_>, Vec<_>) = cx.diags.into_iter().partition(|d| d.severity == Severity::Error);
     match model {
@@ -1128,7 +1144,17 @@ impl<'s> Cx<'s> {
             None => None,
         };
         if let Some(duration) = duration {
-            self.works.push(WorkSpec { name, duration, failure, retryable, fail_uniform, scale, memory_mb, retry });
+            self.works.push(WorkSpec {
+                name,
+                key: key.to_owned(),
+                duration,
+                failure,
+                retryable,
+                fail_uniform,
+                scale,
+                memory_mb,
+                retry,
+            });
             self.ops.push(Op::Work { spec: (self.works.len() - 1) as u32, prog });
         }
     }
@@ -1528,4 +1554,55 @@ fn scalar_text(k: &Node) -> String {
         Kind::Bool(b) => b.to_string(),
         _ => String::new(),
     }
+}
+
+/// Replaces (or adds, as the last key of a mapping) the value at a dotted key path.
+pub fn set_path(root: &mut Node, path: &str, value: &str) -> Result<(), String> {
+    let new = yaml::parse(value).map_err(|e| format!("the value `{value}` is not YAML: {}", e.message))?;
+    let mut node = root;
+    let parts: Vec<&str> = path.split('.').collect();
+    for (i, part) in parts.iter().enumerate() {
+        let (key, indices) = match part.find('[') {
+            Some(b) => (&part[..b], &part[b..]),
+            None => (*part, ""),
+        };
+        let last = i + 1 == parts.len() && indices.is_empty();
+        if !key.is_empty() {
+            let (line, column) = (node.line, node.column);
+            let Kind::Map(m) = &mut node.kind else { return Err(format!("`{key}` is not inside a mapping")) };
+            match m.iter().position(|(k, _)| k.as_str() == Some(key)) {
+                Some(pos) => node = &mut m[pos].1,
+                None if last => {
+                    let k = Node { line, column, kind: Kind::Str(key.to_owned()) };
+                    m.push((k, Node { line, column, kind: Kind::Null }));
+                    let n = m.len() - 1;
+                    node = &mut m[n].1;
+                }
+                None => return Err(format!("there is no key `{key}`")),
+            }
+        }
+        for idx in indices.split('[').filter(|x| !x.is_empty()) {
+            let n: usize = idx.trim_end_matches(']').parse().map_err(|_| format!("`[{idx}` is not an index"))?;
+            let Kind::Seq(v) = &mut node.kind else { return Err(format!("`{key}` is not a list")) };
+            let len = v.len();
+            node = v.get_mut(n).ok_or_else(|| format!("`{key}` has {len} items, no [{n}]"))?;
+        }
+    }
+    // Keep the old location, so errors in the new value point at the key it replaced.
+    let (line, column) = (node.line, node.column);
+    *node = relocate(new, line, column);
+    Ok(())
+}
+
+fn relocate(mut n: Node, line: u32, column: u32) -> Node {
+    n.line = line;
+    n.column = column;
+    n.kind = match n.kind {
+        Kind::Seq(v) => Kind::Seq(v.into_iter().map(|x| relocate(x, line, column)).collect()),
+        Kind::Map(m) => {
+            Kind::Map(m.into_iter().map(|(k, v)| (relocate(k, line, column), relocate(v, line, column))).collect())
+        }
+        k => k,
+    };
+    n
 }
