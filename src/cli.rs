@@ -19,7 +19,7 @@ pub const DEFAULT_SEED: u64 = 1;
     name = "wfsim",
     version,
     about = "Simulate Trigger.dev v4 workflows: duration, cost, retries and progress, before writing the TypeScript",
-    after_help = "Examples:\n  wfsim run scenarios/pdf-processing.yaml\n  wfsim run scenarios/transcription-parallel.yaml --runs 100000 --format json\n  wfsim report scenarios/pdf-processing.yaml\n  wfsim compare scenarios/transcription-sequential.yaml scenarios/transcription-parallel.yaml --out reports/transcription\n  wfsim validate my-design.yaml\n\nExit codes: 0 ok, 1 an SLO failed, 2 bad input, 3 internal error."
+    after_help = "Examples:\n  wfsim run scenarios/pdf-processing.yaml\n  wfsim run scenarios/transcription-parallel.yaml --runs 100000 --format json\n  wfsim report scenarios/pdf-processing.yaml\n  wfsim compare scenarios/transcription-sequential.yaml scenarios/transcription-parallel.yaml --out reports/transcription\n  wfsim sweep scenarios/pdf-processing.yaml --task ocr-pdf\n  wfsim sensitivity scenarios/pdf-processing.yaml\n  wfsim validate my-design.yaml\n\nExit codes: 0 ok, 1 an SLO failed, 2 bad input, 3 internal error."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -40,6 +40,32 @@ pub struct Sim {
     /// An extra SLO to check, e.g. 'p95(duration) < 5m' (repeatable).
     #[arg(long = "slo", value_name = "EXPR")]
     pub slo: Vec<String>,
+    /// With a `load:` block: independent replications of the whole period (for intervals).
+    #[arg(long, default_value_t = 1)]
+    pub replications: u64,
+    /// Ignore the `load:` block: every workflow run has the platform to itself.
+    #[arg(long)]
+    pub isolated: bool,
+}
+
+/// Simulation settings of `sweep` and `sensitivity`: every variant runs with them.
+#[derive(Args, Debug, Clone, Copy)]
+pub struct Runs {
+    /// Number of simulated workflow runs per variant.
+    #[arg(long, default_value_t = 10_000)]
+    pub runs: u64,
+    /// Seed of the random streams; every variant uses it (common random numbers).
+    #[arg(long, default_value_t = DEFAULT_SEED)]
+    pub seed: u64,
+    /// Worker threads (default: all cores). The output does not depend on it.
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+impl Runs {
+    fn config(self) -> Config {
+        Config { runs: self.runs, seed: self.seed, threads: self.threads }
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -88,6 +114,58 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+    /// Size a task's machine, or sweep values at key paths: cost against p95 duration, the
+    /// Pareto front, and the cheapest, fastest and balanced feasible variant.
+    #[command(
+        after_help = "A variant is feasible when every SLO passes (the scenario's slo: and --slo) and its success rate is\nat most 4 standard errors below the best variant's. balanced minimises\nw * cost / cheapest + (1 - w) * p95 / fastest over the feasible variants (w = --balance).\nExit code 1 when no variant is feasible.\n\nExamples:\n  wfsim sweep scenarios/pdf-processing.yaml --task ocr-pdf\n  wfsim sweep scenarios/pdf-processing.yaml --task all --machines small-1x,small-2x,medium-1x\n  wfsim sweep scenarios/transcription-parallel.yaml --set 'tasks.transcribe-audio.steps[0].parallel.limit=1,2,3,6' --out reports/limit"
+    )]
+    Sweep {
+        /// The scenario file (YAML).
+        file: PathBuf,
+        /// The task whose machine preset is swept; `all`: each task in turn, the others as written.
+        #[arg(long)]
+        task: Option<String>,
+        /// Presets to try for the task, comma-separated (default: all seven).
+        #[arg(long, value_delimiter = ',', value_name = "PRESET,...")]
+        machines: Vec<String>,
+        /// Sweep the value at a key path (repeatable: several cross each other and the machines).
+        #[arg(long = "set", value_name = "PATH=V1,V2,...")]
+        set: Vec<String>,
+        /// Weight of cost (against p95 duration) in the balanced pick, from 0 to 1.
+        #[arg(long, default_value_t = crate::sweep::DEFAULT_BALANCE)]
+        balance: f64,
+        /// Also write the charts (SVG and PNG) and sweep.json here.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        runs: Runs,
+        /// An extra SLO every feasible variant must pass, e.g. 'p95(duration) < 5m' (repeatable).
+        #[arg(long = "slo", value_name = "EXPR")]
+        slo: Vec<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Rank what matters: each work step's duration and failure probability moved down and up
+    /// one at a time, by effect on p95 duration and mean cost.
+    #[command(
+        after_help = "Examples:\n  wfsim sensitivity scenarios/pdf-processing.yaml\n  wfsim sensitivity scenarios/transcription-parallel.yaml --delta 0.5 --out reports/sensitivity"
+    )]
+    Sensitivity {
+        /// The scenario file (YAML).
+        file: PathBuf,
+        /// How far each parameter moves: x(1 - delta) and x(1 + delta).
+        #[arg(long, default_value_t = 0.2)]
+        delta: f64,
+        /// Also write the tornado chart (SVG and PNG) and sensitivity.json here.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        runs: Runs,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
     /// Check a scenario and print its errors and warnings, without simulating.
     Validate {
         /// The scenario file (YAML).
@@ -120,6 +198,13 @@ pub fn main_with(cli: Cli) -> ExitCode {
         Command::Run { file, sim, format } => run(&file, &sim, format),
         Command::Report { files, out, sim } => report_cmd(&files, out.as_deref(), &sim),
         Command::Compare { files, out, sim, format } => compare_cmd(&files, out.as_deref(), &sim, format),
+        Command::Sweep { file, task, machines, set, balance, out, runs, slo, format } => {
+            let opts = SweepArgs { task, machines, set, balance, slo };
+            sweep_cmd(&file, opts, out.as_deref(), runs.config(), format)
+        }
+        Command::Sensitivity { file, delta, out, runs, format } => {
+            sensitivity_cmd(&file, delta, out.as_deref(), runs.config(), format)
+        }
     };
     match r {
         Ok(false) => ExitCode::SUCCESS,
@@ -145,11 +230,39 @@ fn simulate(file: &Path, sim: &Sim, quiet: bool) -> Result<Simulated, Stop> {
         return Err(Stop(2));
     }
     let mut notes = Vec::new();
-    if model.load.is_some() {
-        notes.push("load: is parsed and validated, but not simulated yet: each workflow run has the platform to itself (no queueing for concurrency)".to_owned());
+    let load = model.load.is_some() && !sim.isolated;
+    if load {
+        notes.push("load: simulated: --runs does not apply; the runs are the arrivals of the load's period (workflow runs that arrived after the warm-up)".to_owned());
+    } else if model.load.is_some() {
+        notes.push("--isolated: the load: block is ignored; each workflow run has the platform to itself".to_owned());
     }
     for n in &notes {
         eprintln!("note: {n}");
+    }
+    if load {
+        if !quiet {
+            eprintln!(
+                "simulating {} replication(s) of the load of {} (seed {})",
+                sim.replications.max(1),
+                model.name,
+                sim.seed
+            );
+        }
+        let r = montecarlo::run_load(&model, sim.seed, sim.replications.max(1), sim.threads).map_err(|e| {
+            eprintln!("error: {e}");
+            Stop(2)
+        })?;
+        let mc = McResult {
+            outcomes: r.reps.iter().flat_map(|o| o.outcomes.iter().copied()).collect(),
+            tasks: r.tasks.clone(),
+        };
+        if mc.outcomes.is_empty() {
+            eprintln!("error: no workflow run arrived in the measured window; raise the arrival rate or the duration");
+            return Err(Stop(2));
+        }
+        let mut summary = report::summarise(&model, &mc, sim.seed, notes);
+        summary.load = report::load::summarise(&model, &r);
+        return Ok(Simulated { model, mc, summary });
     }
     if !quiet {
         eprintln!("simulating {} runs of {} (seed {})", sim.runs, model.name, sim.seed);
@@ -237,6 +350,155 @@ fn compare_cmd(files: &[PathBuf], out: Option<&Path>, sim: &Sim, format: Format)
     }
     let summaries: Vec<&RunSummary> = sims.iter().map(|s| &s.summary).collect();
     Ok(slo_failed(&summaries))
+}
+
+struct SweepArgs {
+    task: Option<String>,
+    machines: Vec<String>,
+    set: Vec<String>,
+    balance: f64,
+    slo: Vec<String>,
+}
+
+/// Loads the scenario (printing its warnings once) and returns its text for the variants.
+fn load_source(file: &Path, runs: u64) -> Result<(Model, String), Stop> {
+    let loaded = load(file)?;
+    if runs == 0 {
+        eprintln!("error: --runs must be at least 1");
+        return Err(Stop(2));
+    }
+    let src = std::fs::read_to_string(file).map_err(|e| {
+        eprintln!("error: cannot read {}: {e}", file.display());
+        Stop(2)
+    })?;
+    if loaded.model.load.is_some() {
+        eprintln!("note: the load: block is not applied here: each workflow run has the platform to itself");
+    }
+    Ok((loaded.model, src))
+}
+
+fn sweep_error(e: crate::sweep::SweepError) -> Stop {
+    eprintln!("{e}");
+    Stop(2)
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> Result<String, Stop> {
+    let mut t = serde_json::to_string_pretty(v).map_err(internal)?;
+    t.push('\n');
+    Ok(t)
+}
+
+fn sweep_cmd(file: &Path, a: SweepArgs, out: Option<&Path>, cfg: Config, format: Format) -> Result<bool, Stop> {
+    use crate::sweep;
+    let slos = parse_slos(&a.slo)?;
+    let sets = a.set.iter().map(|s| sweep::parse_set(s)).collect::<Result<Vec<_>, _>>().map_err(|m| {
+        eprintln!("error: --set {m}");
+        Stop(2)
+    })?;
+    let (model, src) = load_source(file, cfg.runs)?;
+    if out.is_some() {
+        crate::output::install_interrupt_cleanup();
+    }
+    let n_tasks = match a.task.as_deref() {
+        Some("all") if model.task_id("all").is_none() => model.tasks.len(),
+        _ => 1,
+    };
+    let n_machines = match (&a.task, a.machines.len()) {
+        (Some(_), 0) => crate::platform::PRESETS.len(),
+        (Some(_), _) => a.machines.iter().map(|m| m.trim()).collect::<std::collections::HashSet<_>>().len(),
+        _ => 1,
+    };
+    let combos: usize = sets.iter().map(|s| s.values.len()).product();
+    let variants = (n_tasks * n_machines * combos) as u64;
+    if format == Format::Table {
+        eprintln!("sweeping {variants} variants of {}, {} runs each (seed {})", model.name, cfg.runs, cfg.seed);
+    }
+    let opts = sweep::SweepOptions { task: a.task.clone(), machines: a.machines, sets, balance: a.balance, slos };
+    let bar = ProgressBar::new(variants * cfg.runs);
+    let r = sweep::sweep(&src, &file.display().to_string(), &opts, cfg, &|n| bar.advance(n));
+    bar.finish();
+    let sweeps = r.map_err(sweep_error)?;
+    let all = a.task.as_deref() == Some("all") && model.task_id("all").is_none();
+    let json = if all {
+        to_json(&sweep::AllSweeps {
+            scenario: model.name.clone(),
+            task: "all",
+            runs: cfg.runs,
+            seed: cfg.seed,
+            balance: a.balance,
+            sweeps: sweeps.clone(),
+        })?
+    } else {
+        to_json(&sweeps[0])?
+    };
+    let text = match format {
+        Format::Json => json.clone(),
+        Format::Table => {
+            let mut t: Vec<String> = sweeps.iter().map(sweep::table).collect();
+            if all {
+                t.push(sweep::all_table(&sweeps));
+            }
+            t.join("\n")
+        }
+    };
+    print(&text)?;
+    if let Some(dir) = out {
+        let mut files_out: Vec<(String, Vec<u8>)> = vec![("sweep.json".into(), json.into_bytes())];
+        for sw in &sweeps {
+            let suffix = match (&sw.task, all) {
+                (Some(t), true) => format!("-{}", safe_name(t)),
+                _ => String::new(),
+            };
+            let mut charts =
+                vec![crate::plot::render(&crate::plot::sweep::SweepChart { sweep: sw }).map_err(internal)?];
+            if crate::plot::sweep::ValuesChart::applies(sw) {
+                charts.push(crate::plot::render(&crate::plot::sweep::ValuesChart { sweep: sw }).map_err(internal)?);
+            }
+            for c in charts {
+                files_out.push((format!("{}{suffix}.svg", c.stem), c.svg.into_bytes()));
+                files_out.push((format!("{}{suffix}.png", c.stem), c.png));
+            }
+        }
+        write_all(dir, files_out)?;
+        eprintln!("wrote {}", dir.display());
+    }
+    let none = sweeps.iter().filter(|s| s.recommended.cost.is_none()).count();
+    if none > 0 {
+        eprintln!("no feasible variant in {none} sweep(s)");
+    }
+    Ok(none > 0)
+}
+
+fn sensitivity_cmd(file: &Path, delta: f64, out: Option<&Path>, cfg: Config, format: Format) -> Result<bool, Stop> {
+    use crate::sweep;
+    let (model, _) = load_source(file, cfg.runs)?;
+    if out.is_some() {
+        crate::output::install_interrupt_cleanup();
+    }
+    let variants = sweep::sensitivity_variants(&model);
+    if format == Format::Table {
+        eprintln!("simulating {variants} variants of {}, {} runs each (seed {})", model.name, cfg.runs, cfg.seed);
+    }
+    let bar = ProgressBar::new(variants * cfg.runs);
+    let r = sweep::sensitivity(&model, delta, cfg, &|n| bar.advance(n));
+    bar.finish();
+    let s = r.map_err(sweep_error)?;
+    let json = to_json(&s)?;
+    print(&match format {
+        Format::Json => json.clone(),
+        Format::Table => sweep::sensitivity_table(&s),
+    })?;
+    if let Some(dir) = out {
+        let c = crate::plot::render(&crate::plot::tornado::Tornado { sensitivity: &s }).map_err(internal)?;
+        let files_out: Vec<(String, Vec<u8>)> = vec![
+            ("sensitivity.json".into(), json.into_bytes()),
+            (format!("{}.svg", c.stem), c.svg.into_bytes()),
+            (format!("{}.png", c.stem), c.png),
+        ];
+        write_all(dir, files_out)?;
+        eprintln!("wrote {}", dir.display());
+    }
+    Ok(false)
 }
 
 fn write_all(dir: &Path, files: Vec<(String, Vec<u8>)>) -> Result<(), Stop> {

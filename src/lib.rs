@@ -18,3 +18,4 @@ pub mod rng;
 pub mod scenario;
 pub mod slo;
 pub mod stats;
+pub mod sweep;

@@ -62,6 +62,15 @@ pub struct Task {
     pub base_memory_mb: f64,
     pub entry_pc: u32,
     pub queue: Option<QueueSpec>,
+    /// Load: `concurrencyKey`: the input attribute whose value picks the queue's copy, and the
+    /// number of values it can take (a choice's names, or whole numbers 0..n).
+    pub concurrency_key: Option<(AttrId, u32)>,
+    /// Load: `priority`, seconds: dequeued as if queued that much earlier.
+    pub priority_s: f64,
+    /// Load: `ttl`: a run not started this long after it was due ends EXPIRED.
+    pub ttl_s: Option<f64>,
+    /// Load: `delay`: the run waits this long before it is queued (DELAYED).
+    pub delay_s: f64,
 }
 
 #[derive(Debug, Clone)]
@@ -118,10 +127,11 @@ pub enum Op {
         unwrap: bool,
         prog: Prog,
     },
-    /// Fire-and-forget `trigger` (count 1) or `batchTrigger`.
+    /// Fire-and-forget `trigger` (count 1) or `batchTrigger` (`batch`: rate-limited under load).
     Trigger {
         task: TaskId,
         count: u32,
+        batch: bool,
     },
     BatchTriggerAndWait {
         task: TaskId,
@@ -217,13 +227,58 @@ impl Cond {
     }
 }
 
-/// `load:` as parsed and validated; simulated by the load issue's engine.
+/// `load:`: workflow runs arriving over time and the platform they share.
 #[derive(Debug, Clone)]
 pub struct Load {
+    /// Arrival rate per minute (before the first `schedule` entry, or always).
     pub per_minute: f64,
+    /// Poisson arrivals (exponential gaps) or evenly spaced ones.
     pub poisson: bool,
+    /// Piecewise rates: (until second, per minute), in time order; after the last, `per_minute`.
+    pub schedule: Vec<(f64, f64)>,
+    /// Extra runs at given times.
+    pub bursts: Vec<Burst>,
+    /// Arrivals stop after this many seconds; the statistics cover [warmup, duration].
     pub duration_s: f64,
+    pub warmup_s: f64,
     pub environment_concurrency: u32,
+    /// The environment as a whole may run this many times its limit (each queue stays capped
+    /// at the limit).
+    pub burst_factor: f64,
+    /// A machine stays warm this long after a run ends.
+    pub keep_warm_s: f64,
+    /// Start latency when no warm machine of the preset is free.
+    pub cold_start: Dist,
+    /// Runs a queue may hold; a trigger into a full queue is rejected (the run FAILED).
+    pub max_queue_size: Option<u32>,
+    /// Batch trigger rate limit: a token bucket of `bucket` items refilled by `refill` items
+    /// every `every_s` seconds; batch items past the tokens wait for them.
+    pub batch_tokens: Option<TokenBucket>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TokenBucket {
+    pub bucket: f64,
+    pub refill: f64,
+    pub every_s: f64,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Burst {
+    pub at_s: f64,
+    pub runs: u32,
+}
+
+impl Load {
+    /// Arrival rate (per minute) at time `t`.
+    pub fn rate_at(&self, t: f64) -> f64 {
+        self.schedule.iter().find(|(until, _)| t < *until).map_or(self.per_minute, |(_, r)| *r)
+    }
+
+    /// The next time the rate changes after `t`, if any.
+    pub fn next_rate_change(&self, t: f64) -> Option<f64> {
+        self.schedule.iter().map(|(until, _)| *until).find(|until| *until > t)
+    }
 }
 
 impl Model {

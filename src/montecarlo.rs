@@ -72,3 +72,40 @@ fn simulate_all(model: &Model, cfg: Config, on_chunk: &(dyn Fn(u64) + Sync)) -> 
     }
     Ok(McResult { outcomes, tasks })
 }
+
+/// Replications of a scenario's load, each an independent simulation of the whole period.
+pub struct LoadResult {
+    pub reps: Vec<crate::engine::LoadOutcome>,
+    pub tasks: Vec<TaskAcc>,
+}
+
+/// Simulates `replications` replications of the load on rayon's threads; replication r
+/// draws from streams keyed by (seed, r) only, so the result does not depend on threads.
+pub fn run_load(model: &Model, seed: u64, replications: u64, threads: Option<usize>) -> Result<LoadResult, SimError> {
+    let go = || {
+        let parts: Vec<Result<(crate::engine::LoadOutcome, Vec<TaskAcc>), SimError>> = (0..replications)
+            .into_par_iter()
+            .map(|r| {
+                let mut tasks = vec![TaskAcc::default(); model.tasks.len()];
+                crate::engine::simulate_load(model, seed, r, &mut tasks).map(|o| (o, tasks))
+            })
+            .collect();
+        let mut reps = Vec::new();
+        let mut tasks = vec![TaskAcc::default(); model.tasks.len()];
+        for p in parts {
+            let (o, t) = p?;
+            reps.push(o);
+            for (a, b) in tasks.iter_mut().zip(&t) {
+                a.merge(b);
+            }
+        }
+        Ok(LoadResult { reps, tasks })
+    };
+    match threads {
+        Some(t) => match rayon::ThreadPoolBuilder::new().num_threads(t.max(1)).build() {
+            Ok(pool) => pool.install(go),
+            Err(_) => go(),
+        },
+        None => go(),
+    }
+}

@@ -72,6 +72,7 @@ pub mod purpose {
     pub const POLL: u64 = 6;
     pub const WAIT: u64 = 7;
     pub const CHILD: u64 = 8;
+    pub const ARRIVAL: u64 = 9;
 }
 
 #[cfg(test)]

@@ -43,7 +43,7 @@ pub struct Slo {
     pub threshold: f64,
 }
 
-pub const STATUSES: [&str; 4] = ["COMPLETED", "FAILED", "CRASHED", "TIMED_OUT"];
+pub const STATUSES: [&str; 5] = ["COMPLETED", "FAILED", "CRASHED", "TIMED_OUT", "EXPIRED"];
 
 impl Slo {
     pub fn holds(&self, value: f64) -> bool {

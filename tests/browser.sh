@@ -57,7 +57,7 @@ page_ok() {
   echo "browser: ok   $page ($svgs charts, $text characters of text, screenshot $shot)"
 }
 
-"$bin" report scenarios/pdf-processing.yaml --runs 2000 --out "$out/pdf-processing" >/dev/null 2>&1
+"$bin" report scenarios/pdf-processing.yaml --runs 2000 --out "$out/pdf-processing" >/dev/null 2>&1 || [ $? -eq 1 ]  # 1: its p95 SLO fails under its load
 "$bin" compare scenarios/transcription-sequential.yaml scenarios/transcription-parallel.yaml --runs 2000 \
   --out "$out/transcription" >/dev/null 2>&1
 check selftest

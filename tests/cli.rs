@@ -18,15 +18,20 @@ fn example() -> PathBuf {
 }
 
 fn json(args: &[&str]) -> serde_json::Value {
+    json_exit(args, 0)
+}
+
+fn json_exit(args: &[&str], code: i32) -> serde_json::Value {
     let out = wfsim().args(args).output().expect("runs");
-    assert!(out.status.success(), "exit {:?}: {}", out.status, String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(code), "{}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).expect("valid JSON")
 }
 
 #[test]
 fn example_scenario_runs_as_is_and_has_the_documented_json() {
     let p = example();
-    let v = json(&["run", p.to_str().unwrap(), "--runs", "500", "--format", "json"]);
+    // Each workflow run on its own (the load block ignored): every SLO holds.
+    let v = json(&["run", p.to_str().unwrap(), "--runs", "500", "--format", "json", "--isolated"]);
     assert_eq!(v["scenario"], "pdf-processing");
     assert_eq!(v["runs"], 500);
     for k in ["mean", "p50", "p90", "p95", "p99", "min", "max"] {
@@ -48,6 +53,23 @@ fn example_scenario_runs_as_is_and_has_the_documented_json() {
         assert!(v["progress"][l].as_f64().unwrap() >= 0.0, "progress.{l}");
     }
     assert_eq!(v["slo"].as_array().unwrap().len(), 3);
+    assert!(v.get("load").is_none());
+
+    // Under its own load (30 per minute for an hour, 25 slots), the design misses its p95 SLO:
+    // generate-summary's poll keeps its `openai` slot (waits under 60 s), so that queue of 10
+    // saturates. Exit code 1 says an SLO failed; the JSON says why.
+    let v = json_exit(&["run", p.to_str().unwrap(), "--format", "json"], 1);
+    let l = &v["load"];
+    assert!(l["utilisation"]["queues"]["openai"].as_f64().unwrap() > 0.95);
+    assert!(l["queues"]["openai"]["queue_wait_s"]["p50"].as_f64().unwrap() > 60.0);
+    assert!(l["throughput_per_min"].as_f64().unwrap() < 30.0);
+    for k in ["mean", "p50", "p95", "p99"] {
+        assert!(l["queue_wait_s"][k].is_number(), "queue_wait_s.{k}");
+    }
+    assert!(l["backlog"].as_array().unwrap().len() > 100);
+    let slo = v["slo"].as_array().unwrap();
+    assert_eq!(slo[0]["expr"], "p95(duration) < 5m");
+    assert_eq!(slo[0]["pass"], false);
 }
 
 #[test]
@@ -75,6 +97,17 @@ fn same_seed_same_bytes_on_one_and_two_threads() {
     assert!(!a.is_empty());
     assert_eq!(a, run("2"));
     assert_eq!(a, run("2"));
+    // Replications of a load, likewise.
+    let load = |threads: &str| {
+        wfsim()
+            .args(["run", p.to_str().unwrap(), "--replications", "3", "--threads", threads, "--format", "json"])
+            .output()
+            .unwrap()
+            .stdout
+    };
+    let l1 = load("1");
+    assert!(String::from_utf8_lossy(&l1).contains("\"replications\": 3"));
+    assert_eq!(l1, load("2"));
 }
 
 #[test]

@@ -54,7 +54,7 @@ fn check_charts(dir: &Path, stems: &[&str]) {
 fn report_writes_the_page_the_markdown_the_json_and_every_chart() {
     let out = tmp("pdf");
     let o = wfsim()
-        .args(["report", &scenario("pdf-processing"), "--runs", "2000", "--out", out.to_str().unwrap()])
+        .args(["report", &scenario("pdf-processing"), "--runs", "2000", "--isolated", "--out", out.to_str().unwrap()])
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -71,9 +71,12 @@ fn report_writes_the_page_the_markdown_the_json_and_every_chart() {
         assert!(md.contains(&format!("({stem}.png)")), "report.md links {stem}.png");
     }
     // summary.json is exactly what `run --format json` prints for the same runs and seed.
-    let run =
-        wfsim().args(["run", &scenario("pdf-processing"), "--runs", "2000", "--format", "json"]).output().unwrap();
-    assert_eq!(std::fs::read(out.join("summary.json")).unwrap(), run.stdout);
+    let run = wfsim()
+        .args(["run", &scenario("pdf-processing"), "--runs", "2000", "--isolated", "--format", "json"])
+        .output()
+        .unwrap();
+    // Compared as text, so a mismatch prints readably.
+    assert_eq!(std::fs::read_to_string(out.join("summary.json")).unwrap(), String::from_utf8_lossy(&run.stdout));
     // No temporary folder is left behind.
     let leftovers: Vec<_> = std::fs::read_dir(&out)
         .unwrap()
@@ -125,21 +128,23 @@ fn compare_reports_speedup_and_cost_ratio_with_intervals() {
 #[test]
 fn slo_gates_set_the_exit_code() {
     let p = scenario("pdf-processing");
-    let ok = wfsim().args(["run", &p, "--runs", "500", "--slo", "p50(duration) < 1h"]).output().unwrap();
+    let iso = |extra: &[&str]| {
+        let mut a = vec!["run", p.as_str(), "--runs", "500", "--isolated"];
+        a.extend_from_slice(extra);
+        wfsim().args(a).output().unwrap()
+    };
+    let ok = iso(&["--slo", "p50(duration) < 1h"]);
     assert_eq!(ok.status.code(), Some(0));
-    let fail = wfsim().args(["run", &p, "--runs", "500", "--slo", "p95(duration) < 1s"]).output().unwrap();
+    let fail = iso(&["--slo", "p95(duration) < 1s"]);
     assert_eq!(fail.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&fail.stderr).contains("SLO failed"));
     assert!(String::from_utf8_lossy(&fail.stdout).contains("FAIL  p95(duration) < 1s"));
-    let json = wfsim()
-        .args(["run", &p, "--runs", "500", "--format", "json", "--slo", "rate(FAILED) <= 0.5"])
-        .output()
-        .unwrap();
+    let json = iso(&["--format", "json", "--slo", "rate(FAILED) <= 0.5"]);
     let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     let last = v["slo"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(last["expr"], "rate(FAILED) <= 0.5");
     assert_eq!(last["pass"], true);
-    let bad = wfsim().args(["run", &p, "--slo", "p95(duration)"]).output().unwrap();
+    let bad = iso(&["--slo", "p95(duration)"]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("no comparison"));
     let cmp = wfsim().args(["compare", &p, &p, "--runs", "300", "--slo", "successRate > 1.5"]).output().unwrap();
@@ -171,7 +176,7 @@ fn ctrl_c_during_a_report_leaves_no_file() {
     let out = tmp("interrupt");
     let bin = assert_cmd::cargo::cargo_bin("wfsim");
     let mut child = std::process::Command::new(bin)
-        .args(["report", &scenario("pdf-processing"), "--runs", "20000000", "--threads", "1", "--out"])
+        .args(["report", &scenario("pdf-processing"), "--isolated", "--runs", "20000000", "--threads", "1", "--out"])
         .arg(&out)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -184,4 +189,20 @@ fn ctrl_c_during_a_report_leaves_no_file() {
     assert_eq!(status.code(), Some(130), "stopped by the interrupt handler");
     let written: Vec<_> = std::fs::read_dir(&out).map(|d| d.filter_map(|e| e.ok()).collect()).unwrap_or_default();
     assert!(written.is_empty(), "left behind: {:?}", written.iter().map(|e| e.file_name()).collect::<Vec<_>>());
+}
+
+#[test]
+fn a_report_under_load_draws_the_backlog() {
+    let out = tmp("load");
+    let o = wfsim()
+        .args(["report", &scenario("pdf-processing"), "--replications", "2", "--out", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    // Its p95 SLO fails under its own load: exit 1, and the report is written all the same.
+    assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
+    check_charts(&out, &["duration", "progress", "backlog", "cost", "breakdown"]);
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(html.contains("Under load") && html.contains("openai"));
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(v["load"]["replications"], 2);
 }

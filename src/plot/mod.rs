@@ -1,13 +1,16 @@
 //! Charts for design reviews, drawn with plotters: every chart is a [`Chart`] drawn once
 //! onto an SVG and once onto a PNG. One file per chart; style constants in `style`.
 
+pub mod backlog;
 pub mod breakdown;
 pub mod compare;
 pub mod cost;
 pub mod duration;
 pub mod progress;
 pub mod style;
+pub mod sweep;
 pub mod timeline;
+pub mod tornado;
 
 use plotters::coord::Shift;
 use plotters::element::DashedPathElement;

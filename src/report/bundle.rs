@@ -49,13 +49,20 @@ pub fn run_charts(model: &Model, mc: &McResult, s: &RunSummary) -> Result<Vec<Re
     let rep = representative(mc);
     let rec = record(model, s.seed, rep as u64);
     let points: Vec<(f64, f64)> = mc.outcomes.iter().map(|o| (o.duration_s, o.cost_usd)).collect();
-    Ok(vec![
+    let mut charts = vec![
         render(&Duration { scenario: &s.scenario, sorted: &sorted })?,
         render(&Progress { scenario: &s.scenario, fan: &fan })?,
-        render(&Timeline { scenario: &s.scenario, model, rec: &rec, run_index: rep as u64 })?,
-        render(&Cost { scenario: &s.scenario, points: &points })?,
-        render(&Breakdown { scenario: &s.scenario, tasks: &s.tasks })?,
-    ])
+    ];
+    if let Some(load) = &s.load {
+        charts.push(render(&crate::plot::backlog::Backlog { scenario: &s.scenario, load })?);
+    } else {
+        // Under load the run nearest the median is not re-simulated alone (it shared the
+        // platform), so the timeline belongs to runs simulated one at a time.
+        charts.push(render(&Timeline { scenario: &s.scenario, model, rec: &rec, run_index: rep as u64 })?);
+    }
+    charts.push(render(&Cost { scenario: &s.scenario, points: &points })?);
+    charts.push(render(&Breakdown { scenario: &s.scenario, tasks: &s.tasks })?);
+    Ok(charts)
 }
 
 /// A ratio with the bounds of its 95% confidence interval (paired bootstrap).

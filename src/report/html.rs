@@ -122,6 +122,9 @@ pub fn run_page(s: &RunSummary, charts: &[Rendered]) -> String {
         s.wfsim_version
     );
     summary_table(&mut o, s);
+    if let Some(l) = &s.load {
+        load_table(&mut o, l);
+    }
     slo_table(&mut o, s);
     for c in charts {
         let _ = writeln!(o, "<h2>{}</h2>", escape(heading(c.stem)));
@@ -150,6 +153,7 @@ pub fn heading(stem: &str) -> &'static str {
         "breakdown" => "Per task",
         "compare-duration" => "Duration",
         "compare-progress" => "Progress bar",
+        "backlog" => "Backlog under load",
         _ => "Chart",
     }
 }
@@ -203,4 +207,45 @@ pub fn compare_page(c: &super::bundle::Comparison, charts: &[Rendered]) -> Strin
     }
     o.push_str("</body></html>\n");
     o
+}
+
+pub fn load_table(o: &mut String, l: &super::load::LoadSummary) {
+    let w = &l.queue_wait_s;
+    let _ = writeln!(
+        o,
+        "<h2>Under load</h2><p>{} replication(s) of {} (warm-up {}), environment limit {} x burst {}; throughput {:.1} per minute; environment utilisation {:.1}%; {:.1}% of starts warm; {} expired, {} deadlocked. Waits for a slot: p50 {}, p95 {}, p99 {}, mean {} ({:.1}% of {} grants waited).</p>",
+        l.replications,
+        secs(l.duration_s),
+        secs(l.warmup_s),
+        l.environment_concurrency,
+        l.burst_factor,
+        l.throughput_per_min,
+        l.utilisation.environment * 100.0,
+        l.warm_share * 100.0,
+        l.expired,
+        l.deadlocked,
+        secs(w.p50),
+        secs(w.p95),
+        secs(w.p99),
+        secs(w.mean),
+        w.share_waiting * 100.0,
+        w.grants
+    );
+    let _ = writeln!(
+        o,
+        "<table><tr><th>queue</th><th>slots</th><th>wait p50</th><th>wait p95</th><th>wait mean</th><th>busy</th></tr>"
+    );
+    for q in &l.queues {
+        let _ = writeln!(
+            o,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.1}%</td></tr>",
+            escape(&q.name),
+            q.cap,
+            secs(q.queue_wait_s.p50),
+            secs(q.queue_wait_s.p95),
+            secs(q.queue_wait_s.mean),
+            q.utilisation * 100.0
+        );
+    }
+    let _ = writeln!(o, "</table>");
 }

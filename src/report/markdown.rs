@@ -81,6 +81,11 @@ pub fn run_page(s: &RunSummary, charts: &[Rendered]) -> String {
     let mut o =
         format!("# {}\n\n{} simulated runs, seed {}, wfsim {}.\n\n", s.scenario, s.runs, s.seed, s.wfsim_version);
     summary(&mut o, s);
+    if let Some(l) = &s.load {
+        o.push_str("## Under load\n\n```text\n");
+        o.push_str(&super::load::table(l));
+        o.push_str("```\n\n");
+    }
     for c in charts {
         chart(&mut o, c);
         if c.stem == "breakdown" {

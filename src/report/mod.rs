@@ -4,6 +4,7 @@
 pub mod bundle;
 pub mod html;
 pub mod json;
+pub mod load;
 pub mod markdown;
 pub mod table;
 
@@ -87,14 +88,21 @@ pub struct Statuses {
     pub crashed: u64,
     #[serde(rename = "TIMED_OUT")]
     pub timed_out: u64,
+    /// Load only: not started within the task's ttl.
+    #[serde(rename = "EXPIRED", skip_serializing_if = "is_zero")]
+    pub expired: u64,
+}
+
+fn is_zero(v: &u64) -> bool {
+    *v == 0
 }
 
 impl Statuses {
-    fn from(c: [u64; 4]) -> Self {
-        Statuses { completed: c[0], failed: c[1], crashed: c[2], timed_out: c[3] }
+    fn from(c: [u64; 5]) -> Self {
+        Statuses { completed: c[0], failed: c[1], crashed: c[2], timed_out: c[3], expired: c[4] }
     }
     pub fn get(&self, s: Status) -> u64 {
-        [self.completed, self.failed, self.crashed, self.timed_out][s as usize]
+        [self.completed, self.failed, self.crashed, self.timed_out, self.expired][s as usize]
     }
 }
 
@@ -140,6 +148,9 @@ pub struct RunSummary {
     pub tasks: Vec<TaskSummary>,
     pub slo: Vec<SloResult>,
     pub notes: Vec<String>,
+    /// With a `load:` block: queueing for slots, utilisation, throughput, backlog.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub load: Option<load::LoadSummary>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -167,7 +178,7 @@ pub fn summarise(model: &Model, mc: &McResult, seed: u64, notes: Vec<String>) ->
     let duration_s = summary(o.iter().map(|r| r.duration_s).collect());
     let costs: Vec<f64> = o.iter().map(|r| r.cost_usd).collect();
     let cost_sum = summary(costs.clone());
-    let mut counts = [0u64; 4];
+    let mut counts = [0u64; 5];
     for r in o {
         counts[r.status as usize] += 1;
     }
@@ -251,6 +262,7 @@ pub fn summarise(model: &Model, mc: &McResult, seed: u64, notes: Vec<String>) ->
         tasks,
         slo: Vec::new(),
         notes,
+        load: None,
     };
     s.slo = model
         .slos

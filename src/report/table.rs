@@ -115,6 +115,10 @@ impl Render for Table {
                 statuses(&t.statuses)
             );
         }
+        if let Some(l) = &s.load {
+            let _ = writeln!(o);
+            o.push_str(&super::load::table(l));
+        }
         if !s.slo.is_empty() {
             let _ = writeln!(o);
             for r in &s.slo {

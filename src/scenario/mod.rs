@@ -6,6 +6,7 @@
 //! hand lets every problem be reported at once, each with its file, line, column, the
 //! dotted key to fix, what was expected and the closest valid key.
 
+mod lint;
 pub mod units;
 pub mod yaml;
 
@@ -116,8 +117,20 @@ const TOP_KEYS: &[&str] = &[
     "defaults",
     "limits",
 ];
-const TASK_KEYS: &[&str] =
-    &["machine", "retry", "maxDuration", "progress", "steps", "queue", "baseMemoryMb", "description"];
+const TASK_KEYS: &[&str] = &[
+    "machine",
+    "retry",
+    "maxDuration",
+    "progress",
+    "steps",
+    "queue",
+    "baseMemoryMb",
+    "description",
+    "concurrencyKey",
+    "priority",
+    "ttl",
+    "delay",
+];
 const RETRY_KEYS: &[&str] = &["maxAttempts", "factor", "minTimeoutInMs", "maxTimeoutInMs", "randomize", "outOfMemory"];
 const STEP_KINDS: &[&str] =
     &["work", "wait", "branch", "parallel", "triggerAndWait", "trigger", "batchTrigger", "batchTriggerAndWait", "poll"];
@@ -126,6 +139,18 @@ const WORK_KEYS: &[&str] =
 const SHAPES: &[&str] =
     &["fixed", "uniform", "triangular", "normal", "lognormal", "exponential", "bernoulli", "choice", "empirical"];
 const MODIFIERS: &[&str] = &["min", "max", "round"];
+
+/// Largest duration wfsim accepts, seconds (about 31.7 years): anything longer is a unit
+/// mistake, and a bound keeps every sum of times finite. Draws of unbounded distributions
+/// (normal, lognormal, exponential tails) are capped here too.
+pub const MAX_SECONDS: f64 = 1e9;
+/// Largest plain number (counts, megabytes, prices, attribute values).
+pub const MAX_PLAIN: f64 = 1e15;
+/// A count or a number of checks is judged by the value its distribution exceeds once in a
+/// billion draws (its maximum when it has one): z of a standard normal at that level.
+const Z_1E9: f64 = 6.0;
+/// ln(1e9): the exponential's once-in-a-billion multiple of its mean.
+const LN_1E9: f64 = 20.723_265_836_946_41;
 
 struct Cx<'s> {
     file: String,
@@ -139,8 +164,78 @@ struct Cx<'s> {
     inputs: Vec<InputAttr>,
     task_names: Vec<String>,
     task_slices: Vec<bool>,
-    /// (from, to, waits, node line, column, key): trigger edges between tasks.
-    edges: Vec<(TaskId, TaskId, bool, u32, u32, String)>,
+    /// Trigger edges between tasks.
+    edges: Vec<Edge>,
+    repeats: Vec<Repeat>,
+    locs: Vec<Loc>,
+    /// While compiling a task's steps: product of the enclosing `parallel` counts' reach.
+    mult: f64,
+    /// ... no random count that can be 0 encloses the step.
+    sure: bool,
+    /// ... a step before this one, or the task's maxDuration, can end the attempt.
+    may_throw: bool,
+    /// ... memory the task's preset leaves for its work steps, MB.
+    room_mb: f64,
+    limits: Limits,
+}
+
+/// A trigger step: an edge of the task graph.
+#[derive(Clone)]
+struct Edge {
+    from: TaskId,
+    to: TaskId,
+    waits: bool,
+    line: u32,
+    column: u32,
+    key: String,
+    /// Most child runs one run of `from` triggers through this step (enclosing `parallel`
+    /// counts and the batch count, each at its once-in-a-billion value).
+    mult: f64,
+    /// Once a run of `from` got here, its next run does too: no random count that can be 0
+    /// on the way and nothing before it that can throw (branch conditions and input
+    /// attributes are drawn once per workflow run, so they hold for every run of a chain).
+    sure: bool,
+}
+
+/// A step that repeats (a count, a poll's checks, a triggered run), for the load-time bound on
+/// the events of one workflow run.
+struct Repeat {
+    task: TaskId,
+    /// Product of the enclosing `parallel` counts.
+    mult: f64,
+    /// Most repetitions of the step itself.
+    reach: f64,
+    /// Events per repetition, at least.
+    per: f64,
+    line: u32,
+    column: u32,
+    key: String,
+    /// What repeats, `{}` standing for `reach`.
+    what: &'static str,
+}
+
+/// Where a step (or one of its fields) is written, for warnings about its compiled op.
+struct Loc {
+    /// The step's op.
+    pc: u32,
+    /// `step` (the step's kind key), `memoryMb`, `wait` (its duration), `every`, or
+    /// `idempotencyKey` (set on a fire-and-forget trigger, which the op does not keep).
+    field: &'static str,
+    line: u32,
+    column: u32,
+    key: String,
+}
+
+/// What a count can be, for the limit checks.
+#[derive(Clone, Copy)]
+struct CountInfo {
+    idx: u32,
+    /// Largest value (infinite when unbounded).
+    bound: f64,
+    /// Largest value but once in a billion draws.
+    reach: f64,
+    /// Drawn anew for each run (a distribution), and can be 0.
+    may_be_zero: bool,
 }
 
 struct Defaults {
@@ -164,6 +259,13 @@ impl<'s> Cx<'s> {
             task_names: Vec::new(),
             task_slices: Vec::new(),
             edges: Vec::new(),
+            repeats: Vec::new(),
+            locs: Vec::new(),
+            mult: 1.0,
+            sure: true,
+            may_throw: false,
+            room_mb: f64::INFINITY,
+            limits: Limits::default(),
         }
     }
 
@@ -273,6 +375,28 @@ impl<'s> Cx<'s> {
         } else if v < 0.0 {
             self.err(n, key, format!("the value must not be negative, found {v}"), None);
             None
+        } else if let Some((limit, what)) = match unit {
+            Unit::Seconds if v > MAX_SECONDS => Some((MAX_SECONDS, "a duration")),
+            Unit::Millis if v > MAX_SECONDS * 1000.0 => Some((MAX_SECONDS * 1000.0, "a number of milliseconds")),
+            Unit::Plain if v > MAX_PLAIN => Some((MAX_PLAIN, "a number")),
+            _ => None,
+        } {
+            let shown = if unit == Unit::Plain { format!("{v}") } else { format!("{v}s") };
+            let shown = if unit == Unit::Millis { format!("{v}ms") } else { shown };
+            self.err(
+                n,
+                key,
+                format!("{shown} is too large for {what}"),
+                Some(format!(
+                    "wfsim accepts at most {limit:e}{}; is the unit right?",
+                    match unit {
+                        Unit::Seconds => " s (about 31 years)",
+                        Unit::Millis => " ms (about 31 years)",
+                        Unit::Plain => "",
+                    }
+                )),
+            );
+            None
         } else {
             Some(v)
         }
@@ -369,6 +493,17 @@ impl<'s> Cx<'s> {
             && lo > hi
         {
             self.err(n, &join(key, "min"), format!("min ({lo}) is above max ({hi})"), None);
+        }
+        // A time drawn from an unbounded tail is capped, so that every sum of times stays
+        // finite. (Plain numbers are not: a count is bounded by the limit checks, and an
+        // infinite memory draw is simply out of memory.)
+        let cap = match unit {
+            Unit::Seconds => MAX_SECONDS,
+            Unit::Millis => MAX_SECONDS * 1000.0,
+            Unit::Plain => f64::INFINITY,
+        };
+        if d.upper_bound() > cap {
+            d.max = Some(cap);
         }
         Some(d)
     }
@@ -547,11 +682,11 @@ impl<'s> Cx<'s> {
     }
 
     /// How many: a whole number, an input attribute's name, or a distribution.
-    fn count(&mut self, n: &Node, key: &str) -> Option<(u32, f64)> {
-        let (c, bound) = match &n.kind {
+    fn count(&mut self, n: &Node, key: &str) -> Option<CountInfo> {
+        let (c, bound, reach, may_be_zero) = match &n.kind {
             Kind::Int(_) => {
                 let v = self.integer(n, key, 0)?;
-                (Count::Fixed(v), v as f64)
+                (Count::Fixed(v), v as f64, v as f64, false)
             }
             Kind::Str(s) => {
                 let a = self.attr(n, key, s)?;
@@ -564,12 +699,14 @@ impl<'s> Cx<'s> {
                     );
                     return None;
                 }
-                (Count::Attr(a), self.inputs[a as usize].dist.upper_bound())
+                // The engine truncates an attribute's value to a whole count.
+                let d = &self.inputs[a as usize].dist;
+                (Count::Attr(a), d.upper_bound(), reach(d).floor(), false)
             }
             Kind::Map(_) => {
                 let d = self.dist(n, key, Unit::Plain, true)?;
-                let b = d.upper_bound();
-                (Count::Dist(self.add_dist(d)), b)
+                let (b, r, zero) = (d.upper_bound(), reach(&d).round(), d.lower_bound() < 0.5);
+                (Count::Dist(self.add_dist(d)), b, r, zero)
             }
             _ => {
                 self.err(
@@ -585,7 +722,25 @@ impl<'s> Cx<'s> {
             }
         };
         self.counts.push(c);
-        Some(((self.counts.len() - 1) as u32, bound))
+        Some(CountInfo { idx: (self.counts.len() - 1) as u32, bound, reach, may_be_zero })
+    }
+
+    fn locate(&mut self, pc: u32, field: &'static str, n: &Node, key: &str) {
+        self.locs.push(Loc { pc, field, line: n.line, column: n.column, key: key.to_owned() });
+    }
+
+    /// Records a step that repeats `reach` times, for [`Cx::check_limits`].
+    fn repeat(&mut self, task: TaskId, n: &Node, key: &str, reach: f64, per: f64, what: &'static str) {
+        self.repeats.push(Repeat {
+            task,
+            mult: self.mult,
+            reach,
+            per,
+            line: n.line,
+            column: n.column,
+            key: key.to_owned(),
+            what,
+        });
     }
 
     fn task_ref(&mut self, n: &Node, key: &str) -> Option<TaskId> {
@@ -668,7 +823,8 @@ impl<'s> Cx<'s> {
         let tasks: Option<Vec<Task>> = tasks.into_iter().collect();
         let (tasks, entry, start_latency) = (tasks?, entry?, start_latency?);
         self.check_graph(entry, task_map);
-        Some(Model {
+        self.check_limits(entry);
+        let model = Model {
             name,
             description,
             inputs: std::mem::take(&mut self.inputs),
@@ -685,7 +841,11 @@ impl<'s> Cx<'s> {
             limits,
             load,
             slos,
-        })
+        };
+        if !self.diags.iter().any(|d| d.severity == Severity::Error) {
+            lint::run(self, &model);
+        }
+        Some(model)
     }
 
     fn prices(&mut self, n: Option<&Node>) -> (f64, [f64; 7]) {
@@ -717,6 +877,7 @@ impl<'s> Cx<'s> {
         {
             l.max_events_per_run = self.integer(v, "limits.maxEventsPerRun", 1).map_or(l.max_events_per_run, u64::from);
         }
+        self.limits = l;
         l
     }
 
@@ -884,6 +1045,13 @@ impl<'s> Cx<'s> {
             None => Some(None),
         };
         let entry_pc = self.ops.len() as u32;
+        self.mult = 1.0;
+        self.sure = true;
+        self.may_throw = matches!(max_duration_s, Some(Some(_)));
+        self.room_mb = match machine {
+            Some(mc) => platform::ram_mb(mc) - base_memory_mb.unwrap_or(0.0),
+            None => f64::INFINITY,
+        };
         match get(m, "steps") {
             Some(s) => {
                 let prog = if matches!(progress, Some(Some(_))) { Prog { lo: 0.0, hi: 1.0 } } else { Prog::NONE };
@@ -897,6 +1065,18 @@ impl<'s> Cx<'s> {
             ),
         }
         self.ops.push(Op::End);
+        // How the task's runs are triggered (trigger options; they matter under load).
+        let concurrency_key = match get(m, "concurrencyKey") {
+            Some(v) => self.concurrency_key(v, &join(&key, "concurrencyKey")).map(Some),
+            None => Some(None),
+        };
+        let secs = |c: &mut Self, k: &str| match get(m, k) {
+            Some(v) => c.number(v, &join(&key, k), Unit::Seconds).map(Some),
+            None => Some(None),
+        };
+        let priority_s = secs(self, "priority");
+        let ttl_s = secs(self, "ttl");
+        let delay_s = secs(self, "delay");
         Some(Task {
             name: name.to_owned(),
             machine: machine?,
@@ -906,6 +1086,10 @@ impl<'s> Cx<'s> {
             base_memory_mb: base_memory_mb?,
             entry_pc,
             queue: queue?,
+            concurrency_key: concurrency_key?,
+            priority_s: priority_s?.unwrap_or(0.0),
+            ttl_s: ttl_s?,
+            delay_s: delay_s?.unwrap_or(0.0),
         })
     }
 
@@ -1013,6 +1197,24 @@ impl<'s> Cx<'s> {
             return;
         };
         let key = join(key, kind);
+        let pc = self.ops.len() as u32;
+        self.locate(pc, "step", kn, &key);
+        let field = match kind {
+            "work" => v.get("memoryMb").map(|n| ("memoryMb", n, join(&key, "memoryMb"))),
+            "wait" => match v.get("for") {
+                Some(f) if v.as_map().is_some_and(|m| m.len() == 1) => Some(("wait", f, join(&key, "for"))),
+                _ => Some(("wait", v, key.clone())),
+            },
+            "poll" => v.get("every").map(|n| ("every", n, join(&key, "every"))),
+            "trigger" | "batchTrigger" => v
+                .get("idempotencyKey")
+                .filter(|n| n.kind == Kind::Bool(true))
+                .map(|n| ("idempotencyKey", n, join(&key, "idempotencyKey"))),
+            _ => None,
+        };
+        if let Some((field, n, k)) = field {
+            self.locate(pc, field, n, &k);
+        }
         match kind {
             "work" => self.work(v, &key, task, prog),
             "wait" => {
@@ -1039,13 +1241,21 @@ impl<'s> Cx<'s> {
                 };
                 let at = self.ops.len();
                 self.ops.push(Op::End);
+                let (outer_mult, outer_sure) = (self.mult, self.sure);
+                if let Some(c) = count {
+                    let n = get(pm, "count").unwrap_or(v);
+                    self.repeat(task, n, &join(&key, "count"), c.reach, 1.0, "the `parallel` count can reach {} items");
+                    self.mult *= c.reach;
+                    self.sure &= !c.may_be_zero;
+                }
                 match get(pm, "steps") {
                     Some(s) => self.block(s, &join(&key, "steps"), task, Prog::NONE),
                     None => self.err(v, &key, "missing key `steps`", None),
                 }
+                (self.mult, self.sure) = (outer_mult, outer_sure);
                 self.ops.push(Op::EndItem);
-                if let (Some((count, _)), Some(limit)) = (count, limit) {
-                    self.ops[at] = Op::Parallel { count, limit, cont: self.ops.len() as u32, prog };
+                if let (Some(c), Some(limit)) = (count, limit) {
+                    self.ops[at] = Op::Parallel { count: c.idx, limit, cont: self.ops.len() as u32, prog };
                 }
             }
             "triggerAndWait" | "trigger" | "batchTrigger" | "batchTriggerAndWait" => {
@@ -1062,6 +1272,18 @@ impl<'s> Cx<'s> {
                     Some(c) => self.dist(c, &join(&key, "check"), Unit::Seconds, false).map(|d| self.add_dist(d)),
                     None => Some(NONE),
                 };
+                if let (Some(success), Some(max_checks)) = (success, max_checks) {
+                    // Checks that can happen: all of them when a check can fail every time up
+                    // to the last, else those that happen more than once in a billion polls.
+                    let likely = if success > 0.0 { (1e-9f64).ln() / (1.0 - success).ln() } else { f64::INFINITY };
+                    let checks = f64::from(max_checks).min(likely.ceil());
+                    let per_check = if check == Some(NONE) { 1.0 } else { 2.0 };
+                    let at = get(pm, "maxChecks").unwrap_or(v);
+                    self.repeat(task, at, &join(&key, "maxChecks"), checks, per_check, "the poll can make {} checks");
+                    if success < 1.0 {
+                        self.may_throw = true;
+                    }
+                }
                 if let (Some(e), Some(success), Some(max_checks), Some(check)) = (every, success, max_checks, check) {
                     let every = self.add_dist(e);
                     self.ops.push(Op::Poll { every, success, max_checks, check, prog });
@@ -1078,12 +1300,11 @@ impl<'s> Cx<'s> {
     }
 
     fn work(&mut self, v: &Node, key: &str, task: TaskId, prog: Prog) {
-        let _ = task;
         let Some(m) = self.fields(v, key, WORK_KEYS) else {
             return;
         };
         let name = get(m, "name").and_then(|n| self.string(n, &join(key, "name"))).unwrap_or_default();
-        let duration = self.req(v, m, key, "duration", |c, n, k| c.duration(n, k));
+        let duration = self.req(v, m, key, "duration", |c, n, k| c.duration(n, k, task));
         let (failure, retryable) = match get(m, "failure") {
             None => (0.0, true),
             Some(f) if f.as_map().is_some() => {
@@ -1143,6 +1364,9 @@ impl<'s> Cx<'s> {
             Some(r) => self.retry(r, &join(key, "retry"), false),
             None => None,
         };
+        if failure > 0.0 || memory_mb.is_some_and(|d| reach(&self.dists[d as usize]) > self.room_mb) {
+            self.may_throw = true;
+        }
         if let Some(duration) = duration {
             self.works.push(WorkSpec {
                 name,
@@ -1159,12 +1383,21 @@ impl<'s> Cx<'s> {
         }
     }
 
-    fn duration(&mut self, n: &Node, key: &str) -> Option<DurSpec> {
+    fn duration(&mut self, n: &Node, key: &str, task: TaskId) -> Option<DurSpec> {
         if let Some(m) = n.as_map()
             && get(m, "perUnit").is_some()
         {
             let m = self.fields(n, key, &["perUnit", "each"])?;
-            let (count, _) = self.req(n, m, key, "perUnit", |c, n, k| c.count(n, k))?;
+            let c = self.req(n, m, key, "perUnit", |c, n, k| c.count(n, k))?;
+            let count = c.idx;
+            self.repeat(
+                task,
+                get(m, "perUnit").unwrap_or(n),
+                &join(key, "perUnit"),
+                c.reach,
+                1.0,
+                "the `perUnit` count can reach {} units",
+            );
             let each = self.req(n, m, key, "each", |c, n, k| c.dist(n, k, Unit::Seconds, false))?;
             return Some(DurSpec::PerUnit { count, each: self.add_dist(each) });
         }
@@ -1189,7 +1422,7 @@ impl<'s> Cx<'s> {
             let child = self.req(v, m, key, "task", |c, n, k| c.task_ref(n, k));
             let count = if batch { self.req(v, m, key, "count", |c, n, k| c.count(n, k)) } else { None };
             if batch
-                && let Some((_, bound)) = count
+                && let Some(CountInfo { bound, .. }) = count
                 && bound > platform::MAX_BATCH_ITEMS
             {
                 let at = get(m, "count").unwrap_or(v);
@@ -1209,7 +1442,7 @@ impl<'s> Cx<'s> {
             let idem =
                 get(m, "idempotencyKey").and_then(|n| self.boolean(n, &join(key, "idempotencyKey"))).unwrap_or(false);
             let unwrap = get(m, "unwrap").and_then(|n| self.boolean(n, &join(key, "unwrap"))).unwrap_or(true);
-            (child, count.map(|c| c.0), idem, unwrap)
+            (child, count, idem, unwrap)
         } else {
             if batch {
                 self.err(v, key, format!("expected {{ task, count }}, found {}", v.type_name()), None);
@@ -1218,19 +1451,42 @@ impl<'s> Cx<'s> {
             (self.task_ref(v, key), None, false, true)
         };
         let Some(child) = child else { return };
-        self.edges.push((task, child, waits, v.line, v.column, key.to_owned()));
+        let (reach, may_be_zero) = count.map_or((1.0, false), |c| (c.reach, c.may_be_zero));
+        let at = v.get("count").unwrap_or(v);
+        let (k, what) = if batch {
+            (join(key, "count"), "the batch can trigger {} runs")
+        } else {
+            (key.to_owned(), "the step triggers {} run")
+        };
+        self.repeat(task, at, &k, reach, 1.0, what);
+        self.edges.push(Edge {
+            from: task,
+            to: child,
+            waits,
+            line: v.line,
+            column: v.column,
+            key: key.to_owned(),
+            mult: self.mult * reach,
+            sure: self.sure && !may_be_zero && !self.may_throw,
+        });
+        if waits && unwrap {
+            // A failed child throws here.
+            self.may_throw = true;
+        }
         let op = match (batch, waits) {
             (false, true) => Op::TriggerAndWait { task: child, idempotent: idem, unwrap, prog },
             (true, true) => match count {
-                Some(count) => Op::BatchTriggerAndWait { task: child, count, idempotent: idem, unwrap, prog },
+                Some(count) => {
+                    Op::BatchTriggerAndWait { task: child, count: count.idx, idempotent: idem, unwrap, prog }
+                }
                 None => return,
             },
             (false, false) => {
                 self.counts.push(Count::Fixed(1));
-                Op::Trigger { task: child, count: (self.counts.len() - 1) as u32 }
+                Op::Trigger { task: child, count: (self.counts.len() - 1) as u32, batch: false }
             }
             (true, false) => match count {
-                Some(count) => Op::Trigger { task: child, count },
+                Some(count) => Op::Trigger { task: child, count: count.idx, batch: true },
                 None => return,
             },
         };
@@ -1371,8 +1627,48 @@ impl<'s> Cx<'s> {
         Some((self.conds.len() - 1) as u32)
     }
 
+    /// `concurrencyKey: tenant`: a choice of names, or whole numbers 0..n (at most 100,000).
+    fn concurrency_key(&mut self, v: &Node, key: &str) -> Option<(AttrId, u32)> {
+        let name = self.string(v, key)?;
+        let a = self.attr(v, key, &name)?;
+        let attr = &self.inputs[a as usize];
+        let n = if attr.categories.is_empty() {
+            let (lo, hi) = (attr.dist.lower_bound(), attr.dist.upper_bound());
+            if lo < 0.0
+                || !hi.is_finite()
+                || hi >= 100_000.0
+                || !attr.dist.round && !matches!(attr.dist.shape, Shape::UniformInt { .. } | Shape::Fixed(_))
+            {
+                self.err(
+                    v,
+                    key,
+                    format!("`{name}` must take whole values from 0 to 99,999 to be a concurrency key"),
+                    Some("use a choice of names, or add round: true and max: to the attribute".into()),
+                );
+                return None;
+            }
+            hi as u32 + 1
+        } else {
+            attr.categories.len() as u32
+        };
+        Some((a, n))
+    }
+
     fn load(&mut self, n: &Node) -> Option<Load> {
-        let m = self.fields(n, "load", &["arrivals", "duration", "environmentConcurrency"])?;
+        const LOAD_KEYS: &[&str] = &[
+            "arrivals",
+            "duration",
+            "environmentConcurrency",
+            "warmup",
+            "burstFactor",
+            "schedule",
+            "bursts",
+            "keepWarm",
+            "coldStart",
+            "maxQueueSize",
+            "batchTokens",
+        ];
+        let m = self.fields(n, "load", LOAD_KEYS)?;
         let arrivals = self.req(n, m, "load", "arrivals", |c, n, k| {
             let am = c.fields(n, k, &["poisson", "constant"])?;
             let Some((kind, v)) = am.first() else {
@@ -1389,6 +1685,40 @@ impl<'s> Cx<'s> {
             Some((rate, kind.as_str() == Some("poisson")))
         });
         let duration_s = self.req(n, m, "load", "duration", |c, n, k| c.number(n, k, Unit::Seconds));
+        // A plan name also sets the plan's queue size limit and batch rate limit.
+        let plan = get(m, "environmentConcurrency").and_then(|v| v.as_str()).unwrap_or("");
+        let (plan_queue, plan_tokens) = match plan {
+            "free" => (Some(10_000), Some(TokenBucket { bucket: 1200.0, refill: 100.0, every_s: 10.0 })),
+            "hobby" => (Some(250_000), Some(TokenBucket { bucket: 5000.0, refill: 500.0, every_s: 5.0 })),
+            "pro" => (Some(1_000_000), Some(TokenBucket { bucket: 5000.0, refill: 500.0, every_s: 5.0 })),
+            _ => (None, None),
+        };
+        let max_queue_size = match get(m, "maxQueueSize") {
+            Some(v) => self.integer(v, "load.maxQueueSize", 1).map(Some),
+            None => Some(plan_queue),
+        };
+        let batch_tokens = match get(m, "batchTokens") {
+            Some(v) => {
+                let k = "load.batchTokens";
+                let tm = self.fields(v, k, &["bucket", "refill", "every"]);
+                tm.and_then(|tm| {
+                    let bucket = self.req(v, tm, k, "bucket", |c, n, k| c.number(n, k, Unit::Plain));
+                    let refill = self.req(v, tm, k, "refill", |c, n, k| c.number(n, k, Unit::Plain));
+                    let every = self.req(v, tm, k, "every", |c, n, k| c.number(n, k, Unit::Seconds));
+                    match (bucket, refill, every) {
+                        (Some(b), Some(r), Some(e)) if b >= 1.0 && r > 0.0 && e > 0.0 => {
+                            Some(Some(TokenBucket { bucket: b, refill: r, every_s: e }))
+                        }
+                        (Some(_), Some(_), Some(_)) => {
+                            self.err(v, k, "bucket must be at least 1, refill and every above 0", None);
+                            None
+                        }
+                        _ => None,
+                    }
+                })
+            }
+            None => Some(plan_tokens),
+        };
         let env = match get(m, "environmentConcurrency") {
             Some(v) => match v.as_str() {
                 Some("free") => Some(10),
@@ -1407,8 +1737,90 @@ impl<'s> Cx<'s> {
             },
             None => Some(10),
         };
+        let warmup_s = match get(m, "warmup") {
+            Some(v) => self.number(v, "load.warmup", Unit::Seconds),
+            None => Some(0.0),
+        };
+        let burst_factor = match get(m, "burstFactor") {
+            Some(v) => match self.number(v, "load.burstFactor", Unit::Plain) {
+                Some(b) if b >= 1.0 => Some(b),
+                Some(_) => {
+                    self.err(v, "load.burstFactor", "the burst factor must be at least 1", None);
+                    None
+                }
+                None => None,
+            },
+            None => Some(2.0),
+        };
+        let keep_warm_s = match get(m, "keepWarm") {
+            Some(v) => self.number(v, "load.keepWarm", Unit::Seconds),
+            None => Some(300.0),
+        };
+        let cold_start = match get(m, "coldStart") {
+            Some(v) => self.dist(v, "load.coldStart", Unit::Seconds, false),
+            None => Some(Dist::plain(Dist::lognormal_median_p95(2.0, 6.0))),
+        };
+        let mut schedule = Vec::new();
+        if let Some(v) = get(m, "schedule") {
+            for (i, e) in v.as_seq().unwrap_or_default().iter().enumerate() {
+                let k = format!("load.schedule[{i}]");
+                let Some(em) = self.fields(e, &k, &["until", "perMinute"]) else { continue };
+                let until = self.req(e, em, &k, "until", |c, n, k| c.number(n, k, Unit::Seconds));
+                let rate = self.req(e, em, &k, "perMinute", |c, n, k| c.number(n, k, Unit::Plain));
+                if let (Some(u), Some(r)) = (until, rate) {
+                    if schedule.last().is_some_and(|(p, _): &(f64, f64)| *p >= u) {
+                        self.err(e, &join(&k, "until"), "schedule entries must be in increasing `until` order", None);
+                    }
+                    schedule.push((u, r));
+                }
+            }
+            if v.as_seq().is_none() {
+                self.err(v, "load.schedule", "expected a list of { until, perMinute }", None);
+            }
+        }
+        let mut bursts = Vec::new();
+        if let Some(v) = get(m, "bursts") {
+            for (i, e) in v.as_seq().unwrap_or_default().iter().enumerate() {
+                let k = format!("load.bursts[{i}]");
+                let Some(em) = self.fields(e, &k, &["at", "runs"]) else { continue };
+                let at = self.req(e, em, &k, "at", |c, n, k| c.number(n, k, Unit::Seconds));
+                let runs = self.req(e, em, &k, "runs", |c, n, k| c.integer(n, k, 1));
+                if let (Some(at_s), Some(runs)) = (at, runs) {
+                    if runs > 1_000_000 {
+                        self.err(e, &join(&k, "runs"), "at most 1,000,000 runs in a burst", None);
+                    }
+                    bursts.push(crate::model::Burst { at_s, runs });
+                }
+            }
+            if v.as_seq().is_none() {
+                self.err(v, "load.bursts", "expected a list of { at, runs }", None);
+            }
+        }
         let ((per_minute, poisson), duration_s, environment_concurrency) = (arrivals?, duration_s?, env?);
-        Some(Load { per_minute, poisson, duration_s, environment_concurrency })
+        let (warmup_s, burst_factor, keep_warm_s, cold_start) = (warmup_s?, burst_factor?, keep_warm_s?, cold_start?);
+        if warmup_s >= duration_s {
+            self.err(
+                get(m, "warmup").unwrap_or(n),
+                "load.warmup",
+                "the warm-up must end before the load's duration",
+                None,
+            );
+            return None;
+        }
+        Some(Load {
+            per_minute,
+            poisson,
+            schedule,
+            bursts,
+            duration_s,
+            warmup_s,
+            environment_concurrency,
+            burst_factor,
+            keep_warm_s,
+            cold_start,
+            max_queue_size: max_queue_size?,
+            batch_tokens: batch_tokens?,
+        })
     }
 
     fn slos(&mut self, n: &Node) -> Vec<crate::slo::Slo> {
@@ -1440,8 +1852,8 @@ impl<'s> Cx<'s> {
         let n = self.task_names.len();
         let mut adj: Vec<Vec<usize>> = vec![Vec::new(); n];
         for (i, e) in self.edges.iter().enumerate() {
-            if e.2 {
-                adj[e.0 as usize].push(i);
+            if e.waits {
+                adj[e.from as usize].push(i);
             }
         }
         // Depth-first search with colours; a grey target closes a cycle.
@@ -1456,7 +1868,7 @@ impl<'s> Cx<'s> {
             while let Some(&mut (t, ref mut next)) = stack.last_mut() {
                 if let Some(&ei) = adj[t].get(*next) {
                     *next += 1;
-                    let to = self.edges[ei].1 as usize;
+                    let to = self.edges[ei].to as usize;
                     if colour[to] == 1 {
                         let path: Vec<&str> = stack
                             .iter()
@@ -1467,11 +1879,11 @@ impl<'s> Cx<'s> {
                         let cycle = format!("{} -> {}", path.join(" -> "), self.task_names[to]);
                         self.push(
                             Severity::Error,
-                            e.3,
-                            e.4,
-                            &e.5,
+                            e.line,
+                            e.column,
+                            &e.key,
                             format!("triggerAndWait cycle: {cycle}; the run could never finish"),
-                            Some("break the cycle, or use a fire-and-forget `trigger`".into()),
+                            Some("break the cycle: a run cannot wait for itself".into()),
                         );
                         reported = true;
                         break;
@@ -1489,12 +1901,15 @@ impl<'s> Cx<'s> {
         let mut todo = vec![entry as usize];
         reach[entry as usize] = true;
         while let Some(t) = todo.pop() {
-            for e in self.edges.iter().filter(|e| e.0 as usize == t) {
-                if !reach[e.1 as usize] {
-                    reach[e.1 as usize] = true;
-                    todo.push(e.1 as usize);
+            for e in self.edges.iter().filter(|e| e.from as usize == t) {
+                if !reach[e.to as usize] {
+                    reach[e.to as usize] = true;
+                    todo.push(e.to as usize);
                 }
             }
+        }
+        if !reported {
+            self.check_recursion();
         }
         // A misspelt step already reported as an error would also leave its target untriggered.
         let has_errors = self.diags.iter().any(|d| d.severity == Severity::Error);
@@ -1508,6 +1923,173 @@ impl<'s> Cx<'s> {
                     None,
                 );
             }
+        }
+    }
+
+    /// Recursion through triggers (a cycle of the task graph with a fire-and-forget step; a
+    /// cycle of triggerAndWait alone is reported above): an error when the runs of the cycle
+    /// can multiply (the number of runs would grow without end), or when every run of the
+    /// cycle surely triggers the next one (a workflow run would never end). A chain that ends
+    /// by chance (a random count that can be 0, a step that can fail) is simulated, under the
+    /// event budget.
+    fn check_recursion(&mut self) {
+        let n = self.task_names.len();
+        let comp = components(n, &self.edges);
+        let internal = |e: &Edge| comp[e.from as usize] == comp[e.to as usize] && e.mult > 0.0;
+        let mut out = vec![0.0f64; n];
+        for e in self.edges.iter().filter(|e| internal(e)) {
+            out[e.from as usize] += e.mult;
+        }
+        let mut done = vec![false; n];
+        let mut found = Vec::new();
+        for (i, e) in self.edges.iter().enumerate() {
+            let c = comp[e.from as usize];
+            if !internal(e) || done[c] {
+                continue;
+            }
+            let members: Vec<usize> = (0..n).filter(|&t| comp[t] == c).collect();
+            // The task whose runs trigger the most runs of the cycle, and its largest step.
+            let Some(&worst) = members.iter().max_by(|a, b| out[**a].total_cmp(&out[**b])) else { continue };
+            if out[worst] > 1.0 {
+                let (j, f) = self
+                    .edges
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, f)| f.from as usize == worst && internal(f))
+                    .max_by(|a, b| a.1.mult.total_cmp(&b.1.mult))
+                    .map(|(j, f)| (j, f.clone()))
+                    .unwrap_or((i, e.clone()));
+                done[c] = true;
+                found.push((j, f.mult, false));
+            } else if self.edges.iter().filter(|f| internal(f) && comp[f.from as usize] == c).all(|f| f.sure) {
+                done[c] = true;
+                found.push((i, 1.0, true));
+            }
+        }
+        for (j, mult, never_ends) in found {
+            let e = self.edges[j].clone();
+            let cycle = self.cycle_through(&e, &comp);
+            let from = self.task_names[e.from as usize].clone();
+            let (message, help) = if never_ends {
+                (
+                    format!(
+                        "trigger cycle {cycle}: every run of the cycle triggers the next one, so a workflow run never ends"
+                    ),
+                    "end the chain by chance, e.g. `batchTrigger: { task, count: { bernoulli: 0.8 } }`, or break the cycle",
+                )
+            } else {
+                let shown = if mult.is_finite() { format!("{mult}") } else { "an unbounded number of".into() };
+                (
+                    format!(
+                        "trigger cycle {cycle}: a run of `{from}` can trigger {shown} runs of the cycle here, so their number can grow without end"
+                    ),
+                    "let each run of the cycle trigger at most one next run (a count of at most 1, e.g. { bernoulli: 0.8 }), or break the cycle",
+                )
+            };
+            self.push(Severity::Error, e.line, e.column, &e.key, message, Some(help.into()));
+        }
+    }
+
+    /// `a -> b -> a`: the edge `e` and a shortest way back within its component.
+    fn cycle_through(&self, e: &Edge, comp: &[usize]) -> String {
+        let n = self.task_names.len();
+        let (from, to) = (e.from as usize, e.to as usize);
+        let mut prev = vec![usize::MAX; n];
+        let mut queue = std::collections::VecDeque::from([to]);
+        prev[to] = to;
+        while let Some(t) = queue.pop_front() {
+            if t == from {
+                break;
+            }
+            for f in self.edges.iter().filter(|f| f.from as usize == t && comp[f.to as usize] == comp[from]) {
+                if prev[f.to as usize] == usize::MAX {
+                    prev[f.to as usize] = t;
+                    queue.push_back(f.to as usize);
+                }
+            }
+        }
+        let mut path = vec![from];
+        let mut t = from;
+        while t != to && prev[t] != usize::MAX && path.len() <= n {
+            t = prev[t];
+            path.push(t);
+        }
+        path.reverse();
+        let mut names: Vec<&str> = std::iter::once(from).chain(path).map(|t| self.task_names[t].as_str()).collect();
+        names.dedup();
+        if names.len() == 1 {
+            names.push(names[0]);
+        }
+        names.join(" -> ")
+    }
+
+    /// Counts whose work per workflow run can pass `limits.maxEventsPerRun`: a located error
+    /// at load time instead of a run stopped by the budget (or a long stall first: the items
+    /// of a `parallel`, the units of a `perUnit` duration and the runs of a batch are set up
+    /// in one go). Each item, unit, check or task run is counted as one event (a lower bound),
+    /// with every count at its once-in-a-billion value and every task at its most runs per
+    /// workflow run (outside cycles).
+    fn check_limits(&mut self, entry: TaskId) {
+        if self.diags.iter().any(|d| d.severity == Severity::Error) {
+            return;
+        }
+        let n = self.task_names.len();
+        let comp = components(n, &self.edges);
+        // Most runs of each task per workflow run, components in topological order (Tarjan's
+        // numbering is reverse topological: a component's successors have lower numbers).
+        let order = {
+            let mut o: Vec<usize> = (0..n).collect();
+            o.sort_by_key(|&t| std::cmp::Reverse(comp[t]));
+            o
+        };
+        let mut runs = vec![0.0f64; n];
+        runs[entry as usize] = 1.0;
+        for &t in &order {
+            for e in self.edges.iter().filter(|e| e.to as usize == t && comp[e.from as usize] != comp[t]) {
+                runs[t] += runs[e.from as usize] * e.mult;
+            }
+        }
+        let budget = self.limits.max_events_per_run as f64;
+        let mut errors = Vec::new();
+        for r in &self.repeats {
+            let runs_t = runs[r.task as usize];
+            let total = runs_t * r.mult * r.reach * r.per;
+            if total > budget && runs_t > 0.0 {
+                let task = &self.task_names[r.task as usize];
+                let mut within = Vec::new();
+                if r.mult > 1.0 {
+                    within.push(format!("{} parallel items", show_count(r.mult)));
+                }
+                if runs_t > 1.0 {
+                    within.push(format!("{} runs of `{task}`", show_count(runs_t)));
+                }
+                let each =
+                    if within.is_empty() { String::new() } else { format!(" in each of {}", within.join(" x ")) };
+                errors.push((
+                    r.line,
+                    r.column,
+                    r.key.clone(),
+                    format!(
+                        "task `{task}`: {}{each}, so a workflow run can take {} events, over limits.maxEventsPerRun ({}): the simulation would stop",
+                        r.what.replace("{}", &show_count(r.reach)),
+                        show_count(total),
+                        show_count(budget)
+                    ),
+                ));
+            }
+        }
+        for (line, column, key, message) in errors {
+            self.push(
+                Severity::Error,
+                line,
+                column,
+                &key,
+                message,
+                Some(
+                    "lower the count, or bound it with `max:` (an unbounded distribution is taken at the value one draw in a billion exceeds); raise limits.maxEventsPerRun if it is meant"
+                        .into(),
+                ),
+            );
         }
     }
 }
@@ -1605,4 +2187,94 @@ fn relocate(mut n: Node, line: u32, column: u32) -> Node {
         k => k,
     };
     n
+}
+
+/// The value a draw of `d` exceeds at most once in a billion draws: its upper bound when it
+/// has one, else the once-in-a-billion quantile of its tail (normal, lognormal, exponential).
+fn reach(d: &Dist) -> f64 {
+    let b = d.upper_bound();
+    if b.is_finite() {
+        return b;
+    }
+    let raw = match d.shape {
+        Shape::Normal { mean, sd } => mean + Z_1E9 * sd,
+        Shape::LogNormal { mu, sigma } => (mu + Z_1E9 * sigma).exp(),
+        Shape::Exponential { mean } => mean * LN_1E9,
+        _ => f64::INFINITY,
+    };
+    let r = d.max.map_or(raw, |m| raw.min(m));
+    if d.round { r.round() } else { r }
+}
+
+/// Strongly connected components of the task graph (Tarjan), numbered in reverse
+/// topological order. Edges that trigger no run (count 0) are left out.
+fn components(n: usize, edges: &[Edge]) -> Vec<usize> {
+    let mut adj = vec![Vec::new(); n];
+    for e in edges.iter().filter(|e| e.mult > 0.0) {
+        adj[e.from as usize].push(e.to as usize);
+    }
+    let (mut index, mut low, mut on) = (vec![usize::MAX; n], vec![0; n], vec![false; n]);
+    let (mut comp, mut stack, mut next, mut ncomp) = (vec![usize::MAX; n], Vec::new(), 0, 0);
+    for root in 0..n {
+        if index[root] != usize::MAX {
+            continue;
+        }
+        // Iterative DFS: (task, next neighbour to visit).
+        let mut dfs = vec![(root, 0usize)];
+        index[root] = next;
+        low[root] = next;
+        next += 1;
+        stack.push(root);
+        on[root] = true;
+        while let Some(&mut (v, ref mut i)) = dfs.last_mut() {
+            if let Some(&w) = adj[v].get(*i) {
+                *i += 1;
+                if index[w] == usize::MAX {
+                    index[w] = next;
+                    low[w] = next;
+                    next += 1;
+                    stack.push(w);
+                    on[w] = true;
+                    dfs.push((w, 0));
+                } else if on[w] {
+                    low[v] = low[v].min(index[w]);
+                }
+            } else {
+                dfs.pop();
+                if let Some(&(u, _)) = dfs.last() {
+                    low[u] = low[u].min(low[v]);
+                }
+                if low[v] == index[v] {
+                    while let Some(w) = stack.pop() {
+                        on[w] = false;
+                        comp[w] = ncomp;
+                        if w == v {
+                            break;
+                        }
+                    }
+                    ncomp += 1;
+                }
+            }
+        }
+    }
+    comp
+}
+
+/// 5000000 -> "5,000,000"; huge values in scientific notation.
+fn show_count(x: f64) -> String {
+    if !x.is_finite() {
+        return "unboundedly many".into();
+    }
+    if x >= 1e15 {
+        return format!("{x:.1e}");
+    }
+    let digits = format!("{}", x.round() as u64);
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }

@@ -19,6 +19,10 @@ use rand::RngExt;
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
+mod load;
+pub use load::{BACKLOG_SAMPLES, LoadOutcome, QueueStats, SLOT_RELEASE_S, simulate_load};
+use load::{LoadRt, QState};
+
 /// Progress levels recorded per run: 5%, 10%, ..., 100%.
 pub const LEVELS: usize = 20;
 pub const LEVEL_STEP: f64 = 100.0 / LEVELS as f64;
@@ -29,10 +33,13 @@ pub enum Status {
     Failed = 1,
     Crashed = 2,
     TimedOut = 3,
+    /// Not started within its ttl (load only).
+    Expired = 4,
 }
 
 impl Status {
-    pub const ALL: [Status; 4] = [Status::Completed, Status::Failed, Status::Crashed, Status::TimedOut];
+    pub const ALL: [Status; 5] =
+        [Status::Completed, Status::Failed, Status::Crashed, Status::TimedOut, Status::Expired];
     /// Trigger.dev's name for the status.
     pub fn name(self) -> &'static str {
         crate::slo::STATUSES[self as usize]
@@ -45,7 +52,7 @@ pub struct TaskAcc {
     /// Task runs (each trigger is one run).
     pub runs: u64,
     pub attempts: u64,
-    pub statuses: [u64; 4],
+    pub statuses: [u64; 5],
     /// Attempts that ran out of memory.
     pub oom: u64,
     /// Start latency waited before first attempts (Trigger.dev's queued_duration).
@@ -62,7 +69,7 @@ impl TaskAcc {
     pub fn merge(&mut self, o: &TaskAcc) {
         self.runs += o.runs;
         self.attempts += o.attempts;
-        for i in 0..4 {
+        for i in 0..5 {
             self.statuses[i] += o.statuses[i];
         }
         self.oom += o.oom;
@@ -154,6 +161,18 @@ enum EvKind {
     Wake,
     Deadline,
     Tick,
+    /// Load: a workflow run arrives.
+    Arrival,
+    /// Load: a run enters its queue (after a delay or a long retry delay).
+    Enqueue,
+    /// Load: a checkpointed wait reached 60 s: the slot goes back.
+    Release,
+    /// Load: a run that got its slot back after a checkpoint goes on.
+    Resumed,
+    /// Load: a run's ttl passed.
+    Expire,
+    /// Load: backlog sample.
+    Sample,
 }
 
 #[derive(Clone, Copy)]
@@ -214,6 +233,8 @@ struct Fiber {
     aux: u32,
     fail: bool,
     retryable: bool,
+    /// Next fiber waiting for its run's slot (load), or NONE.
+    next: u32,
 }
 
 #[derive(Clone, Copy)]
@@ -258,6 +279,32 @@ struct RunState {
     t_start: f64,
     done: bool,
     status: Status,
+    /// The workflow run this task run belongs to.
+    wf: u32,
+    /// Load: the sub-queue whose slot the run holds (NONE: no slot).
+    slot: u32,
+    qstate: QState,
+    qgen: u32,
+    enqueued: f64,
+    /// Generation of a pending checkpoint release.
+    cgen: u32,
+    /// Fibers of the attempt waiting on children.
+    child_waits: u32,
+    /// Fibers waiting for the run to get a slot back.
+    pending: u32,
+}
+
+/// One workflow run: its entry run, inputs, progress bar and outcome.
+#[derive(Clone, Copy)]
+struct Wf {
+    root: u32,
+    /// When the app triggered it.
+    arrival: f64,
+    /// Offset of its input attributes in `Scratch::inputs`.
+    inputs: u32,
+    bar: f64,
+    done: bool,
+    out: RunOutcome,
 }
 
 /// Reusable per-thread state of the engine.
@@ -274,9 +321,8 @@ pub struct Scratch {
     /// Idempotency keys: (parent run, pc, item key) -> child run.
     idem: Vec<(u32, u32, u64, u32)>,
     inputs: Vec<f64>,
-    bar: f64,
-    root_done: bool,
-    out: RunOutcome,
+    wfs: Vec<Wf>,
+    lr: LoadRt,
 }
 
 impl Default for Scratch {
@@ -313,9 +359,8 @@ impl Scratch {
             free_frames: Vec::new(),
             idem: Vec::new(),
             inputs: Vec::new(),
-            bar: 0.0,
-            root_done: false,
-            out: EMPTY_OUTCOME,
+            wfs: Vec::new(),
+            lr: LoadRt::default(),
         }
     }
 
@@ -331,9 +376,7 @@ impl Scratch {
         self.free_frames.clear();
         self.idem.clear();
         self.inputs.clear();
-        self.bar = 0.0;
-        self.root_done = false;
-        self.out = EMPTY_OUTCOME;
+        self.wfs.clear();
     }
 }
 
@@ -360,20 +403,38 @@ struct Engine<'a, O: Observer> {
 
 impl<O: Observer> Engine<'_, O> {
     fn run(&mut self, key: u64) -> Result<RunOutcome, SimError> {
+        self.new_workflow(key);
+        self.event_loop(key)?;
+        let out = &mut self.s.wfs[0].out;
+        out.cost_usd = out.compute_usd + out.invocation_usd;
+        Ok(*out)
+    }
+
+    /// Starts workflow run `key` now: draws its inputs and triggers its entry task.
+    fn new_workflow(&mut self, key: u64) -> u32 {
+        let wf = self.s.wfs.len() as u32;
+        let inputs = self.s.inputs.len() as u32;
         let mut irng = stream(mix(key, purpose::INPUT));
         for a in &self.m.inputs {
             let v = a.dist.sample(&mut irng);
             self.s.inputs.push(v);
         }
-        self.trigger_run(self.m.entry, key, Waiter::None, u32::MAX);
+        let (root, arrival) = (self.s.runs.len() as u32, self.s.now);
+        self.s.wfs.push(Wf { root, arrival, inputs, bar: 0.0, done: false, out: EMPTY_OUTCOME });
+        self.trigger_run(self.m.entry, key, Waiter::None, u32::MAX, wf, 0.0);
+        wf
+    }
+
+    fn event_loop(&mut self, key: u64) -> Result<(), SimError> {
         let limit = self.m.limits.max_events_per_run;
         while let Some(ev) = self.s.heap.pop() {
             self.s.now = ev.t;
             self.s.events += 1;
             if self.s.events > limit {
                 let task = match ev.kind {
-                    EvKind::AttemptStart | EvKind::Deadline => self.s.runs[ev.id as usize].task,
                     EvKind::Wake | EvKind::Tick => self.s.runs[self.s.fibers[ev.id as usize].run as usize].task,
+                    EvKind::Arrival | EvKind::Sample => self.m.entry,
+                    _ => self.s.runs[ev.id as usize].task,
                 };
                 return Err(SimError::EventBudget { run: key, limit, task: self.m.tasks[task as usize].name.clone() });
             }
@@ -392,9 +453,38 @@ impl<O: Observer> Engine<'_, O> {
                 }
                 EvKind::Wake => {
                     if self.live(ev.id, ev.gn) {
-                        self.wake(ev.id);
+                        let run = self.s.fibers[ev.id as usize].run;
+                        if self.s.lr.on && self.s.runs[run as usize].slot == NONE {
+                            self.defer_wake(ev.id);
+                        } else {
+                            self.wake(ev.id);
+                        }
                     }
                 }
+                EvKind::Arrival => {
+                    if let Some(l) = &self.m.load {
+                        self.arrival(l, ev.gn == 0, key);
+                    }
+                }
+                EvKind::Enqueue => {
+                    let r = &self.s.runs[ev.id as usize];
+                    if r.gn == ev.gn && !r.done {
+                        self.enqueue(ev.id, QState::Start);
+                    }
+                }
+                EvKind::Release => {
+                    let r = &self.s.runs[ev.id as usize];
+                    if r.cgen == ev.gn && r.busy == 0 && !r.done {
+                        self.release(ev.id);
+                    }
+                }
+                EvKind::Resumed => {
+                    if self.s.runs[ev.id as usize].gn == ev.gn {
+                        self.resumed(ev.id);
+                    }
+                }
+                EvKind::Expire => self.expire(ev.id),
+                EvKind::Sample => self.sample_backlog(),
                 EvKind::Tick => {
                     if self.live(ev.id, ev.gn) {
                         self.tick(ev.id, ev.aux);
@@ -402,8 +492,7 @@ impl<O: Observer> Engine<'_, O> {
                 }
             }
         }
-        self.s.out.cost_usd = self.s.out.compute_usd + self.s.out.invocation_usd;
-        Ok(self.s.out)
+        Ok(())
     }
 
     // -------------------------------------------------------------- bookkeeping
@@ -444,6 +533,7 @@ impl<O: Observer> Engine<'_, O> {
             aux: 0,
             fail: false,
             retryable: true,
+            next: NONE,
         };
         match self.s.free_fibers.pop() {
             Some(i) => {
@@ -487,6 +577,8 @@ impl<O: Observer> Engine<'_, O> {
         let r = &mut self.s.runs[run as usize];
         if active {
             r.busy += 1;
+            // Executing again: a pending checkpoint release no longer applies.
+            r.cgen = r.cgen.wrapping_add(1);
             if r.busy == 1 {
                 r.exec_since = now;
                 if let Some(max) = self.m.tasks[r.task as usize].max_duration_s {
@@ -500,30 +592,35 @@ impl<O: Observer> Engine<'_, O> {
             if r.busy == 0 {
                 r.attempt_usage += now - r.exec_since;
                 r.dgen = r.dgen.wrapping_add(1);
+                if self.s.lr.on {
+                    self.paused(run);
+                }
             }
         }
     }
 
-    fn set_progress(&mut self, v: f64) {
-        if self.s.root_done || v <= self.s.bar {
+    fn set_progress(&mut self, wf: u32, v: f64) {
+        let now = self.s.now;
+        let w = &mut self.s.wfs[wf as usize];
+        if w.done || v <= w.bar {
             return;
         }
-        let now = self.s.now;
-        let from = (self.s.bar / LEVEL_STEP + 1e-9).floor() as usize;
+        let from = (w.bar / LEVEL_STEP + 1e-9).floor() as usize;
         let to = ((v / LEVEL_STEP + 1e-9).floor() as usize).min(LEVELS);
         for l in from..to {
-            if self.s.out.progress[l].is_infinite() {
-                self.s.out.progress[l] = now;
+            if w.out.progress[l].is_infinite() {
+                w.out.progress[l] = now;
             }
         }
-        self.s.bar = v;
+        w.bar = v;
     }
 
     /// Moves the bar to fraction `frac` of the slice of the task of `run`.
     fn task_progress(&mut self, run: u32, frac: f64) {
-        let t = self.s.runs[run as usize].task;
+        let r = &self.s.runs[run as usize];
+        let (t, wf) = (r.task, r.wf);
         if let Some((a, b)) = self.m.tasks[t as usize].progress {
-            self.set_progress(a + (b - a) * frac);
+            self.set_progress(wf, a + (b - a) * frac);
         }
     }
 
@@ -532,15 +629,20 @@ impl<O: Observer> Engine<'_, O> {
         self.m.start_latency.sample(&mut rng)
     }
 
-    fn count(&self, c: u32, key: u64) -> u32 {
+    fn count(&self, c: u32, key: u64, run: u32) -> u32 {
         match self.m.counts[c as usize] {
             Count::Fixed(n) => n,
-            Count::Attr(a) => clamp_count(self.s.inputs[a as usize]),
+            Count::Attr(a) => clamp_count(self.s.inputs[self.inputs_of(run) + a as usize]),
             Count::Dist(d) => {
                 let mut rng = stream(mix(key, purpose::COUNT));
                 clamp_count(self.m.dists[d as usize].sample(&mut rng).round())
             }
         }
+    }
+
+    /// Offset of the input attributes of the workflow of task run `run`.
+    fn inputs_of(&self, run: u32) -> usize {
+        self.s.wfs[self.s.runs[run as usize].wf as usize].inputs as usize
     }
 
     /// The random stream of a step of a fiber: keyed by run, attempt, step, item and try.
@@ -553,7 +655,9 @@ impl<O: Observer> Engine<'_, O> {
 
     // -------------------------------------------------------------- runs and attempts
 
-    fn trigger_run(&mut self, task: TaskId, key: u64, waiter: Waiter, parent: u32) -> u32 {
+    /// Triggers a run of `task`; under load it is queued after `wait` more seconds (a batch
+    /// item waiting for rate-limit tokens).
+    fn trigger_run(&mut self, task: TaskId, key: u64, waiter: Waiter, parent: u32, wf: u32, wait: f64) -> u32 {
         let id = self.s.runs.len() as u32;
         let now = self.s.now;
         let t = &self.m.tasks[task as usize];
@@ -575,15 +679,41 @@ impl<O: Observer> Engine<'_, O> {
             t_start: f64::NAN,
             done: false,
             status: Status::Completed,
+            wf,
+            slot: NONE,
+            qstate: QState::None,
+            qgen: 0,
+            enqueued: now,
+            cgen: 0,
+            child_waits: 0,
+            pending: NONE,
         });
         let acc = &mut self.tasks[task as usize];
         acc.runs += 1;
         acc.invocation_usd += self.m.invocation_usd;
-        self.s.out.invocation_usd += self.m.invocation_usd;
-        self.s.out.task_runs += 1;
+        let out = &mut self.s.wfs[wf as usize].out;
+        out.invocation_usd += self.m.invocation_usd;
+        out.task_runs += 1;
         self.obs.triggered(id, task, parent, now);
-        let lat = self.latency(key, 0);
-        self.push(now + lat, EvKind::AttemptStart, id, 0, 0);
+        if self.s.lr.on {
+            let t = &self.m.tasks[task as usize];
+            let delay = t.delay_s + wait;
+            if self.queue_full(id) {
+                self.reject(id);
+                return id;
+            }
+            if let Some(ttl) = t.ttl_s {
+                self.push(now + delay + ttl, EvKind::Expire, id, 0, 0);
+            }
+            if delay > 0.0 {
+                self.push(now + delay, EvKind::Enqueue, id, 0, 0);
+            } else {
+                self.enqueue(id, QState::Start);
+            }
+        } else {
+            let lat = self.latency(key, 0);
+            self.push(now + lat, EvKind::AttemptStart, id, 0, 0);
+        }
         id
     }
 
@@ -600,9 +730,9 @@ impl<O: Observer> Engine<'_, O> {
             let q = now - r.t_trigger;
             self.tasks[r.task as usize].queued_s += q;
         }
-        let (task, attempt) = (r.task, r.attempt);
+        let (task, attempt, wf) = (r.task, r.attempt, r.wf);
         self.tasks[task as usize].attempts += 1;
-        self.s.out.attempts += 1;
+        self.s.wfs[wf as usize].out.attempts += 1;
         if attempt == 1 {
             self.task_progress(run, 0.0);
         }
@@ -622,6 +752,8 @@ impl<O: Observer> Engine<'_, O> {
         r.gn = r.gn.wrapping_add(1);
         r.dgen = r.dgen.wrapping_add(1);
         r.mem = 0.0;
+        r.child_waits = 0;
+        r.pending = NONE;
         let usage = r.attempt_usage;
         let usd = usage * self.m.usd_per_s[r.machine as usize];
         let (task, attempt, start, machine) = (r.task, r.attempt, r.attempt_start, r.machine);
@@ -631,10 +763,11 @@ impl<O: Observer> Engine<'_, O> {
         if how == AttemptEnd::OutOfMemory {
             acc.oom += 1;
         }
-        self.s.out.usage_s += usage;
-        self.s.out.compute_usd += usd;
-        if run == 0 {
-            self.s.out.root_usage_s += usage;
+        let w = &mut self.s.wfs[self.s.runs[run as usize].wf as usize];
+        w.out.usage_s += usage;
+        w.out.compute_usd += usd;
+        if w.root == run {
+            w.out.root_usage_s += usage;
         }
         self.obs.attempt(&AttemptRecord { run, task, attempt, machine, start, end: now, usage_s: usage, outcome: how });
     }
@@ -653,15 +786,22 @@ impl<O: Observer> Engine<'_, O> {
         if status == Status::Completed {
             self.task_progress(run, 1.0);
         }
-        if run == 0 {
-            if status == Status::Completed {
-                self.set_progress(100.0);
-            }
-            self.s.root_done = true;
-            self.s.out.duration_s = now;
-            self.s.out.status = status;
+        if self.s.lr.on {
+            self.release(run);
         }
-        self.s.out.makespan_s = self.s.out.makespan_s.max(now);
+        let wf = self.s.runs[run as usize].wf;
+        if self.s.wfs[wf as usize].root == run {
+            self.workflow_done(wf);
+            if status == Status::Completed {
+                self.set_progress(wf, 100.0);
+            }
+            let w = &mut self.s.wfs[wf as usize];
+            w.done = true;
+            w.out.duration_s = now - w.arrival;
+            w.out.status = status;
+        }
+        let w = &mut self.s.wfs[wf as usize];
+        w.out.makespan_s = w.out.makespan_s.max(now - w.arrival);
         self.obs.run_end(run, status, now);
         let failed = status != Status::Completed;
         match waiter {
@@ -683,12 +823,16 @@ impl<O: Observer> Engine<'_, O> {
         let policy = self.m.tasks[r.task as usize].retry;
         if retryable && r.attempt < policy.max_attempts {
             let delay = self.retry_delay(run, &policy);
-            let t = if delay < platform::WARM_RETRY_S {
-                self.s.now + delay
+            if delay < platform::WARM_RETRY_S {
+                // Same warm machine, same slot.
+                self.push(self.s.now + delay, EvKind::AttemptStart, run, r.gn, 0);
+            } else if self.s.lr.on {
+                self.release(run);
+                self.push(self.s.now + delay, EvKind::Enqueue, run, r.gn, 0);
             } else {
-                self.s.now + delay + self.latency(r.key, r.attempt)
-            };
-            self.push(t, EvKind::AttemptStart, run, r.gn, 0);
+                let t = self.s.now + delay + self.latency(r.key, r.attempt);
+                self.push(t, EvKind::AttemptStart, run, r.gn, 0);
+            }
         } else {
             self.finish_run(run, Status::Failed);
         }
@@ -710,11 +854,19 @@ impl<O: Observer> Engine<'_, O> {
             Some(big) if !r.oom_upgraded && r.attempt < policy.max_attempts => {
                 let delay = self.retry_delay(run, &policy);
                 let lat = self.latency(r.key, r.attempt);
+                // Re-queued on the bigger machine: the small one's slot goes back first.
+                if self.s.lr.on {
+                    self.release(run);
+                }
                 let rr = &mut self.s.runs[run as usize];
                 rr.machine = big;
                 rr.oom_upgraded = true;
-                let (t, g) = (self.s.now + delay + lat, rr.gn);
-                self.push(t, EvKind::AttemptStart, run, g, 0);
+                let g = rr.gn;
+                if self.s.lr.on {
+                    self.push(self.s.now + delay, EvKind::Enqueue, run, g, 0);
+                } else {
+                    self.push(self.s.now + delay + lat, EvKind::AttemptStart, run, g, 0);
+                }
             }
             _ => self.finish_run(run, Status::Crashed),
         }
@@ -746,6 +898,8 @@ impl<O: Observer> Engine<'_, O> {
             }
             Phase::PollWait | Phase::PollCheck => self.poll_check(f),
             Phase::WaitChild => {
+                let r = &mut self.s.runs[fb.run as usize];
+                r.child_waits = r.child_waits.saturating_sub(1);
                 self.set_active(f, true);
                 let (Op::TriggerAndWait { unwrap, .. } | Op::BatchTriggerAndWait { unwrap, .. }) =
                     self.m.ops[fb.pc as usize]
@@ -790,7 +944,8 @@ impl<O: Observer> Engine<'_, O> {
                     return;
                 }
                 Op::If { cond, else_pc } => {
-                    let ok = self.m.conds[cond as usize].eval(&self.s.inputs);
+                    let off = self.inputs_of(run);
+                    let ok = self.m.conds[cond as usize].eval(&self.s.inputs[off..off + self.m.inputs.len()]);
                     self.s.fibers[f as usize].pc = if ok { fb.pc + 1 } else { else_pc };
                 }
                 Op::Jump { pc } => self.s.fibers[f as usize].pc = pc,
@@ -799,7 +954,7 @@ impl<O: Observer> Engine<'_, O> {
                     self.s.fibers[f as usize].pc += 1;
                 }
                 Op::Parallel { count, limit, cont, .. } => {
-                    let n = self.count(count, mix(self.s.runs[run as usize].key, mix(fb.pc as u64, fb.ikey)));
+                    let n = self.count(count, mix(self.s.runs[run as usize].key, mix(fb.pc as u64, fb.ikey)), run);
                     if n == 0 {
                         self.s.fibers[f as usize].pc = cont;
                         continue;
@@ -810,10 +965,11 @@ impl<O: Observer> Engine<'_, O> {
                     self.s.frames[fr as usize].started = first;
                     for i in 0..first {
                         let c = self.alloc_fiber(run, fb.pc + 1, fr, mix(fb.ikey, i as u64 + 1));
-                        self.s.fibers[c as usize].active = false;
+                        // Items count as executing from now, before the parent stops, so the
+                        // attempt never looks paused in between.
+                        self.set_active(c, true);
                         self.wake_at(c, self.s.now);
                     }
-                    // Items become active as they wake; the parent stops counting now.
                     self.set_active(f, false);
                     return;
                 }
@@ -861,12 +1017,13 @@ impl<O: Observer> Engine<'_, O> {
                 }
                 Op::TriggerAndWait { task, idempotent, .. } => {
                     let w = Waiter::Fiber { id: f, gn: 0 };
-                    match self.child(f, task, idempotent, 0, w) {
+                    match self.child(f, task, idempotent, 0, w, 0.0) {
                         ChildState::Reused => {
                             self.s.fibers[f as usize].pc += 1;
                         }
                         ChildState::Pending(c) => {
                             self.s.fibers[f as usize].phase = Phase::WaitChild;
+                            self.s.runs[run as usize].child_waits += 1;
                             self.set_active(f, false);
                             // The child reports to this fiber's next wake generation.
                             let fm = &mut self.s.fibers[f as usize];
@@ -879,7 +1036,7 @@ impl<O: Observer> Engine<'_, O> {
                     }
                 }
                 Op::BatchTriggerAndWait { task, count, idempotent, unwrap, prog } => {
-                    let n = self.count(count, mix(self.s.runs[run as usize].key, mix(fb.pc as u64, fb.ikey)));
+                    let n = self.count(count, mix(self.s.runs[run as usize].key, mix(fb.pc as u64, fb.ikey)), run);
                     if n == 0 {
                         self.s.fibers[f as usize].pc += 1;
                         continue;
@@ -892,18 +1049,22 @@ impl<O: Observer> Engine<'_, O> {
                     let fr = self.alloc_frame(run, f, n, fb.pc, prog, unwrap);
                     let fgen = self.s.frames[fr as usize].gn;
                     let mut reused = 0;
+                    let avail = self.take_tokens(n);
                     for i in 0..n {
-                        match self.child(f, task, idempotent, i as u64 + 1, Waiter::Frame { id: fr, gn: fgen }) {
+                        let wait = self.token_wait(i, avail);
+                        match self.child(f, task, idempotent, i as u64 + 1, Waiter::Frame { id: fr, gn: fgen }, wait) {
                             ChildState::Reused => reused += 1,
                             ChildState::Pending(_) => {}
                         }
                     }
+                    self.s.runs[run as usize].child_waits += 1;
                     self.set_active(f, false);
                     if reused > 0 {
                         let frame = &mut self.s.frames[fr as usize];
                         frame.done += reused;
                         if frame.done == frame.total {
                             self.free_frame(fr);
+                            self.s.runs[run as usize].child_waits -= 1;
                             self.set_active(f, true);
                             let fm = &mut self.s.fibers[f as usize];
                             fm.pc += 1;
@@ -913,11 +1074,14 @@ impl<O: Observer> Engine<'_, O> {
                     }
                     return;
                 }
-                Op::Trigger { task, count } => {
-                    let n = self.count(count, mix(self.s.runs[run as usize].key, mix(fb.pc as u64, fb.ikey)));
+                Op::Trigger { task, count, batch } => {
+                    let n = self.count(count, mix(self.s.runs[run as usize].key, mix(fb.pc as u64, fb.ikey)), run);
+                    let avail = if batch { self.take_tokens(n) } else { f64::INFINITY };
                     for i in 0..n {
                         let key = self.child_key(f, i as u64 + 1, false);
-                        self.trigger_run(task, key, Waiter::None, run);
+                        let wf = self.s.runs[run as usize].wf;
+                        let wait = self.token_wait(i, avail);
+                        self.trigger_run(task, key, Waiter::None, run, wf, wait);
                     }
                     self.s.fibers[f as usize].pc += 1;
                 }
@@ -946,7 +1110,7 @@ impl<O: Observer> Engine<'_, O> {
     }
 
     /// Triggers (or, with an idempotency key, reuses or joins) the child of a waiting step.
-    fn child(&mut self, f: u32, task: TaskId, idempotent: bool, item: u64, waiter: Waiter) -> ChildState {
+    fn child(&mut self, f: u32, task: TaskId, idempotent: bool, item: u64, waiter: Waiter, wait: f64) -> ChildState {
         let fb = self.s.fibers[f as usize];
         let ikey = mix(fb.ikey, item);
         if idempotent && let Some(pos) = self.s.idem.iter().position(|e| e.0 == fb.run && e.1 == fb.pc && e.2 == ikey) {
@@ -961,12 +1125,12 @@ impl<O: Observer> Engine<'_, O> {
             }
             // A failed child runs again, under the same key.
             let key = mix(self.child_key(f, item, true), self.s.runs.len() as u64);
-            let c = self.trigger_run(task, key, waiter, fb.run);
+            let c = self.trigger_run(task, key, waiter, fb.run, self.s.runs[fb.run as usize].wf, wait);
             self.s.idem[pos].3 = c;
             return ChildState::Pending(c);
         }
         let key = self.child_key(f, item, idempotent);
-        let c = self.trigger_run(task, key, waiter, fb.run);
+        let c = self.trigger_run(task, key, waiter, fb.run, self.s.runs[fb.run as usize].wf, wait);
         if idempotent {
             self.s.idem.push((fb.run, fb.pc, ikey, c));
         }
@@ -1040,7 +1204,7 @@ impl<O: Observer> Engine<'_, O> {
         let (dur, units) = match w.duration {
             DurSpec::Dist(d) => (self.m.dists[d as usize].sample(&mut rng) * scale, 0),
             DurSpec::PerUnit { count, each } => {
-                let n = self.count(count, mix(r.key, mix(fb.pc as u64, fb.ikey)));
+                let n = self.count(count, mix(r.key, mix(fb.pc as u64, fb.ikey)), run);
                 let each: &Dist = &self.m.dists[each as usize];
                 let report = prog.is_some() && self.m.tasks[r.task as usize].progress.is_some();
                 // Report progress about every 1% of the units at most.

@@ -1,0 +1,111 @@
+//! Criterion benchmarks of the load model (issue 6, "Speed"). `cargo bench --bench load` runs
+//! them.
+//!
+//! - `load_mm4/replication`: one replication of the M/M/4 case of tests/reference/mm4.yaml
+//!   (lambda 3.2/s, mu 1/s, 4 slots, 3000 s: about 9,600 customers), the engine alone (no
+//!   summary), reported in customers per second. tests/reference/simpy_mm4.py is the SimPy
+//!   yardstick (the target is at least 50x its customers per second).
+//! - `load_pro_hour/transcription-parallel`: one hour of Pro-plan load (100 slots, Poisson
+//!   833 per minute: about 50,000 workflow runs) of scenarios/transcription-parallel.yaml via
+//!   `montecarlo::run_load(&model, seed, 1, Some(1))`: one replication on one thread. The
+//!   target is "well under a second".
+//!
+//! Before the groups, a one-shot run of each prints its wall time (criterion's numbers are the
+//! reference; the one-shot is the quick answer to "how long does an hour take").
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+use wfsim::engine::{TaskAcc, simulate_load};
+use wfsim::model::Model;
+use wfsim::montecarlo::run_load;
+use wfsim::scenario::{load_str, load_str_with};
+
+const MM4: &str = include_str!("../tests/reference/mm4.yaml");
+const TRANSCRIPTION: &str = include_str!("../scenarios/transcription-parallel.yaml");
+/// One hour of Pro-plan load: 100 slots (burst factor and queue limits of the plan as the
+/// scenario parser sets them), about 50,000 workflow runs.
+const PRO_HOUR: &str = "{ arrivals: { poisson: { perMinute: 833 } }, duration: 1h, environmentConcurrency: 100 }";
+
+fn mm4() -> Model {
+    match load_str(MM4, "tests/reference/mm4.yaml") {
+        Ok(l) => l.model,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+fn pro_hour() -> Model {
+    match load_str_with(
+        TRANSCRIPTION,
+        "scenarios/transcription-parallel.yaml",
+        &[("load".to_owned(), PRO_HOUR.to_owned())],
+    ) {
+        Ok(l) => l.model,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// Customers (workflow runs) in replication 0 of seed 1 of the M/M/4 case.
+fn mm4_customers(m: &Model) -> u64 {
+    let mut tasks = vec![TaskAcc::default(); m.tasks.len()];
+    simulate_load(m, 1, 0, &mut tasks).expect("simulates").arrived
+}
+
+fn one_shot() {
+    let m = mm4();
+    let mut tasks = vec![TaskAcc::default(); m.tasks.len()];
+    let (mut customers, t) = (0u64, Instant::now());
+    for rep in 0..20 {
+        customers += simulate_load(&m, 1, rep, &mut tasks).expect("simulates").arrived;
+    }
+    let s = t.elapsed().as_secs_f64();
+    eprintln!(
+        "one-shot: M/M/4, 20 replications of 3000 s: {customers} customers in {:.1} ms: {:.0} customers/s (one thread, engine only)",
+        s * 1e3,
+        customers as f64 / s
+    );
+
+    let m = pro_hour();
+    for seed in 1..=3 {
+        let t = Instant::now();
+        let r = run_load(&m, seed, 1, Some(1)).expect("simulates");
+        let s = t.elapsed().as_secs_f64();
+        let o = &r.reps[0];
+        let last = o.outcomes.iter().map(|w| w.duration_s).fold(0.0, f64::max);
+        eprintln!(
+            "one-shot: one hour of Pro-plan load of transcription-parallel (seed {seed}): {} workflow runs, {} task runs started, \
+             {} deadlocked, longest run {:.1} h: {:.3} s wall (one thread)",
+            o.arrived,
+            o.starts,
+            o.deadlocked,
+            last / 3600.0,
+            s
+        );
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    one_shot();
+
+    let m = mm4();
+    let n = mm4_customers(&m);
+    let mut g = c.benchmark_group("load_mm4");
+    g.throughput(Throughput::Elements(n));
+    let mut tasks = vec![TaskAcc::default(); m.tasks.len()];
+    g.bench_function("replication", |b| {
+        b.iter(|| simulate_load(black_box(&m), 1, 0, &mut tasks).map(|o| o.arrived).unwrap_or(0))
+    });
+    g.finish();
+
+    let m = pro_hour();
+    let mut g = c.benchmark_group("load_pro_hour");
+    g.sample_size(10);
+    g.measurement_time(Duration::from_secs(20));
+    g.bench_function("transcription-parallel", |b| {
+        b.iter(|| run_load(black_box(&m), 1, 1, Some(1)).map(|r| r.reps.len()).unwrap_or(0))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,539 @@
+//! Load: many workflow runs over time, sharing the environment's concurrency and the queues.
+//!
+//! A run needs a concurrency slot to execute. It waits for one in its queue (a copy per
+//! `concurrencyKey` value) when it is triggered, when it resumes after releasing its slot at a
+//! checkpoint, and when a retry re-queues it. The dispatcher grants a slot to the queued run
+//! with the earliest effective time (enqueue time minus priority) among the queues below
+//! their cap, while the environment is below its cap: each queue is capped at
+//! min(concurrencyLimit, environment limit), the environment at limit x burst factor. A run
+//! releases its slot when it ends, when a retry's delay re-queues it, at once when it pauses
+//! on triggerAndWait / batchTriggerAndWait, and 60 s into a checkpointed wait.for.
+
+use super::*;
+
+/// Seconds into a checkpointed wait.for after which the run gives its slot back.
+pub const SLOT_RELEASE_S: f64 = 60.0;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) enum QState {
+    None,
+    /// Waiting for a slot to start an attempt.
+    Start,
+    /// Waiting for a slot to resume after a checkpoint.
+    Resume,
+}
+
+#[derive(Clone, Copy)]
+struct QEntry {
+    eff: f64,
+    seq: u64,
+    run: u32,
+    /// The run's queue generation when it was queued (stale entries are skipped).
+    qgen: u32,
+}
+
+impl PartialEq for QEntry {
+    fn eq(&self, o: &Self) -> bool {
+        self.cmp(o) == Ordering::Equal
+    }
+}
+impl Eq for QEntry {}
+impl PartialOrd for QEntry {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for QEntry {
+    fn cmp(&self, o: &Self) -> Ordering {
+        o.eff.total_cmp(&self.eff).then(o.seq.cmp(&self.seq))
+    }
+}
+
+#[derive(Default)]
+struct SubQ {
+    heap: BinaryHeap<QEntry>,
+    active: u32,
+    cap: u32,
+    queue: u32,
+    /// Which concurrencyKey value this copy of the queue serves.
+    key: u32,
+}
+
+/// Per-queue totals of one replication.
+#[derive(Debug, Clone, Default)]
+pub struct QueueStats {
+    pub name: String,
+    pub cap: u32,
+    /// Seconds each grant waited in this queue (grants inside the measured window).
+    pub waits: Vec<f64>,
+    /// Slot-seconds in use inside the window.
+    pub busy_area: f64,
+    /// With a concurrencyKey: the waits of each key value.
+    pub by_key: Vec<Vec<f64>>,
+    /// Triggers refused because the queue was full.
+    pub rejected: u64,
+}
+
+/// What one replication of a load produced.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOutcome {
+    /// Workflow runs triggered in the measured window, in arrival order.
+    pub outcomes: Vec<RunOutcome>,
+    pub arrived: u64,
+    pub queues: Vec<QueueStats>,
+    pub env_busy_area: f64,
+    pub env_base: u32,
+    pub env_cap: u32,
+    /// Measured window: from the end of the warm-up to the end of the arrivals.
+    pub window: (f64, f64),
+    /// Entry runs completed inside the window.
+    pub completed_in_window: u64,
+    /// Time integral of the number of workflow runs in the system, inside the window.
+    pub in_system_area: f64,
+    /// (time, runs waiting for a slot) samples over the arrivals' duration.
+    pub backlog: Vec<(f64, f64)>,
+    pub warm_starts: u64,
+    pub starts: u64,
+    pub expired: u64,
+    /// Workflow runs that could never finish (every slot held by runs waiting on them).
+    pub deadlocked: u64,
+}
+
+/// The state of the platform during a load.
+#[derive(Default)]
+pub(super) struct LoadRt {
+    pub on: bool,
+    env_base: u32,
+    env_cap: u32,
+    env_active: u32,
+    subqs: Vec<SubQ>,
+    /// Per task: its queue's first sub-queue and number of key values.
+    task_subq: Vec<(u32, u32)>,
+    warm: [Vec<f64>; 7],
+    keep_warm_s: f64,
+    queued: u32,
+    /// Runs waiting in each queue (for the queue size limit).
+    queue_len: Vec<u32>,
+    /// Batch rate limit: tokens (negative: owed) at `tokens_t`.
+    tokens: f64,
+    tokens_t: f64,
+    last_t: f64,
+    in_system: u32,
+    stats: LoadOutcome,
+}
+
+impl<O: Observer> Engine<'_, O> {
+    /// Sets up the queues of a load and its statistics.
+    fn load_setup(&mut self, l: &Load) {
+        let m = self.m;
+        let lr = &mut self.s.lr;
+        *lr = LoadRt { on: true, keep_warm_s: l.keep_warm_s, ..LoadRt::default() };
+        lr.env_base = l.environment_concurrency;
+        lr.env_cap = ((l.environment_concurrency as f64) * l.burst_factor).floor().max(1.0) as u32;
+        // Queues: a named queue is shared by the tasks that name it; a task without one has
+        // its own, named after it. Each gets one sub-queue per concurrencyKey value.
+        let mut names: Vec<(String, Option<u32>, u32)> = Vec::new();
+        for t in &m.tasks {
+            let (name, limit) = match &t.queue {
+                Some(q) => (q.name.clone(), q.concurrency_limit),
+                None => (t.name.clone(), None),
+            };
+            let keys = t.concurrency_key.map_or(1, |(_, n)| n.max(1));
+            let qi = match names.iter().position(|(n, _, _)| *n == name) {
+                Some(i) => {
+                    names[i].2 = names[i].2.max(keys);
+                    i
+                }
+                None => {
+                    names.push((name, limit, keys));
+                    names.len() - 1
+                }
+            };
+            lr.task_subq.push((qi as u32, keys));
+        }
+        let mut base = Vec::new();
+        for (qi, (name, limit, keys)) in names.iter().enumerate() {
+            base.push(lr.subqs.len() as u32);
+            let cap = limit.unwrap_or(u32::MAX).min(lr.env_base).max(1);
+            for k in 0..*keys {
+                lr.subqs.push(SubQ { cap, queue: qi as u32, key: k, ..SubQ::default() });
+            }
+            let by_key = if *keys > 1 { vec![Vec::new(); *keys as usize] } else { Vec::new() };
+            lr.stats.queues.push(QueueStats { name: name.clone(), cap: cap * keys, by_key, ..QueueStats::default() });
+            lr.queue_len.push(0);
+        }
+        for ts in lr.task_subq.iter_mut() {
+            ts.0 = base[ts.0 as usize];
+        }
+        lr.tokens = l.batch_tokens.map_or(f64::INFINITY, |b| b.bucket);
+        lr.stats.env_base = lr.env_base;
+        lr.stats.env_cap = lr.env_cap;
+        lr.stats.window = (l.warmup_s, l.duration_s);
+    }
+
+    /// Adds the time since the last change to the time integrals, clipped to the window.
+    fn load_tick(&mut self) {
+        let now = self.s.now;
+        let lr = &mut self.s.lr;
+        let (w0, w1) = lr.stats.window;
+        let a = lr.last_t.max(w0);
+        let b = now.min(w1);
+        if b > a {
+            let dt = b - a;
+            lr.stats.env_busy_area += lr.env_active as f64 * dt;
+            lr.stats.in_system_area += lr.in_system as f64 * dt;
+            for q in &lr.subqs {
+                if q.active > 0 {
+                    lr.stats.queues[q.queue as usize].busy_area += q.active as f64 * dt;
+                }
+            }
+        }
+        lr.last_t = now;
+    }
+
+    /// The sub-queue of a task run (its queue's copy for its concurrencyKey value).
+    fn subq_of(&self, run: u32) -> u32 {
+        let r = &self.s.runs[run as usize];
+        let (first, keys) = self.s.lr.task_subq[r.task as usize];
+        let k = match self.m.tasks[r.task as usize].concurrency_key {
+            Some((attr, _)) => {
+                let v = self.s.inputs[self.inputs_of(run) + attr as usize];
+                (v.max(0.0) as u32).min(keys - 1)
+            }
+            None => 0,
+        };
+        first + k
+    }
+
+    /// Puts run `run` in its queue, waiting for a slot.
+    pub(super) fn enqueue(&mut self, run: u32, why: QState) {
+        self.load_tick();
+        let now = self.s.now;
+        let sq = self.subq_of(run);
+        let prio = self.m.tasks[self.s.runs[run as usize].task as usize].priority_s;
+        let r = &mut self.s.runs[run as usize];
+        r.qstate = why;
+        r.qgen = r.qgen.wrapping_add(1);
+        r.enqueued = now;
+        let qgen = r.qgen;
+        self.s.seq += 1;
+        let seq = self.s.seq;
+        let q = &mut self.s.lr.subqs[sq as usize];
+        q.heap.push(QEntry { eff: now - prio, seq, run, qgen });
+        let qi = q.queue as usize;
+        self.s.lr.queue_len[qi] += 1;
+        self.s.lr.queued += 1;
+        self.dispatch();
+    }
+
+    /// Grants free slots to queued runs, earliest effective time first.
+    fn dispatch(&mut self) {
+        loop {
+            if self.s.lr.env_active >= self.s.lr.env_cap {
+                return;
+            }
+            // Drop stale heads, then pick the eligible queue with the earliest head.
+            let mut best: Option<(usize, f64, u64)> = None;
+            for i in 0..self.s.lr.subqs.len() {
+                loop {
+                    let q = &self.s.lr.subqs[i];
+                    let Some(h) = q.heap.peek() else { break };
+                    let r = &self.s.runs[h.run as usize];
+                    if r.qgen == h.qgen && r.qstate != QState::None && !r.done {
+                        break;
+                    }
+                    self.s.lr.subqs[i].heap.pop();
+                }
+                let q = &self.s.lr.subqs[i];
+                if q.active >= q.cap {
+                    continue;
+                }
+                if let Some(h) = q.heap.peek()
+                    && best.is_none_or(|(_, e, s)| (h.eff, h.seq) < (e, s))
+                {
+                    best = Some((i, h.eff, h.seq));
+                }
+            }
+            let Some((i, _, _)) = best else { return };
+            let Some(h) = self.s.lr.subqs[i].heap.pop() else { return };
+            self.grant(h.run, i as u32);
+        }
+    }
+
+    fn grant(&mut self, run: u32, sq: u32) {
+        self.load_tick();
+        let now = self.s.now;
+        let lr = &mut self.s.lr;
+        lr.env_active += 1;
+        lr.queued -= 1;
+        let q = &mut lr.subqs[sq as usize];
+        q.active += 1;
+        let (qi, key) = (q.queue as usize, q.key as usize);
+        lr.queue_len[qi] -= 1;
+        let r = &mut self.s.runs[run as usize];
+        let why = r.qstate;
+        r.qstate = QState::None;
+        r.slot = sq;
+        let wait = now - r.enqueued;
+        let (w0, w1) = lr.stats.window;
+        if now >= w0 && now <= w1 {
+            let qs = &mut lr.stats.queues[qi];
+            qs.waits.push(wait);
+            if let Some(k) = qs.by_key.get_mut(key) {
+                k.push(wait);
+            }
+        }
+        // A machine that ended a run within keepWarm seconds starts warm.
+        let preset = r.machine as usize;
+        let pool = &mut lr.warm[preset];
+        pool.retain(|&until| until >= now);
+        let warm = pool.pop().is_some();
+        lr.stats.starts += 1;
+        lr.stats.warm_starts += u64::from(warm);
+        let (key, attempt) = (r.key, r.attempt);
+        let lat = if warm { self.latency(key, attempt) } else { self.cold_latency(key, attempt) };
+        match why {
+            QState::Start => {
+                let g = self.s.runs[run as usize].gn;
+                self.push(now + lat, EvKind::AttemptStart, run, g, 0);
+            }
+            QState::Resume => {
+                let g = self.s.runs[run as usize].gn;
+                self.push(now + lat, EvKind::Resumed, run, g, 0);
+            }
+            QState::None => {}
+        }
+    }
+
+    /// Run `run` gives its slot back; its machine stays warm for a while.
+    pub(super) fn release(&mut self, run: u32) {
+        let sq = self.s.runs[run as usize].slot;
+        if sq == NONE {
+            return;
+        }
+        self.load_tick();
+        let now = self.s.now;
+        let r = &mut self.s.runs[run as usize];
+        r.slot = NONE;
+        r.cgen = r.cgen.wrapping_add(1);
+        let preset = r.machine as usize;
+        let lr = &mut self.s.lr;
+        lr.env_active -= 1;
+        lr.subqs[sq as usize].active -= 1;
+        let until = now + lr.keep_warm_s;
+        lr.warm[preset].push(until);
+        self.dispatch();
+    }
+
+    /// The attempt of `run` just paused (every fiber waits): at once on a child, 60 s into a
+    /// checkpointed wait.for.
+    pub(super) fn paused(&mut self, run: u32) {
+        let r = &mut self.s.runs[run as usize];
+        if r.slot == NONE || r.done {
+            return;
+        }
+        if r.child_waits > 0 {
+            self.release(run);
+        } else {
+            r.cgen = r.cgen.wrapping_add(1);
+            let g = r.cgen;
+            self.push(self.s.now + SLOT_RELEASE_S, EvKind::Release, run, g, 0);
+        }
+    }
+
+    /// A fiber of a run without a slot wants to go on: it waits until the run has one again.
+    pub(super) fn defer_wake(&mut self, f: u32) {
+        let run = self.s.fibers[f as usize].run;
+        let head = self.s.runs[run as usize].pending;
+        self.s.fibers[f as usize].next = head;
+        self.s.runs[run as usize].pending = f;
+        if self.s.runs[run as usize].qstate == QState::None {
+            self.enqueue(run, QState::Resume);
+        }
+    }
+
+    /// The run has a slot again after a checkpoint: its waiting fibers go on.
+    pub(super) fn resumed(&mut self, run: u32) {
+        let mut f = std::mem::replace(&mut self.s.runs[run as usize].pending, NONE);
+        while f != NONE {
+            let next = self.s.fibers[f as usize].next;
+            let g = self.s.fibers[f as usize].gn;
+            if self.live(f, g) {
+                self.wake(f);
+            }
+            f = next;
+        }
+    }
+
+    /// A run triggered with a ttl that has not started by then ends EXPIRED.
+    pub(super) fn expire(&mut self, run: u32) {
+        let r = &self.s.runs[run as usize];
+        if r.qstate == QState::Start && r.attempt == 0 && !r.done {
+            self.s.runs[run as usize].qstate = QState::None;
+            self.s.lr.queued -= 1;
+            let qi = self.s.lr.subqs[self.subq_of(run) as usize].queue as usize;
+            self.s.lr.queue_len[qi] -= 1;
+            self.s.lr.stats.expired += 1;
+            self.finish_run(run, Status::Expired);
+        }
+    }
+
+    /// Is the queue of a new run at its size limit?
+    pub(super) fn queue_full(&self, run: u32) -> bool {
+        let Some(max) = self.m.load.as_ref().and_then(|l| l.max_queue_size) else { return false };
+        let qi = self.s.lr.subqs[self.subq_of(run) as usize].queue as usize;
+        self.s.lr.queue_len[qi] >= max
+    }
+
+    /// A trigger into a full queue fails: the run ends FAILED without starting.
+    pub(super) fn reject(&mut self, run: u32) {
+        let qi = self.s.lr.subqs[self.subq_of(run) as usize].queue as usize;
+        self.s.lr.stats.queues[qi].rejected += 1;
+        self.finish_run(run, Status::Failed);
+    }
+
+    /// Takes `n` batch items' tokens; returns the tokens that were available (items past
+    /// them wait for the refill). Without a rate limit: infinity.
+    pub(super) fn take_tokens(&mut self, n: u32) -> f64 {
+        if !self.s.lr.on {
+            return f64::INFINITY;
+        }
+        let Some(b) = self.m.load.as_ref().and_then(|l| l.batch_tokens) else { return f64::INFINITY };
+        let now = self.s.now;
+        let lr = &mut self.s.lr;
+        let avail = (lr.tokens + (now - lr.tokens_t) * b.refill / b.every_s).min(b.bucket);
+        lr.tokens = avail - n as f64;
+        lr.tokens_t = now;
+        avail
+    }
+
+    /// Seconds batch item `i` waits for a token, given the tokens available when its batch
+    /// was triggered (refilled continuously at refill / every per second).
+    pub(super) fn token_wait(&self, i: u32, avail: f64) -> f64 {
+        let need = i as f64 + 1.0 - avail;
+        if need <= 0.0 {
+            return 0.0;
+        }
+        match self.m.load.as_ref().and_then(|l| l.batch_tokens) {
+            Some(b) => need * b.every_s / b.refill,
+            None => 0.0,
+        }
+    }
+
+    fn cold_latency(&self, key: u64, attempt: u32) -> f64 {
+        let mut rng = stream(mix(mix(key, purpose::START_LATENCY), attempt as u64));
+        match &self.m.load {
+            Some(l) => l.cold_start.sample(&mut rng),
+            None => self.m.start_latency.sample(&mut rng),
+        }
+    }
+
+    /// Runs a whole load: arrivals over `duration`, then until every run has ended.
+    fn load_run(&mut self, l: &Load, key: u64) -> Result<(), SimError> {
+        self.load_setup(l);
+        if l.rate_at(0.0) > 0.0 {
+            self.push(0.0, EvKind::Arrival, 0, 0, 0);
+        } else if let Some(t) = l.next_rate_change(0.0) {
+            self.push(t, EvKind::Arrival, 0, 0, 0);
+        }
+        let step = l.duration_s / BACKLOG_SAMPLES as f64;
+        for i in 0..=BACKLOG_SAMPLES {
+            self.push(step * i as f64, EvKind::Sample, 0, 0, 0);
+        }
+        for b in &l.bursts {
+            for _ in 0..b.runs {
+                self.push(b.at_s, EvKind::Arrival, 0, 1, 0);
+            }
+        }
+        self.event_loop(key)
+    }
+
+    /// A workflow run arrives (gn 0: the Poisson or constant stream, which schedules the next
+    /// one; gn 1: one run of a burst).
+    pub(super) fn arrival(&mut self, l: &Load, scheduled: bool, key: u64) {
+        let now = self.s.now;
+        if now > l.duration_s {
+            return;
+        }
+        let i = self.s.lr.stats.arrived;
+        self.s.lr.stats.arrived += 1;
+        self.load_tick();
+        self.s.lr.in_system += 1;
+        self.new_workflow(crate::rng::run_key(key, i));
+        if scheduled {
+            let rate = l.rate_at(now) / 60.0;
+            if rate > 0.0 {
+                let gap = if l.poisson {
+                    let mut rng = stream(mix(mix(key, purpose::ARRIVAL), i));
+                    -(1.0 - rng.random::<f64>()).ln() / rate
+                } else {
+                    1.0 / rate
+                };
+                self.push(now + gap, EvKind::Arrival, 0, 0, 0);
+            } else if let Some(next) = l.next_rate_change(now) {
+                self.push(next, EvKind::Arrival, 0, 0, 0);
+            }
+        }
+    }
+
+    pub(super) fn sample_backlog(&mut self) {
+        let q = self.s.lr.queued as f64;
+        self.s.lr.stats.backlog.push((self.s.now, q));
+    }
+
+    /// An entry run ended: the workflow leaves the system.
+    pub(super) fn workflow_done(&mut self, wf: u32) {
+        if !self.s.lr.on {
+            return;
+        }
+        self.load_tick();
+        let now = self.s.now;
+        let lr = &mut self.s.lr;
+        lr.in_system -= 1;
+        let (w0, w1) = lr.stats.window;
+        if now >= w0 && now <= w1 {
+            lr.stats.completed_in_window += 1;
+        }
+        let _ = wf;
+    }
+}
+
+/// Backlog samples over the arrivals' duration.
+pub const BACKLOG_SAMPLES: usize = 240;
+
+/// Simulates replication `rep` of the scenario's load (a `load:` block is required).
+pub fn simulate_load(m: &Model, seed: u64, rep: u64, tasks: &mut [TaskAcc]) -> Result<LoadOutcome, SimError> {
+    let Some(l) = &m.load else {
+        return Ok(LoadOutcome::default());
+    };
+    let mut s = Scratch::new();
+    let mut obs = NoObserver;
+    let key = mix(crate::rng::splitmix(seed), rep.wrapping_add(0x10AD));
+    let mut e = Engine { m, s: &mut s, tasks, obs: &mut obs };
+    e.load_run(l, key)?;
+    e.load_tick();
+    // A workflow run still unfinished when nothing is left to happen is deadlocked: every slot
+    // it could use is held by runs that wait for it. It counts as FAILED at the last event.
+    let end = e.s.now;
+    let mut stuck = 0;
+    for w in e.s.wfs.iter_mut().filter(|w| !w.done) {
+        w.done = true;
+        w.out.status = Status::Failed;
+        w.out.duration_s = end - w.arrival;
+        stuck += 1;
+    }
+    e.s.lr.stats.deadlocked = stuck;
+    let mut out = std::mem::take(&mut e.s.lr.stats);
+    let (w0, w1) = out.window;
+    out.outcomes =
+        e.s.wfs
+            .iter()
+            .filter(|w| w.arrival >= w0 && w.arrival <= w1)
+            .map(|w| {
+                let mut o = w.out;
+                o.cost_usd = o.compute_usd + o.invocation_usd;
+                o
+            })
+            .collect();
+    Ok(out)
+}

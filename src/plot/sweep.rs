@@ -1,0 +1,414 @@
+//! Sweep charts: mean cost against p95 duration per variant with the Pareto front, and for
+//! `--set` sweeps the outcome against the swept value.
+
+use super::style::*;
+use super::{Chart, DrawResult, TimeUnit, e};
+use crate::sweep::{Row, Sweep, short_path, variant_label};
+use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
+use plotters::prelude::*;
+
+/// Draws a legend's marker centred at (x, y) of an area.
+type Marker<DB> = dyn Fn(i32, i32, &DrawingArea<DB, Shift>) -> DrawResult;
+
+/// Width of the legend panel beside the cost-duration chart, pixels.
+const LEGEND_W: u32 = 260;
+
+/// US dollars per 1,000 runs: the numbers are small per run.
+fn per_1000(r: &Row) -> f64 {
+    r.cost_usd.per_1000_runs
+}
+
+/// A padded axis range around the values, at least a tenth of the largest value wide, so
+/// that differences of a fraction of a percent do not fill the chart.
+fn range(vals: impl Iterator<Item = f64>, pad_lo: f64, pad_hi: f64) -> (f64, f64) {
+    let (lo, hi) = vals.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| (a.min(x), b.max(x)));
+    if !lo.is_finite() {
+        return (0.0, 1.0);
+    }
+    let span = (hi - lo).max(hi.abs() * 0.1).max(1e-9);
+    let extra = span - (hi - lo);
+    ((lo - extra / 2.0 - span * pad_lo).max(0.0), hi + extra / 2.0 + span * pad_hi)
+}
+
+/// The picks naming a row, e.g. `cost, balanced`.
+fn picks(sw: &Sweep, i: usize) -> Vec<&'static str> {
+    let r = &sw.recommended;
+    [("cost", &r.cost), ("speed", &r.speed), ("balanced", &r.balanced)]
+        .iter()
+        .filter(|(_, p)| p.as_ref().is_some_and(|p| p.row == i))
+        .map(|(n, _)| *n)
+        .collect()
+}
+
+/// Mean cost against p95 duration, one point per variant.
+pub struct SweepChart<'a> {
+    pub sweep: &'a Sweep,
+}
+
+impl Chart for SweepChart<'_> {
+    fn stem(&self) -> &'static str {
+        "sweep"
+    }
+    fn title(&self) -> String {
+        match &self.sweep.task {
+            Some(t) => format!("Cost against p95 duration: {t} in {}", self.sweep.scenario),
+            None => format!("Cost against p95 duration: {}", self.sweep.scenario),
+        }
+    }
+    fn size(&self) -> (u32, u32) {
+        WIDE
+    }
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult {
+        let root = root.titled(&self.title(), (FONT, TITLE_PT)).map_err(e)?;
+        let (w, _) = root.dim_in_pixel();
+        let (area, legend) = root.split_horizontally(w.saturating_sub(LEGEND_W));
+        let rows = &self.sweep.rows;
+        let tmax = rows.iter().map(|r| r.duration_s.p95).fold(0.0, f64::max).max(1e-6);
+        let u = TimeUnit::for_max(tmax);
+        let (x0, x1) = range(rows.iter().map(|r| r.duration_s.p95 / u.div), 0.1, 0.35);
+        let (y0, y1) = range(rows.iter().map(per_1000), 0.12, 0.15);
+        let mut chart = ChartBuilder::on(&area)
+            .margin(MARGIN)
+            .x_label_area_size(X_LABEL_AREA)
+            .y_label_area_size(Y_LABEL_AREA)
+            .build_cartesian_2d(x0..x1, y0..y1)
+            .map_err(e)?;
+        chart
+            .configure_mesh()
+            .light_line_style(GRID)
+            .x_desc(format!("p95 duration of a workflow run ({})", u.name))
+            .y_desc("mean cost (US$ per 1,000 runs)")
+            .label_style((FONT, LABEL_PT))
+            .draw()
+            .map_err(e)?;
+        let xy = |r: &Row| (r.duration_s.p95 / u.div, per_1000(r));
+        let mut front: Vec<(f64, f64)> = rows.iter().filter(|r| r.pareto).map(xy).collect();
+        front.sort_by(|a, b| a.0.total_cmp(&b.0).then(b.1.total_cmp(&a.1)));
+        chart.draw_series(LineSeries::new(front, OK.stroke_width(2))).map_err(e)?;
+        chart
+            .draw_series(
+                rows.iter().filter(|r| r.feasible && !r.pareto).map(|r| Circle::new(xy(r), 6, PRIMARY.filled())),
+            )
+            .map_err(e)?;
+        chart.draw_series(rows.iter().filter(|r| r.pareto).map(|r| Circle::new(xy(r), 7, OK.filled()))).map_err(e)?;
+        chart
+            .draw_series(rows.iter().filter(|r| !r.feasible).map(|r| Cross::new(xy(r), 7, FAIL.stroke_width(3))))
+            .map_err(e)?;
+        chart
+            .draw_series(rows.iter().filter(|r| r.oom_rate > 0.0).map(|r| Circle::new(xy(r), 11, OOM.stroke_width(2))))
+            .map_err(e)?;
+        // Labels: variants drawn on the same spot share one block of lines; each block goes to
+        // the first place around its point that overlaps no other label or point.
+        let px: Vec<(i32, i32)> = rows.iter().map(|r| chart.backend_coord(&xy(r))).collect();
+        let mut blocks: Vec<(usize, Vec<(String, RGBColor)>)> = Vec::new();
+        for (i, r) in rows.iter().enumerate() {
+            let mut label = variant_label(self.sweep, r);
+            if r.oom_rate > 0.0 {
+                label.push_str(&format!(" (OOM {:.0}%)", r.oom_rate * 100.0));
+            }
+            let p = picks(self.sweep, i);
+            if !p.is_empty() {
+                label.push_str(&format!(" [{}]", p.join(", ")));
+            }
+            let color = if !r.feasible {
+                FAIL
+            } else if r.oom_rate > 0.0 {
+                OOM
+            } else {
+                INK
+            };
+            let same = |b: &&mut (usize, Vec<(String, RGBColor)>)| {
+                (px[b.0].0 - px[i].0).abs() <= 3 && (px[b.0].1 - px[i].1).abs() <= 3
+            };
+            match blocks.iter_mut().find(|b| same(b)) {
+                Some(b) => b.1.push((label, color)),
+                None => blocks.push((i, vec![(label, color)])),
+            }
+        }
+        let font = (FONT, SMALL_PT).into_font();
+        let text_style: TextStyle = font.clone().into();
+        let line_h = SMALL_PT as i32 + 4;
+        let (xr, yr) = chart.plotting_area().get_pixel_range();
+        let mut taken: Vec<(i32, i32, i32, i32)> = px.iter().map(|&(x, y)| (x - 9, y - 9, x + 9, y + 9)).collect();
+        let mut labels = Vec::new();
+        for (anchor, lines) in &blocks {
+            let w = lines
+                .iter()
+                .map(|(l, _)| area.estimate_text_size(l, &text_style).map_or(l.len() as i32 * 7, |s| s.0 as i32))
+                .max()
+                .unwrap_or(0);
+            let h = line_h * lines.len() as i32;
+            let (x, y) = px[*anchor];
+            let mut candidates =
+                vec![(14, -8), (14, 4 - h), (14, 8), (-14 - w, -8), (-14 - w, 4 - h), (-w / 2, -14 - h), (-w / 2, 14)];
+            candidates.extend((2..10).flat_map(|k| [(14, -8 + k * line_h), (14, -8 - k * line_h)]));
+            let fits = |&(dx, dy): &(i32, i32)| {
+                let b = (x + dx, y + dy, x + dx + w, y + dy + h);
+                b.0 >= xr.start
+                    && b.2 <= xr.end
+                    && b.1 >= yr.start
+                    && b.3 <= yr.end
+                    && !taken.iter().any(|t| b.0 < t.2 && t.0 < b.2 && b.1 < t.3 && t.1 < b.3)
+            };
+            let (dx, dy) = candidates.iter().copied().find(fits).unwrap_or(candidates[0]);
+            taken.push((x + dx, y + dy, x + dx + w, y + dy + h));
+            for (k, (l, color)) in lines.iter().enumerate() {
+                labels.push(
+                    EmptyElement::at(xy(&rows[*anchor]))
+                        + Text::new(l.clone(), (dx, dy + k as i32 * line_h), font.clone().color(color)),
+                );
+            }
+        }
+        chart.draw_series(labels).map_err(e)?;
+
+        // The legend beside the chart, listing only what is drawn.
+        let lf = (FONT, LABEL_PT).into_font();
+        let mut y = 60;
+        let mut entry = |shape: &Marker<DB>, text: &str| -> DrawResult {
+            shape(16, y, &legend)?;
+            legend.draw(&Text::new(text.to_owned(), (34, y - 8), lf.clone().color(&INK))).map_err(e)?;
+            y += 28;
+            Ok(())
+        };
+        if rows.iter().any(|r| r.pareto) {
+            entry(
+                &|x, y, a| {
+                    a.draw(&PathElement::new(vec![(x - 10, y), (x + 10, y)], OK.stroke_width(2))).map_err(e)?;
+                    a.draw(&Circle::new((x, y), 6, OK.filled())).map_err(e)
+                },
+                "Pareto front",
+            )?;
+        }
+        if rows.iter().any(|r| r.feasible && !r.pareto) {
+            entry(&|x, y, a| a.draw(&Circle::new((x, y), 6, PRIMARY.filled())).map_err(e), "feasible, dominated")?;
+        }
+        if rows.iter().any(|r| !r.feasible) {
+            entry(
+                &|x, y, a| a.draw(&Cross::new((x, y), 6, FAIL.stroke_width(3))).map_err(e),
+                "infeasible (SLO, success)",
+            )?;
+        }
+        if rows.iter().any(|r| r.oom_rate > 0.0) {
+            entry(&|x, y, a| a.draw(&Circle::new((x, y), 9, OOM.stroke_width(2))).map_err(e), "ran out of memory")?;
+        }
+        let b = self.sweep.balance;
+        let notes = [
+            "feasible: every SLO passes and".to_owned(),
+            "the success rate is within".to_owned(),
+            format!("{} standard errors of the best", crate::sweep::SUCCESS_SE),
+            String::new(),
+            format!("balanced: {b:.2} x cost/cheapest"),
+            format!("  + {:.2} x p95/fastest", 1.0 - b),
+        ];
+        let sf = (FONT, SMALL_PT).into_font();
+        for n in notes {
+            legend.draw(&Text::new(n, (8, y), sf.clone().color(&INK))).map_err(e)?;
+            y += 18;
+        }
+        Ok(())
+    }
+}
+
+/// For `--set` sweeps: p50 and p95 duration (left) and mean cost (right) against the first
+/// `--set` path that takes more than one value, one line per machine and other values.
+pub struct ValuesChart<'a> {
+    pub sweep: &'a Sweep,
+}
+
+struct Series {
+    name: String,
+    /// (x, row index)
+    points: Vec<(f64, usize)>,
+}
+
+impl ValuesChart<'_> {
+    /// Whether the sweep has a `--set` path with several values to draw against.
+    pub fn applies(sweep: &Sweep) -> bool {
+        ValuesChart { sweep }.axis().is_some()
+    }
+    /// Index of the `--set` path on the x axis.
+    fn axis(&self) -> Option<usize> {
+        let rows = &self.sweep.rows;
+        let n = rows.first().map_or(0, |r| r.set.0.len());
+        (0..n).find(|&k| rows.iter().any(|r| r.set.0.get(k) != rows[0].set.0.get(k)))
+    }
+    fn path(&self) -> Option<&str> {
+        let k = self.axis()?;
+        self.sweep.rows.first().and_then(|r| r.set.0.get(k)).map(|(p, _)| p.as_str())
+    }
+    /// The x values in order of first appearance, numeric when all of them are numbers.
+    fn xs(&self, k: usize) -> (Vec<String>, bool) {
+        let mut vals: Vec<String> = Vec::new();
+        for r in &self.sweep.rows {
+            if let Some((_, v)) = r.set.0.get(k)
+                && !vals.contains(v)
+            {
+                vals.push(v.clone());
+            }
+        }
+        let numeric = vals.iter().all(|v| v.parse::<f64>().is_ok_and(f64::is_finite));
+        (vals, numeric)
+    }
+    fn series(&self, k: usize, vals: &[String], numeric: bool) -> Vec<Series> {
+        let rows = &self.sweep.rows;
+        let varies = |j: usize| rows.iter().any(|o| o.set.0.get(j) != rows[0].set.0.get(j));
+        let machines_vary = rows.iter().any(|o| o.machine != rows[0].machine);
+        let mut out: Vec<Series> = Vec::new();
+        for (i, r) in rows.iter().enumerate() {
+            let Some((_, v)) = r.set.0.get(k) else { continue };
+            let x = if numeric {
+                v.parse::<f64>().unwrap_or(0.0)
+            } else {
+                vals.iter().position(|w| w == v).unwrap_or(0) as f64
+            };
+            let mut parts: Vec<String> = r.machine.iter().filter(|_| machines_vary).map(|m| m.to_string()).collect();
+            parts.extend(
+                r.set
+                    .0
+                    .iter()
+                    .enumerate()
+                    .filter(|(j, _)| *j != k && varies(*j))
+                    .map(|(_, (p, v))| format!("{}={v}", short_path(p))),
+            );
+            let name = parts.join(" ");
+            match out.iter_mut().find(|s| s.name == name) {
+                Some(s) => s.points.push((x, i)),
+                None => out.push(Series { name, points: vec![(x, i)] }),
+            }
+        }
+        for s in &mut out {
+            s.points.sort_by(|a, b| a.0.total_cmp(&b.0));
+        }
+        out
+    }
+}
+
+impl Chart for ValuesChart<'_> {
+    fn stem(&self) -> &'static str {
+        "sweep-values"
+    }
+    fn size(&self) -> (u32, u32) {
+        WIDE
+    }
+    fn title(&self) -> String {
+        format!("{}: duration and cost against {}", self.sweep.scenario, self.path().map_or("the value", short_path))
+    }
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult {
+        let root = root.titled(&self.title(), (FONT, TITLE_PT)).map_err(e)?;
+        let (left, right) = root.split_horizontally(WIDE.0 / 2);
+        let k = self.axis().ok_or("no --set path takes more than one value")?;
+        let (vals, numeric) = self.xs(k);
+        let series = self.series(k, &vals, numeric);
+        let rows = &self.sweep.rows;
+        let (x0, x1) = if numeric {
+            let (lo, hi) = range(vals.iter().filter_map(|v| v.parse::<f64>().ok()), 0.0, 0.0);
+            let pad = ((hi - lo) * 0.06).max(0.5);
+            (lo - pad, hi + pad)
+        } else {
+            (-0.5, vals.len() as f64 - 0.5)
+        };
+        let path = self.path().unwrap_or("value").to_owned();
+        let x_desc = short_path(&path).to_owned();
+        let fmt_x = |x: &f64| -> String {
+            if numeric {
+                let r = x.round();
+                if (x - r).abs() < 1e-9 { format!("{r}") } else { format!("{x:.2}") }
+            } else {
+                let i = x.round();
+                if (x - i).abs() < 1e-6 && i >= 0.0 {
+                    vals.get(i as usize).cloned().unwrap_or_default()
+                } else {
+                    String::new()
+                }
+            }
+        };
+        let n_labels = if numeric { 10 } else { vals.len().max(1) };
+
+        let tmax = rows.iter().map(|r| r.duration_s.p95).fold(0.0, f64::max).max(1e-6);
+        let u = TimeUnit::for_max(tmax);
+        let mut dc = ChartBuilder::on(&left)
+            .margin(MARGIN)
+            .x_label_area_size(X_LABEL_AREA)
+            .y_label_area_size(Y_LABEL_AREA)
+            .build_cartesian_2d(x0..x1, 0f64..tmax / u.div * 1.1)
+            .map_err(e)?;
+        dc.configure_mesh()
+            .light_line_style(GRID)
+            .x_labels(n_labels)
+            .x_label_formatter(&fmt_x)
+            .x_desc(x_desc.clone())
+            .y_desc(format!("duration ({}): p95 solid, p50 dashed", u.name))
+            .label_style((FONT, LABEL_PT))
+            .draw()
+            .map_err(e)?;
+        let (c0, c1) = range(rows.iter().map(per_1000), 0.2, 0.2);
+        let mut cc = ChartBuilder::on(&right)
+            .margin(MARGIN)
+            .x_label_area_size(X_LABEL_AREA)
+            .y_label_area_size(Y_LABEL_AREA)
+            .build_cartesian_2d(x0..x1, c0..c1)
+            .map_err(e)?;
+        cc.configure_mesh()
+            .light_line_style(GRID)
+            .x_labels(n_labels)
+            .x_label_formatter(&fmt_x)
+            .x_desc(x_desc)
+            .y_desc("mean cost (US$ per 1,000 runs)")
+            .label_style((FONT, LABEL_PT))
+            .draw()
+            .map_err(e)?;
+        for (k, s) in series.iter().enumerate() {
+            let color = SERIES[k % SERIES.len()];
+            let p95: Vec<(f64, f64)> = s.points.iter().map(|&(x, i)| (x, rows[i].duration_s.p95 / u.div)).collect();
+            let p50: Vec<(f64, f64)> = s.points.iter().map(|&(x, i)| (x, rows[i].duration_s.p50 / u.div)).collect();
+            let cost: Vec<(f64, f64)> = s.points.iter().map(|&(x, i)| (x, per_1000(&rows[i]))).collect();
+            let name = if s.name.is_empty() { "p95".to_owned() } else { s.name.clone() };
+            dc.draw_series(LineSeries::new(p95.clone(), color.stroke_width(3)))
+                .map_err(e)?
+                .label(name)
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], color.stroke_width(3)));
+            dc.draw_series(std::iter::once(plotters::element::DashedPathElement::new(
+                p50.clone(),
+                6,
+                4,
+                color.stroke_width(2),
+            )))
+            .map_err(e)?;
+            cc.draw_series(LineSeries::new(cost.clone(), color.stroke_width(3))).map_err(e)?;
+            let idx: Vec<usize> = s.points.iter().map(|&(_, i)| i).collect();
+            markers(&mut dc, &p95, &idx, rows, color)?;
+            markers(&mut dc, &p50, &idx, rows, color)?;
+            markers(&mut cc, &cost, &idx, rows, color)?;
+        }
+        if rows.iter().any(|r| !r.feasible) {
+            dc.draw_series(std::iter::empty::<Cross<(f64, f64), i32>>())
+                .map_err(e)?
+                .label("infeasible variant")
+                .legend(|(x, y)| Cross::new((x + 7, y), 5, FAIL.stroke_width(3)));
+        }
+        dc.configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .margin(12)
+            .label_font((FONT, LABEL_PT))
+            .background_style(WHITE.mix(0.9))
+            .border_style(GRID)
+            .draw()
+            .map_err(e)?;
+        Ok(())
+    }
+}
+
+/// A filled dot for each feasible variant, a red cross for each infeasible one.
+fn markers<DB: DrawingBackend>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    pts: &[(f64, f64)],
+    idx: &[usize],
+    rows: &[Row],
+    color: RGBColor,
+) -> DrawResult {
+    let both = || pts.iter().zip(idx).map(|(&p, &i)| (p, rows[i].feasible));
+    chart.draw_series(both().filter(|x| x.1).map(|(p, _)| Circle::new(p, 5, color.filled()))).map_err(e)?;
+    chart.draw_series(both().filter(|x| !x.1).map(|(p, _)| Cross::new(p, 7, FAIL.stroke_width(3)))).map_err(e)?;
+    Ok(())
+}

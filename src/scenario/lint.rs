@@ -1,0 +1,584 @@
+//! Design warnings: designs that load and simulate, but that Trigger.dev punishes. Each is a
+//! [`Severity::Warning`] located at the key to change, saying why and what to do instead.
+//!
+//! The checks read the compiled ops (what runs where: the enclosing `parallel`s, the task's
+//! machine and retry policy, the children) and find each step's place in the file through the
+//! locations the compiler recorded. They run only on a scenario without errors.
+//!
+//! - `triggerAndWait` / `batchTriggerAndWait` inside a `parallel` (Promise.all around a wait).
+//! - A `wait` or a poll's `every` that can be under 60 s: the run keeps its concurrency slot.
+//! - A `memoryMb` that can take the attempt past its preset's RAM, with no usable
+//!   `retry.outOfMemory`.
+//! - A task that retries and triggers children without `idempotencyKey`, where a retry can
+//!   come after a child was triggered: the retry triggers (and pays for) it again.
+//! - A task that waits on a child in its own named queue with a `concurrencyLimit`.
+//!
+//! Not here: a maxDuration below the task's p99 compute time needs a simulation; batches over
+//! 1,000 items are errors.
+
+use super::{Cx, reach};
+use crate::error::Severity;
+use crate::model::{Count, Model, Op, TaskId};
+use crate::platform::{self, PRESETS};
+
+/// Trigger.dev releases a waiting run's concurrency slot when it checkpoints the run, about
+/// 60 s into a wait (PR #4405); a shorter wait keeps it.
+const SLOT_RELEASE_S: f64 = 60.0;
+
+pub(super) fn run(cx: &mut Cx, m: &Model) {
+    let p = Programs::new(m);
+    promise_all_around_waits(cx, m, &p);
+    short_waits(cx, m);
+    memory(cx, m, &p);
+    retried_children(cx, m, &p);
+    same_queue(cx, m, &p);
+}
+
+/// Each op's task and the `parallel`s around it.
+struct Programs {
+    /// Task of each op.
+    task: Vec<TaskId>,
+    /// pcs of the `Parallel` ops enclosing each op, outermost first.
+    parents: Vec<Vec<u32>>,
+    /// The `branch` arms enclosing each op: (branch, arm).
+    arms: Vec<Vec<(u32, u32)>>,
+    /// Per task: can one of its runs end other than COMPLETED?
+    can_fail: Vec<bool>,
+}
+
+impl Programs {
+    fn new(m: &Model) -> Self {
+        let n = m.ops.len();
+        let mut task = vec![0; n];
+        let mut parents = vec![Vec::new(); n];
+        for (t, tk) in m.tasks.iter().enumerate() {
+            let end = m.tasks.get(t + 1).map_or(n, |x| x.entry_pc as usize);
+            let mut stack: Vec<(u32, u32)> = Vec::new();
+            for pc in tk.entry_pc as usize..end {
+                while stack.last().is_some_and(|&(_, cont)| cont as usize <= pc) {
+                    stack.pop();
+                }
+                task[pc] = t as TaskId;
+                parents[pc] = stack.iter().map(|&(q, _)| q).collect();
+                if let Op::Parallel { cont, .. } = m.ops[pc] {
+                    stack.push((pc as u32, cont));
+                }
+            }
+        }
+        let mut arms = vec![Vec::new(); n];
+        let mut branches = 0;
+        for (t, tk) in m.tasks.iter().enumerate() {
+            let end = m.tasks.get(t + 1).map_or(n, |x| x.entry_pc as usize);
+            mark_arms(m, tk.entry_pc as usize, end, &[], &mut arms, &mut branches);
+        }
+        let mut p = Programs { task, parents, arms, can_fail: vec![false; m.tasks.len()] };
+        // A task can fail if one of its steps can throw, it can time out, or a child it waits
+        // on (unwrapped) can fail: iterate to the fixpoint (waiting edges have no cycle).
+        for _ in 0..=m.tasks.len() {
+            let mut changed = false;
+            for t in 0..m.tasks.len() {
+                let fails =
+                    m.tasks[t].max_duration_s.is_some() || p.range(m, t as TaskId).any(|pc| p.throws(m, pc, false));
+                if fails != p.can_fail[t] {
+                    p.can_fail[t] = fails;
+                    changed = true;
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+        p
+    }
+
+    fn range(&self, m: &Model, t: TaskId) -> std::ops::Range<usize> {
+        let start = m.tasks[t as usize].entry_pc as usize;
+        let end = m.tasks.get(t as usize + 1).map_or(m.ops.len(), |x| x.entry_pc as usize);
+        start..end
+    }
+
+    /// Can the ops at `a` and `b` both run in one attempt (not in two arms of one branch)?
+    fn together(&self, a: usize, b: usize) -> bool {
+        !self.arms[a].iter().any(|(br, arm)| self.arms[b].iter().any(|(br2, arm2)| br == br2 && arm != arm2))
+    }
+
+    /// Items of the enclosing `parallel`s that can run at once.
+    fn at_once(&self, m: &Model, pc: usize) -> f64 {
+        self.parents[pc]
+            .iter()
+            .map(|&q| match m.ops[q as usize] {
+                Op::Parallel { count, limit, .. } => count_reach(m, count).min(f64::from(limit)),
+                _ => 1.0,
+            })
+            .product()
+    }
+
+    /// Peak memory of the attempt while the work op at `pc` runs, MB (`None` without memoryMb).
+    fn peak_mb(&self, m: &Model, pc: usize) -> Option<f64> {
+        let Op::Work { spec, .. } = m.ops[pc] else { return None };
+        let d = m.works[spec as usize].memory_mb?;
+        let t = &m.tasks[self.task[pc] as usize];
+        Some(t.base_memory_mb + reach(&m.dists[d as usize]) * self.at_once(m, pc))
+    }
+
+    /// Can the op at `pc` throw? `retried`: only errors that the task retries (not
+    /// AbortTaskRunError, and out of memory only with an out-of-memory retry).
+    fn throws(&self, m: &Model, pc: usize, retried: bool) -> bool {
+        let t = &m.tasks[self.task[pc] as usize];
+        match m.ops[pc] {
+            Op::Work { spec, .. } => {
+                let w = &m.works[spec as usize];
+                let fails = w.failure > 0.0 && (w.retryable || !retried);
+                let oom = self.peak_mb(m, pc).is_some_and(|p| p > platform::ram_mb(t.machine))
+                    && (!retried || t.retry.oom_machine.is_some());
+                fails || oom
+            }
+            Op::Poll { success, .. } => success < 1.0,
+            Op::TriggerAndWait { task, unwrap, .. } | Op::BatchTriggerAndWait { task, unwrap, .. } => {
+                unwrap && self.can_fail[task as usize]
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Records the `branch` arms around the ops of `start..end`. A branch compiles to, per arm
+/// with a condition, `If { else_pc }`, the arm's ops and `Jump { end }` (at `else_pc - 1`),
+/// then the `otherwise` arm's ops up to `end`.
+fn mark_arms(m: &Model, start: usize, end: usize, path: &[(u32, u32)], arms: &mut [Vec<(u32, u32)>], next: &mut u32) {
+    let jump_to = |j: usize| match m.ops.get(j) {
+        Some(Op::Jump { pc }) => Some(*pc as usize),
+        _ => None,
+    };
+    let mut q = start;
+    while q < end {
+        match m.ops[q] {
+            Op::If { else_pc, .. }
+                if (q + 1..=end).contains(&(else_pc as usize))
+                    && jump_to(else_pc as usize - 1).is_some_and(|b| b <= end && b >= else_pc as usize) =>
+            {
+                let b = *next;
+                *next += 1;
+                let branch_end = jump_to(else_pc as usize - 1).unwrap_or(end);
+                let (mut k, mut arm, mut e) = (q, 0u32, else_pc as usize);
+                loop {
+                    let mut inner = path.to_vec();
+                    inner.push((b, arm));
+                    arms[k] = inner.clone();
+                    mark_arms(m, k + 1, e, &inner, arms, next);
+                    arm += 1;
+                    k = e;
+                    match m.ops.get(k) {
+                        Some(Op::If { else_pc, .. })
+                            if k < branch_end
+                                && (k + 1..=branch_end).contains(&(*else_pc as usize))
+                                && jump_to(*else_pc as usize - 1) == Some(branch_end) =>
+                        {
+                            e = *else_pc as usize;
+                        }
+                        _ => break,
+                    }
+                }
+                // The otherwise arm, if any.
+                if k < branch_end {
+                    let mut inner = path.to_vec();
+                    inner.push((b, arm));
+                    mark_arms(m, k, branch_end, &inner, arms, next);
+                }
+                q = branch_end.max(q + 1);
+            }
+            Op::Parallel { cont, .. } if (q + 1..=end).contains(&(cont as usize)) => {
+                arms[q] = path.to_vec();
+                mark_arms(m, q + 1, cont as usize, path, arms, next);
+                q = cont as usize;
+            }
+            _ => {
+                arms[q] = path.to_vec();
+                q += 1;
+            }
+        }
+    }
+}
+
+/// Most items a count gives, but once in a billion draws.
+fn count_reach(m: &Model, c: u32) -> f64 {
+    match m.counts[c as usize] {
+        Count::Fixed(n) => f64::from(n),
+        Count::Attr(a) => reach(&m.inputs[a as usize].dist).floor(),
+        Count::Dist(d) => reach(&m.dists[d as usize]).round(),
+    }
+}
+
+fn warn(cx: &mut Cx, pc: usize, field: &str, message: String, help: String) {
+    let Some(l) = cx.locs.iter().find(|l| l.pc as usize == pc && l.field == field) else { return };
+    let (line, column, key) = (l.line, l.column, l.key.clone());
+    cx.push(Severity::Warning, line, column, &key, message, Some(help));
+}
+
+fn secs(s: f64) -> String {
+    if s < 1.0 && s > 0.0 { format!("{:.0}ms", s * 1000.0) } else { format!("{}s", (s * 1000.0).round() / 1000.0) }
+}
+
+/// `Promise.all` around `triggerAndWait` / `batchTriggerAndWait`.
+fn promise_all_around_waits(cx: &mut Cx, m: &Model, p: &Programs) {
+    for pc in 0..m.ops.len() {
+        if p.parents[pc].is_empty() {
+            continue;
+        }
+        let (message, help) = match m.ops[pc] {
+            Op::TriggerAndWait { task, .. } => (
+                format!(
+                    "triggerAndWait inside `parallel` (Promise.all around triggerAndWait): Trigger.dev does not support waiting on runs in parallel this way (`{}`)",
+                    m.tasks[task as usize].name
+                ),
+                "trigger the children with one batchTriggerAndWait (count: the number of items) and wait for them together",
+            ),
+            Op::BatchTriggerAndWait { .. } => (
+                "batchTriggerAndWait inside `parallel` (Promise.all around batchTriggerAndWait): Trigger.dev does not support waiting on batches in parallel this way".to_owned(),
+                "send one batchTriggerAndWait with all the items (at most 1,000) instead of one batch per item",
+            ),
+            _ => continue,
+        };
+        warn(cx, pc, "step", message, help.to_owned());
+    }
+}
+
+/// A `wait.for` or a poll interval that can be under 60 s.
+fn short_waits(cx: &mut Cx, m: &Model) {
+    for pc in 0..m.ops.len() {
+        let (d, field) = match m.ops[pc] {
+            Op::Wait { dur, .. } => (dur, "wait"),
+            Op::Poll { every, .. } => (every, "every"),
+            _ => continue,
+        };
+        let lo = m.dists[d as usize].lower_bound();
+        if lo >= SLOT_RELEASE_S {
+            continue;
+        }
+        let fixed = m.dists[d as usize].upper_bound() == lo;
+        let len = if fixed { secs(lo) } else { format!("as short as {}", secs(lo)) };
+        let (message, help) = if field == "wait" {
+            (
+                format!(
+                    "this wait.for is {len}, under 60 s: the run keeps its concurrency slot through it (Trigger.dev releases the slot when it checkpoints a waiting run, about 60 s in)"
+                ),
+                "fine while concurrency is plentiful; to free the slot, wait 60 s or more",
+            )
+        } else {
+            (
+                format!(
+                    "the poll waits {len} between checks, under 60 s: the run keeps its concurrency slot for the whole loop (Trigger.dev releases the slot about 60 s into a wait)"
+                ),
+                "fine while concurrency is plentiful; to free the slot between checks, poll every 60 s or more",
+            )
+        };
+        warn(cx, pc, field, message, help.to_owned());
+    }
+}
+
+/// `memoryMb` that can pass the preset's RAM with no out-of-memory retry that helps.
+fn memory(cx: &mut Cx, m: &Model, p: &Programs) {
+    for pc in 0..m.ops.len() {
+        let Some(peak) = p.peak_mb(m, pc) else { continue };
+        let t = &m.tasks[p.task[pc] as usize];
+        let ram = platform::ram_mb(t.machine);
+        if peak <= ram {
+            continue;
+        }
+        let at_once = p.at_once(m, pc);
+        let mut how = String::new();
+        if at_once > 1.0 {
+            how += &format!(" with {at_once} items at once");
+        }
+        if t.base_memory_mb > 0.0 {
+            how += &format!(" and baseMemoryMb {}", t.base_memory_mb);
+        }
+        let machine = PRESETS[t.machine as usize].name;
+        let fits = PRESETS.iter().find(|x| x.ram_gb * 1024.0 >= peak).map(|x| x.name);
+        let bigger = fits
+            .map_or("no preset has that much memory: lower memoryMb or the `parallel` limit".to_owned(), |f| {
+                format!("e.g. `retry: {{ maxAttempts: 2, outOfMemory: {{ machine: {f} }} }}`, or `machine: {f}`")
+            });
+        let (message, help) = match t.retry.oom_machine {
+            None => (
+                format!(
+                    "the attempt can need {peak:.0} MB here{how}, over the {ram:.0} MB of `{machine}`, and the task has no retry.outOfMemory: such runs end CRASHED"
+                ),
+                format!("set retry.outOfMemory.machine to a preset with enough memory, {bigger}"),
+            ),
+            Some(_) if t.retry.max_attempts < 2 => (
+                format!(
+                    "the attempt can need {peak:.0} MB here{how}, over the {ram:.0} MB of `{machine}`, and retry.outOfMemory cannot act: it needs an attempt left (maxAttempts is 1)"
+                ),
+                "set retry.maxAttempts to 2 or more".to_owned(),
+            ),
+            Some(om) if peak > platform::ram_mb(om) => (
+                format!(
+                    "the attempt can need {peak:.0} MB here{how}, over the {ram:.0} MB of `{machine}` and also over the {:.0} MB of its out-of-memory machine `{}`: such runs end CRASHED",
+                    platform::ram_mb(om),
+                    PRESETS[om as usize].name
+                ),
+                format!("pick a bigger out-of-memory machine, {bigger}"),
+            ),
+            Some(_) => continue,
+        };
+        warn(cx, pc, "memoryMb", message, help);
+    }
+}
+
+/// A retried task whose children are triggered again (and paid again) by a retry.
+fn retried_children(cx: &mut Cx, m: &Model, p: &Programs) {
+    for pc in 0..m.ops.len() {
+        let t = p.task[pc];
+        let task = &m.tasks[t as usize];
+        if task.retry.max_attempts < 2 {
+            continue;
+        }
+        let (child, kind, idempotent, batch_fails) = match m.ops[pc] {
+            Op::TriggerAndWait { task, idempotent, .. } => (task, "triggerAndWait", idempotent, false),
+            Op::BatchTriggerAndWait { task, idempotent, unwrap, .. } => {
+                (task, "batchTriggerAndWait", idempotent, unwrap && p.can_fail[task as usize])
+            }
+            Op::Trigger { task, .. } => {
+                let keyed = cx.locs.iter().any(|l| l.pc as usize == pc && l.field == "idempotencyKey");
+                (task, "trigger", keyed, false)
+            }
+            _ => continue,
+        };
+        if idempotent {
+            continue;
+        }
+        // What can throw once the children exist: a later step, another item of the
+        // enclosing `parallel`s, or (a batch) one failed child, which fails the others' parent.
+        let from = p.parents[pc].first().map_or(pc, |&q| q as usize);
+        let later = p
+            .range(m, t)
+            .filter(|&q| (q > pc || q >= from) && q != pc && p.together(pc, q))
+            .find(|&q| p.throws(m, q, true));
+        if later.is_none() && !batch_fails {
+            continue;
+        }
+        let child_name = &m.tasks[child as usize].name;
+        let why = if batch_fails && later.is_none() {
+            "a child that fails fails the batch, and the retry triggers every child again, the completed ones too"
+                .to_owned()
+        } else {
+            format!(
+                "a retry of `{}` (maxAttempts {}) after this step triggers `{child_name}` again, and pays for it again",
+                task.name, task.retry.max_attempts
+            )
+        };
+        let help = if kind == "trigger" {
+            "add `idempotencyKey: true` so that a retry gets the run already triggered (wfsim does not model keys on fire-and-forget triggers yet and still counts the duplicate), or trigger after the steps that can fail".to_owned()
+        } else {
+            format!(
+                "add `idempotencyKey: true`: {kind} {{ task: {child_name}, idempotencyKey: true }} reuses the children that completed"
+            )
+        };
+        warn(cx, pc, "step", format!("{kind} without idempotencyKey in a task that retries: {why}"), help);
+    }
+}
+
+/// A task that waits on a child run in its own named queue, which has a concurrency limit.
+fn same_queue(cx: &mut Cx, m: &Model, p: &Programs) {
+    let limit_of = |name: &str| {
+        m.tasks
+            .iter()
+            .filter_map(|t| t.queue.as_ref())
+            .filter(|q| q.name == name)
+            .filter_map(|q| q.concurrency_limit)
+            .min()
+    };
+    // Children each task waits on.
+    let waits: Vec<Vec<TaskId>> = (0..m.tasks.len())
+        .map(|t| {
+            p.range(m, t as TaskId)
+                .filter_map(|pc| match m.ops[pc] {
+                    Op::TriggerAndWait { task, .. } | Op::BatchTriggerAndWait { task, .. } => Some(task),
+                    _ => None,
+                })
+                .collect()
+        })
+        .collect();
+    for pc in 0..m.ops.len() {
+        let (Op::TriggerAndWait { task: child, .. } | Op::BatchTriggerAndWait { task: child, .. }) = m.ops[pc] else {
+            continue;
+        };
+        let parent = &m.tasks[p.task[pc] as usize];
+        let Some(q) = &parent.queue else { continue };
+        let Some(limit) = limit_of(&q.name) else { continue };
+        // The child, or a task it waits on in turn, in the same queue.
+        let mut seen = vec![false; m.tasks.len()];
+        let mut todo = vec![(child, vec![child])];
+        let mut found = None;
+        while let Some((t, path)) = todo.pop() {
+            if seen[t as usize] {
+                continue;
+            }
+            seen[t as usize] = true;
+            if m.tasks[t as usize].queue.as_ref().is_some_and(|x| x.name == q.name) {
+                found = Some(path);
+                break;
+            }
+            for &c in &waits[t as usize] {
+                let mut next = path.clone();
+                next.push(c);
+                todo.push((c, next));
+            }
+        }
+        let Some(path) = found else { continue };
+        let names: Vec<&str> = path.iter().map(|&t| m.tasks[t as usize].name.as_str()).collect();
+        let target = names[names.len() - 1];
+        let through = if names.len() > 1 {
+            format!(" (through {})", names[..names.len() - 1].join(" -> "))
+        } else {
+            String::new()
+        };
+        warn(
+            cx,
+            pc,
+            "step",
+            format!(
+                "`{}` waits for `{target}`{through}, and both run in queue `{}` (concurrencyLimit {limit}): a waiting run keeps its slot until Trigger.dev checkpoints it, so {limit} waiting `{}` run(s) can hold every slot their children need (deadlock risk)",
+                parent.name, q.name, parent.name
+            ),
+            format!("put `{target}` on another queue, or give queue `{}` room for parents and children", q.name),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::error::{Diagnostic, Severity};
+    use crate::scenario::load_str;
+
+    fn warnings(yaml: &str) -> Vec<Diagnostic> {
+        match load_str(yaml, "t.yaml") {
+            Ok(l) => l.warnings,
+            Err(e) => panic!("does not load:\n{e}"),
+        }
+    }
+
+    /// The one warning of `yaml`, at `line:column` on `key`, its text containing `has`.
+    fn one(yaml: &str, line: u32, column: u32, key: &str, has: &[&str]) {
+        let w = warnings(yaml);
+        assert_eq!(w.len(), 1, "{w:#?}");
+        let w = &w[0];
+        assert_eq!(w.severity, Severity::Warning);
+        assert_eq!((w.line, w.column, w.key.as_str()), (line, column, key), "{w}");
+        let text = w.to_string();
+        for h in has {
+            assert!(text.contains(h), "`{h}` missing in:\n{text}");
+        }
+    }
+
+    fn none(yaml: &str) {
+        let w = warnings(yaml);
+        assert!(w.is_empty(), "{w:#?}");
+    }
+
+    #[test]
+    fn trigger_and_wait_inside_parallel() {
+        let y = "entry: a\ntasks:\n  a:\n    steps:\n      - parallel:\n          count: 5\n          steps:\n            - triggerAndWait: b\n  b:\n    steps:\n      - work: { duration: 1s }\n";
+        one(y, 8, 15, "tasks.a.steps[0].parallel.steps[0].triggerAndWait", &["Promise.all", "batchTriggerAndWait"]);
+        let y = y.replace("- triggerAndWait: b", "- batchTriggerAndWait: { task: b, count: 3 }");
+        one(&y, 8, 15, "tasks.a.steps[0].parallel.steps[0].batchTriggerAndWait", &["one batchTriggerAndWait"]);
+        // The fix: one batch, outside any parallel.
+        none(
+            "entry: a\ntasks:\n  a:\n    steps:\n      - batchTriggerAndWait: { task: b, count: 5 }\n  b:\n    steps:\n      - work: { duration: 1s }\n",
+        );
+    }
+
+    #[test]
+    fn wait_under_60_seconds() {
+        let y = "entry: a\ntasks:\n  a:\n    steps:\n      - wait: 30s\n";
+        one(y, 5, 15, "tasks.a.steps[0].wait", &["30s, under 60 s", "concurrency slot", "60 s or more"]);
+        let y = "entry: a\ntasks:\n  a:\n    steps:\n      - wait: { for: { uniform: [45s, 2m] } }\n";
+        one(y, 5, 22, "tasks.a.steps[0].wait.for", &["as short as 45s"]);
+        none("entry: a\ntasks:\n  a:\n    steps:\n      - wait: { for: { uniform: [60s, 2m] } }\n");
+    }
+
+    #[test]
+    fn poll_every_under_60_seconds() {
+        let y = "entry: a\ntasks:\n  a:\n    steps:\n      - poll: { every: 20s, success: 0.5, maxChecks: 10 }\n";
+        one(y, 5, 24, "tasks.a.steps[0].poll.every", &["waits 20s between checks", "whole loop"]);
+        none(&y.replace("20s", "90s"));
+    }
+
+    #[test]
+    fn memory_over_the_preset_without_out_of_memory_retry() {
+        // 3 items at once of up to 200 MB, plus 100 MB: 700 MB on small-1x's 512 MB.
+        let y = "entry: a\ntasks:\n  a:\n    machine: small-1x\n    baseMemoryMb: 100\n    steps:\n      - parallel:\n          count: 10\n          limit: 3\n          steps:\n            - work: { duration: 1s, memoryMb: { uniform: [50, 200] } }\n";
+        one(
+            y,
+            11,
+            47,
+            "tasks.a.steps[0].parallel.steps[0].work.memoryMb",
+            &["700 MB", "3 items at once", "baseMemoryMb 100", "512 MB of `small-1x`", "CRASHED", "small-2x"],
+        );
+        // An out-of-memory retry that cannot act (no attempt left), or that is too small.
+        let r = y.replace(
+            "machine: small-1x",
+            "machine: small-1x\n    retry: { maxAttempts: 1, outOfMemory: { machine: medium-1x } }",
+        );
+        one(&r, 12, 47, "tasks.a.steps[0].parallel.steps[0].work.memoryMb", &["needs an attempt left"]);
+        let r = y.replace(
+            "machine: small-1x",
+            "machine: micro\n    retry: { maxAttempts: 2, outOfMemory: { machine: small-1x } }",
+        );
+        one(&r, 12, 47, "tasks.a.steps[0].parallel.steps[0].work.memoryMb", &["out-of-memory machine `small-1x`"]);
+        // With an out-of-memory retry to a preset that has room, or with room: no warning.
+        none(&y.replace(
+            "machine: small-1x",
+            "machine: small-1x\n    retry: { maxAttempts: 2, outOfMemory: { machine: small-2x } }",
+        ));
+        none(&y.replace("limit: 3", "limit: 2"));
+    }
+
+    #[test]
+    fn retried_children_without_idempotency_key() {
+        let y = "entry: a\ntasks:\n  a:\n    retry: { maxAttempts: 3 }\n    steps:\n      - triggerAndWait: b\n      - work: { duration: 1s, failure: 0.1 }\n  b:\n    steps:\n      - work: { duration: 1s }\n";
+        one(
+            y,
+            6,
+            9,
+            "tasks.a.steps[0].triggerAndWait",
+            &["retry of `a` (maxAttempts 3)", "pays for it again", "idempotencyKey: true"],
+        );
+        // With the key, with no retry, or with nothing that can fail after the trigger: none.
+        none(&y.replace("triggerAndWait: b", "triggerAndWait: { task: b, idempotencyKey: true }"));
+        none(&y.replace("maxAttempts: 3", "maxAttempts: 1"));
+        none(&y.replace("failure: 0.1", "failure: 0"));
+        // A failure that is not retried (AbortTaskRunError) triggers nothing again.
+        none(&y.replace("failure: 0.1", "failure: { probability: 0.1, retryable: false }"));
+        // A batch whose children can fail: one failure re-runs them all.
+        let y = "entry: a\ntasks:\n  a:\n    retry: { maxAttempts: 2 }\n    steps:\n      - batchTriggerAndWait: { task: b, count: 10 }\n  b:\n    steps:\n      - work: { duration: 1s, failure: 0.01 }\n";
+        one(y, 6, 9, "tasks.a.steps[0].batchTriggerAndWait", &["fails the batch", "completed ones too"]);
+        // Fire-and-forget, before a poll that can give up.
+        let y = "entry: a\ntasks:\n  a:\n    retry: { maxAttempts: 2 }\n    steps:\n      - trigger: b\n      - poll: { every: 2m, success: 0.5, maxChecks: 3 }\n  b:\n    steps:\n      - work: { duration: 1s }\n";
+        one(y, 6, 9, "tasks.a.steps[0].trigger", &["triggers `b` again"]);
+        none(&y.replace("trigger: b", "trigger: { task: b, idempotencyKey: true }"));
+    }
+
+    #[test]
+    fn an_other_arm_of_the_branch_is_not_after_the_trigger() {
+        // Only one arm runs: a failure in the other arm cannot retry this one's child.
+        let y = "input:\n  f: { bernoulli: 0.5 }\nentry: a\ntasks:\n  a:\n    retry: { maxAttempts: 3 }\n    steps:\n      - branch:\n          - when: f\n            then: [ { triggerAndWait: b } ]\n          - otherwise: [ { work: { duration: 1s, failure: 0.5 } } ]\n  b:\n    steps:\n      - work: { duration: 1s }\n";
+        none(y);
+    }
+
+    #[test]
+    fn waiting_on_a_child_in_the_same_queue() {
+        let y = "entry: a\ntasks:\n  a:\n    queue: { name: db, concurrencyLimit: 2 }\n    steps:\n      - triggerAndWait: b\n  b:\n    steps:\n      - triggerAndWait: c\n  c:\n    queue: { name: db }\n    steps:\n      - work: { duration: 1s }\n";
+        one(
+            y,
+            6,
+            9,
+            "tasks.a.steps[0].triggerAndWait",
+            &["`a` waits for `c` (through b)", "queue `db` (concurrencyLimit 2)", "deadlock"],
+        );
+        none(&y.replace("name: db }", "name: other }"));
+        // No limit on the queue: only the environment's.
+        none(&y.replace("{ name: db, concurrencyLimit: 2 }", "{ name: db }"));
+    }
+}

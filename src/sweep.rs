@@ -1,0 +1,844 @@
+//! Sizing and sensitivity.
+//!
+//! [`sweep`] runs one scenario in several variants (machine presets of a task, values at key
+//! paths) with the same seed, so every variant sees the same random numbers for the same
+//! work, and keeps the variants worth having: the feasible ones (every SLO passes and the
+//! success rate is close to the best), their Pareto front of mean cost against p95 duration,
+//! and a pick per strategy (`cost`, `speed`, `balanced`). [`sensitivity`] moves each work
+//! step's duration and failure probability down and up one at a time and ranks them by their
+//! effect on p95 duration and mean cost.
+
+use crate::engine::SimError;
+use crate::error::{LoadError, closest};
+use crate::model::{Model, TaskId};
+use crate::montecarlo::{self, Config, McResult};
+use crate::platform::{MachineId, PRESETS, machine_by_name, machine_names};
+use crate::report::{self, RunSummary, Statuses};
+use crate::scenario;
+use crate::slo::Slo;
+use serde::Serialize;
+use serde::ser::{SerializeMap, Serializer};
+
+/// A variant is infeasible when its success rate is below the best variant's by more than
+/// this many standard errors of the difference.
+pub const SUCCESS_SE: f64 = 4.0;
+/// The value `--balance` takes when not given: cost and p95 duration weigh the same.
+pub const DEFAULT_BALANCE: f64 = 0.5;
+
+/// One `--set PATH=V1,V2,...`: the key path and the values it takes, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SetSpec {
+    pub path: String,
+    pub values: Vec<String>,
+}
+
+/// Parses `PATH=V1,V2,...`. Values are YAML; a comma inside brackets, braces or quotes does
+/// not split (`tasks.t.steps[0].work.duration={ uniform: [1s, 3s] },2s`).
+pub fn parse_set(arg: &str) -> Result<SetSpec, String> {
+    let example = "expected PATH=V1,V2,... e.g. tasks.transcribe-audio.steps[0].parallel.limit=1,2,3,6";
+    let (path, vals) = arg.split_once('=').ok_or_else(|| format!("`{arg}` has no `=`: {example}"))?;
+    let path = path.trim();
+    if path.is_empty() || path.split('.').any(|p| p.trim().is_empty()) {
+        return Err(format!("`{arg}` has no key path before `=`: {example}"));
+    }
+    let values = split_values(vals);
+    if values.is_empty() || values.iter().any(|v| v.is_empty()) {
+        return Err(format!("`{arg}` has an empty value: {example}"));
+    }
+    Ok(SetSpec { path: path.to_owned(), values })
+}
+
+fn split_values(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let (mut depth, mut quote) = (0i32, None::<char>);
+    for c in s.chars() {
+        match (quote, c) {
+            (Some(q), _) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '[' | '{' | '(') => depth += 1,
+            (None, ']' | '}' | ')') => depth -= 1,
+            (None, ',') if depth <= 0 => {
+                out.push(cur.trim().to_owned());
+                cur.clear();
+                continue;
+            }
+            _ => {}
+        }
+        cur.push(c);
+    }
+    out.push(cur.trim().to_owned());
+    out
+}
+
+/// What to sweep.
+#[derive(Debug, Clone)]
+pub struct SweepOptions {
+    /// The task whose machine is swept and whose out-of-memory and TIMED_OUT rates are
+    /// reported; `all`: each task in turn, the others fixed. None: only `sets` are swept.
+    pub task: Option<String>,
+    /// Presets to try for the task, by name. Empty: all seven.
+    pub machines: Vec<String>,
+    /// Values at key paths; several cross each other, and cross the machines.
+    pub sets: Vec<SetSpec>,
+    /// Weight of cost in the `balanced` score, in [0, 1].
+    pub balance: f64,
+    /// SLOs to check besides the scenario's `slo:` list.
+    pub slos: Vec<Slo>,
+}
+
+/// Why a sweep or a sensitivity analysis stopped. All of them are bad input (exit code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum SweepError {
+    /// A bad argument; the message says what was expected.
+    #[error("error: {0}")]
+    Usage(String),
+    /// The scenario, or one variant of it, does not load.
+    #[error("{source}{context}")]
+    Load { context: String, source: LoadError },
+    #[error("error: {0}")]
+    Sim(#[from] SimError),
+}
+
+/// Set values of a variant, in `--set` order; serialised as a map whose numeric values are
+/// numbers.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SetValues(pub Vec<(String, String)>);
+
+impl Serialize for SetValues {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            m.serialize_entry(k, &json_value(v))?;
+        }
+        m.end()
+    }
+}
+
+fn json_value(v: &str) -> serde_json::Value {
+    if let Ok(i) = v.parse::<i64>() {
+        return i.into();
+    }
+    match v.parse::<f64>() {
+        Ok(f) if f.is_finite() => f.into(),
+        _ => v.into(),
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RowDuration {
+    pub p50: f64,
+    pub p95: f64,
+    pub mean: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RowCost {
+    pub mean: f64,
+    pub per_1000_runs: f64,
+}
+
+/// One variant's outcome.
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    /// The swept task's preset in this variant (null when no task is named).
+    pub machine: Option<&'static str>,
+    pub set: SetValues,
+    pub duration_s: RowDuration,
+    pub cost_usd: RowCost,
+    pub success_rate: f64,
+    pub statuses: Statuses,
+    /// Attempts that ran out of memory per task run of the swept task (of all tasks when no
+    /// task is named): the share of its runs with an OOM, as a run has at most one unless
+    /// its upgraded retry runs out of memory too.
+    pub oom_rate: f64,
+    /// Share of the swept task's runs (of all task runs when no task is named) that ended
+    /// TIMED_OUT.
+    pub timed_out_rate: f64,
+    pub feasible: bool,
+    /// On the Pareto front of (mean cost, p95 duration) over the feasible variants.
+    pub pareto: bool,
+    /// What makes the variant infeasible (null when feasible).
+    pub infeasible_because: Option<String>,
+    #[serde(skip)]
+    pub runs: u64,
+}
+
+/// A strategy's pick: which row, and its machine and set values.
+#[derive(Debug, Clone, Serialize)]
+pub struct Pick {
+    pub row: usize,
+    pub machine: Option<&'static str>,
+    pub set: SetValues,
+}
+
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct Recommended {
+    /// The cheapest feasible variant (mean cost per run).
+    pub cost: Option<Pick>,
+    /// The feasible variant with the lowest p95 duration.
+    pub speed: Option<Pick>,
+    /// The feasible variant with the lowest `w * cost / min cost + (1 - w) * p95 / min p95`.
+    pub balanced: Option<Pick>,
+}
+
+/// The sweep of one task (or of values alone).
+#[derive(Debug, Clone, Serialize)]
+pub struct Sweep {
+    pub scenario: String,
+    pub task: Option<String>,
+    /// The task's preset in the scenario as written.
+    pub scenario_machine: Option<&'static str>,
+    pub runs: u64,
+    pub seed: u64,
+    pub balance: f64,
+    pub slos: Vec<String>,
+    pub rows: Vec<Row>,
+    pub recommended: Recommended,
+}
+
+/// `--task all`: one sweep per task.
+#[derive(Debug, Clone, Serialize)]
+pub struct AllSweeps {
+    pub scenario: String,
+    pub task: &'static str,
+    pub runs: u64,
+    pub seed: u64,
+    pub balance: f64,
+    pub sweeps: Vec<Sweep>,
+}
+
+/// Runs every variant the options describe: one [`Sweep`] per task (`--task all`), else one.
+/// `on_runs` is called as runs finish (for a progress bar).
+pub fn sweep(
+    src: &str,
+    file: &str,
+    opts: &SweepOptions,
+    cfg: Config,
+    on_runs: &(dyn Fn(u64) + Sync),
+) -> Result<Vec<Sweep>, SweepError> {
+    if !(0.0..=1.0).contains(&opts.balance) {
+        return Err(SweepError::Usage(format!("--balance {} is not in [0, 1] (the weight of cost)", opts.balance)));
+    }
+    if cfg.runs == 0 {
+        return Err(SweepError::Usage("--runs must be at least 1".into()));
+    }
+    let base = scenario::load_str(src, file).map_err(|source| SweepError::Load { context: String::new(), source })?;
+    let model = &base.model;
+    let task_names: Vec<&str> = model.tasks.iter().map(|t| t.name.as_str()).collect();
+    let tasks: Vec<Option<String>> = match opts.task.as_deref() {
+        None => {
+            if !opts.machines.is_empty() {
+                return Err(SweepError::Usage("--machines needs --task T (the task whose preset is swept)".into()));
+            }
+            if opts.sets.is_empty() {
+                return Err(SweepError::Usage(
+                    "nothing to sweep: give --task T (its machine presets) or --set PATH=V1,V2,...".into(),
+                ));
+            }
+            vec![None]
+        }
+        Some(t) if model.task_id(t).is_some() => vec![Some(t.to_owned())],
+        Some("all") => task_names.iter().map(|t| Some((*t).to_owned())).collect(),
+        Some(t) => {
+            let hint = match closest(t, &task_names) {
+                Some(c) => format!("did you mean `{c}`? "),
+                None => String::new(),
+            };
+            return Err(SweepError::Usage(format!(
+                "--task `{t}`: there is no such task; {hint}tasks: {}, or all",
+                task_names.join(", ")
+            )));
+        }
+    };
+    let mut machines: Vec<MachineId> = Vec::new();
+    for name in &opts.machines {
+        let m = machine_by_name(name.trim()).ok_or_else(|| {
+            let hint = match closest(name, &machine_names()) {
+                Some(c) => format!("did you mean `{c}`? "),
+                None => String::new(),
+            };
+            SweepError::Usage(format!(
+                "--machines: unknown preset `{name}`; {hint}presets: {}",
+                machine_names().join(", ")
+            ))
+        })?;
+        if !machines.contains(&m) {
+            machines.push(m);
+        }
+    }
+    if machines.is_empty() {
+        machines = (0..PRESETS.len() as MachineId).collect();
+    }
+    check_set_paths(src, &opts.sets)?;
+
+    let combos = cross(&opts.sets);
+    let mut out = Vec::new();
+    for task in tasks {
+        let tid = task.as_deref().and_then(|t| model.task_id(t));
+        let swept: Vec<Option<MachineId>> =
+            if tid.is_some() { machines.iter().map(|m| Some(*m)).collect() } else { vec![None] };
+        let mut rows = Vec::new();
+        for m in &swept {
+            for combo in &combos {
+                let mut overrides: Vec<(String, String)> = Vec::new();
+                if let (Some(t), Some(m)) = (&task, m) {
+                    overrides.push((format!("tasks.{t}.machine"), PRESETS[*m as usize].name.to_owned()));
+                }
+                overrides.extend(combo.0.iter().cloned());
+                let loaded = scenario::load_str_with(src, file, &overrides).map_err(|source| SweepError::Load {
+                    context: format!(
+                        "\n(in the variant {})",
+                        overrides.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")
+                    ),
+                    source,
+                })?;
+                let mut vm = loaded.model;
+                vm.slos.extend(opts.slos.iter().cloned());
+                let mc = montecarlo::run_with(&vm, cfg, on_runs)?;
+                let s = report::summarise(&vm, &mc, cfg.seed, Vec::new());
+                rows.push(row(&vm, &mc, &s, tid, combo.clone()));
+            }
+        }
+        let mut slos: Vec<String> = model.slos.iter().map(|s| s.expr.clone()).collect();
+        slos.extend(opts.slos.iter().map(|s| s.expr.clone()));
+        let mut sw = Sweep {
+            scenario: model.name.clone(),
+            task,
+            scenario_machine: tid.map(|t| PRESETS[model.tasks[t as usize].machine as usize].name),
+            runs: cfg.runs,
+            seed: cfg.seed,
+            balance: opts.balance,
+            slos,
+            rows,
+            recommended: Recommended::default(),
+        };
+        decide(&mut sw);
+        out.push(sw);
+    }
+    Ok(out)
+}
+
+/// Checks every `--set` path and value against the scenario's YAML before anything runs, so
+/// a typo stops the sweep at once with a message naming the flag.
+fn check_set_paths(src: &str, sets: &[SetSpec]) -> Result<(), SweepError> {
+    if sets.is_empty() {
+        return Ok(());
+    }
+    let root = scenario::yaml::parse(src)
+        .map_err(|e| SweepError::Usage(format!("the scenario is not YAML: {}", e.message)))?;
+    for s in sets {
+        for v in &s.values {
+            let mut r = root.clone();
+            scenario::set_path(&mut r, &s.path, v)
+                .map_err(|m| SweepError::Usage(format!("--set {}={}: {m}", s.path, s.values.join(","))))?;
+        }
+    }
+    Ok(())
+}
+
+/// Every combination of the set values, the first `--set` varying slowest.
+fn cross(sets: &[SetSpec]) -> Vec<SetValues> {
+    let mut out = vec![SetValues::default()];
+    for s in sets {
+        let mut next = Vec::with_capacity(out.len() * s.values.len());
+        for prefix in &out {
+            for v in &s.values {
+                let mut p = prefix.clone();
+                p.0.push((s.path.clone(), v.clone()));
+                next.push(p);
+            }
+        }
+        out = next;
+    }
+    out
+}
+
+fn row(model: &Model, mc: &McResult, s: &RunSummary, task: Option<TaskId>, set: SetValues) -> Row {
+    let (runs, oom, timed_out) = match task {
+        Some(t) => {
+            let a = &s.tasks[t as usize];
+            (a.runs, a.out_of_memory, a.statuses.timed_out)
+        }
+        None => {
+            s.tasks.iter().fold((0, 0, 0), |(r, o, t), a| (r + a.runs, o + a.out_of_memory, t + a.statuses.timed_out))
+        }
+    };
+    let rate = |x: u64| if runs > 0 { x as f64 / runs as f64 } else { 0.0 };
+    let failed_slos: Vec<String> = s.slo.iter().filter(|r| !r.pass).map(|r| format!("fails {}", r.expr)).collect();
+    Row {
+        machine: task.map(|t| PRESETS[model.tasks[t as usize].machine as usize].name),
+        set,
+        duration_s: RowDuration { p50: s.duration_s.p50, p95: s.duration_s.p95, mean: s.duration_s.mean },
+        cost_usd: RowCost { mean: s.cost_usd.mean, per_1000_runs: s.cost_usd.per_1000_runs },
+        success_rate: s.success_rate,
+        statuses: s.statuses.clone(),
+        oom_rate: rate(oom),
+        timed_out_rate: rate(timed_out),
+        feasible: failed_slos.is_empty(),
+        pareto: false,
+        infeasible_because: if failed_slos.is_empty() { None } else { Some(failed_slos.join("; ")) },
+        runs: mc.outcomes.len() as u64,
+    }
+}
+
+/// Feasibility, the Pareto front and the picks of a sweep's rows.
+pub fn decide(sw: &mut Sweep) {
+    let best = sw.rows.iter().map(|r| (r.success_rate, r.runs)).max_by(|a, b| a.0.total_cmp(&b.0));
+    if let Some((pb, nb)) = best {
+        for r in &mut sw.rows {
+            let (p, n) = (r.success_rate, r.runs.max(1) as f64);
+            let se = (pb * (1.0 - pb) / nb.max(1) as f64 + p * (1.0 - p) / n).sqrt();
+            let why = if p == 0.0 {
+                Some(format!("no run completes ({})", failures(&r.statuses)))
+            } else if p < pb - SUCCESS_SE * se {
+                Some(format!("success {} vs best {} ({})", pct(p, 2), pct(pb, 2), failures(&r.statuses)))
+            } else {
+                None
+            };
+            if let Some(w) = why {
+                r.feasible = false;
+                r.infeasible_because = Some(match r.infeasible_because.take() {
+                    Some(slo) => format!("{w}; {slo}"),
+                    None => w,
+                });
+            }
+        }
+    }
+    let pts: Vec<(f64, f64)> = sw.rows.iter().map(|r| (r.cost_usd.mean, r.duration_s.p95)).collect();
+    let feasible: Vec<bool> = sw.rows.iter().map(|r| r.feasible).collect();
+    for (r, on) in sw.rows.iter_mut().zip(pareto_front(&pts, &feasible)) {
+        r.pareto = on;
+    }
+    let ok: Vec<usize> = (0..sw.rows.len()).filter(|&i| feasible[i]).collect();
+    let pick = |i: usize| Pick { row: i, machine: sw.rows[i].machine, set: sw.rows[i].set.clone() };
+    let by = |key: &dyn Fn(usize) -> (f64, f64)| {
+        ok.iter().copied().min_by(|&a, &b| {
+            let (ka, kb) = (key(a), key(b));
+            ka.0.total_cmp(&kb.0).then(ka.1.total_cmp(&kb.1)).then(a.cmp(&b))
+        })
+    };
+    let min_cost = ok.iter().map(|&i| pts[i].0).fold(f64::INFINITY, f64::min).max(f64::MIN_POSITIVE);
+    let min_p95 = ok.iter().map(|&i| pts[i].1).fold(f64::INFINITY, f64::min).max(f64::MIN_POSITIVE);
+    let w = sw.balance;
+    let cost = by(&|i| (pts[i].0, pts[i].1));
+    let speed = by(&|i| (pts[i].1, pts[i].0));
+    let balanced = by(&|i| (balanced_score(w, pts[i].0, pts[i].1, min_cost, min_p95), pts[i].0));
+    sw.recommended = Recommended { cost: cost.map(pick), speed: speed.map(pick), balanced: balanced.map(pick) };
+}
+
+/// `w * cost / min_cost + (1 - w) * p95 / min_p95`: 1 for a variant that is both the
+/// cheapest and the fastest.
+pub fn balanced_score(w: f64, cost: f64, p95: f64, min_cost: f64, min_p95: f64) -> f64 {
+    w * cost / min_cost + (1.0 - w) * p95 / min_p95
+}
+
+/// Which points are on the Pareto front of (cost, duration), both to be minimised, among
+/// those marked eligible: no eligible point is at least as good in both and better in one.
+pub fn pareto_front(points: &[(f64, f64)], eligible: &[bool]) -> Vec<bool> {
+    (0..points.len())
+        .map(|i| {
+            eligible[i]
+                && !(0..points.len()).any(|j| {
+                    let (a, b) = (points[j], points[i]);
+                    eligible[j] && a.0 <= b.0 && a.1 <= b.1 && (a.0 < b.0 || a.1 < b.1)
+                })
+        })
+        .collect()
+}
+
+/// Non-completed statuses with their counts, e.g. `CRASHED 8500, FAILED 12`.
+pub fn failures(st: &Statuses) -> String {
+    let v = serde_json::to_value(st).unwrap_or_default();
+    let parts: Vec<String> = v
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .filter(|(k, n)| k.as_str() != "COMPLETED" && n.as_u64().unwrap_or(0) > 0)
+                .map(|(k, n)| format!("{k} {n}"))
+                .collect()
+        })
+        .unwrap_or_default();
+    if parts.is_empty() { "none failed".into() } else { parts.join(", ") }
+}
+
+/// A share as a percentage with `digits` decimals.
+pub fn pct(x: f64, digits: usize) -> String {
+    format!("{:.*}%", digits, x * 100.0)
+}
+
+/// A rate for the table: `-` for none, else e.g. `OOM 85%` (one decimal under 10%).
+fn rate_cell(label: &str, x: f64) -> String {
+    if x <= 0.0 {
+        "-".into()
+    } else if x < 0.1 {
+        format!("{label} {}", pct(x, 1))
+    } else {
+        format!("{label} {}", pct(x, 0))
+    }
+}
+
+/// The last part of a key path, for a column header (`limit` for `...parallel.limit`).
+pub fn short_path(path: &str) -> &str {
+    path.rsplit('.').next().unwrap_or(path)
+}
+
+/// A variant's name: its machine and set values (`medium-2x limit=4`).
+pub fn variant_name(r: &Row) -> String {
+    let mut parts: Vec<String> = r.machine.iter().map(|m| m.to_string()).collect();
+    parts.extend(r.set.0.iter().map(|(k, v)| format!("{}={v}", short_path(k))));
+    if parts.is_empty() { "base".into() } else { parts.join(" ") }
+}
+
+/// A variant's name without the set values every variant of the sweep shares (for charts).
+pub fn variant_label(sw: &Sweep, r: &Row) -> String {
+    let varies = |k: usize| sw.rows.iter().any(|o| o.set.0.get(k) != r.set.0.get(k));
+    let mut parts: Vec<String> = r.machine.iter().map(|m| m.to_string()).collect();
+    parts.extend(
+        r.set.0.iter().enumerate().filter(|(k, _)| varies(*k)).map(|(_, (k, v))| format!("{}={v}", short_path(k))),
+    );
+    if parts.is_empty() { "base".into() } else { parts.join(" ") }
+}
+
+/// Columns laid out with the first `left` left-aligned (and the last one when `last_left`),
+/// the rest right-aligned.
+fn layout(rows: &[Vec<String>], left: usize, last_left: bool) -> String {
+    let cols = rows.iter().map(|r| r.len()).max().unwrap_or(0);
+    let width: Vec<usize> =
+        (0..cols).map(|c| rows.iter().filter_map(|r| r.get(c)).map(|s| s.chars().count()).max().unwrap_or(0)).collect();
+    let mut o = String::new();
+    for r in rows {
+        let mut line = String::new();
+        for (c, cell) in r.iter().enumerate() {
+            if c > 0 {
+                line.push_str("   ");
+            }
+            let pad = width[c].saturating_sub(cell.chars().count());
+            if c < left || (last_left && c + 1 == cols) {
+                line.push_str(cell);
+                line.push_str(&" ".repeat(pad));
+            } else {
+                line.push_str(&" ".repeat(pad));
+                line.push_str(cell);
+            }
+        }
+        o.push_str(line.trim_end());
+        o.push('\n');
+    }
+    o
+}
+
+/// The human table of a sweep.
+pub fn table(sw: &Sweep) -> String {
+    use crate::report::table::{secs, usd};
+    use std::fmt::Write;
+    let mut o = String::new();
+    let what = match &sw.task {
+        Some(t) => format!("{}, task {t}", sw.scenario),
+        None => sw.scenario.clone(),
+    };
+    let _ = writeln!(
+        o,
+        "sweep of {what}: {} variants, {} runs each, seed {} (the same random numbers in every variant)",
+        sw.rows.len(),
+        sw.runs,
+        sw.seed
+    );
+    if let (Some(t), Some(m)) = (&sw.task, sw.scenario_machine) {
+        let _ = writeln!(o, "the scenario has {t} on {m}; OOM and TIMED_OUT are shares of {t}'s runs");
+    }
+    let set_paths: Vec<&str> =
+        sw.rows.first().map(|r| r.set.0.iter().map(|(k, _)| k.as_str()).collect()).unwrap_or_default();
+    for p in &set_paths {
+        let _ = writeln!(o, "{}: {p}", short_path(p));
+    }
+    let _ = writeln!(o);
+    let mut header: Vec<String> = Vec::new();
+    if sw.task.is_some() {
+        header.push("machine".into());
+    }
+    header.extend(set_paths.iter().map(|p| short_path(p).to_owned()));
+    let left = header.len();
+    header.extend(
+        ["p50", "p95", "cost/run", "per 1,000 runs", "success", "OOM", "TIMED_OUT", "verdict"].map(String::from),
+    );
+    let mut rows = vec![header];
+    for (i, r) in sw.rows.iter().enumerate() {
+        let mut cells: Vec<String> = Vec::new();
+        if sw.task.is_some() {
+            cells.push(r.machine.unwrap_or("-").to_owned());
+        }
+        cells.extend(r.set.0.iter().map(|(_, v)| v.clone()));
+        let picks: Vec<&str> =
+            [("cost", &sw.recommended.cost), ("speed", &sw.recommended.speed), ("balanced", &sw.recommended.balanced)]
+                .iter()
+                .filter(|(_, p)| p.as_ref().is_some_and(|p| p.row == i))
+                .map(|(n, _)| *n)
+                .collect();
+        let mut verdict = match &r.infeasible_because {
+            Some(w) => format!("infeasible: {w}"),
+            None if r.pareto => "front".into(),
+            None => "dominated".into(),
+        };
+        if !picks.is_empty() {
+            verdict.push_str(&format!("  <- {}", picks.join(", ")));
+        }
+        cells.extend([
+            secs(r.duration_s.p50),
+            secs(r.duration_s.p95),
+            usd(r.cost_usd.mean),
+            usd(r.cost_usd.per_1000_runs),
+            pct(r.success_rate, 2),
+            rate_cell("OOM", r.oom_rate),
+            rate_cell("TIMED_OUT", r.timed_out_rate),
+            verdict,
+        ]);
+        rows.push(cells);
+    }
+    o.push_str(&layout(&rows, left, true));
+    let _ = writeln!(o);
+    let line = |name: &str, p: &Option<Pick>| match p {
+        Some(p) => {
+            let r = &sw.rows[p.row];
+            format!(
+                "  {name:<9} {}  (p95 {}, {} per run, {} per 1,000 runs)",
+                variant_name(r),
+                secs(r.duration_s.p95),
+                usd(r.cost_usd.mean),
+                usd(r.cost_usd.per_1000_runs)
+            )
+        }
+        None => format!("  {name:<9} none: no variant is feasible"),
+    };
+    let _ = writeln!(o, "recommended");
+    let _ = writeln!(o, "{}", line("cost", &sw.recommended.cost));
+    let _ = writeln!(o, "{}", line("speed", &sw.recommended.speed));
+    let _ = writeln!(o, "{}", line("balanced", &sw.recommended.balanced));
+    let _ = writeln!(o);
+    let slos = if sw.slos.is_empty() { "none given".to_owned() } else { sw.slos.join(", ") };
+    let _ = writeln!(
+        o,
+        "feasible: every SLO passes and the success rate is within {SUCCESS_SE} standard errors of the best"
+    );
+    let _ = writeln!(o, "SLOs:     {slos}");
+    let _ = writeln!(o, "front:    feasible variants that no feasible variant beats on both mean cost and p95");
+    let _ = writeln!(
+        o,
+        "balanced: lowest {:.2} x cost / cheapest + {:.2} x p95 / fastest, over the feasible variants",
+        sw.balance,
+        1.0 - sw.balance
+    );
+    o
+}
+
+/// The summary table of `--task all`: each task's picks.
+pub fn all_table(sweeps: &[Sweep]) -> String {
+    let mut rows = vec![["task", "scenario has", "cost", "speed", "balanced"].map(String::from).to_vec()];
+    for sw in sweeps {
+        let name = |p: &Option<Pick>| p.as_ref().map_or("none".to_owned(), |p| variant_name(&sw.rows[p.row]));
+        rows.push(vec![
+            sw.task.clone().unwrap_or_default(),
+            sw.scenario_machine.unwrap_or("-").to_owned(),
+            name(&sw.recommended.cost),
+            name(&sw.recommended.speed),
+            name(&sw.recommended.balanced),
+        ]);
+    }
+    format!("recommended per task (each swept with the others as written)\n\n{}", layout(&rows, 5, true))
+}
+
+// ---------------------------------------------------------------------------------------
+// Sensitivity
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// A work step's duration, scaled.
+    Duration,
+    /// A work step's failure probability, scaled and clamped to [0, 1].
+    Failure,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Base {
+    pub p95_duration_s: f64,
+    pub mean_cost_usd: f64,
+}
+
+/// One parameter moved down and up: the relative change of p95 duration and mean cost
+/// (0.1 = 10% more than the base).
+#[derive(Debug, Clone, Serialize)]
+pub struct Param {
+    pub key: String,
+    pub kind: Kind,
+    /// The step's task and name (`generate-summary/gpt-4o`), or its key when it has no name.
+    pub label: String,
+    pub p95_down: f64,
+    pub p95_up: f64,
+    pub cost_down: f64,
+    pub cost_up: f64,
+}
+
+impl Param {
+    /// The largest absolute effect, on either measure, in either direction.
+    pub fn effect(&self) -> f64 {
+        [self.p95_down, self.p95_up, self.cost_down, self.cost_up].iter().fold(0.0, |a, x| a.max(x.abs()))
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Sensitivity {
+    pub scenario: String,
+    pub runs: u64,
+    pub seed: u64,
+    pub delta: f64,
+    pub base: Base,
+    /// Largest effect first.
+    pub parameters: Vec<Param>,
+}
+
+/// The label of a work step: `task/name`, or its key without `tasks.` and `.work`.
+pub fn step_label(key: &str, name: &str) -> String {
+    let rest = key.strip_prefix("tasks.").unwrap_or(key);
+    if name.is_empty() {
+        return rest.strip_suffix(".work").unwrap_or(rest).to_owned();
+    }
+    let task = rest.split(".steps[").next().unwrap_or(rest);
+    format!("{task}/{name}")
+}
+
+fn p95_and_cost(model: &Model, cfg: Config, on_runs: &(dyn Fn(u64) + Sync)) -> Result<(f64, f64), SimError> {
+    let mc = montecarlo::run_with(model, cfg, on_runs)?;
+    let mut d: Vec<f64> = mc.outcomes.iter().map(|o| o.duration_s).collect();
+    d.sort_unstable_by(f64::total_cmp);
+    let p95 = crate::stats::quantile_sorted(&d, 0.95).unwrap_or(0.0);
+    let cost = crate::stats::mean(&mc.outcomes.iter().map(|o| o.cost_usd).collect::<Vec<_>>()).unwrap_or(0.0);
+    Ok((p95, cost))
+}
+
+/// How many simulations [`sensitivity`] runs for a model: the base, and two per parameter.
+pub fn sensitivity_variants(model: &Model) -> u64 {
+    1 + 2 * model.works.iter().map(|w| 1 + u64::from(w.failure > 0.0)).sum::<u64>()
+}
+
+/// Moves each work step's duration (its per-preset scale) and each non-zero failure
+/// probability by `x(1 - delta)` and `x(1 + delta)`, one at a time, with the same seed.
+pub fn sensitivity(
+    model: &Model,
+    delta: f64,
+    cfg: Config,
+    on_runs: &(dyn Fn(u64) + Sync),
+) -> Result<Sensitivity, SweepError> {
+    if !(delta > 0.0 && delta < 1.0) {
+        return Err(SweepError::Usage(format!("--delta {delta} is not in (0, 1) (0.2 moves each parameter by 20%)")));
+    }
+    if cfg.runs == 0 {
+        return Err(SweepError::Usage("--runs must be at least 1".into()));
+    }
+    let (bp, bc) = p95_and_cost(model, cfg, on_runs)?;
+    let rel = |v: f64, b: f64| if b != 0.0 { v / b - 1.0 } else { 0.0 };
+    let mut params = Vec::new();
+    for (i, w) in model.works.iter().enumerate() {
+        let kinds: &[Kind] = if w.failure > 0.0 { &[Kind::Duration, Kind::Failure] } else { &[Kind::Duration] };
+        for &kind in kinds {
+            let mut res = [(0.0, 0.0); 2];
+            for (k, f) in [1.0 - delta, 1.0 + delta].into_iter().enumerate() {
+                let mut m = model.clone();
+                let ws = &mut m.works[i];
+                match kind {
+                    Kind::Duration => ws.scale.iter_mut().for_each(|s| *s *= f),
+                    Kind::Failure => ws.failure = (ws.failure * f).clamp(0.0, 1.0),
+                }
+                res[k] = p95_and_cost(&m, cfg, on_runs)?;
+            }
+            params.push(Param {
+                key: w.key.clone(),
+                kind,
+                label: step_label(&w.key, &w.name),
+                p95_down: rel(res[0].0, bp),
+                p95_up: rel(res[1].0, bp),
+                cost_down: rel(res[0].1, bc),
+                cost_up: rel(res[1].1, bc),
+            });
+        }
+    }
+    params.sort_by(|a, b| b.effect().total_cmp(&a.effect()));
+    Ok(Sensitivity {
+        scenario: model.name.clone(),
+        runs: cfg.runs,
+        seed: cfg.seed,
+        delta,
+        base: Base { p95_duration_s: bp, mean_cost_usd: bc },
+        parameters: params,
+    })
+}
+
+/// The human table of a sensitivity analysis.
+pub fn sensitivity_table(s: &Sensitivity) -> String {
+    use crate::report::table::{secs, usd};
+    let d = (s.delta * 100.0).round();
+    let signed = |x: f64| if (x * 100.0).abs() < 0.05 { "0.0%".to_owned() } else { format!("{:+.1}%", x * 100.0) };
+    let mut rows = vec![vec![
+        "rank".to_owned(),
+        "parameter".to_owned(),
+        "kind".to_owned(),
+        format!("p95 -{d}%"),
+        format!("p95 +{d}%"),
+        format!("cost -{d}%"),
+        format!("cost +{d}%"),
+    ]];
+    for (i, p) in s.parameters.iter().enumerate() {
+        rows.push(vec![
+            (i + 1).to_string(),
+            p.label.clone(),
+            format!("{:?}", p.kind).to_lowercase(),
+            signed(p.p95_down),
+            signed(p.p95_up),
+            signed(p.cost_down),
+            signed(p.cost_up),
+        ]);
+    }
+    let t = layout(&rows, 3, false);
+    format!(
+        "sensitivity of {}: each parameter x{} and x{} in turn, {} runs each, seed {} (the same random numbers)\n\
+         base: p95 duration {}, mean cost {} per run\n\
+         columns: change of p95 duration and of mean cost when the parameter moves down / up by {d}%\n\n{t}",
+        s.scenario,
+        1.0 - s.delta,
+        1.0 + s.delta,
+        s.runs,
+        s.seed,
+        secs(s.base.p95_duration_s),
+        usd(s.base.mean_cost_usd),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_values_split_outside_brackets() {
+        let s = parse_set("tasks.t.steps[0].work.duration={ uniform: [1s, 3s] },2s").unwrap();
+        assert_eq!(s.path, "tasks.t.steps[0].work.duration");
+        assert_eq!(s.values, vec!["{ uniform: [1s, 3s] }", "2s"]);
+        assert_eq!(parse_set("a.b=1, 2,3").unwrap().values, vec!["1", "2", "3"]);
+        assert!(parse_set("a.b").is_err());
+        assert!(parse_set("=1").is_err());
+        assert!(parse_set("a.b=1,,2").is_err());
+    }
+
+    #[test]
+    fn pareto_front_of_a_few_points() {
+        let p = [(1.0, 10.0), (2.0, 5.0), (2.0, 6.0), (3.0, 5.0), (0.5, 20.0), (0.1, 1.0)];
+        let e = [true, true, true, true, true, false];
+        assert_eq!(pareto_front(&p, &e), vec![true, true, false, false, true, false]);
+    }
+
+    #[test]
+    fn labels() {
+        assert_eq!(step_label("tasks.a.steps[0].work", "dl"), "a/dl");
+        assert_eq!(step_label("tasks.a.steps[0].parallel.steps[0].work", ""), "a.steps[0].parallel.steps[0]");
+    }
+}

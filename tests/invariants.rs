@@ -1,0 +1,178 @@
+//! Limits: a runaway scenario ends quickly with a clear error naming the task, at load time
+//! where a static bound shows it (huge counts, trigger recursion, polls in the millions),
+//! else from the per-run event budget (`limits.maxEventsPerRun`) while simulating; and
+//! times stay finite whatever the distributions.
+
+use assert_cmd::Command;
+use std::time::{Duration, Instant};
+use wfsim::engine::SimError;
+use wfsim::error::{Diagnostic, LoadError, Severity};
+use wfsim::montecarlo::{self, Config};
+use wfsim::scenario::{Loaded, load_str};
+
+fn load(yaml: &str) -> Loaded {
+    match load_str(yaml, "t.yaml") {
+        Ok(l) => l,
+        Err(e) => panic!("does not load:\n{e}"),
+    }
+}
+
+/// The one error of a scenario that must not load.
+fn error(yaml: &str) -> Diagnostic {
+    match load_str(yaml, "t.yaml") {
+        Ok(_) => panic!("loaded, but should not:\n{yaml}"),
+        Err(LoadError::Invalid(d)) => {
+            let errors: Vec<_> = d.into_iter().filter(|d| d.severity == Severity::Error).collect();
+            assert_eq!(errors.len(), 1, "{errors:#?}");
+            errors.into_iter().next().unwrap()
+        }
+        Err(e) => panic!("{e}"),
+    }
+}
+
+fn at(d: &Diagnostic, line: u32, column: u32, key: &str, has: &[&str]) {
+    assert_eq!((d.line, d.column, d.key.as_str()), (line, column, key), "{d}");
+    for h in has {
+        assert!(d.to_string().contains(h), "`{h}` missing in:\n{d}");
+    }
+}
+
+fn simulate(l: &Loaded, runs: u64) -> Result<montecarlo::McResult, SimError> {
+    montecarlo::run(&l.model, Config { runs, seed: 1, threads: Some(1) })
+}
+
+#[test]
+fn a_parallel_count_in_the_millions_is_rejected_at_load() {
+    let d = error(
+        "entry: a\ntasks:\n  a:\n    steps:\n      - parallel:\n          count: 10000000\n          steps:\n            - work: { duration: 1s }\n",
+    );
+    at(
+        &d,
+        6,
+        18,
+        "tasks.a.steps[0].parallel.count",
+        &["task `a`", "10,000,000 items", "limits.maxEventsPerRun (5,000,000)", "max:"],
+    );
+}
+
+#[test]
+fn counts_multiply_through_nesting_and_batches() {
+    // 1,000 items x a batch of 1,000 children x 1,000 fire-and-forget grandchildren each.
+    let y = "entry: a\ntasks:\n  a:\n    steps:\n      - parallel:\n          count: 1000\n          steps:\n            - batchTriggerAndWait: { task: b, count: 1000 }\n  b:\n    steps:\n      - batchTrigger: { task: c, count: 1000 }\n  c:\n    steps:\n      - work: { duration: 1s }\n";
+    let d = error(y);
+    at(&d, 11, 41, "tasks.b.steps[0].batchTrigger.count", &["task `b`", "1,000,000 runs of `b`", "1,000,000,000"]);
+    // Nested parallel items inside one task.
+    let y = "entry: a\ntasks:\n  a:\n    steps:\n      - parallel:\n          count: 3000\n          steps:\n            - parallel:\n                count: 3000\n                steps: [ { wait: 1s } ]\n";
+    at(&error(y), 9, 24, "tasks.a.steps[0].parallel.steps[0].parallel.count", &["3,000 parallel items", "9,000,000"]);
+}
+
+#[test]
+fn a_per_unit_count_from_an_unbounded_attribute_is_judged_at_its_far_tail() {
+    // A lognormal with p95 of a million: one draw in a billion is far above the budget.
+    let y = "input:\n  pages: { lognormal: { median: 10, p95: 1000000 }, round: true }\nentry: a\ntasks:\n  a:\n    steps:\n      - work: { duration: { perUnit: pages, each: 1ms } }\n";
+    at(&error(y), 7, 38, "tasks.a.steps[0].work.duration.perUnit", &["`perUnit` count", "max:"]);
+    // Bounded with max, it loads.
+    load(&y.replace("round: true", "max: 100000, round: true"));
+}
+
+#[test]
+fn a_poll_that_can_fail_millions_of_times_is_rejected() {
+    let y = "entry: a\ntasks:\n  a:\n    steps:\n      - poll: { every: 1s, success: 0, maxChecks: 10000000 }\n";
+    at(&error(y), 5, 51, "tasks.a.steps[0].poll.maxChecks", &["10,000,000 checks"]);
+    // With a real chance of success the checks that can happen are few: it loads and runs.
+    let l = load(&y.replace("success: 0,", "success: 0.5,"));
+    let r = simulate(&l, 200).unwrap();
+    assert!(r.outcomes.iter().all(|o| o.duration_s < 100.0));
+}
+
+#[test]
+fn fire_and_forget_recursion_that_never_ends_is_rejected() {
+    let y = "entry: a\ntasks:\n  a:\n    steps:\n      - work: { duration: 1s }\n      - trigger: b\n  b:\n    steps:\n      - trigger: a\n";
+    at(&error(y), 6, 18, "tasks.a.steps[1].trigger", &["trigger cycle a -> b -> a", "never ends", "bernoulli"]);
+    // Behind a branch it is no better: the condition is drawn once per workflow run.
+    let y = "input:\n  go: { bernoulli: 0.5 }\nentry: a\ntasks:\n  a:\n    steps:\n      - branch:\n          - when: go\n            then: [ { trigger: a } ]\n";
+    at(&error(y), 9, 32, "tasks.a.steps[0].branch[0].then[0].trigger", &["trigger cycle a -> a", "never ends"]);
+}
+
+#[test]
+fn recursion_that_multiplies_is_rejected() {
+    let y = "entry: a\ntasks:\n  a:\n    steps:\n      - work: { duration: 1s, failure: 0.9 }\n      - batchTrigger: { task: a, count: 2 }\n";
+    at(&error(y), 6, 23, "tasks.a.steps[1].batchTrigger", &["trigger cycle a -> a", "2 runs", "grow without end"]);
+    // Also through triggerAndWait inside a parallel, across two tasks.
+    let y = "entry: a\ntasks:\n  a:\n    steps:\n      - parallel: { count: { uniform: [0, 3] }, steps: [ { triggerAndWait: b } ] }\n  b:\n    steps:\n      - trigger: a\n";
+    at(&error(y), 5, 76, "tasks.a.steps[0].parallel.steps[0].triggerAndWait", &["a -> b -> a", "3 runs"]);
+}
+
+#[test]
+fn recursion_that_ends_by_chance_is_simulated() {
+    // Each run continues the chain with probability 0.8: 5 runs on average.
+    let y = "startLatency: 0\nentry: a\ntasks:\n  a:\n    steps:\n      - work: { duration: 1s }\n      - batchTrigger: { task: a, count: { bernoulli: 0.8 } }\n";
+    let l = load(y);
+    let r = simulate(&l, 2000).unwrap();
+    let mean = r.outcomes.iter().map(|o| o.task_runs as f64).sum::<f64>() / 2000.0;
+    assert!((mean - 5.0).abs() < 0.5, "mean chain length {mean}");
+    // A chain ended by a failing step before the trigger.
+    let y = "entry: a\ntasks:\n  a:\n    steps:\n      - work: { duration: 1s, failure: 0.3 }\n      - trigger: a\n";
+    assert!(simulate(&load(y), 100).is_ok());
+}
+
+#[test]
+fn the_event_budget_stops_a_run_quickly_naming_the_task() {
+    // Three million items pass the load-time bound (one event each) but take more events.
+    let y = "entry: root\ntasks:\n  root:\n    steps:\n      - triggerAndWait: fan\n  fan:\n    steps:\n      - parallel:\n          count: 3000000\n          steps:\n            - work: { duration: 1s }\n";
+    let l = load(y);
+    let t = Instant::now();
+    let e = simulate(&l, 50).err().expect("the budget stops the run");
+    assert!(t.elapsed() < Duration::from_secs(20), "took {:?}", t.elapsed());
+    let SimError::EventBudget { limit, task, .. } = &e;
+    assert_eq!((*limit, task.as_str()), (5_000_000, "fan"));
+    assert!(e.to_string().contains("maxEventsPerRun"), "{e}");
+}
+
+#[test]
+fn the_event_budget_is_settable() {
+    // 60 items of two steps each: under a budget of 100 events at load, over it when run.
+    let y = "limits: { maxEventsPerRun: 100 }\nentry: a\ntasks:\n  a:\n    steps:\n      - parallel: { count: 60, steps: [ { work: { duration: 1s } }, { wait: 1s } ] }\n";
+    let l = load(y);
+    assert_eq!(l.model.limits.max_events_per_run, 100);
+    let e = simulate(&l, 1).err().expect("over budget");
+    assert!(matches!(&e, SimError::EventBudget { limit: 100, task, .. } if task == "a"), "{e}");
+    // The load-time bound uses the same limit.
+    let d = error(&y.replace("count: 60", "count: 101"));
+    assert!(d.message.contains("over limits.maxEventsPerRun (100)"), "{d}");
+    // Raised, it runs.
+    assert!(simulate(&load(&y.replace("100 }", "1000 }")), 5).is_ok());
+}
+
+#[test]
+fn wfsim_run_exits_2_with_the_budget_message() {
+    let dir = std::env::temp_dir().join(format!("wfsim-limits-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join("budget.yaml");
+    std::fs::write(
+        &p,
+        "limits: { maxEventsPerRun: 1000 }\nentry: a\ntasks:\n  a:\n    steps:\n      - parallel: { count: 900, steps: [ { work: { duration: 1s } } ] }\n",
+    )
+    .unwrap();
+    let out = Command::cargo_bin("wfsim").unwrap().args(["run", p.to_str().unwrap(), "--runs", "10"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("processed more than 1000 events (in task `a`)"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn durations_too_large_are_rejected_and_unbounded_tails_stay_finite() {
+    let y = "entry: a\ntasks:\n  a:\n    steps:\n      - wait: 1e12\n";
+    at(&error(y), 5, 15, "tasks.a.steps[0].wait", &["too large", "1e9 s"]);
+    let y =
+        "entry: a\ntasks:\n  a:\n    retry: { maxAttempts: 2, maxTimeoutInMs: 1e300 }\n    steps:\n      - wait: 1s\n";
+    at(&error(y), 4, 46, "tasks.a.retry.maxTimeoutInMs", &["too large"]);
+    // sigma 300: most draws overflow to infinity or vanish; they are capped at 1e9 s.
+    let y = "entry: a\ntasks:\n  a:\n    steps:\n      - wait: { lognormal: { mu: 0, sigma: 300 } }\n      - work: { duration: { exponential: { mean: 900000000 } } }\n";
+    let r = simulate(&load(y), 200).unwrap();
+    for o in &r.outcomes {
+        assert!(o.duration_s.is_finite() && o.cost_usd.is_finite() && o.usage_s.is_finite(), "{o:?}");
+    }
+}

@@ -1,0 +1,178 @@
+//! The load model against queueing theory and the platform's slot rules.
+
+use wfsim::montecarlo::run_load;
+use wfsim::scenario::load_str;
+
+fn load(yaml: &str, reps: u64, seed: u64) -> wfsim::montecarlo::LoadResult {
+    let m = match load_str(yaml, "load.yaml") {
+        Ok(l) => l.model,
+        Err(e) => panic!("{e}"),
+    };
+    run_load(&m, seed, reps, None).expect("simulates")
+}
+
+fn mean_ci(v: &[f64]) -> (f64, f64) {
+    let n = v.len() as f64;
+    let m = v.iter().sum::<f64>() / n;
+    let sd = (v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (n - 1.0)).sqrt();
+    (m, sd / n.sqrt())
+}
+
+const MMC: &str = "startLatency: 0\nentry: job\ntasks:\n  job:\n    steps:\n      - work: { duration: { exponential: { mean: 1s } } }\nload:\n  arrivals: { poisson: { perMinute: 192 } }\n  duration: 3000s\n  warmup: 200s\n  environmentConcurrency: 4\n  burstFactor: 1\n  coldStart: 0\n";
+
+#[test]
+fn m_m_4_matches_erlang_c() {
+    // lambda 3.2/s, mu 1/s, c 4: P(wait) = 0.5964, Wq = 0.7455 s (Erlang C).
+    let r = load(MMC, 16, 21);
+    let pw: Vec<f64> = r
+        .reps
+        .iter()
+        .map(|o| {
+            let w = &o.queues[0].waits;
+            w.iter().filter(|&&x| x > 1e-12).count() as f64 / w.len() as f64
+        })
+        .collect();
+    let wq: Vec<f64> =
+        r.reps.iter().map(|o| o.queues[0].waits.iter().sum::<f64>() / o.queues[0].waits.len() as f64).collect();
+    let (pm, pse) = mean_ci(&pw);
+    let (wm, wse) = mean_ci(&wq);
+    eprintln!("M/M/4: P(wait) {pm:.4} ± {pse:.4}, Wq {wm:.4} ± {wse:.4} s");
+    assert!((pm - 0.5964).abs() < 4.0 * pse, "P(wait) {pm} ± {pse}");
+    assert!((wm - 0.7455).abs() < 4.0 * wse, "Wq {wm} ± {wse}");
+    // Utilisation rho = lambda / (c mu) = 0.8.
+    let u: Vec<f64> = r.reps.iter().map(|o| o.env_busy_area / (4.0 * (o.window.1 - o.window.0))).collect();
+    let (um, use_) = mean_ci(&u);
+    assert!((um - 0.8).abs() < 4.0 * use_, "utilisation {um} ± {use_}");
+}
+
+#[test]
+fn littles_law_holds_on_the_simulated_series() {
+    let r = load(MMC, 8, 22);
+    for o in &r.reps {
+        let t = o.window.1 - o.window.0;
+        let l = o.in_system_area / t;
+        let lambda = o.completed_in_window as f64 / t;
+        let w = o.outcomes.iter().map(|x| x.duration_s).sum::<f64>() / o.outcomes.len() as f64;
+        // Boundary effects of a finite window are of order W / T: a few per mille here.
+        assert!((l - lambda * w).abs() / l < 0.02, "L {l} vs lambda W {}", lambda * w);
+    }
+}
+
+/// Two workflow runs at t = 0 on an environment of one slot, no start latency.
+fn two_runs(steps: &str) -> String {
+    format!(
+        "startLatency: 0\nentry: p\ntasks:\n  p:\n    steps:\n{steps}  c:\n    steps:\n      - work: {{ duration: 10s }}\nload:\n  arrivals: {{ constant: {{ perMinute: 0 }} }}\n  bursts: [ {{ at: 0, runs: 2 }} ]\n  duration: 1h\n  environmentConcurrency: 1\n  burstFactor: 1\n  coldStart: 0\n"
+    )
+}
+
+fn durations(r: &wfsim::montecarlo::LoadResult) -> Vec<f64> {
+    r.reps[0].outcomes.iter().map(|o| o.duration_s).collect()
+}
+
+#[test]
+fn a_parent_in_trigger_and_wait_releases_its_slot_to_its_child() {
+    // One slot: the parent would deadlock its child if it kept the slot while waiting.
+    let r = load(&two_runs("      - triggerAndWait: c\n"), 1, 1);
+    assert_eq!(r.reps[0].deadlocked, 0);
+    assert!(r.reps[0].outcomes.iter().all(|o| o.status == wfsim::engine::Status::Completed));
+    // Slots go to the earliest queued run: P1 starts, triggers C1 and releases; P2 (queued at
+    // 0, before C1) starts, triggers C2 and releases; C1 runs 0-10 s, then C2 (queued before
+    // P1 came back at 10 s) runs 10-20 s; both parents then end at 20 s.
+    let d = durations(&r);
+    assert!((d[0] - 20.0).abs() < 1e-9 && (d[1] - 20.0).abs() < 1e-9, "{d:?}");
+}
+
+#[test]
+fn a_short_wait_keeps_the_slot_and_a_long_one_gives_it_back_after_60_s() {
+    // wait.for 30 s (checkpointed, not billed, but under 60 s): the slot is held throughout, so
+    // the second run starts only when the first ends at 31 s and ends at 62 s.
+    let short = load(&two_runs("      - wait: 30s\n      - work: { duration: 1s }\n"), 1, 1);
+    let d = durations(&short);
+    assert!((d[0] - 31.0).abs() < 1e-9 && (d[1] - 62.0).abs() < 1e-9, "{d:?}");
+    // work 1 s, wait.for 90 s, work 1 s. P1 gives the slot back 60 s into its wait (61 s); P2
+    // works 61-62 s and waits, holding the slot until 122 s; P1, due back at 91 s, gets it then
+    // and ends at 123 s; P2 resumes at 152 s on the free slot and ends at 153 s.
+    let long =
+        load(&two_runs("      - work: { duration: 1s }\n      - wait: 90s\n      - work: { duration: 1s }\n"), 1, 1);
+    let d = durations(&long);
+    assert!((d[0] - 123.0).abs() < 1e-9 && (d[1] - 153.0).abs() < 1e-9, "{d:?}");
+}
+
+fn model(yaml: &str) -> wfsim::model::Model {
+    match load_str(yaml, "load.yaml") {
+        Ok(l) => l.model,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+#[test]
+fn a_busy_tenant_waits_and_quiet_ones_do_not_with_a_concurrency_key() {
+    // One busy tenant sends 80% of the runs; each tenant's copy of the queue has 2 slots.
+    let base = "startLatency: 0\ninput:\n  tenant: { choice: { big: 0.8, a: 0.05, b: 0.05, c: 0.05, d: 0.05 } }\nentry: job\ntasks:\n  job:\n    queue: { name: jobs, concurrencyLimit: 2 }\n    KEY\n    steps:\n      - work: { duration: { exponential: { mean: 20s } } }\nload:\n  arrivals: { poisson: { perMinute: 6 } }\n  duration: 2h\n  warmup: 10m\n  environmentConcurrency: 100\n  coldStart: 0\n";
+    let keyed = run_load(&model(&base.replace("KEY", "concurrencyKey: tenant")), 5, 4, None).unwrap();
+    let s = wfsim::report::load::summarise(&model(&base.replace("KEY", "concurrencyKey: tenant")), &keyed).unwrap();
+    let q = &s.queues[0];
+    let big = q.keys.iter().find(|k| k.key == "big").unwrap();
+    let quiet: Vec<_> = q.keys.iter().filter(|k| k.key != "big").collect();
+    assert_eq!(quiet.len(), 4);
+    // The busy tenant's copy runs at utilisation 0.8 * 6/min * 20 s / 2 slots = 0.8 and queues;
+    // the quiet tenants' copies at 0.05 and almost never wait.
+    for k in &quiet {
+        assert!(big.mean_s > 10.0 * k.mean_s.max(0.01), "big {} vs {} {}", big.mean_s, k.key, k.mean_s);
+    }
+    // Without the key every tenant shares the same 2 slots at utilisation 6/min * 20 s / 2 = 1:
+    // the quiet tenants now wait as long as the busy one, longer than the busy one did alone.
+    let shared = run_load(&model(&base.replace("KEY", "")), 5, 4, None).unwrap();
+    let s2 = wfsim::report::load::summarise(&model(&base.replace("KEY", "")), &shared).unwrap();
+    assert!(s2.queues[0].utilisation > 0.95, "{}", s2.queues[0].utilisation);
+    // mean_ci95 is 1.96 standard errors: twice it is about 4.
+    assert!(
+        s2.queue_wait_s.mean > big.mean_s + 2.0 * s2.queue_wait_s.mean_ci95,
+        "{} vs {}",
+        s2.queue_wait_s.mean,
+        big.mean_s
+    );
+}
+
+const BURST: &str = "startLatency: 0\nentry: job\ntasks:\n  job:\n    TTL\n    steps:\n      - work: { duration: 10s }\nload:\n  arrivals: { constant: { perMinute: 0 } }\n  bursts: [ { at: 0, runs: 20 } ]\n  duration: 1h\n  environmentConcurrency: 1\n  burstFactor: 1\n  coldStart: 0\n  EXTRA\n";
+
+#[test]
+fn a_full_queue_rejects_triggers() {
+    let r = run_load(&model(&BURST.replace("TTL", "").replace("EXTRA", "maxQueueSize: 5")), 1, 1, None).unwrap();
+    // One run starts at once, five wait, fourteen are refused.
+    assert_eq!(r.reps[0].queues[0].rejected, 14);
+    let failed = r.reps[0].outcomes.iter().filter(|o| o.status == wfsim::engine::Status::Failed).count();
+    assert_eq!(failed, 14);
+}
+
+#[test]
+fn runs_not_started_within_their_ttl_expire() {
+    // One slot, 10 s runs, ttl 25 s: the runs queued behind start at 10, 20 s; the rest expire.
+    let r = run_load(&model(&BURST.replace("TTL", "ttl: 25s").replace("EXTRA", "")), 1, 1, None).unwrap();
+    let expired = r.reps[0].outcomes.iter().filter(|o| o.status == wfsim::engine::Status::Expired).count();
+    assert_eq!(expired, 17);
+    assert_eq!(r.reps[0].expired, 17);
+}
+
+#[test]
+fn batch_items_past_the_rate_limit_wait_for_tokens() {
+    // 300 items, a bucket of 100 refilled at 10 per second: item i >= 100 waits (i + 1 - 100) / 10 s.
+    let y = "startLatency: 0\nentry: p\ntasks:\n  p:\n    steps:\n      - batchTrigger: { task: c, count: 300 }\n  c:\n    steps:\n      - work: { duration: 0 }\nload:\n  arrivals: { constant: { perMinute: 0 } }\n  bursts: [ { at: 0, runs: 1 } ]\n  duration: 1h\n  environmentConcurrency: 1000\n  coldStart: 0\n  batchTokens: { bucket: 100, refill: 10, every: 1s }\n";
+    let r = run_load(&model(y), 1, 1, None).unwrap();
+    assert!((r.reps[0].outcomes[0].makespan_s - 20.0).abs() < 1e-9, "{}", r.reps[0].outcomes[0].makespan_s);
+}
+
+#[test]
+fn the_warm_share_grows_with_the_arrival_rate() {
+    let y = "entry: job\ntasks:\n  job:\n    steps:\n      - work: { duration: 5s }\nload:\n  arrivals: { poisson: { perMinute: RATE } }\n  duration: 10h\n  environmentConcurrency: 100\n";
+    let share = |rate: &str| {
+        let m = model(&y.replace("RATE", rate));
+        let r = run_load(&m, 9, 1, None).unwrap();
+        r.reps[0].warm_starts as f64 / r.reps[0].starts as f64
+    };
+    // A machine stays warm 300 s: with a run every 10 minutes on average, P(gap < 300 s) =
+    // 1 - e^(-0.5) = 0.39; with one every 6 s almost every start is warm.
+    let (slow, fast) = (share("0.1"), share("10"));
+    assert!((slow - (1.0 - (-0.5f64).exp())).abs() < 0.08, "{slow}");
+    assert!(fast > 0.98, "{fast}");
+}

@@ -1,0 +1,324 @@
+//! `wfsim sweep` and `wfsim sensitivity`: presets a task's memory rules out are reported as
+//! failing and never recommended, CPU-bound durations follow the documented scaling model
+//! exactly, the Pareto front holds no dominated variant, sensitivity ranks the dominant
+//! parameter first, and bad `--set` paths are bad input.
+
+use assert_cmd::Command;
+use wfsim::montecarlo::Config;
+use wfsim::platform::PRESETS;
+use wfsim::sweep::{self, Kind, SetSpec, Sweep, SweepOptions};
+
+fn wfsim() -> Command {
+    Command::cargo_bin("wfsim").expect("binary built")
+}
+
+fn scenario(name: &str) -> String {
+    format!("{}/scenarios/{name}.yaml", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn cfg(runs: u64) -> Config {
+    Config { runs, seed: 1, threads: None }
+}
+
+fn opts(task: Option<&str>) -> SweepOptions {
+    SweepOptions {
+        task: task.map(str::to_owned),
+        machines: Vec::new(),
+        sets: Vec::new(),
+        balance: sweep::DEFAULT_BALANCE,
+        slos: Vec::new(),
+    }
+}
+
+fn run(src: &str, o: &SweepOptions, runs: u64) -> Vec<Sweep> {
+    sweep::sweep(src, "test.yaml", o, cfg(runs), &|_| {}).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn row<'a>(sw: &'a Sweep, machine: &str) -> &'a sweep::Row {
+    sw.rows.iter().find(|r| r.machine == Some(machine)).unwrap_or_else(|| panic!("no row for {machine}"))
+}
+
+/// 100 MB besides a 700 MB step: more than micro's 256 MB and small-1x's 512 MB, within
+/// small-2x's 1 GB. No outOfMemory retry, so the small presets crash, fast and cheaply.
+const MEMORY: &str = "
+name: memory
+entry: resize
+tasks:
+  resize:
+    baseMemoryMb: 100
+    steps:
+      - work: { name: decode, duration: { lognormal: { median: 4s, p95: 10s } }, memoryMb: 700 }
+";
+
+#[test]
+fn presets_the_memory_rules_out_fail_plainly_and_cost_picks_the_smallest_that_fits() {
+    let sw = &run(MEMORY, &opts(Some("resize")), 2000)[0];
+    assert_eq!(sw.rows.len(), 7, "all seven presets by default");
+    for m in ["micro", "small-1x"] {
+        let r = row(sw, m);
+        assert!(!r.feasible, "{m} must not be feasible");
+        assert_eq!(r.oom_rate, 1.0, "{m}: every run of the task runs out of memory");
+        assert_eq!(r.statuses.crashed, 2000, "{m}");
+        assert!(r.infeasible_because.as_deref().is_some_and(|w| w.contains("no run completes")), "{m}");
+        // Failed runs are the cheapest of all: the reason this must not win `cost`.
+        assert!(r.cost_usd.mean < row(sw, "small-2x").cost_usd.mean);
+    }
+    for m in ["small-2x", "medium-1x", "medium-2x", "large-1x", "large-2x"] {
+        let r = row(sw, m);
+        assert!(r.feasible && r.oom_rate == 0.0 && r.success_rate == 1.0, "{m}");
+    }
+    let pick = |p: &Option<sweep::Pick>| p.as_ref().and_then(|p| p.machine).expect("a pick");
+    assert_eq!(pick(&sw.recommended.cost), "small-2x", "the smallest preset that fits");
+    // The work is not CPU-bound: every preset that fits is as fast, so the tie goes to the cheapest.
+    assert_eq!(pick(&sw.recommended.speed), "small-2x");
+    assert_eq!(pick(&sw.recommended.balanced), "small-2x");
+
+    // The table says so in words.
+    let dir = std::env::temp_dir().join(format!("wfsim-sweep-mem-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("memory.yaml");
+    std::fs::write(&file, MEMORY).unwrap();
+    let o = wfsim().args(["sweep", file.to_str().unwrap(), "--task", "resize", "--runs", "500"]).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8(o.stdout).unwrap();
+    let line = |m: &str| text.lines().find(|l| l.starts_with(&format!("{m} "))).unwrap_or_else(|| panic!("{text}"));
+    assert!(line("micro").contains("OOM 100%") && line("micro").contains("infeasible"), "{text}");
+    assert!(line("small-2x").contains("<- cost"), "{text}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// An I/O step of 5 s and a CPU-bound step of 10 s measured on small-2x (1 vCPU) with
+/// parallel fraction 0.6; no start latency, so a run lasts exactly the two steps.
+const CPU: &str = "
+name: cpu
+startLatency: 0s
+entry: crunch
+tasks:
+  crunch:
+    steps:
+      - work: { name: io, duration: 5s }
+      - work: { name: parse, duration: 10s, cpuBound: true, measuredOn: small-2x, parallelFraction: 0.6 }
+";
+
+#[test]
+fn cpu_bound_durations_follow_the_documented_scaling_model_exactly() {
+    let sw = &run(CPU, &opts(Some("crunch")), 50)[0];
+    // README: T(v) = (1 - f) / min(v, 1) + f / v, relative to the preset it was measured on.
+    let f = 0.6;
+    let t = |v: f64| (1.0 - f) / v.min(1.0) + f / v;
+    for p in PRESETS {
+        let r = row(sw, p.name);
+        let want = 5.0 + 10.0 * t(p.vcpu) / t(1.0);
+        for (what, got) in [("p50", r.duration_s.p50), ("p95", r.duration_s.p95), ("mean", r.duration_s.mean)] {
+            assert!((got - want).abs() < 1e-9 * want, "{} {what}: {got} vs {want}", p.name);
+        }
+    }
+    // Spot values: micro 5 + 10 * 4 = 45 s; large-2x 5 + 10 * 0.475 = 9.75 s.
+    assert!((row(sw, "micro").duration_s.p50 - 45.0).abs() < 1e-9);
+    assert!((row(sw, "large-2x").duration_s.p50 - 9.75).abs() < 1e-9);
+    // small-2x and medium-1x both have 1 vCPU: as fast, medium-1x dearer, so dominated.
+    assert!(!row(sw, "medium-1x").pareto && row(sw, "small-2x").pareto);
+}
+
+fn dominates(a: &sweep::Row, b: &sweep::Row) -> bool {
+    let (ca, pa, cb, pb) = (a.cost_usd.mean, a.duration_s.p95, b.cost_usd.mean, b.duration_s.p95);
+    ca <= cb && pa <= pb && (ca < cb || pa < pb)
+}
+
+fn check_front(sw: &Sweep) {
+    let label = |r: &sweep::Row| sweep::variant_name(r);
+    for a in &sw.rows {
+        if a.pareto {
+            assert!(a.feasible, "{}: on the front but infeasible", label(a));
+            for b in sw.rows.iter().filter(|b| b.feasible) {
+                assert!(!dominates(b, a), "{} on the front is dominated by {}", label(a), label(b));
+            }
+        } else if a.feasible {
+            assert!(sw.rows.iter().any(|b| b.feasible && dominates(b, a)), "{} is off the front undominated", label(a));
+        }
+    }
+    let ok: Vec<usize> = (0..sw.rows.len()).filter(|&i| sw.rows[i].feasible).collect();
+    let at = |p: &Option<sweep::Pick>| p.as_ref().map(|p| p.row);
+    if ok.is_empty() {
+        assert!(at(&sw.recommended.cost).is_none());
+        return;
+    }
+    let min = |f: &dyn Fn(&sweep::Row) -> f64| ok.iter().map(|&i| f(&sw.rows[i])).fold(f64::INFINITY, f64::min);
+    let (min_cost, min_p95) = (min(&|r| r.cost_usd.mean), min(&|r| r.duration_s.p95));
+    let c = &sw.rows[at(&sw.recommended.cost).unwrap()];
+    let s = &sw.rows[at(&sw.recommended.speed).unwrap()];
+    let b = &sw.rows[at(&sw.recommended.balanced).unwrap()];
+    assert_eq!(c.cost_usd.mean, min_cost);
+    assert_eq!(s.duration_s.p95, min_p95);
+    let score =
+        |r: &sweep::Row| sweep::balanced_score(sw.balance, r.cost_usd.mean, r.duration_s.p95, min_cost, min_p95);
+    for &i in &ok {
+        assert!(score(b) <= score(&sw.rows[i]) + 1e-12);
+    }
+    assert!(c.pareto && s.pareto && b.pareto, "every pick is on the front");
+}
+
+#[test]
+fn the_pareto_front_contains_no_dominated_variant() {
+    // Every task of the contract scenario on every preset: OOM-rescued, crashing, CPU-bound
+    // and I/O-bound variants.
+    let src = std::fs::read_to_string(scenario("pdf-processing")).unwrap();
+    let sweeps = run(&src, &opts(Some("all")), 1000);
+    assert_eq!(sweeps.len(), 6);
+    for sw in &sweeps {
+        assert_eq!(sw.rows.len(), 7);
+        check_front(sw);
+    }
+    // Machines crossed with values, and a balance that favours speed.
+    let src = std::fs::read_to_string(scenario("transcription-parallel")).unwrap();
+    let mut o = opts(Some("transcribe-audio"));
+    o.machines = vec!["micro".into(), "small-1x".into(), "small-2x".into()];
+    o.sets = vec![SetSpec {
+        path: "tasks.transcribe-audio.steps[0].parallel.limit".into(),
+        values: vec!["1".into(), "2".into(), "3".into(), "6".into()],
+    }];
+    o.balance = 0.2;
+    let sw = &run(&src, &o, 1000)[0];
+    assert_eq!(sw.rows.len(), 12);
+    check_front(sw);
+    // The same random numbers in every variant: the machine does not change an I/O-bound
+    // task's durations, so each limit has the same p95 on every preset.
+    for k in 0..4 {
+        assert_eq!(sw.rows[k].duration_s.p95, sw.rows[4 + k].duration_s.p95);
+        assert_eq!(sw.rows[k].duration_s.p95, sw.rows[8 + k].duration_s.p95);
+    }
+}
+
+/// One long step dominates; the others are small, and one fails now and then.
+const SENSITIVE: &str = "
+name: sensitive
+entry: job
+tasks:
+  job:
+    retry: { maxAttempts: 3, minTimeoutInMs: 1000, randomize: false }
+    steps:
+      - work: { name: fetch, duration: { uniform: [1s, 2s] }, failure: 0.05 }
+      - work: { name: render, duration: { lognormal: { median: 60s, p95: 120s } } }
+      - work: { name: upload, duration: 2s }
+";
+
+#[test]
+fn sensitivity_ranks_the_dominant_parameter_first() {
+    let model = wfsim::scenario::load_str(SENSITIVE, "s.yaml").unwrap().model;
+    assert_eq!(sweep::sensitivity_variants(&model), 1 + 2 * 4);
+    let s = sweep::sensitivity(&model, 0.2, cfg(4000), &|_| {}).unwrap();
+    assert_eq!(s.parameters.len(), 4, "three durations and one failure probability");
+    let top = &s.parameters[0];
+    assert_eq!((top.label.as_str(), top.kind), ("job/render", Kind::Duration));
+    assert_eq!(top.key, "tasks.job.steps[1].work");
+    // Scaling the step that is nearly all of the run moves p95 and cost by nearly 20%.
+    assert!(top.p95_up > 0.15 && top.p95_down < -0.15, "{top:?}");
+    assert!(top.cost_up > 0.15 && top.cost_down < -0.15, "{top:?}");
+    for w in s.parameters.windows(2) {
+        assert!(w[0].effect() >= w[1].effect(), "sorted by effect");
+    }
+    assert!(s.parameters.iter().any(|p| p.kind == Kind::Failure && p.label == "job/fetch"));
+    assert!(s.base.p95_duration_s > 60.0 && s.base.mean_cost_usd > 0.0);
+}
+
+#[test]
+fn a_bad_set_path_is_bad_input() {
+    let file = scenario("transcription-parallel");
+    for (arg, needle) in [
+        ("tasks.transcribe.steps[0].parallel.limit=1,2", "there is no key `transcribe`"),
+        ("tasks.transcribe-audio.steps[3].parallel.limit=1,2", "no [3]"),
+        ("tasks.transcribe-audio.steps[0].parallel.limit", "has no `=`"),
+    ] {
+        let o = wfsim().args(["sweep", &file, "--set", arg, "--runs", "10"]).output().unwrap();
+        assert_eq!(o.status.code(), Some(2), "{arg}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("--set") && err.contains(needle), "{arg}: {err}");
+    }
+    // A misspelt last key is added, then the scenario check rejects it, located.
+    let o = wfsim()
+        .args(["sweep", &file, "--set", "tasks.transcribe-audio.steps[0].parallel.limt=1,2", "--runs", "10"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("limt") && err.contains("limit"), "{err}");
+    // So are an unknown task or preset, and nothing to sweep.
+    for args in [
+        vec!["--task", "transcribe"],
+        vec!["--task", "transcribe-audio", "--machines", "small-3x"],
+        vec![],
+        vec!["--task", "transcribe-audio", "--balance", "2"],
+    ] {
+        let o = wfsim().args(["sweep", &file, "--runs", "10"]).args(&args).output().unwrap();
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(String::from_utf8_lossy(&o.stderr).contains("error"), "{args:?}");
+    }
+}
+
+#[test]
+fn json_and_charts_are_written() {
+    let out = std::env::temp_dir().join(format!("wfsim-sweep-out-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let o = wfsim()
+        .args(["sweep", &scenario("transcription-parallel"), "--set"])
+        .arg("tasks.transcribe-audio.steps[0].parallel.limit=1,3,6")
+        .args(["--runs", "300", "--format", "json", "--out", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["scenario"], "transcription-parallel");
+    let rows = v["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 3);
+    for k in [
+        "machine",
+        "set",
+        "duration_s",
+        "cost_usd",
+        "success_rate",
+        "statuses",
+        "oom_rate",
+        "timed_out_rate",
+        "feasible",
+        "pareto",
+    ] {
+        assert!(rows[0].get(k).is_some(), "row key {k}");
+    }
+    assert_eq!(rows[2]["set"]["tasks.transcribe-audio.steps[0].parallel.limit"], 6);
+    for k in ["p50", "p95", "mean"] {
+        assert!(rows[0]["duration_s"][k].is_number());
+    }
+    assert!(rows[0]["cost_usd"]["per_1000_runs"].is_number());
+    for k in ["cost", "speed", "balanced"] {
+        assert!(v["recommended"][k]["set"].is_object(), "recommended.{k}");
+    }
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("sweep.json")).unwrap()).unwrap();
+    assert_eq!(written, v, "sweep.json is the printed JSON");
+    for stem in ["sweep", "sweep-values"] {
+        let svg = std::fs::read_to_string(out.join(format!("{stem}.svg"))).unwrap();
+        roxmltree::Document::parse(&svg).expect("the SVG parses");
+        assert!(std::fs::read(out.join(format!("{stem}.png"))).unwrap().starts_with(b"\x89PNG"));
+    }
+
+    let sens = out.join("sensitivity");
+    let o = wfsim()
+        .args(["sensitivity", &scenario("transcription-parallel"), "--runs", "300", "--format", "json", "--out"])
+        .arg(&sens)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["delta"], 0.2);
+    assert!(v["base"]["p95_duration_s"].is_number() && v["base"]["mean_cost_usd"].is_number());
+    let p = &v["parameters"][0];
+    for k in ["key", "kind", "p95_down", "p95_up", "cost_down", "cost_up"] {
+        assert!(p.get(k).is_some(), "parameter key {k}");
+    }
+    assert_eq!(p["key"], "tasks.transcribe-audio.steps[0].parallel.steps[0].work");
+    assert_eq!(p["kind"], "duration");
+    let svg = std::fs::read_to_string(sens.join("tornado.svg")).unwrap();
+    roxmltree::Document::parse(&svg).expect("the SVG parses");
+    assert!(sens.join("tornado.png").exists() && sens.join("sensitivity.json").exists());
+    let _ = std::fs::remove_dir_all(&out);
+}
