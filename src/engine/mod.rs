@@ -609,7 +609,7 @@ impl<O: Observer> Engine<'_, O> {
         let to = ((v / LEVEL_STEP + 1e-9).floor() as usize).min(LEVELS);
         for l in from..to {
             if w.out.progress[l].is_infinite() {
-                w.out.progress[l] = now;
+                w.out.progress[l] = now - w.arrival;
             }
         }
         w.bar = v;
