@@ -252,10 +252,8 @@ fn simulate(file: &Path, sim: &Sim, quiet: bool) -> Result<Simulated, Stop> {
             eprintln!("error: {e}");
             Stop(2)
         })?;
-        let mc = McResult {
-            outcomes: r.reps.iter().flat_map(|o| o.outcomes.iter().copied()).collect(),
-            tasks: r.tasks.clone(),
-        };
+        let mc =
+            McResult::from_outcomes(r.reps.iter().flat_map(|o| o.outcomes.iter().copied()).collect(), r.tasks.clone());
         if mc.outcomes.is_empty() {
             eprintln!("error: no workflow run arrived in the measured window; raise the arrival rate or the duration");
             return Err(Stop(2));

@@ -17,13 +17,151 @@ pub struct Config {
     pub threads: Option<usize>,
 }
 
-type Chunk = (Vec<RunOutcome>, Vec<TaskAcc>);
+type Chunk = (Vec<RunOutcome>, RunStats, Vec<TaskAcc>);
+
+/// Chunks simulated in parallel before their results are merged, in order: bounds memory.
+const BATCH: u64 = 64;
 
 pub struct McResult {
-    /// One outcome per run, in run order.
+    /// One outcome per run, in run order, for the first `EXACT_RUNS` runs (all of them when
+    /// there are no more): exact statistics, charts, comparisons.
     pub outcomes: Vec<RunOutcome>,
+    /// Mergeable statistics of every run.
+    pub stats: RunStats,
     /// Per-task totals over all runs.
     pub tasks: Vec<TaskAcc>,
+}
+
+impl McResult {
+    /// From outcomes kept in full (a load's workflow runs).
+    pub fn from_outcomes(outcomes: Vec<RunOutcome>, tasks: Vec<TaskAcc>) -> McResult {
+        let mut stats = RunStats::default();
+        for o in &outcomes {
+            stats.add(o);
+        }
+        McResult { outcomes, stats, tasks }
+    }
+
+    /// Are all runs' outcomes kept (so statistics can be exact)?
+    pub fn exact(&self) -> bool {
+        self.outcomes.len() as u64 == self.stats.n
+    }
+}
+
+/// Runs whose outcomes are kept one by one; past them, statistics come from `RunStats`'
+/// histograms (quantiles within 0.5%), so memory stays flat in the number of runs.
+pub const EXACT_RUNS: u64 = 100_000;
+
+/// Sums and histograms of run outcomes, merged in chunk order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunStats {
+    pub n: u64,
+    pub statuses: [u64; 5],
+    /// Per quantity (duration, cost, usage, makespan): sum, sum of squares, min, max, histogram.
+    pub duration: Moments,
+    pub cost: Moments,
+    pub usage: Moments,
+    pub makespan: Moments,
+    pub compute_usd: f64,
+    pub invocation_usd: f64,
+    pub root_usage_s: f64,
+    pub attempts: f64,
+    pub task_runs: f64,
+    /// Time each progress level was reached, over successful runs.
+    pub progress: Vec<crate::stats::LogHistogram>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Moments {
+    pub sum: f64,
+    pub sumsq: f64,
+    pub min: f64,
+    pub max: f64,
+    pub hist: crate::stats::LogHistogram,
+}
+
+impl Moments {
+    fn add(&mut self, x: f64, first: bool) {
+        self.sum += x;
+        self.sumsq += x * x;
+        self.min = if first { x } else { self.min.min(x) };
+        self.max = if first { x } else { self.max.max(x) };
+        self.hist.insert(x);
+    }
+    fn merge(&mut self, o: &Moments, first: bool) {
+        self.sum += o.sum;
+        self.sumsq += o.sumsq;
+        self.min = if first { o.min } else { self.min.min(o.min) };
+        self.max = if first { o.max } else { self.max.max(o.max) };
+        self.hist.merge(&o.hist);
+    }
+    /// Mean and the half-width of its 95% interval.
+    pub fn mean_ci95(&self, n: u64) -> (f64, f64) {
+        if n == 0 {
+            return (0.0, 0.0);
+        }
+        let nf = n as f64;
+        let mean = self.sum / nf;
+        if n < 2 {
+            return (mean, 0.0);
+        }
+        let var = ((self.sumsq - nf * mean * mean) / (nf - 1.0)).max(0.0);
+        (mean, 1.96 * (var / nf).sqrt())
+    }
+}
+
+impl RunStats {
+    pub fn add(&mut self, o: &RunOutcome) {
+        let first = self.n == 0;
+        self.n += 1;
+        self.statuses[o.status as usize] += 1;
+        self.duration.add(o.duration_s, first);
+        self.cost.add(o.cost_usd, first);
+        self.usage.add(o.usage_s, first);
+        self.makespan.add(o.makespan_s, first);
+        self.compute_usd += o.compute_usd;
+        self.invocation_usd += o.invocation_usd;
+        self.root_usage_s += o.root_usage_s;
+        self.attempts += o.attempts as f64;
+        self.task_runs += o.task_runs as f64;
+        if self.progress.is_empty() {
+            self.progress = vec![crate::stats::LogHistogram::default(); crate::engine::LEVELS];
+        }
+        if o.status == crate::engine::Status::Completed {
+            for (h, &t) in self.progress.iter_mut().zip(&o.progress) {
+                if t.is_finite() {
+                    h.insert(t);
+                }
+            }
+        }
+    }
+
+    pub fn merge(&mut self, o: &RunStats) {
+        if o.n == 0 {
+            return;
+        }
+        let first = self.n == 0;
+        self.n += o.n;
+        for i in 0..5 {
+            self.statuses[i] += o.statuses[i];
+        }
+        self.duration.merge(&o.duration, first);
+        self.cost.merge(&o.cost, first);
+        self.usage.merge(&o.usage, first);
+        self.makespan.merge(&o.makespan, first);
+        self.compute_usd += o.compute_usd;
+        self.invocation_usd += o.invocation_usd;
+        self.root_usage_s += o.root_usage_s;
+        self.attempts += o.attempts;
+        self.task_runs += o.task_runs;
+        if self.progress.is_empty() {
+            self.progress = o.progress.clone();
+        } else {
+            for (a, b) in self.progress.iter_mut().zip(&o.progress) {
+                a.merge(b);
+            }
+        }
+    }
 }
 
 /// Simulates `cfg.runs` runs of `model`. Run i always draws from the stream of
@@ -47,30 +185,43 @@ pub fn run_with(model: &Model, cfg: Config, on_chunk: &(dyn Fn(u64) + Sync)) -> 
 
 fn simulate_all(model: &Model, cfg: Config, on_chunk: &(dyn Fn(u64) + Sync)) -> Result<McResult, SimError> {
     let chunks = cfg.runs.div_ceil(CHUNK);
-    let parts: Vec<Result<Chunk, SimError>> = (0..chunks)
-        .into_par_iter()
-        .map_init(Scratch::new, |scratch, c| {
-            let lo = c * CHUNK;
-            let hi = (lo + CHUNK).min(cfg.runs);
-            let mut tasks = vec![TaskAcc::default(); model.tasks.len()];
-            let mut out = Vec::with_capacity((hi - lo) as usize);
-            for i in lo..hi {
-                out.push(simulate(model, run_key(cfg.seed, i), scratch, &mut tasks, &mut NoObserver)?);
-            }
-            on_chunk(hi - lo);
-            Ok((out, tasks))
-        })
-        .collect();
-    let mut outcomes = Vec::with_capacity(cfg.runs as usize);
+    let mut outcomes = Vec::with_capacity(cfg.runs.min(EXACT_RUNS) as usize);
+    let mut stats = RunStats::default();
     let mut tasks = vec![TaskAcc::default(); model.tasks.len()];
-    for p in parts {
-        let (o, t) = p?;
-        outcomes.extend(o);
-        for (a, b) in tasks.iter_mut().zip(&t) {
-            a.merge(b);
+    let mut first = 0;
+    while first < chunks {
+        let last = (first + BATCH).min(chunks);
+        let parts: Vec<Result<Chunk, SimError>> = (first..last)
+            .into_par_iter()
+            .map_init(Scratch::new, |scratch, c| {
+                let lo = c * CHUNK;
+                let hi = (lo + CHUNK).min(cfg.runs);
+                let mut tasks = vec![TaskAcc::default(); model.tasks.len()];
+                let mut stats = RunStats::default();
+                let keep = lo < EXACT_RUNS;
+                let mut out = Vec::with_capacity(if keep { (hi - lo) as usize } else { 0 });
+                for i in lo..hi {
+                    let o = simulate(model, run_key(cfg.seed, i), scratch, &mut tasks, &mut NoObserver)?;
+                    stats.add(&o);
+                    if i < EXACT_RUNS {
+                        out.push(o);
+                    }
+                }
+                on_chunk(hi - lo);
+                Ok((out, stats, tasks))
+            })
+            .collect();
+        for p in parts {
+            let (o, st, t) = p?;
+            outcomes.extend(o);
+            stats.merge(&st);
+            for (a, b) in tasks.iter_mut().zip(&t) {
+                a.merge(b);
+            }
         }
+        first = last;
     }
-    Ok(McResult { outcomes, tasks })
+    Ok(McResult { outcomes, stats, tasks })
 }
 
 /// Replications of a scenario's load, each an independent simulation of the whole period.

@@ -77,3 +77,128 @@ mod tests {
         assert_eq!((s.min, s.p50, s.max, s.mean), (1.0, 2.0, 3.0, 2.0));
     }
 }
+
+/// A mergeable histogram with logarithmic buckets: any quantile it returns is within a
+/// relative error of `ALPHA` of a value of the sample at that rank (the DDSketch idea).
+/// Memory grows with the range of the values (about 230 buckets per factor of ten), not
+/// with their number; merging adds counts, so results do not depend on merge order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LogHistogram {
+    /// Index of `counts[0]`.
+    lo: i32,
+    counts: Vec<u64>,
+    /// Values at or below `TINY` (zeros included).
+    zeros: u64,
+    n: u64,
+}
+
+impl LogHistogram {
+    /// Relative accuracy of quantiles.
+    pub const ALPHA: f64 = 0.005;
+    const TINY: f64 = 1e-9;
+
+    fn gamma_ln() -> f64 {
+        ((1.0 + Self::ALPHA) / (1.0 - Self::ALPHA)).ln()
+    }
+
+    pub fn count(&self) -> u64 {
+        self.n
+    }
+
+    pub fn insert(&mut self, x: f64) {
+        self.n += 1;
+        if x.is_nan() || x <= Self::TINY || x.is_infinite() {
+            self.zeros += 1;
+            return;
+        }
+        let i = (x.ln() / Self::gamma_ln()).ceil() as i32;
+        self.add_at(i, 1);
+    }
+
+    /// Adds `c` to bucket `i`, growing the bucket range as needed.
+    fn add_at(&mut self, i: i32, c: u64) {
+        if self.counts.is_empty() {
+            self.lo = i;
+            self.counts.push(0);
+        } else if i < self.lo {
+            let grow = (self.lo - i) as usize;
+            self.counts.splice(0..0, std::iter::repeat_n(0, grow));
+            self.lo = i;
+        } else if i >= self.lo + self.counts.len() as i32 {
+            self.counts.resize((i - self.lo + 1) as usize, 0);
+        }
+        self.counts[(i - self.lo) as usize] += c;
+    }
+
+    pub fn merge(&mut self, o: &LogHistogram) {
+        for (k, &c) in o.counts.iter().enumerate() {
+            if c > 0 {
+                self.add_at(o.lo + k as i32, c);
+            }
+        }
+        self.zeros += o.zeros;
+        self.n += o.n;
+    }
+
+    /// The value at rank `q (n - 1)` (nearest rank), within relative error `ALPHA`.
+    pub fn quantile(&self, q: f64) -> Option<f64> {
+        if self.n == 0 {
+            return None;
+        }
+        let rank = (q.clamp(0.0, 1.0) * (self.n - 1) as f64).round() as u64;
+        if rank < self.zeros {
+            return Some(0.0);
+        }
+        let mut seen = self.zeros;
+        let g = Self::gamma_ln().exp();
+        for (k, &c) in self.counts.iter().enumerate() {
+            seen += c;
+            if seen > rank {
+                let i = self.lo + k as i32;
+                // The bucket (g^(i-1), g^i] is represented by the point of least relative error.
+                return Some(2.0 * g.powi(i) / (g + 1.0));
+            }
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod sketch_tests {
+    use super::*;
+
+    #[test]
+    fn quantiles_within_the_stated_relative_error() {
+        let mut h = LogHistogram::default();
+        let mut v: Vec<f64> =
+            (1..=100_000).map(|i| (i as f64 * 0.37).sin().abs() * 1000.0 + 0.001 * i as f64).collect();
+        for &x in &v {
+            h.insert(x);
+        }
+        v.sort_by(f64::total_cmp);
+        for q in [0.0, 0.1, 0.5, 0.9, 0.95, 0.99, 1.0] {
+            let exact = v[(q * (v.len() - 1) as f64).round() as usize];
+            let got = h.quantile(q).unwrap();
+            assert!((got - exact).abs() <= LogHistogram::ALPHA * exact * 1.000001, "q{q}: {got} vs {exact}");
+        }
+    }
+
+    #[test]
+    fn merging_equals_inserting_everything() {
+        let (mut a, mut b, mut all) = (LogHistogram::default(), LogHistogram::default(), LogHistogram::default());
+        for i in 0..1000 {
+            let x = (i as f64).powf(1.7) * 1e-3;
+            if i % 3 == 0 {
+                a.insert(x)
+            } else {
+                b.insert(x)
+            }
+            all.insert(x);
+        }
+        a.merge(&b);
+        for q in [0.0, 0.3, 0.5, 0.99] {
+            assert_eq!(a.quantile(q), all.quantile(q));
+        }
+        assert_eq!(a.count(), 1000);
+    }
+}

@@ -799,7 +799,11 @@ pub fn sensitivity_table(s: &Sensitivity) -> String {
             signed(p.cost_up),
         ]);
     }
-    let t = layout(&rows, 3, false);
+    let t = if s.parameters.is_empty() {
+        "the scenario has no work step: nothing to vary\n".to_owned()
+    } else {
+        layout(&rows, 3, false)
+    };
     format!(
         "sensitivity of {}: each parameter x{} and x{} in turn, {} runs each, seed {} (the same random numbers)\n\
          base: p95 duration {}, mean cost {} per run\n\

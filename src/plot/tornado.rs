@@ -63,10 +63,11 @@ impl Chart for Tornado<'_> {
         for (k, (area, (desc, get))) in [left, right].iter().zip(measures).enumerate() {
             let xmax = params.iter().map(|p| get(p).0.abs().max(get(p).1.abs())).fold(0.0, f64::max) * 100.0;
             let xmax = if xmax > 0.0 { xmax * 1.15 } else { 1.0 };
-            let n = params.len().max(1) as i32;
+            // Rows, at least two (a one-value segmented axis does not draw); row 0 at the
+            // bottom, so the largest effect (index 0) goes to the top row. A range 0..n-1
+            // has n segments.
+            let n = params.len().max(2) as i32;
             let names: Vec<String> = params.iter().map(label).collect();
-            // Row 0 at the bottom: the largest effect (index 0) goes to the top row. A range
-            // 0..n-1 has n segments.
             let name_of = |v: &SegmentValue<i32>| match v {
                 SegmentValue::CenterOf(i) if *i >= 0 && *i < n => {
                     names.get((n - 1 - i) as usize).cloned().unwrap_or_default()

@@ -8,9 +8,10 @@ pub mod load;
 pub mod markdown;
 pub mod table;
 
+use crate::engine::RunOutcome;
 use crate::engine::{LEVEL_STEP, LEVELS, Status};
 use crate::model::Model;
-use crate::montecarlo::McResult;
+use crate::montecarlo::{McResult, Moments};
 use crate::slo::{Metric, Of, Stat};
 use crate::stats::{Summary, mean, quantile_sorted};
 use serde::Serialize;
@@ -172,19 +173,27 @@ fn summary(mut v: Vec<f64>) -> Dur {
     })
 }
 
+/// A quantity's summary: exact from every run's outcome when they are all kept, else from
+/// the mergeable statistics (quantiles within `LogHistogram::ALPHA`).
+fn quantity(mc: &McResult, pick: fn(&RunOutcome) -> f64, m: &Moments) -> Dur {
+    if mc.exact() {
+        return summary(mc.outcomes.iter().map(pick).collect());
+    }
+    let (mean, mean_ci95) = m.mean_ci95(mc.stats.n);
+    let q = |p| m.hist.quantile(p).unwrap_or(0.0);
+    Dur { mean, mean_ci95, p50: q(0.5), p90: q(0.9), p95: q(0.95), p99: q(0.99), min: m.min, max: m.max }
+}
+
 pub fn summarise(model: &Model, mc: &McResult, seed: u64, notes: Vec<String>) -> RunSummary {
     let o = &mc.outcomes;
-    let n = o.len().max(1) as f64;
-    let duration_s = summary(o.iter().map(|r| r.duration_s).collect());
-    let costs: Vec<f64> = o.iter().map(|r| r.cost_usd).collect();
-    let cost_sum = summary(costs.clone());
-    let mut counts = [0u64; 5];
-    for r in o {
-        counts[r.status as usize] += 1;
-    }
+    let st = &mc.stats;
+    let n = st.n.max(1) as f64;
+    let duration_s = quantity(mc, |r| r.duration_s, &st.duration);
+    let cost_sum = quantity(mc, |r| r.cost_usd, &st.cost);
+    let counts = st.statuses;
     let success_rate = counts[0] as f64 / n;
-    let compute = mean(&o.iter().map(|r| r.compute_usd).collect::<Vec<_>>()).unwrap_or(0.0);
-    let invocation = mean(&o.iter().map(|r| r.invocation_usd).collect::<Vec<_>>()).unwrap_or(0.0);
+    let compute = st.compute_usd / n;
+    let invocation = st.invocation_usd / n;
     let cost_usd = Cost {
         mean: cost_sum.mean,
         mean_ci95: cost_sum.mean_ci95,
@@ -195,7 +204,7 @@ pub fn summarise(model: &Model, mc: &McResult, seed: u64, notes: Vec<String>) ->
         compute_cost: compute,
         invocation_cost: invocation,
     };
-    let root_usage = mean(&o.iter().map(|r| r.root_usage_s).collect::<Vec<_>>()).unwrap_or(0.0);
+    let root_usage = st.root_usage_s / n;
     let entry_run = EntryRun { executing_s_mean: root_usage, waiting_s_mean: (duration_s.mean - root_usage).max(0.0) };
 
     // Progress: per level, the distribution over successful runs of the time to reach it.
@@ -203,12 +212,16 @@ pub fn summarise(model: &Model, mc: &McResult, seed: u64, notes: Vec<String>) ->
     let mut progress = std::collections::BTreeMap::new();
     let mut curve = Vec::new();
     for l in 0..LEVELS {
-        let mut t: Vec<f64> = ok.iter().map(|r| r.progress[l]).filter(|x| x.is_finite()).collect();
-        t.sort_unstable_by(f64::total_cmp);
         let pct = (l + 1) as f64 * LEVEL_STEP;
-        if let (Some(p10), Some(p50), Some(p90)) =
+        let levels = if mc.exact() {
+            let mut t: Vec<f64> = ok.iter().map(|r| r.progress[l]).filter(|x| x.is_finite()).collect();
+            t.sort_unstable_by(f64::total_cmp);
             (quantile_sorted(&t, 0.1), quantile_sorted(&t, 0.5), quantile_sorted(&t, 0.9))
-        {
+        } else {
+            let h = &st.progress[l];
+            (h.quantile(0.1), h.quantile(0.5), h.quantile(0.9))
+        };
+        if let (Some(p10), Some(p50), Some(p90)) = levels {
             curve.push(ProgressLevel { percent: pct, p10, p50, p90 });
             if [10.0, 25.0, 50.0, 75.0, 90.0, 100.0].contains(&pct) {
                 progress.insert(format!("{pct}"), p50);
@@ -246,17 +259,17 @@ pub fn summarise(model: &Model, mc: &McResult, seed: u64, notes: Vec<String>) ->
     let mut s = RunSummary {
         scenario: model.name.clone(),
         wfsim_version: env!("CARGO_PKG_VERSION"),
-        runs: o.len() as u64,
+        runs: st.n,
         seed,
         duration_s,
         cost_usd,
         success_rate,
         statuses: Statuses::from(counts),
-        attempts_per_run: o.iter().map(|r| r.attempts as f64).sum::<f64>() / n,
-        task_runs_per_run: o.iter().map(|r| r.task_runs as f64).sum::<f64>() / n,
-        usage_duration_s: summary(o.iter().map(|r| r.usage_s).collect()),
+        attempts_per_run: st.attempts / n,
+        task_runs_per_run: st.task_runs / n,
+        usage_duration_s: quantity(mc, |r| r.usage_s, &st.usage),
         entry_run,
-        makespan_s: summary(o.iter().map(|r| r.makespan_s).collect()),
+        makespan_s: quantity(mc, |r| r.makespan_s, &st.makespan),
         progress,
         progress_curve: curve,
         tasks,
@@ -283,6 +296,14 @@ fn slo_value(m: &Metric, mc: &McResult, s: &RunSummary) -> Option<f64> {
             Some(s.statuses.get(*st) as f64 / s.runs.max(1) as f64)
         }
         Metric::Stat { stat, of } => {
+            let m = if *of == Of::Duration { &mc.stats.duration } else { &mc.stats.cost };
+            if !mc.exact() {
+                return match stat {
+                    Stat::Mean => Some(m.sum / mc.stats.n.max(1) as f64),
+                    Stat::Max => Some(m.max),
+                    Stat::Quantile(q) => m.hist.quantile(*q),
+                };
+            }
             let mut v: Vec<f64> =
                 mc.outcomes.iter().map(|r| if *of == Of::Duration { r.duration_s } else { r.cost_usd }).collect();
             match stat {
