@@ -352,3 +352,41 @@ fn overrides_replace_values_by_key_path() {
     assert!(load_str_with(y, "t.yaml", &[set("tasks.t.steps[3].work", "1s")]).is_err());
     assert!(load_str_with(y, "t.yaml", &[set("tasks.t.machine", "small-9x")]).is_err());
 }
+
+#[test]
+fn past_the_exact_runs_statistics_come_from_histograms_within_their_bound() {
+    let y = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/pdf-processing.yaml")).unwrap();
+    let m = load_str(&y, "pdf.yaml").unwrap().model;
+    let exact = montecarlo::run(&m, Config { runs: 20_000, seed: 5, threads: None }).unwrap();
+    assert!(exact.exact());
+    // The same runs with only part of the outcomes kept: the summary switches to histograms.
+    let sketched =
+        McResult { outcomes: exact.outcomes[..100].to_vec(), stats: exact.stats.clone(), tasks: exact.tasks.clone() };
+    assert!(!sketched.exact());
+    let a = wfsim::report::summarise(&m, &exact, 5, vec![]);
+    let b = wfsim::report::summarise(&m, &sketched, 5, vec![]);
+    let alpha = wfsim::stats::LogHistogram::ALPHA;
+    // Exact quantiles interpolate between neighbours; the histogram returns a value within
+    // alpha of the nearest-rank one: allow alpha plus the gap between neighbouring values.
+    let mut d: Vec<f64> = exact.outcomes.iter().map(|o| o.duration_s).collect();
+    d.sort_by(f64::total_cmp);
+    for (x, y, q) in [
+        (a.duration_s.p50, b.duration_s.p50, 0.5),
+        (a.duration_s.p95, b.duration_s.p95, 0.95),
+        (a.duration_s.p99, b.duration_s.p99, 0.99),
+    ] {
+        let i = (q * (d.len() - 1) as f64).round() as usize;
+        let gap = d[i + 1] - d[i.saturating_sub(1)];
+        assert!((x - y).abs() <= alpha * x + gap, "q{q}: exact {x} vs histogram {y}");
+    }
+    assert!((a.duration_s.mean - b.duration_s.mean).abs() < 1e-9 * a.duration_s.mean);
+    assert!((a.cost_usd.mean - b.cost_usd.mean).abs() < 1e-12);
+    assert_eq!(a.statuses.completed, b.statuses.completed);
+    // Level 50% is progress[9]; over successful runs, likewise within alpha plus the gap.
+    let mut t: Vec<f64> =
+        exact.outcomes.iter().filter(|o| o.status == wfsim::engine::Status::Completed).map(|o| o.progress[9]).collect();
+    t.sort_by(f64::total_cmp);
+    let i = (0.5 * (t.len() - 1) as f64).round() as usize;
+    let gap = t[i + 1] - t[i - 1];
+    assert!((a.progress["50"] - b.progress["50"]).abs() <= alpha * a.progress["50"] + gap);
+}
