@@ -86,7 +86,6 @@ impl Moments {
         self.sumsq += x * x;
         self.min = if first { x } else { self.min.min(x) };
         self.max = if first { x } else { self.max.max(x) };
-        self.hist.insert(x);
     }
     fn merge(&mut self, o: &Moments, first: bool) {
         self.sum += o.sum;
@@ -112,6 +111,12 @@ impl Moments {
 
 impl RunStats {
     pub fn add(&mut self, o: &RunOutcome) {
+        self.add_with(o, true);
+    }
+
+    /// Adds a run; its histogram entries only when `hist` (a kept outcome's histogram entries
+    /// are added later, and only if the histograms are needed: see `add_histograms`).
+    pub fn add_with(&mut self, o: &RunOutcome, hist: bool) {
         let first = self.n == 0;
         self.n += 1;
         self.statuses[o.status as usize] += 1;
@@ -124,9 +129,20 @@ impl RunStats {
         self.root_usage_s += o.root_usage_s;
         self.attempts += o.attempts as f64;
         self.task_runs += o.task_runs as f64;
+        if hist {
+            self.add_histograms(o);
+        }
+    }
+
+    /// The histogram entries of one run.
+    pub fn add_histograms(&mut self, o: &RunOutcome) {
         if self.progress.is_empty() {
             self.progress = vec![crate::stats::LogHistogram::default(); crate::engine::LEVELS];
         }
+        self.duration.hist.insert(o.duration_s);
+        self.cost.hist.insert(o.cost_usd);
+        self.usage.hist.insert(o.usage_s);
+        self.makespan.hist.insert(o.makespan_s);
         if o.status == crate::engine::Status::Completed {
             for (h, &t) in self.progress.iter_mut().zip(&o.progress) {
                 if t.is_finite() {
@@ -202,7 +218,8 @@ fn simulate_all(model: &Model, cfg: Config, on_chunk: &(dyn Fn(u64) + Sync)) -> 
                 let mut out = Vec::with_capacity(if keep { (hi - lo) as usize } else { 0 });
                 for i in lo..hi {
                     let o = simulate(model, run_key(cfg.seed, i), scratch, &mut tasks, &mut NoObserver)?;
-                    stats.add(&o);
+                    // Kept outcomes get their histogram entries only if the run count needs them.
+                    stats.add_with(&o, i >= EXACT_RUNS);
                     if i < EXACT_RUNS {
                         out.push(o);
                     }
@@ -220,6 +237,11 @@ fn simulate_all(model: &Model, cfg: Config, on_chunk: &(dyn Fn(u64) + Sync)) -> 
             }
         }
         first = last;
+    }
+    if cfg.runs > EXACT_RUNS {
+        for o in &outcomes {
+            stats.add_histograms(o);
+        }
     }
     Ok(McResult { outcomes, stats, tasks })
 }

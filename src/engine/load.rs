@@ -112,6 +112,8 @@ pub(super) struct LoadRt {
     warm: [Vec<f64>; 7],
     keep_warm_s: f64,
     queued: u32,
+    /// Generation of the pending arrival of the stream (a rate change makes it stale).
+    arrival_gen: u32,
     /// Runs waiting in each queue (for the queue size limit).
     queue_len: Vec<u32>,
     /// Batch rate limit: tokens (negative: owed) at `tokens_t`.
@@ -120,6 +122,12 @@ pub(super) struct LoadRt {
     last_t: f64,
     in_system: u32,
     stats: LoadOutcome,
+}
+
+impl LoadRt {
+    pub(super) fn window(&self) -> (f64, f64) {
+        self.stats.window
+    }
 }
 
 impl<O: Observer> Engine<'_, O> {
@@ -431,54 +439,76 @@ impl<O: Observer> Engine<'_, O> {
     /// Runs a whole load: arrivals over `duration`, then until every run has ended.
     fn load_run(&mut self, l: &Load, key: u64) -> Result<(), SimError> {
         self.load_setup(l);
-        if l.rate_at(0.0) > 0.0 {
-            self.push(0.0, EvKind::Arrival, 0, 0, 0);
-        } else if let Some(t) = l.next_rate_change(0.0) {
-            self.push(t, EvKind::Arrival, 0, 0, 0);
-        }
-        let step = l.duration_s / BACKLOG_SAMPLES as f64;
-        for i in 0..=BACKLOG_SAMPLES {
-            self.push(step * i as f64, EvKind::Sample, 0, 0, 0);
-        }
-        for b in &l.bursts {
-            for _ in 0..b.runs {
-                self.push(b.at_s, EvKind::Arrival, 0, 1, 0);
+        self.next_arrival(l, key);
+        // A rate change redraws the next arrival from the new rate (for Poisson arrivals this
+        // is exact: the process is memoryless; constant arrivals restart their spacing).
+        for &(until, _) in &l.schedule {
+            if until < l.duration_s {
+                self.push(until, EvKind::Arrival, 0, ARRIVAL_RATE_CHANGE, 0);
             }
         }
+        for (i, b) in l.bursts.iter().enumerate() {
+            self.push(b.at_s, EvKind::Arrival, 0, ARRIVAL_BURST, i as u32);
+        }
+        self.push(0.0, EvKind::Sample, 0, 0, 0);
         self.event_loop(key)
     }
 
-    /// A workflow run arrives (gn 0: the Poisson or constant stream, which schedules the next
-    /// one; gn 1: one run of a burst).
-    pub(super) fn arrival(&mut self, l: &Load, scheduled: bool, key: u64) {
+    /// Schedules the next arrival of the Poisson or constant stream, from now.
+    fn next_arrival(&mut self, l: &Load, key: u64) {
         let now = self.s.now;
-        if now > l.duration_s {
+        let rate = l.rate_at(now) / 60.0;
+        if rate <= 0.0 {
             return;
         }
+        let lr = &mut self.s.lr;
+        lr.arrival_gen = lr.arrival_gen.wrapping_add(1);
+        let (g, i) = (lr.arrival_gen, lr.stats.arrived);
+        let gap = if l.poisson {
+            let mut rng = stream(mix(mix(mix(key, purpose::ARRIVAL), i), g as u64));
+            -(1.0 - rng.random::<f64>()).ln() / rate
+        } else {
+            1.0 / rate
+        };
+        self.push(now + gap, EvKind::Arrival, 0, ARRIVAL_NEXT, g);
+    }
+
+    /// An Arrival event: the next run of the stream, a rate change, or a burst.
+    pub(super) fn arrival(&mut self, l: &Load, kind: u32, aux: u32, key: u64) {
+        if self.s.now > l.duration_s {
+            return;
+        }
+        match kind {
+            ARRIVAL_NEXT if aux == self.s.lr.arrival_gen => {
+                self.workflow_arrives(key);
+                self.next_arrival(l, key);
+            }
+            ARRIVAL_RATE_CHANGE => self.next_arrival(l, key),
+            ARRIVAL_BURST => {
+                for _ in 0..l.bursts[aux as usize].runs {
+                    self.workflow_arrives(key);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn workflow_arrives(&mut self, key: u64) {
         let i = self.s.lr.stats.arrived;
         self.s.lr.stats.arrived += 1;
         self.load_tick();
         self.s.lr.in_system += 1;
         self.new_workflow(crate::rng::run_key(key, i));
-        if scheduled {
-            let rate = l.rate_at(now) / 60.0;
-            if rate > 0.0 {
-                let gap = if l.poisson {
-                    let mut rng = stream(mix(mix(key, purpose::ARRIVAL), i));
-                    -(1.0 - rng.random::<f64>()).ln() / rate
-                } else {
-                    1.0 / rate
-                };
-                self.push(now + gap, EvKind::Arrival, 0, 0, 0);
-            } else if let Some(next) = l.next_rate_change(now) {
-                self.push(next, EvKind::Arrival, 0, 0, 0);
-            }
-        }
     }
 
-    pub(super) fn sample_backlog(&mut self) {
+    /// Records the backlog and schedules the next sample (one pending at a time).
+    pub(super) fn sample_backlog(&mut self, l: &Load) {
         let q = self.s.lr.queued as f64;
         self.s.lr.stats.backlog.push((self.s.now, q));
+        let i = self.s.lr.stats.backlog.len();
+        if i <= BACKLOG_SAMPLES {
+            self.push(l.duration_s * i as f64 / BACKLOG_SAMPLES as f64, EvKind::Sample, 0, 0, 0);
+        }
     }
 
     /// An entry run ended: the workflow leaves the system.
@@ -500,6 +530,11 @@ impl<O: Observer> Engine<'_, O> {
 
 /// Backlog samples over the arrivals' duration.
 pub const BACKLOG_SAMPLES: usize = 240;
+
+/// Kinds of Arrival events (in the event's generation field).
+const ARRIVAL_NEXT: u32 = 0;
+const ARRIVAL_BURST: u32 = 1;
+const ARRIVAL_RATE_CHANGE: u32 = 2;
 
 /// Simulates replication `rep` of the scenario's load (a `load:` block is required).
 pub fn simulate_load(m: &Model, seed: u64, rep: u64, tasks: &mut [TaskAcc]) -> Result<LoadOutcome, SimError> {

@@ -292,6 +292,8 @@ struct RunState {
     child_waits: u32,
     /// Fibers waiting for the run to get a slot back.
     pending: u32,
+    /// Head of this run's list of idempotency entries.
+    idem: u32,
 }
 
 /// One workflow run: its entry run, inputs, progress bar and outcome.
@@ -300,6 +302,8 @@ struct Wf {
     root: u32,
     /// When the app triggered it.
     arrival: f64,
+    /// Counted in the per-task totals (false outside a load's measured window).
+    measured: bool,
     /// Offset of its input attributes in `Scratch::inputs`.
     inputs: u32,
     bar: f64,
@@ -310,6 +314,9 @@ struct Wf {
 /// Reusable per-thread state of the engine.
 pub struct Scratch {
     heap: BinaryHeap<Ev>,
+    /// Events due at the current instant, in sequence order: they skip the heap. Popping
+    /// takes the smaller (time, seq) of both, so the order is exactly the heap's.
+    now_q: std::collections::VecDeque<Ev>,
     seq: u64,
     now: f64,
     events: u64,
@@ -319,10 +326,14 @@ pub struct Scratch {
     frames: Vec<Frame>,
     free_frames: Vec<u32>,
     /// Idempotency keys: (parent run, pc, item key) -> child run.
-    idem: Vec<(u32, u32, u64, u32)>,
+    /// Entries (pc, item key, child run, next entry of the same parent run): a list per
+    /// parent run, so a lookup scans only that run's own keys.
+    idem: Vec<(u32, u64, u32, u32)>,
     inputs: Vec<f64>,
     wfs: Vec<Wf>,
     lr: LoadRt,
+    /// Where the totals of unmeasured runs go.
+    sink: TaskAcc,
 }
 
 impl Default for Scratch {
@@ -349,6 +360,7 @@ impl Scratch {
     pub fn new() -> Self {
         Scratch {
             heap: BinaryHeap::with_capacity(64),
+            now_q: std::collections::VecDeque::with_capacity(16),
             seq: 0,
             now: 0.0,
             events: 0,
@@ -361,11 +373,13 @@ impl Scratch {
             inputs: Vec::new(),
             wfs: Vec::new(),
             lr: LoadRt::default(),
+            sink: TaskAcc::default(),
         }
     }
 
     fn clear(&mut self) {
         self.heap.clear();
+        self.now_q.clear();
         self.seq = 0;
         self.now = 0.0;
         self.events = 0;
@@ -420,14 +434,18 @@ impl<O: Observer> Engine<'_, O> {
             self.s.inputs.push(v);
         }
         let (root, arrival) = (self.s.runs.len() as u32, self.s.now);
-        self.s.wfs.push(Wf { root, arrival, inputs, bar: 0.0, done: false, out: EMPTY_OUTCOME });
+        let measured = !self.s.lr.on || {
+            let (w0, w1) = self.s.lr.window();
+            arrival >= w0 && arrival <= w1
+        };
+        self.s.wfs.push(Wf { root, arrival, measured, inputs, bar: 0.0, done: false, out: EMPTY_OUTCOME });
         self.trigger_run(self.m.entry, key, Waiter::None, u32::MAX, wf, 0.0);
         wf
     }
 
     fn event_loop(&mut self, key: u64) -> Result<(), SimError> {
         let limit = self.m.limits.max_events_per_run;
-        while let Some(ev) = self.s.heap.pop() {
+        while let Some(ev) = self.pop() {
             self.s.now = ev.t;
             self.s.events += 1;
             if self.s.events > limit {
@@ -463,7 +481,7 @@ impl<O: Observer> Engine<'_, O> {
                 }
                 EvKind::Arrival => {
                     if let Some(l) = &self.m.load {
-                        self.arrival(l, ev.gn == 0, key);
+                        self.arrival(l, ev.gn, ev.aux, key);
                     }
                 }
                 EvKind::Enqueue => {
@@ -484,7 +502,11 @@ impl<O: Observer> Engine<'_, O> {
                     }
                 }
                 EvKind::Expire => self.expire(ev.id),
-                EvKind::Sample => self.sample_backlog(),
+                EvKind::Sample => {
+                    if let Some(l) = &self.m.load {
+                        self.sample_backlog(l);
+                    }
+                }
                 EvKind::Tick => {
                     if self.live(ev.id, ev.gn) {
                         self.tick(ev.id, ev.aux);
@@ -499,7 +521,22 @@ impl<O: Observer> Engine<'_, O> {
 
     fn push(&mut self, t: f64, kind: EvKind, id: u32, gn: u32, aux: u32) {
         self.s.seq += 1;
-        self.s.heap.push(Ev { t, seq: self.s.seq, kind, id, gn, aux });
+        let ev = Ev { t, seq: self.s.seq, kind, id, gn, aux };
+        if t == self.s.now {
+            self.s.now_q.push_back(ev);
+        } else {
+            self.s.heap.push(ev);
+        }
+    }
+
+    /// The next event by (time, seq), from the heap or the queue of events due now.
+    fn pop(&mut self) -> Option<Ev> {
+        match (self.s.now_q.front(), self.s.heap.peek()) {
+            // The heap's order is reversed: `h > n` means h comes first.
+            (Some(n), Some(h)) if h > n => self.s.heap.pop(),
+            (Some(_), _) => self.s.now_q.pop_front(),
+            (None, _) => self.s.heap.pop(),
+        }
     }
 
     /// Is fiber `f` at generation `gn`, and its attempt still current? A stale fiber of an
@@ -640,6 +677,13 @@ impl<O: Observer> Engine<'_, O> {
         }
     }
 
+    /// The per-task totals a run counts in: its task's, or nowhere for a workflow run outside
+    /// a load's measured window.
+    fn acc(&mut self, run: u32) -> &mut TaskAcc {
+        let r = &self.s.runs[run as usize];
+        if self.s.wfs[r.wf as usize].measured { &mut self.tasks[r.task as usize] } else { &mut self.s.sink }
+    }
+
     /// Offset of the input attributes of the workflow of task run `run`.
     fn inputs_of(&self, run: u32) -> usize {
         self.s.wfs[self.s.runs[run as usize].wf as usize].inputs as usize
@@ -687,10 +731,12 @@ impl<O: Observer> Engine<'_, O> {
             cgen: 0,
             child_waits: 0,
             pending: NONE,
+            idem: NONE,
         });
-        let acc = &mut self.tasks[task as usize];
+        let inv = self.m.invocation_usd;
+        let acc = self.acc(id);
         acc.runs += 1;
-        acc.invocation_usd += self.m.invocation_usd;
+        acc.invocation_usd += inv;
         let out = &mut self.s.wfs[wf as usize].out;
         out.invocation_usd += self.m.invocation_usd;
         out.task_runs += 1;
@@ -728,10 +774,11 @@ impl<O: Observer> Engine<'_, O> {
         if r.attempt == 1 {
             r.t_start = now;
             let q = now - r.t_trigger;
-            self.tasks[r.task as usize].queued_s += q;
+            self.acc(run).queued_s += q;
         }
+        let r = &self.s.runs[run as usize];
         let (task, attempt, wf) = (r.task, r.attempt, r.wf);
-        self.tasks[task as usize].attempts += 1;
+        self.acc(run).attempts += 1;
         self.s.wfs[wf as usize].out.attempts += 1;
         if attempt == 1 {
             self.task_progress(run, 0.0);
@@ -757,7 +804,7 @@ impl<O: Observer> Engine<'_, O> {
         let usage = r.attempt_usage;
         let usd = usage * self.m.usd_per_s[r.machine as usize];
         let (task, attempt, start, machine) = (r.task, r.attempt, r.attempt_start, r.machine);
-        let acc = &mut self.tasks[task as usize];
+        let acc = self.acc(run);
         acc.usage_s += usage;
         acc.compute_usd += usd;
         if how == AttemptEnd::OutOfMemory {
@@ -777,8 +824,8 @@ impl<O: Observer> Engine<'_, O> {
         let r = &mut self.s.runs[run as usize];
         r.done = true;
         r.status = status;
-        let (task, waiter, t_start) = (r.task, r.waiter, r.t_start);
-        let acc = &mut self.tasks[task as usize];
+        let (waiter, t_start) = (r.waiter, r.t_start);
+        let acc = self.acc(run);
         acc.statuses[status as usize] += 1;
         if t_start.is_finite() {
             acc.execution_s += now - t_start;
@@ -1113,8 +1160,20 @@ impl<O: Observer> Engine<'_, O> {
     fn child(&mut self, f: u32, task: TaskId, idempotent: bool, item: u64, waiter: Waiter, wait: f64) -> ChildState {
         let fb = self.s.fibers[f as usize];
         let ikey = mix(fb.ikey, item);
-        if idempotent && let Some(pos) = self.s.idem.iter().position(|e| e.0 == fb.run && e.1 == fb.pc && e.2 == ikey) {
-            let c = self.s.idem[pos].3;
+        let mut found = None;
+        if idempotent {
+            let mut e = self.s.runs[fb.run as usize].idem;
+            while e != NONE {
+                let (pc, k, _, next) = self.s.idem[e as usize];
+                if pc == fb.pc && k == ikey {
+                    found = Some(e as usize);
+                    break;
+                }
+                e = next;
+            }
+        }
+        if let Some(pos) = found {
+            let c = self.s.idem[pos].2;
             let cr = self.s.runs[c as usize];
             if cr.done && cr.status == Status::Completed {
                 return ChildState::Reused;
@@ -1126,13 +1185,15 @@ impl<O: Observer> Engine<'_, O> {
             // A failed child runs again, under the same key.
             let key = mix(self.child_key(f, item, true), self.s.runs.len() as u64);
             let c = self.trigger_run(task, key, waiter, fb.run, self.s.runs[fb.run as usize].wf, wait);
-            self.s.idem[pos].3 = c;
+            self.s.idem[pos].2 = c;
             return ChildState::Pending(c);
         }
         let key = self.child_key(f, item, idempotent);
         let c = self.trigger_run(task, key, waiter, fb.run, self.s.runs[fb.run as usize].wf, wait);
         if idempotent {
-            self.s.idem.push((fb.run, fb.pc, ikey, c));
+            let head = self.s.runs[fb.run as usize].idem;
+            self.s.idem.push((fb.pc, ikey, c, head));
+            self.s.runs[fb.run as usize].idem = (self.s.idem.len() - 1) as u32;
         }
         ChildState::Pending(c)
     }

@@ -218,8 +218,8 @@ pub fn summarise(model: &Model, mc: &McResult, seed: u64, notes: Vec<String>) ->
             t.sort_unstable_by(f64::total_cmp);
             (quantile_sorted(&t, 0.1), quantile_sorted(&t, 0.5), quantile_sorted(&t, 0.9))
         } else {
-            let h = &st.progress[l];
-            (h.quantile(0.1), h.quantile(0.5), h.quantile(0.9))
+            let h = st.progress.get(l);
+            (h.and_then(|h| h.quantile(0.1)), h.and_then(|h| h.quantile(0.5)), h.and_then(|h| h.quantile(0.9)))
         };
         if let (Some(p10), Some(p50), Some(p90)) = levels {
             curve.push(ProgressLevel { percent: pct, p10, p50, p90 });

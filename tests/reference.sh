@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# wfsim's load model against independent reference models (issue 6, "Validation" and "Speed").
+#
+#   tests/reference.sh
+#
+# 1. Ciw (tests/reference/ciw_two_station.py): a two-station network with a shared queue
+#    (tests/reference/two-station.yaml: task a triggers b fire-and-forget, both in queue
+#    `shared` with 4 slots, rho 0.8). Mean wait for a slot (overall, per task, and b - a),
+#    share of grants that waited and utilisation, 20 replications each side; fails if any
+#    differs by more than 4 standard errors of the difference.
+# 2. SimPy (tests/reference/simpy_mm4.py): M/M/4 (lambda 3.2/s, mu 1/s) as a `Resource`; fails
+#    if its P(wait) or Wq disagrees with Erlang C (0.5964, 0.7455 s).
+# 3. wfsim on the same M/M/4 (tests/reference/mm4.yaml, 3000 s, warm-up 200 s): fails if its
+#    mean wait disagrees with Erlang C beyond 4 standard errors.
+# 4. Speed: customers (workflow runs, warm-up included) per second of SimPy's simulation loop
+#    and of the whole `wfsim run` process (one thread; parsing, summary and JSON included, so
+#    a lower bound of the engine's own speed: `cargo bench --bench load` measures that), by
+#    wall clock and by CPU time, and their ratio. The target is wfsim >= 50x SimPy; it is
+#    printed, never a failure (timings on a shared machine are noisy).
+#
+# Installs ciw and simpy with pip if they are missing. Uses $WFSIM, else
+# ${CARGO_TARGET_DIR:-target}/release/wfsim (CI builds it first; built here if missing).
+# Environment: PYTHON (default python3), WFSIM_REPS (wfsim replications timed, default 40).
+# The last line is `reference: N passed, M failed`; the exit code is 1 if M > 0.
+set -uo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+PY=${PYTHON:-python3}
+WFSIM=${WFSIM:-${CARGO_TARGET_DIR:-target}/release/wfsim}
+WFSIM_REPS=${WFSIM_REPS:-40}
+passed=0
+failed=0
+ok() { passed=$((passed + 1)); echo "PASS  $1"; }
+ko() { failed=$((failed + 1)); echo "FAIL  $1"; }
+finish() {
+    echo "reference: $passed passed, $failed failed"
+    [ "$failed" -eq 0 ]
+    exit $?
+}
+
+if ! "$PY" -c 'import ciw, simpy' 2>/dev/null; then
+    "$PY" -m pip install --quiet ciw simpy || { ko "pip install ciw simpy"; finish; }
+fi
+if [ ! -x "$WFSIM" ]; then
+    echo "building $WFSIM"
+    cargo build --release --quiet || { ko "cargo build --release"; finish; }
+fi
+
+# 1. Ciw: the two-station network with a shared queue.
+echo "== Ciw: two-station network with a shared queue"
+if "$PY" tests/reference/ciw_two_station.py --wfsim "$WFSIM"; then
+    ok "Ciw two-station: wfsim agrees with Ciw within 4 standard errors"
+else
+    ko "Ciw two-station: wfsim disagrees with Ciw (or the comparison could not run)"
+fi
+
+# 2. SimPy M/M/4 against Erlang C, and its speed.
+echo "== SimPy: M/M/4"
+simpy_json=$("$PY" tests/reference/simpy_mm4.py --json)
+simpy_rc=$?
+if [ -z "$simpy_json" ]; then
+    ko "SimPy M/M/4: the script failed (exit $simpy_rc)"
+    finish
+fi
+"$PY" - "$simpy_json" <<'EOF'
+import json, sys
+d = json.loads(sys.argv[1])
+p, w = d["p_wait"], d["wq_s"]
+print(f"  SimPy {d['reps']} x {d['duration_s']:.0f} s: P(wait) {p['mean']:.4f} ± {1.96 * p['se']:.4f} (Erlang C {p['erlang_c']:.4f}), "
+      f"Wq {w['mean']:.4f} ± {1.96 * w['se']:.4f} s (Erlang C {w['erlang_c']:.4f} s)")
+EOF
+if [ "$simpy_rc" -eq 0 ]; then ok "SimPy M/M/4 matches Erlang C"; else ko "SimPy M/M/4 disagrees with Erlang C"; fi
+
+# 3. wfsim on the same M/M/4, timed: wall and CPU (user + sys) of the whole process.
+echo "== wfsim: M/M/4"
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+TIMEFORMAT='%R %U %S'
+times=$( { time "$WFSIM" run tests/reference/mm4.yaml --replications "$WFSIM_REPS" --threads 1 --format json >"$out" 2>/dev/null; } 2>&1 )
+wf_rc=$?
+if [ "$wf_rc" -ne 0 ] || [ ! -s "$out" ]; then
+    ko "wfsim M/M/4: wfsim run exited $wf_rc"
+    finish
+fi
+"$PY" - "$out" "$times" "$simpy_json" <<'EOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+wall, user, sys_ = (float(x) for x in sys.argv[2].split())
+s = json.loads(sys.argv[3])
+l = d["load"]
+w = l["queue_wait_s"]
+se = w["mean_ci95"] / 1.96
+wq_th = s["wq_s"]["erlang_c"]
+ok = abs(w["mean"] - wq_th) <= 4 * se
+print(f"  wfsim {l['replications']} x {l['duration_s']:.0f} s: Wq {w['mean']:.4f} ± {w['mean_ci95']:.4f} s (Erlang C {wq_th:.4f} s), "
+      f"P(wait) {w['share_waiting']:.4f} (Erlang C {s['p_wait']['erlang_c']:.4f}), utilisation {l['utilisation']['environment']:.4f} (0.8)")
+# Customers: every workflow run of the replication, warm-up included (each starts once here).
+n = l["runs_started"]
+cpu = user + sys_
+wf_wall, wf_cpu = n / wall, n / cpu
+sp_wall, sp_cpu = s["customers_per_s"], s["customers_per_cpu_s"]
+print("== speed: M/M/4 customers per second, one thread")
+print(f"  SimPy  {s['customers']:>9} customers  {s['wall_s']:6.2f} s wall {s['cpu_s']:6.2f} s CPU  "
+      f"{sp_wall:>12,.0f}/s wall {sp_cpu:>12,.0f}/s CPU  (simulation loop)")
+print(f"  wfsim  {n:>9} customers  {wall:6.2f} s wall {cpu:6.2f} s CPU  "
+      f"{wf_wall:>12,.0f}/s wall {wf_cpu:>12,.0f}/s CPU  (whole process: parse, simulate, summarise, JSON)")
+rw, rc = wf_wall / sp_wall, wf_cpu / sp_cpu
+note = "meets" if min(rw, rc) >= 50 else "below"
+print(f"  ratio wfsim/SimPy: {rw:.1f}x wall, {rc:.1f}x CPU ({note} the 50x target; informational, timings are noisy)")
+open(sys.argv[1] + ".ok", "w").write("1" if ok else "0")
+EOF
+if [ "$(cat "$out.ok" 2>/dev/null)" = 1 ]; then
+    ok "wfsim M/M/4 mean wait matches Erlang C"
+else
+    ko "wfsim M/M/4 mean wait disagrees with Erlang C"
+fi
+rm -f "$out.ok"
+
+finish
