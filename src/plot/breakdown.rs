@@ -58,14 +58,7 @@ impl Chart for Breakdown<'_> {
             .map_err(e)?
             .label("billed compute")
             .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], PRIMARY.mix(0.85).filled()));
-        c.configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .margin(8)
-            .label_font((FONT, SMALL_PT))
-            .background_style(WHITE.mix(0.9))
-            .border_style(GRID)
-            .draw()
-            .map_err(e)?;
+        super::legend(&mut c, SeriesLabelPosition::LowerRight, SMALL_PT)?;
         row_names(&left, &c, &names, &row)?;
 
         let mut c = ChartBuilder::on(&right)

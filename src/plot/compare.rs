@@ -59,15 +59,7 @@ impl Chart for CompareCdf<'_> {
                 .label(format!("{} (p50 {})", v.name, crate::report::table::secs(q(v.sorted, 0.5))))
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], color.stroke_width(3)));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .margin(12)
-            .label_font((FONT, LABEL_PT))
-            .background_style(WHITE.mix(0.9))
-            .border_style(GRID)
-            .draw()
-            .map_err(e)?;
+        super::legend(&mut chart, SeriesLabelPosition::LowerRight, LABEL_PT)?;
         Ok(())
     }
 }
@@ -118,15 +110,7 @@ impl Chart for CompareProgress<'_> {
                 .label(v.name.to_owned())
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], color.stroke_width(3)));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .margin(12)
-            .label_font((FONT, LABEL_PT))
-            .background_style(WHITE.mix(0.9))
-            .border_style(GRID)
-            .draw()
-            .map_err(e)?;
+        super::legend(&mut chart, SeriesLabelPosition::LowerRight, LABEL_PT)?;
         Ok(())
     }
 }

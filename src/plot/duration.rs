@@ -82,15 +82,7 @@ impl Chart for Duration<'_> {
             let label = format!("{name} {}", crate::report::table::secs(x));
             vline(&mut chart, x.min(hi) / u.div, ymax * if p == 0.5 { 0.97 } else { 0.88 }, &label, color)?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .margin(12)
-            .label_font((FONT, LABEL_PT))
-            .background_style(WHITE.mix(0.9))
-            .border_style(GRID)
-            .draw()
-            .map_err(e)?;
+        super::legend(&mut chart, SeriesLabelPosition::UpperRight, LABEL_PT)?;
         Ok(())
     }
 }

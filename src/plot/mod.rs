@@ -127,3 +127,20 @@ where
         .map_err(e)?;
     Ok(())
 }
+
+/// The legend of a chart, in the house style, at `pos`.
+pub fn legend<'a, DB: DrawingBackend + 'a, CT: plotters::coord::CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    pos: SeriesLabelPosition,
+    pt: u32,
+) -> DrawResult {
+    chart
+        .configure_series_labels()
+        .position(pos)
+        .margin(12)
+        .label_font((style::FONT, pt))
+        .background_style(WHITE.mix(0.9))
+        .border_style(style::GRID)
+        .draw()
+        .map_err(e)
+}

@@ -119,15 +119,7 @@ impl Chart for Progress<'_> {
             .map_err(e)?
             .label("median run")
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], PRIMARY.stroke_width(3)));
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .margin(12)
-            .label_font((FONT, LABEL_PT))
-            .background_style(WHITE.mix(0.9))
-            .border_style(GRID)
-            .draw()
-            .map_err(e)?;
+        super::legend(&mut chart, SeriesLabelPosition::LowerRight, LABEL_PT)?;
         Ok(())
     }
 }

@@ -387,14 +387,7 @@ impl Chart for ValuesChart<'_> {
                 .label("infeasible variant")
                 .legend(|(x, y)| Cross::new((x + 7, y), 5, FAIL.stroke_width(3)));
         }
-        dc.configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .margin(12)
-            .label_font((FONT, LABEL_PT))
-            .background_style(WHITE.mix(0.9))
-            .border_style(GRID)
-            .draw()
-            .map_err(e)?;
+        super::legend(&mut dc, SeriesLabelPosition::UpperRight, LABEL_PT)?;
         Ok(())
     }
 }

@@ -115,15 +115,7 @@ impl Chart for Tornado<'_> {
                     INK.stroke_width(1),
                 )))
                 .map_err(e)?;
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::LowerRight)
-                .margin(10)
-                .label_font((FONT, LABEL_PT))
-                .background_style(WHITE.mix(0.9))
-                .border_style(GRID)
-                .draw()
-                .map_err(e)?;
+            super::legend(&mut chart, SeriesLabelPosition::LowerRight, LABEL_PT)?;
         }
         Ok(())
     }
