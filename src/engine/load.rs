@@ -109,7 +109,9 @@ pub(super) struct LoadRt {
     subqs: Vec<SubQ>,
     /// Per task: its queue's first sub-queue and number of key values.
     task_subq: Vec<(u32, u32)>,
-    warm: [Vec<f64>; 7],
+    /// Per preset: until when each idle machine stays warm. Pushed in time order, so the
+    /// expired ones are at the front.
+    warm: [std::collections::VecDeque<f64>; 7],
     keep_warm_s: f64,
     queued: u32,
     /// Generation of the pending arrival of the stream (a rate change makes it stale).
@@ -294,8 +296,10 @@ impl<O: Observer> Engine<'_, O> {
         // A machine that ended a run within keepWarm seconds starts warm.
         let preset = r.machine as usize;
         let pool = &mut lr.warm[preset];
-        pool.retain(|&until| until >= now);
-        let warm = pool.pop().is_some();
+        while pool.front().is_some_and(|&until| until < now) {
+            pool.pop_front();
+        }
+        let warm = pool.pop_back().is_some();
         lr.stats.starts += 1;
         lr.stats.warm_starts += u64::from(warm);
         let (key, attempt) = (r.key, r.attempt);
@@ -329,7 +333,7 @@ impl<O: Observer> Engine<'_, O> {
         lr.env_active -= 1;
         lr.subqs[sq as usize].active -= 1;
         let until = now + lr.keep_warm_s;
-        lr.warm[preset].push(until);
+        lr.warm[preset].push_back(until);
         self.dispatch();
     }
 
