@@ -170,7 +170,12 @@ pub enum Command {
     Validate {
         /// The scenario file (YAML).
         file: PathBuf,
+        /// Treat design warnings as errors (exit 2), for CI.
+        #[arg(long)]
+        deny_warnings: bool,
     },
+    /// Print the JSON Schema of the scenario language (editors use it to complete and check keys).
+    Schema,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -191,10 +196,19 @@ impl From<Stop> for ExitCode {
 /// Runs the command line and returns the process exit code.
 pub fn main_with(cli: Cli) -> ExitCode {
     let r = match cli.command {
-        Command::Validate { file } => load(&file).map(|l| {
+        Command::Validate { file, deny_warnings } => load(&file).and_then(|l| {
+            if deny_warnings && !l.warnings.is_empty() {
+                eprintln!("{}: {} warning(s), denied by --deny-warnings", file.display(), l.warnings.len());
+                return Err(Stop(2));
+            }
             eprintln!("{}: ok ({} tasks, {} warning(s))", file.display(), l.model.tasks.len(), l.warnings.len());
-            false
+            Ok(false)
         }),
+        Command::Schema => {
+            let mut t = serde_json::to_string_pretty(&crate::schema::json_schema()).unwrap_or_default();
+            t.push('\n');
+            print(&t).map(|_| false)
+        }
         Command::Run { file, sim, format } => run(&file, &sim, format),
         Command::Report { files, out, sim } => report_cmd(&files, out.as_deref(), &sim),
         Command::Compare { files, out, sim, format } => compare_cmd(&files, out.as_deref(), &sim, format),

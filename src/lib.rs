@@ -16,6 +16,7 @@ pub mod plot;
 pub mod report;
 pub mod rng;
 pub mod scenario;
+pub mod schema;
 pub mod slo;
 pub mod stats;
 pub mod sweep;

@@ -127,3 +127,20 @@ fn bad_input_exits_2_with_a_located_message() {
     assert!(err.contains("tasks.a.machine"), "{err}");
     assert!(err.contains("small-1x"), "{err}");
 }
+
+#[test]
+fn schema_command_prints_the_shipped_schema_and_warnings_can_be_denied() {
+    let out = wfsim().arg("schema").output().unwrap();
+    assert!(out.status.success());
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let shipped: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join("scenario.schema.json")).unwrap()).unwrap();
+    assert_eq!(printed, shipped);
+    // pdf-processing carries design warnings: fine by default, an error with --deny-warnings.
+    let p = root().join("scenarios/pdf-processing.yaml");
+    let ok = wfsim().args(["validate", p.to_str().unwrap()]).output().unwrap();
+    assert_eq!(ok.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&ok.stderr).contains("warning:"));
+    let denied = wfsim().args(["validate", p.to_str().unwrap(), "--deny-warnings"]).output().unwrap();
+    assert_eq!(denied.status.code(), Some(2));
+}

@@ -817,7 +817,19 @@ fn apply(src: &[u8], muts: &[Mutation]) -> Vec<u8> {
 
 fn mutated() -> impl Strategy<Value = Vec<u8>> {
     (prop::sample::select(SHIPPED), prop::collection::vec(mutation(), 1..4))
-        .prop_map(|((_, src), muts)| apply(src.as_bytes(), &muts))
+        .prop_map(|((_, src), muts)| with_fuzz_budget(apply(src.as_bytes(), &muts)))
+}
+
+/// A (mutated) scenario with the fuzz event budget appended, so that the load-time bounds
+/// reject a mutation that makes a run huge (a count, a perUnit, a poll) instead of simulating
+/// it. Appended after mutating: a mutation that raised the budget would let a `perUnit` of
+/// billions of draws through (they are not events, so the run-time budget does not stop them).
+fn with_fuzz_budget(src: impl AsRef<[u8]>) -> Vec<u8> {
+    let src = src.as_ref();
+    let end = src.iter().rposition(|b| !b.is_ascii_whitespace()).map_or(0, |i| i + 1);
+    let mut out = src[..end].to_vec();
+    out.extend_from_slice(format!("\nlimits: {{ maxEventsPerRun: {FUZZ_EVENT_BUDGET} }}\n").as_bytes());
+    out
 }
 
 static FILE_SEQ: AtomicU64 = AtomicU64::new(0);
@@ -879,6 +891,8 @@ fn shipped_scenarios_pass_the_property() {
     for (name, src) in SHIPPED {
         assert!(load_str(src, name).is_ok(), "{name} does not load");
         check_text(src).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let budgeted = String::from_utf8(with_fuzz_budget(src)).unwrap();
+        assert!(load_str(&budgeted, name).is_ok(), "{name} does not load under the fuzz budget");
     }
 }
 

@@ -76,6 +76,19 @@ fn a_per_unit_count_from_an_unbounded_attribute_is_judged_at_its_far_tail() {
 }
 
 #[test]
+fn a_min_above_the_shape_lifts_the_bound() {
+    // Every draw is lifted to min: the count is 3,000,000 units, not 5 (found by the fuzzer:
+    // a mutation of `min: 1` kept a perUnit step busy for minutes).
+    let y = "input:\n  pages: { uniform: [1, 5], min: 6000000 }\nentry: a\ntasks:\n  a:\n    steps:\n      - work: { duration: { perUnit: pages, each: 1ms } }\n";
+    at(&error(y), 7, 38, "tasks.a.steps[0].work.duration.perUnit", &["6,000,000 units"]);
+    let y = "input:\n  pages: { lognormal: { median: 12, p95: 80 }, min: 6000000, round: true }\nentry: a\ntasks:\n  a:\n    steps:\n      - work: { duration: { perUnit: pages, each: 1ms } }\n";
+    at(&error(y), 7, 38, "tasks.a.steps[0].work.duration.perUnit", &["6,000,000 units"]);
+    // The batch limit sees it too.
+    let y = "entry: a\ntasks:\n  a:\n    steps:\n      - batchTriggerAndWait: { task: b, count: { uniform: [1, 5], min: 2000 } }\n  b:\n    steps: [ { wait: 1s } ]\n";
+    assert!(error(y).message.contains("at most 1,000 per batch"));
+}
+
+#[test]
 fn a_poll_that_can_fail_millions_of_times_is_rejected() {
     let y = "entry: a\ntasks:\n  a:\n    steps:\n      - poll: { every: 1s, success: 0, maxChecks: 10000000 }\n";
     at(&error(y), 5, 51, "tasks.a.steps[0].poll.maxChecks", &["10,000,000 checks"]);
@@ -101,6 +114,15 @@ fn recursion_that_multiplies_is_rejected() {
     // Also through triggerAndWait inside a parallel, across two tasks.
     let y = "entry: a\ntasks:\n  a:\n    steps:\n      - parallel: { count: { uniform: [0, 3] }, steps: [ { triggerAndWait: b } ] }\n  b:\n    steps:\n      - trigger: a\n";
     at(&error(y), 5, 76, "tasks.a.steps[0].parallel.steps[0].triggerAndWait", &["a -> b -> a", "3 runs"]);
+}
+
+#[test]
+fn recursion_that_multiplies_through_two_steps_is_rejected() {
+    // Each run of `a` starts one `b` and one `c`, each of which starts an `a`.
+    let y = "entry: a\ntasks:\n  a:\n    steps:\n      - trigger: b\n      - trigger: c\n  b:\n    steps:\n      - trigger: a\n  c:\n    steps:\n      - trigger: a\n";
+    let d = error(y);
+    assert!(d.message.contains("a run of `a` can trigger 2 runs of the cycle"), "{d}");
+    assert_eq!(d.key, "tasks.a.steps[0].trigger");
 }
 
 #[test]

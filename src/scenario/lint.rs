@@ -11,12 +11,13 @@
 //!   `retry.outOfMemory`.
 //! - A task that retries and triggers children without `idempotencyKey`, where a retry can
 //!   come after a child was triggered: the retry triggers (and pays for) it again.
-//! - A task that waits on a child in its own named queue with a `concurrencyLimit`.
+//! - A task that waits on a child in its own named queue with a `concurrencyLimit`: parents
+//!   and children compete for its slots (a deadlock where a waiting run keeps its slot).
 //!
 //! Not here: a maxDuration below the task's p99 compute time needs a simulation; batches over
 //! 1,000 items are errors.
 
-use super::{Cx, reach};
+use super::{Cx, lower, reach, upper};
 use crate::error::Severity;
 use crate::model::{Count, Model, Op, TaskId};
 use crate::platform::{self, PRESETS};
@@ -251,11 +252,11 @@ fn short_waits(cx: &mut Cx, m: &Model) {
             Op::Poll { every, .. } => (every, "every"),
             _ => continue,
         };
-        let lo = m.dists[d as usize].lower_bound();
+        let lo = lower(&m.dists[d as usize]);
         if lo >= SLOT_RELEASE_S {
             continue;
         }
-        let fixed = m.dists[d as usize].upper_bound() == lo;
+        let fixed = upper(&m.dists[d as usize]) == lo;
         let len = if fixed { secs(lo) } else { format!("as short as {}", secs(lo)) };
         let (message, help) = if field == "wait" {
             (
@@ -439,8 +440,8 @@ fn same_queue(cx: &mut Cx, m: &Model, p: &Programs) {
             pc,
             "step",
             format!(
-                "`{}` waits for `{target}`{through}, and both run in queue `{}` (concurrencyLimit {limit}): a waiting run keeps its slot until Trigger.dev checkpoints it, so {limit} waiting `{}` run(s) can hold every slot their children need (deadlock risk)",
-                parent.name, q.name, parent.name
+                "`{}` waits for `{target}`{through}, and both run in queue `{}` (concurrencyLimit {limit}): the children compete with their parents for the queue's {limit} slot(s); a parent gives its slot back while it waits, but queued parents can take the slots before the children and need them again to resume (a deadlock where a waiting run keeps its slot, as in Trigger.dev v3)",
+                parent.name, q.name
             ),
             format!("put `{target}` on another queue, or give queue `{}` room for parents and children", q.name),
         );
@@ -496,6 +497,9 @@ mod tests {
         let y = "entry: a\ntasks:\n  a:\n    steps:\n      - wait: { for: { uniform: [45s, 2m] } }\n";
         one(y, 5, 22, "tasks.a.steps[0].wait.for", &["as short as 45s"]);
         none("entry: a\ntasks:\n  a:\n    steps:\n      - wait: { for: { uniform: [60s, 2m] } }\n");
+        // A max below the shape's range lowers every draw.
+        let y = "entry: a\ntasks:\n  a:\n    steps:\n      - wait: { uniform: [90s, 2m], max: 30s }\n";
+        one(y, 5, 15, "tasks.a.steps[0].wait", &["this wait.for is 30s"]);
     }
 
     #[test]

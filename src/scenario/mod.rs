@@ -701,11 +701,11 @@ impl<'s> Cx<'s> {
                 }
                 // The engine truncates an attribute's value to a whole count.
                 let d = &self.inputs[a as usize].dist;
-                (Count::Attr(a), d.upper_bound(), reach(d).floor(), false)
+                (Count::Attr(a), upper(d), reach(d).floor(), false)
             }
             Kind::Map(_) => {
                 let d = self.dist(n, key, Unit::Plain, true)?;
-                let (b, r, zero) = (d.upper_bound(), reach(&d).round(), d.lower_bound() < 0.5);
+                let (b, r, zero) = (upper(&d), reach(&d).round(), lower(&d) < 0.5);
                 (Count::Dist(self.add_dist(d)), b, r, zero)
             }
             _ => {
@@ -1951,16 +1951,16 @@ impl<'s> Cx<'s> {
             // The task whose runs trigger the most runs of the cycle, and its largest step.
             let Some(&worst) = members.iter().max_by(|a, b| out[**a].total_cmp(&out[**b])) else { continue };
             if out[worst] > 1.0 {
-                let (j, f) = self
+                let j = self
                     .edges
                     .iter()
                     .enumerate()
                     .filter(|(_, f)| f.from as usize == worst && internal(f))
+                    .rev() // the first of equal ones
                     .max_by(|a, b| a.1.mult.total_cmp(&b.1.mult))
-                    .map(|(j, f)| (j, f.clone()))
-                    .unwrap_or((i, e.clone()));
+                    .map_or(i, |(j, _)| j);
                 done[c] = true;
-                found.push((j, f.mult, false));
+                found.push((j, out[worst], false));
             } else if self.edges.iter().filter(|f| internal(f) && comp[f.from as usize] == c).all(|f| f.sure) {
                 done[c] = true;
                 found.push((i, 1.0, true));
@@ -1978,7 +1978,7 @@ impl<'s> Cx<'s> {
                     "end the chain by chance, e.g. `batchTrigger: { task, count: { bernoulli: 0.8 } }`, or break the cycle",
                 )
             } else {
-                let shown = if mult.is_finite() { format!("{mult}") } else { "an unbounded number of".into() };
+                let shown = if mult.is_finite() { show_count(mult) } else { "an unbounded number of".into() };
                 (
                     format!(
                         "trigger cycle {cycle}: a run of `{from}` can trigger {shown} runs of the cycle here, so their number can grow without end"
@@ -2192,7 +2192,7 @@ fn relocate(mut n: Node, line: u32, column: u32) -> Node {
 /// The value a draw of `d` exceeds at most once in a billion draws: its upper bound when it
 /// has one, else the once-in-a-billion quantile of its tail (normal, lognormal, exponential).
 fn reach(d: &Dist) -> f64 {
-    let b = d.upper_bound();
+    let b = upper(d);
     if b.is_finite() {
         return b;
     }
@@ -2202,8 +2202,39 @@ fn reach(d: &Dist) -> f64 {
         Shape::Exponential { mean } => mean * LN_1E9,
         _ => f64::INFINITY,
     };
-    let r = d.max.map_or(raw, |m| raw.min(m));
+    let r = d.max.map_or(raw, |m| raw.min(m)).max(d.min.unwrap_or(0.0));
     if d.round { r.round() } else { r }
+}
+
+/// Largest value of a draw, `min` included: a `min` above the shape's range lifts every draw
+/// to it (`Dist::upper_bound` leaves `min` out).
+fn upper(d: &Dist) -> f64 {
+    let b = d.upper_bound();
+    match d.min {
+        Some(m) if m > b => {
+            if d.round {
+                m.round()
+            } else {
+                m
+            }
+        }
+        _ => b,
+    }
+}
+
+/// Smallest value of a draw, `max` included (`Dist::lower_bound` leaves `max` out).
+fn lower(d: &Dist) -> f64 {
+    let b = d.lower_bound();
+    match d.max {
+        Some(m) if m < b => {
+            if d.round {
+                m.round()
+            } else {
+                m
+            }
+        }
+        _ => b,
+    }
 }
 
 /// Strongly connected components of the task graph (Tarjan), numbered in reverse
