@@ -39,26 +39,10 @@ pub fn summary_table(o: &mut String, s: &RunSummary) {
         o,
         "<table><tr><th></th><th>p50</th><th>p90</th><th>p95</th><th>p99</th><th>mean (95% CI)</th><th>max</th></tr>"
     );
-    let _ = writeln!(
-        o,
-        "<tr><td>duration</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} ± {}</td><td>{}</td></tr>",
-        secs(d.p50),
-        secs(d.p90),
-        secs(d.p95),
-        secs(d.p99),
-        secs(d.mean),
-        secs(d.mean_ci95),
-        secs(d.max)
-    );
-    let _ = writeln!(
-        o,
-        "<tr><td>cost per run</td><td>{}</td><td></td><td>{}</td><td></td><td>{} ± {}</td><td>{}</td></tr></table>",
-        usd(c.p50),
-        usd(c.p95),
-        usd(c.mean),
-        usd(c.mean_ci95),
-        usd(c.max)
-    );
+    for (i, row) in super::table::summary_cells(s).iter().enumerate() {
+        let tds: String = row.iter().map(|x| format!("<td>{}</td>", escape(x))).collect();
+        let _ = writeln!(o, "<tr>{tds}</tr>{}", if i == 1 { "</table>" } else { "" });
+    }
     let st = &s.statuses;
     let _ = writeln!(
         o,
@@ -174,21 +158,10 @@ pub fn compare_page(c: &super::bundle::Comparison, charts: &[Rendered]) -> Strin
         o,
         "<table><tr><th>design</th><th>p50</th><th>p95</th><th>mean</th><th>cost per run</th><th>success</th><th>speedup p50</th><th>speedup p95</th><th>cost ratio</th></tr>"
     );
-    let r = |x: &super::bundle::Ratio| format!("{:.2}x [{:.2}, {:.2}]", x.value, x.ci95_low, x.ci95_high);
     for v in &c.variants {
-        let _ = writeln!(
-            o,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.2}%</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            escape(&v.scenario),
-            secs(v.duration_p50_s),
-            secs(v.duration_p95_s),
-            secs(v.duration_mean_s),
-            usd(v.cost_mean_usd),
-            v.success_rate * 100.0,
-            r(&v.speedup_p50),
-            r(&v.speedup_p95),
-            r(&v.cost_ratio)
-        );
+        let cells = super::table::compare_cells(v);
+        let tds: String = cells.iter().map(|x| format!("<td>{}</td>", escape(x))).collect();
+        let _ = writeln!(o, "<tr>{tds}</tr>");
     }
     let _ = writeln!(
         o,

@@ -6,29 +6,12 @@ use crate::plot::Rendered;
 use std::fmt::Write;
 
 pub fn summary(o: &mut String, s: &RunSummary) {
-    let d = &s.duration_s;
     let c = &s.cost_usd;
     let _ = writeln!(o, "| | p50 | p90 | p95 | p99 | mean (95% CI) | max |\n|---|---|---|---|---|---|---|");
-    let _ = writeln!(
-        o,
-        "| duration | {} | {} | {} | {} | {} ± {} | {} |",
-        secs(d.p50),
-        secs(d.p90),
-        secs(d.p95),
-        secs(d.p99),
-        secs(d.mean),
-        secs(d.mean_ci95),
-        secs(d.max)
-    );
-    let _ = writeln!(
-        o,
-        "| cost per run | {} | | {} | | {} ± {} | {} |\n",
-        usd(c.p50),
-        usd(c.p95),
-        usd(c.mean),
-        usd(c.mean_ci95),
-        usd(c.max)
-    );
+    for row in super::table::summary_cells(s) {
+        let _ = writeln!(o, "| {} |", row.join(" | "));
+    }
+    o.push('\n');
     let st = &s.statuses;
     let _ = writeln!(
         o,
@@ -112,21 +95,8 @@ pub fn compare_page(c: &super::bundle::Comparison, charts: &[Rendered]) -> Strin
         o,
         "| design | p50 | p95 | mean | cost/run | success | speedup p50 | speedup p95 | cost ratio |\n|---|---|---|---|---|---|---|---|---|"
     );
-    let r = |x: &super::bundle::Ratio| format!("{:.2}x [{:.2}, {:.2}]", x.value, x.ci95_low, x.ci95_high);
     for v in &c.variants {
-        let _ = writeln!(
-            o,
-            "| {} | {} | {} | {} | {} | {:.2}% | {} | {} | {} |",
-            v.scenario,
-            secs(v.duration_p50_s),
-            secs(v.duration_p95_s),
-            secs(v.duration_mean_s),
-            usd(v.cost_mean_usd),
-            v.success_rate * 100.0,
-            r(&v.speedup_p50),
-            r(&v.speedup_p95),
-            r(&v.cost_ratio)
-        );
+        let _ = writeln!(o, "| {} |", super::table::compare_cells(v).join(" | "));
     }
     o.push('\n');
     for ch in charts {

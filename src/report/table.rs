@@ -155,20 +155,11 @@ pub fn comparison(c: &super::bundle::Comparison) -> String {
         "{:w$}  {:>8}  {:>8}  {:>8}  {:>10}  {:>8}  {:>22}  {:>22}  {:>22}",
         "design", "p50", "p95", "mean", "cost/run", "success", "speedup p50", "speedup p95", "cost ratio"
     );
-    let r = |x: &super::bundle::Ratio| format!("{:.2}x [{:.2}, {:.2}]", x.value, x.ci95_low, x.ci95_high);
     for v in &c.variants {
+        let [name, p50, p95, mean, cost, ok, s50, s95, cr] = compare_cells(v);
         let _ = writeln!(
             o,
-            "{:w$}  {:>8}  {:>8}  {:>8}  {:>10}  {:>7.2}%  {:>22}  {:>22}  {:>22}",
-            v.scenario,
-            secs(v.duration_p50_s),
-            secs(v.duration_p95_s),
-            secs(v.duration_mean_s),
-            usd(v.cost_mean_usd),
-            v.success_rate * 100.0,
-            r(&v.speedup_p50),
-            r(&v.speedup_p95),
-            r(&v.cost_ratio)
+            "{name:w$}  {p50:>8}  {p95:>8}  {mean:>8}  {cost:>10}  {ok:>8}  {s50:>22}  {s95:>22}  {cr:>22}"
         );
     }
     for s in &c.summaries {
@@ -184,4 +175,47 @@ pub fn comparison(c: &super::bundle::Comparison) -> String {
         }
     }
     o
+}
+
+/// The cells of one design's row of a comparison: design, p50, p95, mean, cost per run,
+/// success, speedup p50, speedup p95, cost ratio (shared by the table, HTML and Markdown).
+pub fn compare_cells(v: &super::bundle::VariantRow) -> [String; 9] {
+    let r = |x: &super::bundle::Ratio| format!("{:.2}x [{:.2}, {:.2}]", x.value, x.ci95_low, x.ci95_high);
+    [
+        v.scenario.clone(),
+        secs(v.duration_p50_s),
+        secs(v.duration_p95_s),
+        secs(v.duration_mean_s),
+        usd(v.cost_mean_usd),
+        format!("{:.2}%", v.success_rate * 100.0),
+        r(&v.speedup_p50),
+        r(&v.speedup_p95),
+        r(&v.cost_ratio),
+    ]
+}
+
+/// The duration and cost rows of a summary: label, p50, p90, p95, p99, mean ± CI, max.
+pub fn summary_cells(s: &super::RunSummary) -> [[String; 7]; 2] {
+    let d = &s.duration_s;
+    let c = &s.cost_usd;
+    [
+        [
+            "duration".into(),
+            secs(d.p50),
+            secs(d.p90),
+            secs(d.p95),
+            secs(d.p99),
+            format!("{} ± {}", secs(d.mean), secs(d.mean_ci95)),
+            secs(d.max),
+        ],
+        [
+            "cost per run".into(),
+            usd(c.p50),
+            String::new(),
+            usd(c.p95),
+            String::new(),
+            format!("{} ± {}", usd(c.mean), usd(c.mean_ci95)),
+            usd(c.max),
+        ],
+    ]
 }
