@@ -198,3 +198,19 @@ fn durations_too_large_are_rejected_and_unbounded_tails_stay_finite() {
         assert!(o.duration_s.is_finite() && o.cost_usd.is_finite() && o.usage_s.is_finite(), "{o:?}");
     }
 }
+
+/// Work done inside one event (the draws of a `perUnit` duration, the items of a `parallel`
+/// restarted in place under its `limit`) is not counted toward `limits.maxEventsPerRun`, so a
+/// fire-and-forget chain that ends by chance (allowed: a count of { bernoulli: p }) can do
+/// up to (budget x per-run work) of it per workflow run: here 5 workflow runs take about 10 s
+/// although each chain run is only a few events. Found by the fuzzer (a generated scenario ran
+/// for minutes). The engine now counts those units as events.
+#[test]
+fn per_event_work_counts_toward_the_budget() {
+    let y = "limits: { maxEventsPerRun: 100000 }\nentry: a\ntasks:\n  a:\n    steps:\n      - parallel: { count: 90000, limit: 1, steps: [] }\n      - work: { duration: { perUnit: 90000, each: 1ms } }\n      - batchTrigger: { task: a, count: { bernoulli: 0.999 } }\n";
+    let l = load(y);
+    let t = Instant::now();
+    let r = simulate(&l, 5);
+    assert!(t.elapsed() < Duration::from_secs(2), "took {:?}", t.elapsed());
+    assert!(matches!(r, Err(SimError::EventBudget { .. })), "the budget should stop the chain");
+}

@@ -1036,6 +1036,8 @@ impl<O: Observer> Engine<'_, O> {
                     if frame.started < total {
                         let i = frame.started;
                         frame.started += 1;
+                        // An item restarted in place counts toward the event budget.
+                        self.s.events += 1;
                         let pkey = self.s.fibers[parent as usize].ikey;
                         let fm = &mut self.s.fibers[f as usize];
                         fm.pc = body;
@@ -1270,6 +1272,8 @@ impl<O: Observer> Engine<'_, O> {
                 let report = prog.is_some() && self.m.tasks[r.task as usize].progress.is_some();
                 // Report progress about every 1% of the units at most.
                 let stride = n.div_ceil(100).max(1);
+                // Each unit's draw counts toward the event budget like an event.
+                self.s.events += n as u64;
                 let mut t = 0.0;
                 for u in 1..=n {
                     t += each.sample(&mut rng) * scale;
