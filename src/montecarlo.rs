@@ -49,7 +49,7 @@ impl McResult {
 }
 
 /// Runs whose outcomes are kept one by one; past them, statistics come from `RunStats`'
-/// histograms (quantiles within 0.5%), so memory stays flat in the number of runs.
+/// histograms (quantiles within 0.39%), so memory stays flat in the number of runs.
 pub const EXACT_RUNS: u64 = 100_000;
 
 /// Sums and histograms of run outcomes, merged in chunk order.
