@@ -58,6 +58,16 @@ pub struct Dist {
 /// z such that P(Z <= z) = 0.95 for a standard normal.
 pub const Z95: f64 = 1.644_853_626_951_472_2;
 
+/// `x.round()` out of line: inline, LLVM turns `if self.round { x.round() }` into an
+/// unconditional call to libm's `round` (it may speculate the intrinsic, and without
+/// SSE4.1 it is a call), paid by every draw. Behind a call it cannot speculate, only the
+/// draws that round pay for it.
+#[cold]
+#[inline(never)]
+fn round_cold(x: f64) -> f64 {
+    x.round()
+}
+
 impl Dist {
     pub fn fixed(v: f64) -> Dist {
         Dist { shape: Shape::Fixed(v), min: None, max: None, round: false }
@@ -129,7 +139,7 @@ impl Dist {
             x = x.min(hi);
         }
         if self.round {
-            x = x.round();
+            x = round_cold(x);
         }
         x
     }

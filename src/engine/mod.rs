@@ -14,7 +14,7 @@
 use crate::dist::Dist;
 use crate::model::*;
 use crate::platform::{self, PRESETS};
-use crate::rng::{SimRng, mix, purpose, stream};
+use crate::rng::{SimRng, mix, mix3, purpose, stream};
 use rand::RngExt;
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
@@ -175,10 +175,12 @@ enum EvKind {
     Sample,
 }
 
+/// An event. Its order key packs (time, sequence) into one integer: times are never
+/// negative (nor -0.0), and for those the bits of an `f64` order as the numbers do, so one
+/// `u128` comparison orders events by time, then first in, first out.
 #[derive(Clone, Copy)]
 struct Ev {
-    t: f64,
-    seq: u64,
+    key: u128,
     kind: EvKind,
     id: u32,
     gn: u32,
@@ -198,8 +200,68 @@ impl PartialOrd for Ev {
 }
 impl Ord for Ev {
     /// Reversed, so the max-heap pops the earliest (time, seq) first.
+    #[inline]
     fn cmp(&self, o: &Self) -> Ordering {
-        o.t.total_cmp(&self.t).then(o.seq.cmp(&self.seq))
+        o.key.cmp(&self.key)
+    }
+}
+
+impl Ev {
+    #[inline]
+    fn new(t: f64, seq: u64, kind: EvKind, id: u32, gn: u32, aux: u32) -> Ev {
+        debug_assert!(t >= 0.0, "event time {t}");
+        // `+ 0.0` turns a -0.0 into 0.0.
+        Ev { key: ((t + 0.0).to_bits() as u128) << 64 | seq as u128, kind, id, gn, aux }
+    }
+    #[inline]
+    fn t(&self) -> f64 {
+        f64::from_bits((self.key >> 64) as u64)
+    }
+}
+
+/// The future events: a sorted vector while there are few (one run alone keeps a dozen
+/// or so; insertion moves a few cache lines, popping is free), a binary heap once there are
+/// more (a load's thousands of runs). Both pop in the same (time, seq) order.
+#[derive(Default)]
+struct EvQueue {
+    /// Descending by key: the next event is last.
+    small: Vec<Ev>,
+    heap: BinaryHeap<Ev>,
+    big: bool,
+}
+
+impl EvQueue {
+    const SMALL: usize = 48;
+
+    fn clear(&mut self) {
+        self.small.clear();
+        self.heap.clear();
+        self.big = false;
+    }
+
+    #[inline]
+    fn push(&mut self, ev: Ev) {
+        if self.big {
+            self.heap.push(ev);
+        } else if self.small.len() < Self::SMALL {
+            // First position whose key is smaller than the new one (keys are unique).
+            let i = self.small.partition_point(|e| e.key > ev.key);
+            self.small.insert(i, ev);
+        } else {
+            self.big = true;
+            self.heap.extend(self.small.drain(..));
+            self.heap.push(ev);
+        }
+    }
+
+    #[inline]
+    fn peek(&self) -> Option<&Ev> {
+        if self.big { self.heap.peek() } else { self.small.last() }
+    }
+
+    #[inline]
+    fn pop(&mut self) -> Option<Ev> {
+        if self.big { self.heap.pop() } else { self.small.pop() }
     }
 }
 
@@ -264,12 +326,19 @@ enum Waiter {
 struct RunState {
     task: TaskId,
     key: u64,
+    /// Key of the current attempt: `mix(key, attempt)`, the root of its steps' streams.
+    akey: u64,
     waiter: Waiter,
     machine: u8,
     oom_upgraded: bool,
     attempt: u32,
     gn: u32,
+    /// Generation of the attempt's maxDuration deadline event.
     dgen: u32,
+    /// A deadline event of the current attempt is in the queue. The deadline only moves
+    /// later while the attempt is paused, so one pending event per attempt is enough: when
+    /// it fires early it is pushed again at the true deadline.
+    dl_pending: bool,
     busy: u32,
     exec_since: f64,
     attempt_start: f64,
@@ -307,19 +376,24 @@ struct Wf {
     /// Offset of its input attributes in `Scratch::inputs`.
     inputs: u32,
     bar: f64,
+    /// Progress levels reached so far.
+    level: u32,
     done: bool,
     out: RunOutcome,
 }
 
 /// Reusable per-thread state of the engine.
 pub struct Scratch {
-    heap: BinaryHeap<Ev>,
+    heap: EvQueue,
     /// Events due at the current instant, in sequence order: they skip the heap. Popping
     /// takes the smaller (time, seq) of both, so the order is exactly the heap's.
     now_q: std::collections::VecDeque<Ev>,
     seq: u64,
     now: f64,
     events: u64,
+    /// Task runs triggered and not ended: with none left (and no load), what remains in
+    /// the queue is stale and the run is over.
+    live: u32,
     runs: Vec<RunState>,
     fibers: Vec<Fiber>,
     free_fibers: Vec<u32>,
@@ -359,11 +433,12 @@ const EMPTY_OUTCOME: RunOutcome = RunOutcome {
 impl Scratch {
     pub fn new() -> Self {
         Scratch {
-            heap: BinaryHeap::with_capacity(64),
+            heap: EvQueue::default(),
             now_q: std::collections::VecDeque::with_capacity(16),
             seq: 0,
             now: 0.0,
             events: 0,
+            live: 0,
             runs: Vec::with_capacity(16),
             fibers: Vec::with_capacity(16),
             free_fibers: Vec::new(),
@@ -383,6 +458,7 @@ impl Scratch {
         self.seq = 0;
         self.now = 0.0;
         self.events = 0;
+        self.live = 0;
         self.runs.clear();
         self.fibers.clear();
         self.free_fibers.clear();
@@ -438,7 +514,7 @@ impl<O: Observer> Engine<'_, O> {
             let (w0, w1) = self.s.lr.window();
             arrival >= w0 && arrival <= w1
         };
-        self.s.wfs.push(Wf { root, arrival, measured, inputs, bar: 0.0, done: false, out: EMPTY_OUTCOME });
+        self.s.wfs.push(Wf { root, arrival, measured, inputs, bar: 0.0, level: 0, done: false, out: EMPTY_OUTCOME });
         self.trigger_run(self.m.entry, key, Waiter::None, u32::MAX, wf, 0.0);
         wf
     }
@@ -446,7 +522,7 @@ impl<O: Observer> Engine<'_, O> {
     fn event_loop(&mut self, key: u64) -> Result<(), SimError> {
         let limit = self.m.limits.max_events_per_run;
         while let Some(ev) = self.pop() {
-            self.s.now = ev.t;
+            self.s.now = ev.t();
             self.s.events += 1;
             if self.s.events > limit {
                 let task = match ev.kind {
@@ -463,10 +539,22 @@ impl<O: Observer> Engine<'_, O> {
                     }
                 }
                 EvKind::Deadline => {
-                    let r = &self.s.runs[ev.id as usize];
-                    if r.dgen == ev.gn && !r.done && r.busy > 0 {
-                        self.end_attempt(ev.id, AttemptEnd::TimedOut);
-                        self.finish_run(ev.id, Status::TimedOut);
+                    let r = &mut self.s.runs[ev.id as usize];
+                    if r.dgen == ev.gn {
+                        r.dl_pending = false;
+                        if !r.done && r.busy > 0 {
+                            let max = self.m.tasks[r.task as usize].max_duration_s.unwrap_or(f64::INFINITY);
+                            let due = r.exec_since + (max - r.attempt_usage).max(0.0);
+                            if ev.t() >= due {
+                                self.end_attempt(ev.id, AttemptEnd::TimedOut);
+                                self.finish_run(ev.id, Status::TimedOut);
+                            } else {
+                                // Paused since the event was pushed: the deadline moved.
+                                r.dl_pending = true;
+                                let g = r.dgen;
+                                self.push(due, EvKind::Deadline, ev.id, g, 0);
+                            }
+                        }
                     }
                 }
                 EvKind::Wake => {
@@ -513,6 +601,9 @@ impl<O: Observer> Engine<'_, O> {
                     }
                 }
             }
+            if self.s.live == 0 && !self.s.lr.on {
+                break;
+            }
         }
         Ok(())
     }
@@ -521,7 +612,7 @@ impl<O: Observer> Engine<'_, O> {
 
     fn push(&mut self, t: f64, kind: EvKind, id: u32, gn: u32, aux: u32) {
         self.s.seq += 1;
-        let ev = Ev { t, seq: self.s.seq, kind, id, gn, aux };
+        let ev = Ev::new(t, self.s.seq, kind, id, gn, aux);
         if t == self.s.now {
             self.s.now_q.push_back(ev);
         } else {
@@ -618,8 +709,10 @@ impl<O: Observer> Engine<'_, O> {
             r.cgen = r.cgen.wrapping_add(1);
             if r.busy == 1 {
                 r.exec_since = now;
-                if let Some(max) = self.m.tasks[r.task as usize].max_duration_s {
-                    r.dgen = r.dgen.wrapping_add(1);
+                if !r.dl_pending
+                    && let Some(max) = self.m.tasks[r.task as usize].max_duration_s
+                {
+                    r.dl_pending = true;
                     let (t, g) = (now + (max - r.attempt_usage).max(0.0), r.dgen);
                     self.push(t, EvKind::Deadline, run, g, 0);
                 }
@@ -628,7 +721,6 @@ impl<O: Observer> Engine<'_, O> {
             r.busy -= 1;
             if r.busy == 0 {
                 r.attempt_usage += now - r.exec_since;
-                r.dgen = r.dgen.wrapping_add(1);
                 if self.s.lr.on {
                     self.paused(run);
                 }
@@ -642,13 +734,14 @@ impl<O: Observer> Engine<'_, O> {
         if w.done || v <= w.bar {
             return;
         }
-        let from = (w.bar / LEVEL_STEP + 1e-9).floor() as usize;
-        let to = ((v / LEVEL_STEP + 1e-9).floor() as usize).min(LEVELS);
-        for l in from..to {
-            if w.out.progress[l].is_infinite() {
-                w.out.progress[l] = now - w.arrival;
-            }
+        // Level l (0-based) is reached at (l + 1) * LEVEL_STEP percent.
+        let x = v / LEVEL_STEP + 1e-9;
+        let mut l = w.level as usize;
+        while l < LEVELS && x >= (l + 1) as f64 {
+            w.out.progress[l] = now - w.arrival;
+            l += 1;
         }
+        w.level = l as u32;
         w.bar = v;
     }
 
@@ -689,12 +782,13 @@ impl<O: Observer> Engine<'_, O> {
         self.s.wfs[self.s.runs[run as usize].wf as usize].inputs as usize
     }
 
-    /// The random stream of a step of a fiber: keyed by run, attempt, step, item and try.
+    /// The random stream of a step of a fiber: keyed by run and attempt (the attempt's
+    /// key), purpose, step, try and item.
+    #[inline]
     fn step_rng(&self, f: u32, what: u64) -> SimRng {
         let fb = &self.s.fibers[f as usize];
         let r = &self.s.runs[fb.run as usize];
-        let k = mix(mix(mix(r.key, what), r.attempt as u64), mix(fb.pc as u64, mix(fb.ikey, fb.tries as u64)));
-        stream(k)
+        stream(mix3(r.akey, what, (fb.pc as u64) << 32 | fb.tries as u64, fb.ikey))
     }
 
     // -------------------------------------------------------------- runs and attempts
@@ -708,12 +802,14 @@ impl<O: Observer> Engine<'_, O> {
         self.s.runs.push(RunState {
             task,
             key,
+            akey: key,
             waiter,
             machine: t.machine,
             oom_upgraded: false,
             attempt: 0,
             gn: 0,
             dgen: 0,
+            dl_pending: false,
             busy: 0,
             exec_since: 0.0,
             attempt_start: 0.0,
@@ -733,6 +829,7 @@ impl<O: Observer> Engine<'_, O> {
             pending: NONE,
             idem: NONE,
         });
+        self.s.live += 1;
         let inv = self.m.invocation_usd;
         let acc = self.acc(id);
         acc.runs += 1;
@@ -767,6 +864,7 @@ impl<O: Observer> Engine<'_, O> {
         let now = self.s.now;
         let r = &mut self.s.runs[run as usize];
         r.attempt += 1;
+        r.akey = mix(r.key, r.attempt as u64);
         r.attempt_start = now;
         r.attempt_usage = 0.0;
         r.mem = 0.0;
@@ -798,6 +896,7 @@ impl<O: Observer> Engine<'_, O> {
         r.busy = 0;
         r.gn = r.gn.wrapping_add(1);
         r.dgen = r.dgen.wrapping_add(1);
+        r.dl_pending = false;
         r.mem = 0.0;
         r.child_waits = 0;
         r.pending = NONE;
@@ -824,6 +923,7 @@ impl<O: Observer> Engine<'_, O> {
         let r = &mut self.s.runs[run as usize];
         r.done = true;
         r.status = status;
+        self.s.live -= 1;
         let (waiter, t_start) = (r.waiter, r.t_start);
         let acc = self.acc(run);
         acc.statuses[status as usize] += 1;
@@ -1155,7 +1255,7 @@ impl<O: Observer> Engine<'_, O> {
         let r = &self.s.runs[fb.run as usize];
         // An idempotent child keeps its key across the parent's attempts.
         let attempt = if idempotent { 0 } else { r.attempt as u64 };
-        mix(mix(mix(r.key, purpose::CHILD), attempt), mix(fb.pc as u64, mix(fb.ikey, item)))
+        mix3(r.key ^ purpose::CHILD, attempt << 32 | fb.pc as u64, fb.ikey, item)
     }
 
     /// Triggers (or, with an idempotency key, reuses or joins) the child of a waiting step.
