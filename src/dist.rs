@@ -156,8 +156,19 @@ impl Dist {
             }
             Shape::Normal { .. } | Shape::LogNormal { .. } | Shape::Exponential { .. } => f64::INFINITY,
         };
-        let b = self.max.map_or(raw, |m| raw.min(m));
-        if self.round { b.round() } else { b }
+        self.clamp(raw)
+    }
+
+    /// `x` through the modifiers, in the order `sample` applies them (min, max, round):
+    /// monotone, so it maps the bounds of the shape to the bounds of the draws.
+    fn clamp(&self, mut x: f64) -> f64 {
+        if let Some(lo) = self.min {
+            x = x.max(lo);
+        }
+        if let Some(hi) = self.max {
+            x = x.min(hi);
+        }
+        if self.round { x.round() } else { x }
     }
 
     /// Smallest value a draw can take.
@@ -171,8 +182,7 @@ impl Dist {
             }
             Shape::Bernoulli { .. } | Shape::Normal { .. } | Shape::LogNormal { .. } | Shape::Exponential { .. } => 0.0,
         };
-        let b = self.min.map_or(raw, |m| raw.max(m));
-        if self.round { b.round() } else { b }
+        self.clamp(raw)
     }
 
     /// Mean of the unclamped, unrounded shape where it has a closed form.
@@ -256,6 +266,18 @@ mod tests {
     fn truncated_normal_is_non_negative() {
         let d = Dist::plain(Shape::Normal { mean: 0.5, sd: 2.0 });
         assert!(sample_n(&d, 10_000, 3).iter().all(|&x| x >= 0.0));
+    }
+
+    #[test]
+    fn bounds_follow_the_modifiers_even_outside_the_shape() {
+        // A min above the whole range: every draw is the min, so it is also the upper bound.
+        let d = Dist { shape: Shape::Uniform { lo: 1.0, hi: 2.0 }, min: Some(5.0), max: None, round: false };
+        assert_eq!((d.lower_bound(), d.upper_bound()), (5.0, 5.0));
+        assert_eq!(d.sample(&mut stream(3)), 5.0);
+        // A max below the whole range.
+        let d = Dist { shape: Shape::Uniform { lo: 10.0, hi: 20.0 }, min: None, max: Some(4.4), round: true };
+        assert_eq!((d.lower_bound(), d.upper_bound()), (4.0, 4.0));
+        assert_eq!(d.sample(&mut stream(3)), 4.0);
     }
 
     #[test]

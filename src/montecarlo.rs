@@ -217,7 +217,8 @@ fn simulate_all(model: &Model, cfg: Config, on_chunk: &(dyn Fn(u64) + Sync)) -> 
                 let keep = lo < EXACT_RUNS;
                 let mut out = Vec::with_capacity(if keep { (hi - lo) as usize } else { 0 });
                 for i in lo..hi {
-                    let o = simulate(model, run_key(cfg.seed, i), scratch, &mut tasks, &mut NoObserver)?;
+                    let o = simulate(model, run_key(cfg.seed, i), scratch, &mut tasks, &mut NoObserver)
+                        .map_err(|e| e.at("run", i))?;
                     // Kept outcomes get their histogram entries only if the run count needs them.
                     stats.add_with(&o, i >= EXACT_RUNS);
                     if i < EXACT_RUNS {
@@ -260,7 +261,9 @@ pub fn run_load(model: &Model, seed: u64, replications: u64, threads: Option<usi
             .into_par_iter()
             .map(|r| {
                 let mut tasks = vec![TaskAcc::default(); model.tasks.len()];
-                crate::engine::simulate_load(model, seed, r, &mut tasks).map(|o| (o, tasks))
+                crate::engine::simulate_load(model, seed, r, &mut tasks)
+                    .map(|o| (o, tasks))
+                    .map_err(|e| e.at("load replication", r))
             })
             .collect();
         let mut reps = Vec::new();

@@ -159,6 +159,8 @@ fn the_event_budget_is_settable() {
     assert_eq!(l.model.limits.max_events_per_run, 100);
     let e = simulate(&l, 1).err().expect("over budget");
     assert!(matches!(&e, SimError::EventBudget { limit: 100, task, .. } if task == "a"), "{e}");
+    // The message names the run by its index in the Monte Carlo, not by its random key.
+    assert!(e.to_string().starts_with("run 0 processed more than 100 events"), "{e}");
     // The load-time bound uses the same limit.
     let d = error(&y.replace("count: 60", "count: 101"));
     assert!(d.message.contains("over limits.maxEventsPerRun (100)"), "{d}");

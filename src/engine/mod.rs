@@ -106,10 +106,22 @@ pub struct RunOutcome {
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum SimError {
+    /// `run` is the index of the Monte Carlo run (or the load replication, `scope` says
+    /// which) once the caller has set it with [`SimError::at`]; the engine itself only knows
+    /// the run's random key.
     #[error(
-        "run {run} processed more than {limit} events (in task `{task}`); a runaway scenario? raise limits.maxEventsPerRun if it is meant"
+        "{scope} {run} processed more than {limit} events (in task `{task}`); a runaway scenario? raise limits.maxEventsPerRun if it is meant"
     )]
-    EventBudget { run: u64, limit: u64, task: String },
+    EventBudget { scope: &'static str, run: u64, limit: u64, task: String },
+}
+
+impl SimError {
+    /// The same error, naming run (or replication) `index` as `scope`.
+    pub fn at(self, scope: &'static str, index: u64) -> SimError {
+        match self {
+            SimError::EventBudget { limit, task, .. } => SimError::EventBudget { scope, run: index, limit, task },
+        }
+    }
 }
 
 /// Receives what happens inside a run; used to draw timelines. The default does nothing
@@ -530,7 +542,12 @@ impl<O: Observer> Engine<'_, O> {
                     EvKind::Arrival | EvKind::Sample => self.m.entry,
                     _ => self.s.runs[ev.id as usize].task,
                 };
-                return Err(SimError::EventBudget { run: key, limit, task: self.m.tasks[task as usize].name.clone() });
+                return Err(SimError::EventBudget {
+                    scope: "run",
+                    run: key,
+                    limit,
+                    task: self.m.tasks[task as usize].name.clone(),
+                });
             }
             match ev.kind {
                 EvKind::AttemptStart => {
