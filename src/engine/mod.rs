@@ -752,7 +752,8 @@ impl<O: Observer> Engine<'_, O> {
             return;
         }
         // Level l (0-based) is reached at (l + 1) * LEVEL_STEP percent.
-        let x = v / LEVEL_STEP + 1e-9;
+        // A multiplication, not a division by LEVEL_STEP: this runs at every progress move.
+        let x = v * (LEVELS as f64 / 100.0) + 1e-9;
         let mut l = w.level as usize;
         while l < LEVELS && x >= (l + 1) as f64 {
             w.out.progress[l] = now - w.arrival;
