@@ -14,6 +14,10 @@ use std::process::ExitCode;
 
 pub const DEFAULT_SEED: u64 = 1;
 
+/// Workflow runs `validate` simulates (isolated, seed [`DEFAULT_SEED`]) for the warnings that
+/// need a simulation, when a task has a `maxDuration`.
+pub const VALIDATE_RUNS: u64 = 2_000;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "wfsim",
@@ -166,7 +170,8 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
-    /// Check a scenario and print its errors and warnings, without simulating.
+    /// Check a scenario and print its errors and warnings; with a maxDuration, also simulate
+    /// 2,000 runs (seed 1) to check it against the task's compute time.
     Validate {
         /// The scenario file (YAML).
         file: PathBuf,
@@ -197,11 +202,12 @@ impl From<Stop> for ExitCode {
 pub fn main_with(cli: Cli) -> ExitCode {
     let r = match cli.command {
         Command::Validate { file, deny_warnings } => load(&file).and_then(|l| {
-            if deny_warnings && !l.warnings.is_empty() {
-                eprintln!("{}: {} warning(s), denied by --deny-warnings", file.display(), l.warnings.len());
+            let warnings = l.warnings.len() + quick_simulation(&l).len();
+            if deny_warnings && warnings > 0 {
+                eprintln!("{}: {warnings} warning(s), denied by --deny-warnings", file.display());
                 return Err(Stop(2));
             }
-            eprintln!("{}: ok ({} tasks, {} warning(s))", file.display(), l.model.tasks.len(), l.warnings.len());
+            eprintln!("{}: ok ({} tasks, {warnings} warning(s))", file.display(), l.model.tasks.len());
             Ok(false)
         }),
         Command::Schema => {
@@ -234,11 +240,42 @@ struct Simulated {
     summary: RunSummary,
 }
 
+/// `validate`'s short simulation, for the warnings that need one (only when a task has a
+/// `maxDuration`): prints and returns them. A simulation that stops (the event budget) is a
+/// note, not a failure: `run` reports it as the error it is.
+fn quick_simulation(l: &Loaded) -> Vec<crate::error::Diagnostic> {
+    if l.model.tasks.iter().all(|t| t.max_duration_s.is_none()) {
+        return Vec::new();
+    }
+    let cfg = Config { runs: VALIDATE_RUNS, seed: DEFAULT_SEED, threads: None };
+    match montecarlo::run(&l.model, cfg) {
+        Ok(mc) => print_simulated_warnings(l, &mc, cfg.seed),
+        Err(e) => {
+            eprintln!("note: the simulation that checks maxDuration stopped: {e}");
+            Vec::new()
+        }
+    }
+}
+
+/// Prints (and returns) the warnings made from a simulation's per-task totals.
+fn print_simulated_warnings(l: &Loaded, mc: &McResult, seed: u64) -> Vec<crate::error::Diagnostic> {
+    let w = scenario::simulated_warnings(l, &mc.tasks, mc.stats.n, seed);
+    for d in &w {
+        eprintln!("{d}\n");
+    }
+    w
+}
+
 fn simulate(file: &Path, sim: &Sim, quiet: bool) -> Result<Simulated, Stop> {
     let cli_slos = parse_slos(&sim.slo)?;
     let mut loaded = load(file)?;
     loaded.model.slos.extend(cli_slos);
-    let model = loaded.model;
+    let (mc, summary) = simulate_model(&loaded.model, sim, quiet)?;
+    print_simulated_warnings(&loaded, &mc, sim.seed);
+    Ok(Simulated { model: loaded.model, mc, summary })
+}
+
+fn simulate_model(model: &Model, sim: &Sim, quiet: bool) -> Result<(McResult, RunSummary), Stop> {
     if sim.runs == 0 {
         eprintln!("error: --runs must be at least 1");
         return Err(Stop(2));
@@ -262,7 +299,7 @@ fn simulate(file: &Path, sim: &Sim, quiet: bool) -> Result<Simulated, Stop> {
                 sim.seed
             );
         }
-        let r = montecarlo::run_load(&model, sim.seed, sim.replications.max(1), sim.threads).map_err(|e| {
+        let r = montecarlo::run_load(model, sim.seed, sim.replications.max(1), sim.threads).map_err(|e| {
             eprintln!("error: {e}");
             Stop(2)
         })?;
@@ -272,22 +309,22 @@ fn simulate(file: &Path, sim: &Sim, quiet: bool) -> Result<Simulated, Stop> {
             eprintln!("error: no workflow run arrived in the measured window; raise the arrival rate or the duration");
             return Err(Stop(2));
         }
-        let mut summary = report::summarise(&model, &mc, sim.seed, notes);
-        summary.load = report::load::summarise(&model, &r);
-        return Ok(Simulated { model, mc, summary });
+        let mut summary = report::summarise(model, &mc, sim.seed, notes);
+        summary.load = report::load::summarise(model, &r);
+        return Ok((mc, summary));
     }
     if !quiet {
         eprintln!("simulating {} runs of {} (seed {})", sim.runs, model.name, sim.seed);
     }
     let bar = ProgressBar::new(sim.runs);
     let cfg = Config { runs: sim.runs, seed: sim.seed, threads: sim.threads };
-    let mc = montecarlo::run_with(&model, cfg, &|n| bar.advance(n)).map_err(|e| {
+    let mc = montecarlo::run_with(model, cfg, &|n| bar.advance(n)).map_err(|e| {
         eprintln!("error: {e}");
         Stop(2)
     })?;
     bar.finish();
-    let summary = report::summarise(&model, &mc, sim.seed, notes);
-    Ok(Simulated { model, mc, summary })
+    let summary = report::summarise(model, &mc, sim.seed, notes);
+    Ok((mc, summary))
 }
 
 fn run(file: &Path, sim: &Sim, format: Format) -> Result<bool, Stop> {

@@ -144,3 +144,76 @@ fn schema_command_prints_the_shipped_schema_and_warnings_can_be_denied() {
     let denied = wfsim().args(["validate", p.to_str().unwrap(), "--deny-warnings"]).output().unwrap();
     assert_eq!(denied.status.code(), Some(2));
 }
+
+/// A scenario file in a fresh temporary folder.
+fn scenario_file(name: &str, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("wfsim-cli-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join(format!("{name}.yaml"));
+    std::fs::write(&f, text).unwrap();
+    f
+}
+
+/// Work of 1 to 5m10s, uniform: 10 s of its 250 s range lie past 5m, so 4% of the attempts
+/// reach a maxDuration of 5m.
+const TIMEOUT_RISK: &str = "name: timeout-risk\nentry: transcribe\ntasks:\n  transcribe:\n    maxDuration: 5m\n    steps:\n      - work: { duration: { uniform: [1m, 5m10s] } }\n";
+
+/// The simulated share in a maxDuration warning, percent.
+fn timed_out_share(stderr: &str) -> f64 {
+    let at = stderr.find("% of its attempts").unwrap_or_else(|| panic!("no share in:\n{stderr}"));
+    let start = stderr[..at].rfind(' ').unwrap() + 1;
+    stderr[start..at].parse().unwrap()
+}
+
+#[test]
+fn a_max_duration_below_the_p99_compute_time_is_a_located_warning_with_its_rate() {
+    let f = scenario_file("timeout", TIMEOUT_RISK);
+    let out = wfsim().args(["validate", f.to_str().unwrap()]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("warning: maxDuration 5m of `transcribe` is below the task's p99 compute time"), "{err}");
+    assert!(err.contains("timeout.yaml:5:18"), "{err}");
+    assert!(err.contains("= key: tasks.transcribe.maxDuration"), "{err}");
+    assert!(err.contains("hit maxDuration 5m and ended TIMED_OUT (simulated over 2,000 runs, seed 1)"), "{err}");
+    assert!(err.contains("raise maxDuration"), "{err}");
+    assert!(err.contains("1 warning(s)"), "{err}");
+    // 4% expected; 2,000 attempts give a standard error of 0.44 points.
+    let share = timed_out_share(&err);
+    assert!((2.0..6.0).contains(&share), "{share}% in:\n{err}");
+
+    // `run` prints it too, from its own simulation, and leaves the JSON as it was.
+    let out = wfsim().args(["run", f.to_str().unwrap(), "--runs", "4000", "--format", "json"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("timeout.yaml:5:18") && err.contains("(simulated over 4,000 runs, seed 1)"), "{err}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let timed_out = v["statuses"]["TIMED_OUT"].as_f64().unwrap();
+    assert!((timed_out / 4000.0 * 100.0 - timed_out_share(&err)).abs() < 0.05, "{timed_out} vs\n{err}");
+    assert!(v.get("warnings").is_none());
+    let _ = std::fs::remove_dir_all(f.parent().unwrap());
+}
+
+#[test]
+fn a_max_duration_comfortably_above_the_compute_time_gives_no_warning() {
+    let f = scenario_file("no-timeout", &TIMEOUT_RISK.replace("maxDuration: 5m", "maxDuration: 10m"));
+    for args in [vec!["validate", "--deny-warnings"], vec!["run", "--runs", "2000"]] {
+        let mut cmd = wfsim();
+        cmd.arg(args[0]).arg(&f).args(&args[1..]);
+        let out = cmd.output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{err}");
+        assert!(!err.contains("warning:"), "{err}");
+    }
+    let _ = std::fs::remove_dir_all(f.parent().unwrap());
+}
+
+#[test]
+fn deny_warnings_fails_validate_on_a_max_duration_risk() {
+    let f = scenario_file("deny-timeout", TIMEOUT_RISK);
+    let out = wfsim().args(["validate", f.to_str().unwrap(), "--deny-warnings"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("1 warning(s), denied by --deny-warnings"), "{err}");
+    assert!(err.contains("deny-timeout.yaml:5:18"), "{err}");
+    let _ = std::fs::remove_dir_all(f.parent().unwrap());
+}

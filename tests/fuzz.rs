@@ -23,6 +23,8 @@
 //! Failing inputs are printed in full (no regression file is written): add them to the
 //! `regressions` test below once fixed.
 
+mod common;
+
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -108,15 +110,7 @@ fn simulate(loaded: Loaded, src: &str) -> Result<(), TestCaseError> {
     match r {
         Ok(mc) => {
             for o in &mc.outcomes {
-                for (what, v) in [
-                    ("duration_s", o.duration_s),
-                    ("cost_usd", o.cost_usd),
-                    ("compute_usd", o.compute_usd),
-                    ("invocation_usd", o.invocation_usd),
-                    ("usage_s", o.usage_s),
-                    ("root_usage_s", o.root_usage_s),
-                    ("makespan_s", o.makespan_s),
-                ] {
+                for (what, v) in common::quantities(o) {
                     prop_assert!(v.is_finite() && v >= 0.0, "{} = {} in {:?}\ninput:\n{}", what, v, o, src);
                 }
                 prop_assert!(o.makespan_s >= o.duration_s, "makespan before the end of the entry run: {:?}", o);

@@ -22,7 +22,24 @@ use yaml::{Kind, Node};
 pub struct Loaded {
     pub model: Model,
     pub warnings: Vec<Diagnostic>,
+    /// Per task (by [`TaskId`]): where its `maxDuration` is written, the task's own key or
+    /// `defaults.maxDuration` (`None` without one). The warnings that need a simulation
+    /// ([`simulated_warnings`]) point there.
+    pub max_duration_at: Vec<Option<Site>>,
 }
+
+/// A place in the scenario file: what a [`Diagnostic`] needs to point at a key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Site {
+    pub file: String,
+    pub line: u32,
+    pub column: u32,
+    /// Dotted key path, e.g. `tasks.transcribe.maxDuration`.
+    pub key: String,
+    pub source_line: Option<String>,
+}
+
+pub use lint::{TIMED_OUT_SHARE, simulated_warnings};
 
 pub fn load_file(path: &std::path::Path) -> Result<Loaded, LoadError> {
     let bytes = std::fs::read(path).map_err(|source| LoadError::Io { path: path.display().to_string(), source })?;
@@ -82,9 +99,14 @@ pub fn load_str_with(src: &str, file: &str, overrides: &[(String, String)]) -> R
         return Err(LoadError::Invalid(cx.diags));
     }
     let model = cx.compile(&root);
-    let (errors, warnings): (Vec<_>, Vec<_>) = cx.diags.into_iter().partition(|d| d.severity == Severity::Error);
+    let (errors, warnings): (Vec<_>, Vec<_>) =
+        std::mem::take(&mut cx.diags).into_iter().partition(|d| d.severity == Severity::Error);
     match model {
-        Some(model) if errors.is_empty() => Ok(Loaded { model, warnings }),
+        Some(model) if errors.is_empty() => {
+            let mut max_duration_at = cx.max_duration_at;
+            max_duration_at.resize(model.tasks.len(), None);
+            Ok(Loaded { model, warnings, max_duration_at })
+        }
         _ => {
             let mut all = errors;
             all.extend(warnings);
@@ -168,6 +190,8 @@ struct Cx<'s> {
     edges: Vec<Edge>,
     repeats: Vec<Repeat>,
     locs: Vec<Loc>,
+    /// Per task: where its maxDuration is written.
+    max_duration_at: Vec<Option<Site>>,
     /// While compiling a task's steps: product of the enclosing `parallel` counts' reach.
     mult: f64,
     /// ... no random count that can be 0 encloses the step.
@@ -242,6 +266,8 @@ struct Defaults {
     machine: MachineId,
     retry: RetryPolicy,
     max_duration: Option<f64>,
+    /// Where `defaults.maxDuration` is written.
+    max_duration_at: Option<Site>,
 }
 
 impl<'s> Cx<'s> {
@@ -261,6 +287,7 @@ impl<'s> Cx<'s> {
             edges: Vec::new(),
             repeats: Vec::new(),
             locs: Vec::new(),
+            max_duration_at: Vec::new(),
             mult: 1.0,
             sure: true,
             may_throw: false,
@@ -281,6 +308,12 @@ impl<'s> Cx<'s> {
             help,
             source_line,
         });
+    }
+
+    /// Where node `n` (the value of `key`) is.
+    fn site(&self, n: &Node, key: &str) -> Site {
+        let source_line = n.line.checked_sub(1).and_then(|i| self.lines.get(i as usize)).map(|s| s.to_string());
+        Site { file: self.file.clone(), line: n.line, column: n.column, key: key.to_owned(), source_line }
     }
 
     fn err(&mut self, n: &Node, key: &str, message: impl Into<String>, help: Option<String>) {
@@ -882,7 +915,12 @@ impl<'s> Cx<'s> {
     }
 
     fn defaults(&mut self, n: Option<&Node>) -> Defaults {
-        let mut d = Defaults { machine: platform::DEFAULT_MACHINE, retry: RetryPolicy::NONE, max_duration: None };
+        let mut d = Defaults {
+            machine: platform::DEFAULT_MACHINE,
+            retry: RetryPolicy::NONE,
+            max_duration: None,
+            max_duration_at: None,
+        };
         let Some(n) = n else { return d };
         let Some(m) = self.fields(n, "defaults", &["machine", "retry", "maxDuration"]) else {
             return d;
@@ -906,6 +944,7 @@ impl<'s> Cx<'s> {
         }
         if let Some(v) = get(m, "maxDuration") {
             d.max_duration = self.max_duration(v, "defaults.maxDuration");
+            d.max_duration_at = Some(self.site(v, "defaults.maxDuration"));
         }
         d
     }
@@ -1032,6 +1071,12 @@ impl<'s> Cx<'s> {
             Some(v) => self.max_duration(v, &join(&key, "maxDuration")).map(Some),
             None => Some(d.max_duration),
         };
+        let site = match get(m, "maxDuration") {
+            Some(v) => Some(self.site(v, &join(&key, "maxDuration"))),
+            None => d.max_duration_at.clone(),
+        };
+        self.max_duration_at.resize(id as usize + 1, None);
+        self.max_duration_at[id as usize] = site;
         let progress = match get(m, "progress") {
             Some(v) => self.progress(v, &join(&key, "progress")).map(Some),
             None => Some(None),
@@ -2292,7 +2337,7 @@ fn components(n: usize, edges: &[Edge]) -> Vec<usize> {
 }
 
 /// 5000000 -> "5,000,000"; huge values in scientific notation.
-fn show_count(x: f64) -> String {
+pub(crate) fn show_count(x: f64) -> String {
     if !x.is_finite() {
         return "unboundedly many".into();
     }
