@@ -90,6 +90,15 @@ pub struct LoadOutcome {
     pub completed_in_window: u64,
     /// Time integral of the number of workflow runs in the system, inside the window.
     pub in_system_area: f64,
+    /// Intervals summed into `in_system_area` (for a bound on its rounding error).
+    pub in_system_terms: u64,
+    /// Arrival time of each of `outcomes`.
+    pub arrivals: Vec<f64>,
+    /// (arrival, duration) of the workflow runs that arrived before the window and were still
+    /// in the system at its start: with `outcomes` they are every run `in_system_area` counts,
+    /// so that area is the sum over both of the overlap of [arrival, arrival + duration] with
+    /// the window (a sample-path Little's law).
+    pub carried_in: Vec<(f64, f64)>,
     /// (time, runs waiting for a slot) samples over the arrivals' duration.
     pub backlog: Vec<(f64, f64)>,
     pub warm_starts: u64,
@@ -192,6 +201,7 @@ impl<O: Observer> Engine<'_, O> {
             let dt = b - a;
             lr.stats.env_busy_area += lr.env_active as f64 * dt;
             lr.stats.in_system_area += lr.in_system as f64 * dt;
+            lr.stats.in_system_terms += 1;
             for q in &lr.subqs {
                 if q.active > 0 {
                     lr.stats.queues[q.queue as usize].busy_area += q.active as f64 * dt;
@@ -564,15 +574,21 @@ pub fn simulate_load(m: &Model, seed: u64, rep: u64, tasks: &mut [TaskAcc]) -> R
     e.s.lr.stats.deadlocked = stuck;
     let mut out = std::mem::take(&mut e.s.lr.stats);
     let (w0, w1) = out.window;
-    out.outcomes =
-        e.s.wfs
-            .iter()
-            .filter(|w| w.arrival >= w0 && w.arrival <= w1)
-            .map(|w| {
-                let mut o = w.out;
-                o.cost_usd = o.compute_usd + o.invocation_usd;
-                o
-            })
-            .collect();
+    let wfs = &e.s.wfs;
+    out.outcomes = wfs
+        .iter()
+        .filter(|w| w.arrival >= w0 && w.arrival <= w1)
+        .map(|w| {
+            let mut o = w.out;
+            o.cost_usd = o.compute_usd + o.invocation_usd;
+            o
+        })
+        .collect();
+    out.arrivals = wfs.iter().filter(|w| w.arrival >= w0 && w.arrival <= w1).map(|w| w.arrival).collect();
+    out.carried_in = wfs
+        .iter()
+        .filter(|w| w.arrival < w0 && w.arrival + w.out.duration_s > w0)
+        .map(|w| (w.arrival, w.out.duration_s))
+        .collect();
     Ok(out)
 }
