@@ -228,15 +228,15 @@ fn scheduled_rates_give_the_expected_number_of_arrivals() {
     assert!((mean - 6010.0).abs() < 4.0 * se, "{mean} arrivals on average");
 }
 
-/// 1,000 tenants with skewed traffic (tenant 0 busiest), a per-tenant limit of one slot and an
-/// environment of 20 slots (30 with the burst factor): both caps bind. An urgent child shares
+/// 1,000 tenants with skewed traffic (tenant 0 busiest), a per-tenant limit of two slots and an
+/// environment of 16 slots (24 with the burst factor): both caps bind. An urgent child shares
 /// the tenant's queue with a priority of 60 s, a ttl expires runs of busy tenants (stale
 /// heads), and a 90 s wait gives the slot back and queues the run again to resume.
-const TENANTS: &str = "startLatency: 0\ninput:\n  tenant: { exponential: { mean: 20 }, round: true, max: 999 }\nentry: job\ntasks:\n  job:\n    queue: { name: jobs, concurrencyLimit: 1 }\n    concurrencyKey: tenant\n    ttl: 2m\n    steps:\n      - work: { duration: { exponential: { mean: 5s } } }\n      - trigger: urgent\n      - wait: 90s\n      - work: { duration: { exponential: { mean: 2s } } }\n  urgent:\n    queue: { name: jobs, concurrencyLimit: 1 }\n    concurrencyKey: tenant\n    priority: 60s\n    steps:\n      - work: { duration: { exponential: { mean: 3s } } }\nload:\n  arrivals: { poisson: { perMinute: 18 } }\n  duration: 1h\n  warmup: 5m\n  environmentConcurrency: 20\n  burstFactor: 1.5\n  coldStart: 0\n";
+const TENANTS: &str = "startLatency: 0\ninput:\n  tenant: { exponential: { mean: 20 }, round: true, max: 999 }\nentry: job\ntasks:\n  job:\n    queue: { name: jobs, concurrencyLimit: 2 }\n    concurrencyKey: tenant\n    ttl: 1m\n    steps:\n      - work: { duration: { exponential: { mean: 5s } } }\n      - trigger: urgent\n      - wait: 90s\n      - work: { duration: { exponential: { mean: 2s } } }\n  urgent:\n    queue: { name: jobs, concurrencyLimit: 2 }\n    concurrencyKey: tenant\n    priority: 60s\n    steps:\n      - work: { duration: { exponential: { mean: 3s } } }\nload:\n  arrivals: { poisson: { perMinute: 18 } }\n  duration: 1h\n  warmup: 5m\n  environmentConcurrency: 16\n  burstFactor: 1.5\n  coldStart: 0\n";
 
 #[test]
 fn many_tenants_get_the_same_grants_as_the_linear_scan() {
-    // Pinned from the dispatcher that scanned every sub-queue per grant (commit 0bc60a3): the
+    // Pinned from the dispatcher that scanned every sub-queue per grant (as of commit e3facf9): the
     // indexed one must grant the same runs in the same order. Per replication: arrivals, task
     // runs started, expired, grants in the window, the sum of their waits, the sum of i x
     // wait_i over the grants in order, the sum over tenants of k x (their waits), the tenants
@@ -245,39 +245,39 @@ fn many_tenants_get_the_same_grants_as_the_linear_scan() {
     let pins: [Pin; 3] = [
         (
             1134,
-            3177,
-            75,
-            2919,
-            116260.38947334522,
-            176703350.16494855,
-            1888874.587819293,
+            3348,
+            18,
+            3090,
+            32998.99237118101,
+            54692655.19484799,
+            501418.67121463525,
             96,
-            162534.42194750396,
-            160895.5688589304,
+            122760.72102229692,
+            122128.74052582351,
         ),
         (
             1001,
-            2871,
-            44,
-            2624,
-            96285.39995741037,
-            124096006.98243015,
-            1512805.7079272827,
+            2991,
+            4,
+            2724,
+            15685.322664420682,
+            19241181.64878337,
+            169004.0484358156,
             90,
-            130160.08189369713,
-            132390.35222173587,
+            93673.37396112797,
+            94858.17053644909,
         ),
         (
             1055,
-            2946,
-            73,
-            2694,
-            105918.24864430088,
-            143043094.30697846,
-            1637635.771041287,
+            3132,
+            11,
+            2853,
+            19502.315039666035,
+            28346251.350268226,
+            210166.104419085,
             85,
-            145225.03961878744,
-            146734.92254715716,
+            102080.83428036628,
+            102165.21970585093,
         ),
     ];
     let r = run_load(&model(TENANTS), 5, 3, None).unwrap();
@@ -299,4 +299,51 @@ fn many_tenants_get_the_same_grants_as_the_linear_scan() {
         assert_eq!(got, *pin);
         assert_eq!(o.deadlocked, 0);
     }
+}
+
+#[test]
+fn a_thousand_tenants_under_the_environment_limit_queue_exactly_like_one_queue() {
+    // With 1,000 concurrencyKey values and no queue limit, each copy may use all 4 slots of
+    // the environment: the copies never bind, so the grants must be those of the one-queue
+    // M/M/4, run for run (the tenant is drawn from its own stream and changes no other draw).
+    let keyed = MMC
+        .replace("entry: job\n", "input:\n  tenant: { uniform: [0, 999] }\nentry: job\n")
+        .replace("  job:\n    steps:", "  job:\n    concurrencyKey: tenant\n    steps:");
+    let (a, b) = (load(MMC, 2, 23), load(&keyed, 2, 23));
+    for (a, b) in a.reps.iter().zip(&b.reps) {
+        assert_eq!(b.queues[0].by_key.len(), 1000);
+        assert!(a.queues[0].waits.len() > 8000);
+        assert_eq!(a.queues[0].waits, b.queues[0].waits);
+        let d = |o: &wfsim::engine::LoadOutcome| o.outcomes.iter().map(|x| x.duration_s).collect::<Vec<_>>();
+        assert_eq!(d(a), d(b));
+        assert_eq!(a.in_system_area, b.in_system_area);
+        assert_eq!(a.env_busy_area, b.env_busy_area);
+    }
+}
+
+#[test]
+fn a_thousand_tenants_of_one_slot_each_are_m_m_1_queues() {
+    // 1,000 tenants, one slot each, 2,000 in the environment (about 500 busy: never binding):
+    // each tenant's copy is an M/M/1 with lambda 0.05/s, mu 0.1/s, rho 0.5, so P(wait) = 0.5
+    // and Wq = rho / (mu - lambda) = 10 s, pooled over the tenants as over one.
+    let y = "startLatency: 0\ninput:\n  tenant: { uniform: [0, 999] }\nentry: job\ntasks:\n  job:\n    queue: { name: jobs, concurrencyLimit: 1 }\n    concurrencyKey: tenant\n    steps:\n      - work: { duration: { exponential: { mean: 10s } } }\nload:\n  arrivals: { poisson: { perMinute: 3000 } }\n  duration: 1h\n  warmup: 20m\n  environmentConcurrency: 2000\n  burstFactor: 1\n  coldStart: 0\n";
+    let r = load(y, 8, 24);
+    let pw: Vec<f64> = r
+        .reps
+        .iter()
+        .map(|o| {
+            let w = &o.queues[0].waits;
+            w.iter().filter(|&&x| x > 1e-12).count() as f64 / w.len() as f64
+        })
+        .collect();
+    let wq: Vec<f64> =
+        r.reps.iter().map(|o| o.queues[0].waits.iter().sum::<f64>() / o.queues[0].waits.len() as f64).collect();
+    let (pm, pse) = mean_ci(&pw);
+    let (wm, wse) = mean_ci(&wq);
+    eprintln!("1,000 x M/M/1: P(wait) {pm:.4} ± {pse:.4}, Wq {wm:.3} ± {wse:.3} s");
+    assert!((pm - 0.5).abs() < 4.0 * pse, "P(wait) {pm} ± {pse}");
+    assert!((wm - 10.0).abs() < 4.0 * wse, "Wq {wm} ± {wse}");
+    // Every tenant got runs, and the environment never ran out of slots.
+    assert!(r.reps.iter().all(|o| o.queues[0].by_key.iter().all(|k| !k.is_empty())));
+    assert!(r.reps.iter().all(|o| o.env_busy_area / (o.window.1 - o.window.0) < 1000.0));
 }
