@@ -650,15 +650,47 @@ const ARRIVAL_NEXT: u32 = 0;
 const ARRIVAL_BURST: u32 = 1;
 const ARRIVAL_RATE_CHANGE: u32 = 2;
 
+thread_local! {
+    /// The engine's state, reused by the replications a thread runs: its vectors keep their
+    /// capacity, so a replication does not grow them again from empty.
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::new());
+}
+
+/// Task runs above which a thread does not keep the engine's state for its next replication
+/// (a huge one would otherwise hold its memory after it ends).
+const KEEP_SCRATCH_RUNS: usize = 1 << 20;
+
 /// Simulates replication `rep` of the scenario's load (a `load:` block is required).
 pub fn simulate_load(m: &Model, seed: u64, rep: u64, tasks: &mut [TaskAcc]) -> Result<LoadOutcome, SimError> {
+    if m.load.is_none() {
+        return Ok(LoadOutcome::default());
+    }
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut s) => {
+            let out = simulate_load_in(m, seed, rep, tasks, &mut s);
+            if s.runs.capacity() > KEEP_SCRATCH_RUNS {
+                *s = Scratch::new();
+            }
+            out
+        }
+        Err(_) => simulate_load_in(m, seed, rep, tasks, &mut Scratch::new()),
+    })
+}
+
+fn simulate_load_in(
+    m: &Model,
+    seed: u64,
+    rep: u64,
+    tasks: &mut [TaskAcc],
+    s: &mut Scratch,
+) -> Result<LoadOutcome, SimError> {
     let Some(l) = &m.load else {
         return Ok(LoadOutcome::default());
     };
-    let mut s = Scratch::new();
+    s.clear();
     let mut obs = NoObserver;
     let key = mix(crate::rng::splitmix(seed), rep.wrapping_add(0x10AD));
-    let mut e = Engine { m, s: &mut s, tasks, obs: &mut obs };
+    let mut e = Engine { m, s, tasks, obs: &mut obs };
     e.load_run(l, key)?;
     e.load_tick();
     // A workflow run still unfinished when nothing is left to happen is deadlocked: every slot
@@ -675,16 +707,16 @@ pub fn simulate_load(m: &Model, seed: u64, rep: u64, tasks: &mut [TaskAcc]) -> R
     let mut out = std::mem::take(&mut e.s.lr.stats);
     let (w0, w1) = out.window;
     let wfs = &e.s.wfs;
-    out.outcomes = wfs
-        .iter()
-        .filter(|w| w.arrival >= w0 && w.arrival <= w1)
-        .map(|w| {
-            let mut o = w.out;
-            o.cost_usd = o.compute_usd + o.invocation_usd;
-            o
-        })
-        .collect();
-    out.arrivals = wfs.iter().filter(|w| w.arrival >= w0 && w.arrival <= w1).map(|w| w.arrival).collect();
+    // Sized first: the outcomes are large, and growing the vector would copy them again.
+    let n = wfs.iter().filter(|w| w.arrival >= w0 && w.arrival <= w1).count();
+    out.outcomes = Vec::with_capacity(n);
+    out.arrivals = Vec::with_capacity(n);
+    for w in wfs.iter().filter(|w| w.arrival >= w0 && w.arrival <= w1) {
+        let mut o = w.out;
+        o.cost_usd = o.compute_usd + o.invocation_usd;
+        out.outcomes.push(o);
+        out.arrivals.push(w.arrival);
+    }
     out.carried_in = wfs
         .iter()
         .filter(|w| w.arrival < w0 && w.arrival + w.out.duration_s > w0)
