@@ -9,6 +9,11 @@
 //!   833 per minute: about 50,000 workflow runs) of scenarios/transcription-parallel.yaml via
 //!   `montecarlo::run_load(&model, seed, 1, Some(1))`: one replication on one thread. The
 //!   target is "well under a second".
+//! - `load_tenants/{1000,10000}`: one simulated hour of a queue with a `concurrencyKey` of
+//!   1,000 or 10,000 values (`TENANTS`: one slot per tenant, 100 in the environment, Poisson
+//!   950 per minute of exponential 6 s jobs, about 57,000 runs): the engine alone
+//!   (`simulate_load`), so its time is the time per simulated hour. The dispatcher's cost
+//!   should not grow with the number of tenants.
 //!
 //! Before the groups, a one-shot run of each prints its wall time (criterion's numbers are the
 //! reference; the one-shot is the quick answer to "how long does an hour take").
@@ -26,6 +31,9 @@ const TRANSCRIPTION: &str = include_str!("../scenarios/transcription-parallel.ya
 /// One hour of Pro-plan load: 100 slots (burst factor and queue limits of the plan as the
 /// scenario parser sets them), about 50,000 workflow runs.
 const PRO_HOUR: &str = "{ arrivals: { poisson: { perMinute: 833 } }, duration: 1h, environmentConcurrency: 100 }";
+/// One hour of many tenants: a queue copy per tenant (TENANTS values) with one slot each,
+/// 100 slots in the environment, offered load 95 slots (950 per minute x 6 s).
+const TENANTS: &str = "startLatency: 0\ninput:\n  tenant: { uniform: [0, LAST] }\nentry: job\ntasks:\n  job:\n    queue: { name: jobs, concurrencyLimit: 1 }\n    concurrencyKey: tenant\n    steps:\n      - work: { duration: { exponential: { mean: 6s } } }\nload:\n  arrivals: { poisson: { perMinute: 950 } }\n  duration: 1h\n  warmup: 5m\n  environmentConcurrency: 100\n  burstFactor: 1\n  coldStart: 0\n";
 
 fn mm4() -> Model {
     match load_str(MM4, "tests/reference/mm4.yaml") {
@@ -40,6 +48,13 @@ fn pro_hour() -> Model {
         "scenarios/transcription-parallel.yaml",
         &[("load".to_owned(), PRO_HOUR.to_owned())],
     ) {
+        Ok(l) => l.model,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+fn tenants(n: u32) -> Model {
+    match load_str(&TENANTS.replace("LAST", &(n - 1).to_string()), "tenants.yaml") {
         Ok(l) => l.model,
         Err(e) => panic!("{e}"),
     }
@@ -99,6 +114,21 @@ fn one_shot() {
             cpu
         );
     }
+
+    for n in [1_000, 10_000] {
+        let m = tenants(n);
+        let mut tasks = vec![TaskAcc::default(); m.tasks.len()];
+        let (t, c) = (Instant::now(), cpu_s());
+        let o = simulate_load(&m, 1, 0, &mut tasks).expect("simulates");
+        let (s, cpu) = (t.elapsed().as_secs_f64(), cpu_s() - c);
+        eprintln!(
+            "one-shot: one hour of {n} tenants (one slot each, 100 in all): {} workflow runs, {} grants: {:.3} s wall, {:.2} s CPU",
+            o.arrived,
+            o.queues[0].waits.len(),
+            s,
+            cpu
+        );
+    }
 }
 
 fn bench(c: &mut Criterion) {
@@ -121,6 +151,18 @@ fn bench(c: &mut Criterion) {
     g.bench_function("transcription-parallel", |b| {
         b.iter(|| run_load(black_box(&m), 1, 1, Some(1)).map(|r| r.reps.len()).unwrap_or(0))
     });
+    g.finish();
+
+    let mut g = c.benchmark_group("load_tenants");
+    g.sample_size(10);
+    g.measurement_time(Duration::from_secs(10));
+    for n in [1_000, 10_000] {
+        let m = tenants(n);
+        let mut tasks = vec![TaskAcc::default(); m.tasks.len()];
+        g.bench_function(n.to_string(), |b| {
+            b.iter(|| simulate_load(black_box(&m), 1, 0, &mut tasks).map(|o| o.arrived).unwrap_or(0))
+        });
+    }
     g.finish();
 }
 

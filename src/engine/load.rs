@@ -57,6 +57,41 @@ struct SubQ {
     queue: u32,
     /// Which concurrencyKey value this copy of the queue serves.
     key: u32,
+    /// The seq of this sub-queue's live entry in `LoadRt::ready` (`UNINDEXED`: none) and its
+    /// effective time.
+    ready_seq: u64,
+    ready_eff: f64,
+}
+
+const UNINDEXED: u64 = u64::MAX;
+
+/// An entry of the index of sub-queues that can take a slot: the (eff, seq) of the sub-queue's
+/// head when it was indexed. Heads only move later (a popped or stale head is replaced by a
+/// later entry) unless a new entry goes in front, which re-indexes it; so an entry's key is a
+/// lower bound of its sub-queue's current head. Entries whose seq is no longer the sub-queue's
+/// `ready_seq` are superseded and dropped when they come to the top.
+#[derive(Clone, Copy)]
+struct Ready {
+    eff: f64,
+    seq: u64,
+    sq: u32,
+}
+
+impl PartialEq for Ready {
+    fn eq(&self, o: &Self) -> bool {
+        self.cmp(o) == Ordering::Equal
+    }
+}
+impl Eq for Ready {}
+impl PartialOrd for Ready {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Ready {
+    fn cmp(&self, o: &Self) -> Ordering {
+        o.eff.total_cmp(&self.eff).then(o.seq.cmp(&self.seq))
+    }
 }
 
 /// Per-queue totals of one replication.
@@ -90,6 +125,15 @@ pub struct LoadOutcome {
     pub completed_in_window: u64,
     /// Time integral of the number of workflow runs in the system, inside the window.
     pub in_system_area: f64,
+    /// Intervals summed into `in_system_area` (for a bound on its rounding error).
+    pub in_system_terms: u64,
+    /// Arrival time of each of `outcomes`.
+    pub arrivals: Vec<f64>,
+    /// (arrival, duration) of the workflow runs that arrived before the window and were still
+    /// in the system at its start: with `outcomes` they are every run `in_system_area` counts,
+    /// so that area is the sum over both of the overlap of [arrival, arrival + duration] with
+    /// the window (a sample-path Little's law).
+    pub carried_in: Vec<(f64, f64)>,
     /// (time, runs waiting for a slot) samples over the arrivals' duration.
     pub backlog: Vec<(f64, f64)>,
     pub warm_starts: u64,
@@ -107,6 +151,12 @@ pub(super) struct LoadRt {
     env_cap: u32,
     env_active: u32,
     subqs: Vec<SubQ>,
+    /// Sub-queues below their cap with runs waiting, earliest head first. Invariant: each such
+    /// sub-queue has a live entry here whose key is at most its head's; no sub-queue at its
+    /// cap or empty has a live one after `dispatch` looks at it.
+    ready: BinaryHeap<Ready>,
+    /// Slots in use per queue (the sum over its copies).
+    queue_active: Vec<u32>,
     /// Per task: its queue's first sub-queue and number of key values.
     task_subq: Vec<(u32, u32)>,
     /// Per preset: until when each idle machine stays warm. Pushed in time order, so the
@@ -166,12 +216,15 @@ impl<O: Observer> Engine<'_, O> {
             base.push(lr.subqs.len() as u32);
             let cap = limit.unwrap_or(u32::MAX).min(lr.env_base).max(1);
             for k in 0..*keys {
-                lr.subqs.push(SubQ { cap, queue: qi as u32, key: k, ..SubQ::default() });
+                lr.subqs.push(SubQ { cap, queue: qi as u32, key: k, ready_seq: UNINDEXED, ..SubQ::default() });
             }
             let by_key = if *keys > 1 { vec![Vec::new(); *keys as usize] } else { Vec::new() };
             lr.stats.queues.push(QueueStats { name: name.clone(), cap: cap * keys, by_key, ..QueueStats::default() });
             lr.queue_len.push(0);
+            lr.queue_active.push(0);
         }
+        // At most one live entry per sub-queue; superseded ones come from priorities only.
+        lr.ready = BinaryHeap::with_capacity(lr.subqs.len() + 64);
         for ts in lr.task_subq.iter_mut() {
             ts.0 = base[ts.0 as usize];
         }
@@ -192,9 +245,10 @@ impl<O: Observer> Engine<'_, O> {
             let dt = b - a;
             lr.stats.env_busy_area += lr.env_active as f64 * dt;
             lr.stats.in_system_area += lr.in_system as f64 * dt;
-            for q in &lr.subqs {
-                if q.active > 0 {
-                    lr.stats.queues[q.queue as usize].busy_area += q.active as f64 * dt;
+            lr.stats.in_system_terms += 1;
+            for (qs, &active) in lr.stats.queues.iter_mut().zip(&lr.queue_active) {
+                if active > 0 {
+                    qs.busy_area += active as f64 * dt;
                 }
             }
         }
@@ -228,45 +282,97 @@ impl<O: Observer> Engine<'_, O> {
         let qgen = r.qgen;
         self.s.seq += 1;
         let seq = self.s.seq;
-        let q = &mut self.s.lr.subqs[sq as usize];
-        q.heap.push(QEntry { eff: now - prio, seq, run, qgen });
+        let eff = now - prio;
+        let lr = &mut self.s.lr;
+        let q = &mut lr.subqs[sq as usize];
+        q.heap.push(QEntry { eff, seq, run, qgen });
+        // Index the sub-queue if it can take a slot and this run goes before its indexed head
+        // (or it has none).
+        if q.active < q.cap
+            && (q.ready_seq == UNINDEXED || q.ready_eff.total_cmp(&eff).then(q.ready_seq.cmp(&seq)).is_gt())
+        {
+            q.ready_seq = seq;
+            q.ready_eff = eff;
+            lr.ready.push(Ready { eff, seq, sq });
+        }
         let qi = q.queue as usize;
-        self.s.lr.queue_len[qi] += 1;
-        self.s.lr.queued += 1;
+        lr.queue_len[qi] += 1;
+        lr.queued += 1;
         self.dispatch();
     }
 
-    /// Grants free slots to queued runs, earliest effective time first.
+    /// Drops the stale heads of sub-queue `sq` (runs that expired, ended or queued again).
+    fn drop_stale(&mut self, sq: u32) {
+        let q = &mut self.s.lr.subqs[sq as usize];
+        while let Some(h) = q.heap.peek() {
+            let r = &self.s.runs[h.run as usize];
+            if r.qgen == h.qgen && r.qstate != QState::None && !r.done {
+                break;
+            }
+            q.heap.pop();
+        }
+    }
+
+    /// Indexes sub-queue `sq` under its current head if it has one and a free slot and is
+    /// not indexed yet.
+    fn index(&mut self, sq: u32) {
+        let lr = &mut self.s.lr;
+        let q = &mut lr.subqs[sq as usize];
+        if q.ready_seq != UNINDEXED || q.active >= q.cap {
+            return;
+        }
+        if let Some(h) = q.heap.peek() {
+            q.ready_seq = h.seq;
+            q.ready_eff = h.eff;
+            lr.ready.push(Ready { eff: h.eff, seq: h.seq, sq });
+        }
+    }
+
+    /// Grants free slots to queued runs, earliest effective time first: the run at the head
+    /// of the sub-queue with the earliest head among those below their cap. The index
+    /// `ready` holds those sub-queues keyed by a lower bound of their head; a top whose key
+    /// is no longer its sub-queue's head is re-keyed and looked at again, so the first top
+    /// whose key is exact is the earliest head of all. The cost is in the sub-queues that
+    /// can take a slot and have runs waiting, not in the number of concurrencyKey values.
     fn dispatch(&mut self) {
         loop {
             if self.s.lr.env_active >= self.s.lr.env_cap {
                 return;
             }
-            // Drop stale heads, then pick the eligible queue with the earliest head.
-            let mut best: Option<(usize, f64, u64)> = None;
-            for i in 0..self.s.lr.subqs.len() {
-                loop {
-                    let q = &self.s.lr.subqs[i];
-                    let Some(h) = q.heap.peek() else { break };
-                    let r = &self.s.runs[h.run as usize];
-                    if r.qgen == h.qgen && r.qstate != QState::None && !r.done {
-                        break;
+            let Some(&top) = self.s.lr.ready.peek() else { return };
+            let sq = top.sq;
+            if self.s.lr.subqs[sq as usize].ready_seq != top.seq {
+                // Superseded by an earlier entry of the same sub-queue.
+                self.s.lr.ready.pop();
+                continue;
+            }
+            self.drop_stale(sq);
+            let lr = &mut self.s.lr;
+            let q = &mut lr.subqs[sq as usize];
+            let head = q.heap.peek().map(|h| (h.eff, h.seq));
+            match head {
+                Some((eff, seq)) if q.active < q.cap => {
+                    if seq != top.seq {
+                        // The indexed head went stale: index the sub-queue under its new head.
+                        q.ready_seq = seq;
+                        q.ready_eff = eff;
+                        if let Some(mut t) = lr.ready.peek_mut() {
+                            *t = Ready { eff, seq, sq };
+                        }
+                        continue;
                     }
-                    self.s.lr.subqs[i].heap.pop();
+                    lr.ready.pop();
+                    q.ready_seq = UNINDEXED;
+                    let Some(h) = q.heap.pop() else { return };
+                    self.grant(h.run, sq);
+                    self.index(sq);
                 }
-                let q = &self.s.lr.subqs[i];
-                if q.active >= q.cap {
-                    continue;
-                }
-                if let Some(h) = q.heap.peek()
-                    && best.is_none_or(|(_, e, s)| (h.eff, h.seq) < (e, s))
-                {
-                    best = Some((i, h.eff, h.seq));
+                _ => {
+                    // Empty (every run in it stale) or at its cap: out of the index.
+                    lr.ready.pop();
+                    q.ready_seq = UNINDEXED;
                 }
             }
-            let Some((i, _, _)) = best else { return };
-            let Some(h) = self.s.lr.subqs[i].heap.pop() else { return };
-            self.grant(h.run, i as u32);
         }
     }
 
@@ -280,6 +386,7 @@ impl<O: Observer> Engine<'_, O> {
         q.active += 1;
         let (qi, key) = (q.queue as usize, q.key as usize);
         lr.queue_len[qi] -= 1;
+        lr.queue_active[qi] += 1;
         let r = &mut self.s.runs[run as usize];
         let why = r.qstate;
         r.qstate = QState::None;
@@ -331,9 +438,12 @@ impl<O: Observer> Engine<'_, O> {
         let preset = r.machine as usize;
         let lr = &mut self.s.lr;
         lr.env_active -= 1;
-        lr.subqs[sq as usize].active -= 1;
+        let q = &mut lr.subqs[sq as usize];
+        q.active -= 1;
+        lr.queue_active[q.queue as usize] -= 1;
         let until = now + lr.keep_warm_s;
         lr.warm[preset].push_back(until);
+        self.index(sq);
         self.dispatch();
     }
 
@@ -540,15 +650,47 @@ const ARRIVAL_NEXT: u32 = 0;
 const ARRIVAL_BURST: u32 = 1;
 const ARRIVAL_RATE_CHANGE: u32 = 2;
 
+thread_local! {
+    /// The engine's state, reused by the replications a thread runs: its vectors keep their
+    /// capacity, so a replication does not grow them again from empty.
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::new());
+}
+
+/// Task runs above which a thread does not keep the engine's state for its next replication
+/// (a huge one would otherwise hold its memory after it ends).
+const KEEP_SCRATCH_RUNS: usize = 1 << 20;
+
 /// Simulates replication `rep` of the scenario's load (a `load:` block is required).
 pub fn simulate_load(m: &Model, seed: u64, rep: u64, tasks: &mut [TaskAcc]) -> Result<LoadOutcome, SimError> {
+    if m.load.is_none() {
+        return Ok(LoadOutcome::default());
+    }
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut s) => {
+            let out = simulate_load_in(m, seed, rep, tasks, &mut s);
+            if s.runs.capacity() > KEEP_SCRATCH_RUNS {
+                *s = Scratch::new();
+            }
+            out
+        }
+        Err(_) => simulate_load_in(m, seed, rep, tasks, &mut Scratch::new()),
+    })
+}
+
+fn simulate_load_in(
+    m: &Model,
+    seed: u64,
+    rep: u64,
+    tasks: &mut [TaskAcc],
+    s: &mut Scratch,
+) -> Result<LoadOutcome, SimError> {
     let Some(l) = &m.load else {
         return Ok(LoadOutcome::default());
     };
-    let mut s = Scratch::new();
+    s.clear();
     let mut obs = NoObserver;
     let key = mix(crate::rng::splitmix(seed), rep.wrapping_add(0x10AD));
-    let mut e = Engine { m, s: &mut s, tasks, obs: &mut obs };
+    let mut e = Engine { m, s, tasks, obs: &mut obs };
     e.load_run(l, key)?;
     e.load_tick();
     // A workflow run still unfinished when nothing is left to happen is deadlocked: every slot
@@ -564,15 +706,21 @@ pub fn simulate_load(m: &Model, seed: u64, rep: u64, tasks: &mut [TaskAcc]) -> R
     e.s.lr.stats.deadlocked = stuck;
     let mut out = std::mem::take(&mut e.s.lr.stats);
     let (w0, w1) = out.window;
-    out.outcomes =
-        e.s.wfs
-            .iter()
-            .filter(|w| w.arrival >= w0 && w.arrival <= w1)
-            .map(|w| {
-                let mut o = w.out;
-                o.cost_usd = o.compute_usd + o.invocation_usd;
-                o
-            })
-            .collect();
+    let wfs = &e.s.wfs;
+    // Sized first: the outcomes are large, and growing the vector would copy them again.
+    let n = wfs.iter().filter(|w| w.arrival >= w0 && w.arrival <= w1).count();
+    out.outcomes = Vec::with_capacity(n);
+    out.arrivals = Vec::with_capacity(n);
+    for w in wfs.iter().filter(|w| w.arrival >= w0 && w.arrival <= w1) {
+        let mut o = w.out;
+        o.cost_usd = o.compute_usd + o.invocation_usd;
+        out.outcomes.push(o);
+        out.arrivals.push(w.arrival);
+    }
+    out.carried_in = wfs
+        .iter()
+        .filter(|w| w.arrival < w0 && w.arrival + w.out.duration_s > w0)
+        .map(|w| (w.arrival, w.out.duration_s))
+        .collect();
     Ok(out)
 }
