@@ -1258,7 +1258,10 @@ impl<O: Observer> Engine<'_, O> {
                     return;
                 }
                 Op::End => {
-                    self.set_active(f, false);
+                    // Not set_active(false): the attempt is ending, not pausing (under load a
+                    // pause would schedule a slot release 60 s out, a stale event per run).
+                    // end_attempt closes the executing interval this fiber kept open.
+                    self.s.fibers[f as usize].active = false;
                     self.free_fiber(f);
                     self.end_attempt(run, AttemptEnd::Ok);
                     self.finish_run(run, Status::Completed);
