@@ -12,6 +12,34 @@ pub fn quantile_sorted(sorted: &[f64], q: f64) -> Option<f64> {
     Some(sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo]))
 }
 
+/// Quantiles `qs` (ascending, in [0, 1]) of unsorted data, the same numbers as
+/// [`quantile_sorted`] on the sorted data, found by selection instead of a sort: each needs
+/// the order statistics at `floor(h)` and `ceil(h)`, and each selection works on the part
+/// of the data above the previous one (O(n) per quantile instead of O(n log n) in all,
+/// which matters for the 20 progress levels of a million runs). Reorders `v`.
+pub fn quantiles_select(v: &mut [f64], qs: &[f64]) -> Vec<Option<f64>> {
+    let n = v.len();
+    if n == 0 {
+        return vec![None; qs.len()];
+    }
+    let mut out = Vec::with_capacity(qs.len());
+    // Everything before `from` is at or below v[from - 1] and already placed.
+    let mut from = 0;
+    for &q in qs {
+        let h = (n - 1) as f64 * q.clamp(0.0, 1.0);
+        let (lo, hi) = (h.floor() as usize, h.ceil() as usize);
+        debug_assert!(lo + 1 >= from, "quantiles must be ascending");
+        let start = from.min(lo);
+        let (_, x_lo, _) = v[start..].select_nth_unstable_by(lo - start, f64::total_cmp);
+        let x_lo = *x_lo;
+        // After the selection, v[lo + 1..] holds the larger values: its minimum is v[hi].
+        let x_hi = if hi == lo { x_lo } else { v[lo + 1..].iter().copied().fold(f64::INFINITY, f64::min) };
+        out.push(Some(x_lo + (h - lo as f64) * (x_hi - x_lo)));
+        from = lo + 1;
+    }
+    out
+}
+
 /// Sum in a fixed order (the caller's), so results do not depend on threads.
 pub fn mean(v: &[f64]) -> Option<f64> {
     if v.is_empty() { None } else { Some(v.iter().sum::<f64>() / v.len() as f64) }
@@ -43,28 +71,37 @@ pub struct Summary {
 }
 
 impl Summary {
-    /// Summarises `v` (sorted in place). `None` for no data.
+    /// Summarises `v` (reordered in place). `None` for no data.
     pub fn of(v: &mut [f64]) -> Option<Summary> {
         let (mean, ci95) = mean_ci95(v)?;
-        v.sort_unstable_by(f64::total_cmp);
-        let q = |p| quantile_sorted(v, p).unwrap_or(f64::NAN);
-        Some(Summary {
-            n: v.len(),
-            mean,
-            ci95,
-            min: v[0],
-            max: v[v.len() - 1],
-            p50: q(0.5),
-            p90: q(0.9),
-            p95: q(0.95),
-            p99: q(0.99),
-        })
+        let min = v.iter().copied().min_by(f64::total_cmp)?;
+        let max = v.iter().copied().max_by(f64::total_cmp)?;
+        let q = quantiles_select(v, &[0.5, 0.9, 0.95, 0.99]);
+        let q = |i: usize| q[i].unwrap_or(f64::NAN);
+        Some(Summary { n: v.len(), mean, ci95, min, max, p50: q(0), p90: q(1), p95: q(2), p99: q(3) })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn selection_gives_the_same_quantiles_as_sorting() {
+        let qs = [0.0, 0.1, 0.25, 0.5, 0.5, 0.9, 0.95, 0.99, 1.0];
+        for n in [1usize, 2, 3, 10, 101, 1000, 4097] {
+            // Ties and a spread of values, in a scrambled order.
+            let v: Vec<f64> = (0..n).map(|i| ((i * 7919) % 613) as f64 * 0.25 + (i % 3) as f64).collect();
+            let mut sorted = v.clone();
+            sorted.sort_by(f64::total_cmp);
+            let mut w = v.clone();
+            let got = quantiles_select(&mut w, &qs);
+            for (q, g) in qs.iter().zip(got) {
+                assert_eq!(g, quantile_sorted(&sorted, *q), "n {n} q {q}");
+            }
+        }
+        assert_eq!(quantiles_select(&mut [], &[0.5]), vec![None]);
+    }
     #[test]
     fn type7_quantiles() {
         let v = [1.0, 2.0, 3.0, 4.0];

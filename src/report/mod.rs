@@ -13,7 +13,7 @@ use crate::engine::{LEVEL_STEP, LEVELS, Status};
 use crate::model::Model;
 use crate::montecarlo::{McResult, Moments};
 use crate::slo::{Metric, Of, Stat};
-use crate::stats::{Summary, mean, quantile_sorted};
+use crate::stats::{Summary, mean};
 use serde::Serialize;
 
 /// An output format.
@@ -215,8 +215,8 @@ pub fn summarise(model: &Model, mc: &McResult, seed: u64, notes: Vec<String>) ->
         let pct = (l + 1) as f64 * LEVEL_STEP;
         let levels = if mc.exact() {
             let mut t: Vec<f64> = ok.iter().map(|r| r.progress[l]).filter(|x| x.is_finite()).collect();
-            t.sort_unstable_by(f64::total_cmp);
-            (quantile_sorted(&t, 0.1), quantile_sorted(&t, 0.5), quantile_sorted(&t, 0.9))
+            let q = crate::stats::quantiles_select(&mut t, &[0.1, 0.5, 0.9]);
+            (q[0], q[1], q[2])
         } else {
             let h = st.progress.get(l);
             (h.and_then(|h| h.quantile(0.1)), h.and_then(|h| h.quantile(0.5)), h.and_then(|h| h.quantile(0.9)))
@@ -309,10 +309,7 @@ fn slo_value(m: &Metric, mc: &McResult, s: &RunSummary) -> Option<f64> {
             match stat {
                 Stat::Mean => mean(&v),
                 Stat::Max => v.iter().copied().reduce(f64::max),
-                Stat::Quantile(q) => {
-                    v.sort_unstable_by(f64::total_cmp);
-                    quantile_sorted(&v, *q)
-                }
+                Stat::Quantile(q) => crate::stats::quantiles_select(&mut v, &[*q])[0],
             }
         }
     }
