@@ -25,6 +25,8 @@ use load::{LoadRt, QState};
 
 /// Promise.all items started in line (no event) when a step starts at most this many.
 const DIRECT_ITEMS: u32 = 64;
+/// Parents woken in line by a child's end, at most this many deep.
+const DIRECT_DEPTH: u32 = 16;
 
 /// Progress levels recorded per run: 5%, 10%, ..., 100%.
 pub const LEVELS: usize = 20;
@@ -409,6 +411,8 @@ pub struct Scratch {
     /// Task runs triggered and not ended: with none left (and no load), what remains in
     /// the queue is stale and the run is over.
     live: u32,
+    /// Parents woken in line by their child's end, nested (see `finish_run`).
+    depth: u32,
     runs: Vec<RunState>,
     fibers: Vec<Fiber>,
     free_fibers: Vec<u32>,
@@ -454,6 +458,7 @@ impl Scratch {
             now: 0.0,
             events: 0,
             live: 0,
+            depth: 0,
             runs: Vec::with_capacity(16),
             fibers: Vec::with_capacity(16),
             free_fibers: Vec::new(),
@@ -474,6 +479,7 @@ impl Scratch {
         self.now = 0.0;
         self.events = 0;
         self.live = 0;
+        self.depth = 0;
         self.runs.clear();
         self.fibers.clear();
         self.free_fibers.clear();
@@ -977,7 +983,21 @@ impl<O: Observer> Engine<'_, O> {
             Waiter::Fiber { id, gn } => {
                 if self.s.fibers[id as usize].gn == gn {
                     self.s.fibers[id as usize].fail = failed;
-                    self.wake_at(id, now);
+                    let pf = self.s.fibers[id as usize];
+                    let pr = &self.s.runs[pf.run as usize];
+                    // Alone (no slots to queue for), the parent goes on in line rather than
+                    // from an event at this same instant, unless the chain of parents woken
+                    // this way is already deep (the stack).
+                    if !self.s.lr.on && self.s.depth < DIRECT_DEPTH && pr.gn == pf.rgen && !pr.done {
+                        self.s.events += 1;
+                        self.s.depth += 1;
+                        let fm = &mut self.s.fibers[id as usize];
+                        fm.gn = fm.gn.wrapping_add(1);
+                        self.wake(id);
+                        self.s.depth -= 1;
+                    } else {
+                        self.wake_at(id, now);
+                    }
                 }
             }
             Waiter::Frame { id, gn } => self.frame_child_done(id, gn, failed),
