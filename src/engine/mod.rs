@@ -261,8 +261,13 @@ impl EvQueue {
         if self.big {
             self.heap.push(ev);
         } else if self.small.len() < Self::SMALL {
-            // First position whose key is smaller than the new one (keys are unique).
-            let i = self.small.partition_point(|e| e.key > ev.key);
+            // Scan up from the next event: a new event usually lands among the nearest
+            // few (far ones, like maxDuration deadlines, sit at the front), so this beats a
+            // binary search and moves only the events due before it.
+            let mut i = self.small.len();
+            while i > 0 && self.small[i - 1].key < ev.key {
+                i -= 1;
+            }
             self.small.insert(i, ev);
         } else {
             self.big = true;
