@@ -285,6 +285,15 @@ impl<O: Observer> Engine<'_, O> {
         let eff = now - prio;
         let lr = &mut self.s.lr;
         let q = &mut lr.subqs[sq as usize];
+        if lr.queued == 0 && lr.env_active < lr.env_cap && q.active < q.cap {
+            // Nobody else waits and there is room: dispatch would pick this run at once, so
+            // grant it without going through the sub-queue and the index.
+            let qi = q.queue as usize;
+            lr.queue_len[qi] += 1;
+            lr.queued += 1;
+            self.grant(run, sq);
+            return;
+        }
         q.heap.push(QEntry { eff, seq, run, qgen });
         // Index the sub-queue if it can take a slot and this run goes before its indexed head
         // (or it has none).
