@@ -144,6 +144,16 @@ impl Dist {
         x
     }
 
+    /// The value every draw takes, when the shape is fixed (a draw then uses no randomness,
+    /// so callers can skip opening its stream).
+    #[inline]
+    pub fn as_fixed(&self) -> Option<f64> {
+        match self.shape {
+            Shape::Fixed(v) => Some(self.clamp(v)),
+            _ => None,
+        }
+    }
+
     /// Largest value a draw can take (`f64::INFINITY` when unbounded).
     pub fn upper_bound(&self) -> f64 {
         let raw = match &self.shape {

@@ -552,11 +552,14 @@ impl<O: Observer> Engine<'_, O> {
     }
 
     fn cold_latency(&self, key: u64, attempt: u32) -> f64 {
-        let mut rng = stream(mix(mix(key, purpose::START_LATENCY), attempt as u64));
-        match &self.m.load {
-            Some(l) => l.cold_start.sample(&mut rng),
-            None => self.m.start_latency.sample(&mut rng),
+        let d = match &self.m.load {
+            Some(l) => &l.cold_start,
+            None => &self.m.start_latency,
+        };
+        if let Some(v) = d.as_fixed() {
+            return v;
         }
+        d.sample(&mut stream(mix(mix(key, purpose::START_LATENCY), attempt as u64)))
     }
 
     /// Runs a whole load: arrivals over `duration`, then until every run has ended.

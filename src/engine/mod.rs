@@ -787,6 +787,9 @@ impl<O: Observer> Engine<'_, O> {
     }
 
     fn latency(&self, key: u64, attempt: u32) -> f64 {
+        if let Some(v) = self.m.start_latency.as_fixed() {
+            return v;
+        }
         let mut rng = stream(mix(mix(key, purpose::START_LATENCY), attempt as u64));
         self.m.start_latency.sample(&mut rng)
     }
