@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Renders the HTML reports in headless Chromium and fails on a console error or an empty page.
-# Screenshots stay under reports/ci/ (CI artifacts). Needs target/release/wfsim and chromium.
+# Screenshots stay under reports/ci/ (CI artifacts). Needs ${CARGO_TARGET_DIR:-target}/release/wfsim and chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=target/release/wfsim
+bin=${CARGO_TARGET_DIR:-target}/release/wfsim
 out=reports/ci
 chrome=$(command -v chromium || command -v chromium-browser || true)
 [ -n "$chrome" ] || { echo "browser: chromium not found"; exit 1; }
