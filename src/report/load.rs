@@ -3,7 +3,7 @@
 use crate::engine::LoadOutcome;
 use crate::model::Model;
 use crate::montecarlo::LoadResult;
-use crate::stats::{mean_ci95, quantile_sorted};
+use crate::stats::mean_ci95;
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 
@@ -120,17 +120,9 @@ fn waits(per_rep: &[&[f64]]) -> Waits {
     let ci = if means.len() >= 2 { mean_ci95(&means).map_or(0.0, |x| x.1) } else { 0.0 };
     let waiting = all.iter().filter(|&&x| x > 1e-9).count() as f64 / all.len() as f64;
     let mean = all.iter().sum::<f64>() / all.len() as f64;
-    all.sort_unstable_by(f64::total_cmp);
-    let q = |p| quantile_sorted(&all, p).unwrap_or(0.0);
-    Waits {
-        mean,
-        mean_ci95: ci,
-        p50: q(0.5),
-        p95: q(0.95),
-        p99: q(0.99),
-        share_waiting: waiting,
-        grants: all.len() as u64,
-    }
+    let q = crate::stats::quantiles_select(&mut all, &[0.5, 0.95, 0.99]);
+    let q = |i: usize| q[i].unwrap_or(0.0);
+    Waits { mean, mean_ci95: ci, p50: q(0), p95: q(1), p99: q(2), share_waiting: waiting, grants: all.len() as u64 }
 }
 
 /// Waits per concurrencyKey value of queue `qi`, named by the key attribute's values.
@@ -151,14 +143,11 @@ fn key_waits(model: &Model, queue: &str, reps: &[LoadOutcome], qi: usize) -> Vec
             if w.is_empty() {
                 return None;
             }
-            w.sort_unstable_by(f64::total_cmp);
             let key = attr.and_then(|a| a.categories.get(k).cloned()).unwrap_or_else(|| k.to_string());
-            Some(KeyWaits {
-                key,
-                grants: w.len() as u64,
-                mean_s: w.iter().sum::<f64>() / w.len() as f64,
-                p95_s: quantile_sorted(&w, 0.95).unwrap_or(0.0),
-            })
+            // The mean in grant order, then the p95 by selection (which reorders `w`).
+            let mean_s = w.iter().sum::<f64>() / w.len() as f64;
+            let p95_s = crate::stats::quantiles_select(&mut w, &[0.95])[0].unwrap_or(0.0);
+            Some(KeyWaits { key, grants: w.len() as u64, mean_s, p95_s })
         })
         .collect();
     out.sort_by(|a, b| b.mean_s.total_cmp(&a.mean_s).then(a.key.cmp(&b.key)));
