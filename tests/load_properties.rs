@@ -16,16 +16,22 @@
 //! Checked per replication (the generator knows what it wrote, so the expected caps, ttl and
 //! queue names are computed from the scenario, not read from the engine):
 //!
-//! - conservation: the entry task has one run per arrival (children trigger later tasks
-//!   only); every task run ends exactly once with one of the five statuses (no deadlock can
-//!   happen here: a parent waiting on a child gives its slot back, and every other hold of a
-//!   slot ends in finite time, so `deadlocked` must be 0); the `expired` count is the number of
-//!   EXPIRED task runs, only tasks with a ttl expire, only queues with a size limit reject,
-//!   and a queue's rejections are FAILED runs of its tasks; the workflow outcomes are the
-//!   arrivals in the window, in arrival order, with the entry task's statuses (exactly, with
-//!   no warm-up: `arrived` = outcomes; with one: at most, and `arrived` >= outcomes +
-//!   carried-in runs); an EXPIRED workflow run lasted exactly the entry's delay + ttl; the
-//!   entry runs ended in the window are at least the window's arrivals that ended in it;
+//! - conservation, as the engine accounts (src/engine/load.rs): `outcomes` are the workflow
+//!   runs that arrived in the window, in arrival order, and the per-task totals cover exactly
+//!   those (the entry task has one run per outcome: children trigger later tasks only);
+//!   every task run of them ends once with one of the five statuses, unless some workflow run
+//!   is deadlocked (left unfinished when nothing is left to happen: its entry run never
+//!   ended, its outcome says FAILED) or a queue has a size limit (the engine bug at the end
+//!   of this file); the outcomes by status are the entry runs' statuses
+//!   plus FAILED for the deadlocked ones; with no warm-up `arrived` = outcomes, `deadlocked`
+//!   = the unfinished entry runs and `expired` = the EXPIRED task runs (`arrived`,
+//!   `expired`, `deadlocked` and the rejections also count the warm-up's runs, so with one
+//!   they are bounds: `arrived` >= outcomes + carried-in runs); only tasks with a ttl expire,
+//!   only queues with a size limit reject, and with no warm-up a queue's rejections are
+//!   FAILED runs of its tasks; an EXPIRED workflow run lasted exactly the entry's delay + ttl;
+//!   the entry runs ended in the window are at least the window's arrivals that ended in it
+//!   and at most the arrivals not deadlocked; no workflow run deadlocks without a queue size
+//!   limit (a parent waiting on a child gives its slot back, every other hold of a slot ends);
 //! - every wait for a slot, duration, cost, usage, area and backlog sample finite and >= 0,
 //!   a run's makespan at least its duration, per-key waits adding up to the queue's;
 //! - utilisation: the environment's busy area at most its cap (limit x burst factor, floored)
@@ -35,8 +41,9 @@
 //! - Little's law on the sample path, exactly up to rounding (the identity and rounding bound
 //!   of `tests/load.rs`): it holds on every generated scenario because `outcomes` and
 //!   `carried_in` together are every workflow run in the system during the window (warm-up
-//!   runs carried in included; a deadlocked run would count until the last event, and so
-//!   would its duration);
+//!   runs carried in included; a deadlocked run, which the queue size limit can cause (the
+//!   engine bug at the end of this file), counts until the last event and so does its
+//!   duration);
 //! - determinism: the same (seed, replication) simulated twice on one thread (the second
 //!   reusing the thread's engine state) and `run_load` on 1 and 2 threads give identical
 //!   outcomes, bit for bit.
@@ -45,8 +52,8 @@
 //! is byte-identical on 1 and 2 threads, and its JSON holds no null (a NaN or infinity
 //! serialises as null) and only finite numbers.
 //!
-//! Case counts: 48 scenarios by default (6 through the binary); `WFSIM_LOAD_PROP_CASES=N`
-//! runs N (N / 8 through the binary), e.g.
+//! Case counts: 256 scenarios by default (32 through the binary; about 3 s in `cargo test
+//! --release`); `WFSIM_LOAD_PROP_CASES=N` runs N (N / 8 through the binary), e.g.
 //!
 //! ```sh
 //! WFSIM_LOAD_PROP_CASES=2000 cargo test --release --test load_properties
@@ -66,7 +73,7 @@ use wfsim::scenario::load_str;
 const REPS: u64 = 2;
 
 fn cases() -> u32 {
-    std::env::var("WFSIM_LOAD_PROP_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(48)
+    std::env::var("WFSIM_LOAD_PROP_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(256)
 }
 
 fn config(cases: u32) -> ProptestConfig {
@@ -466,7 +473,11 @@ fn check_rep(s: &Scenario, o: &LoadOutcome, tasks: &[TaskAcc]) -> Result<(), Tes
     ensure(stuck <= o.deadlocked, || format!("{stuck} entry runs never ended, {} deadlocked", o.deadlocked))?;
     for (t, acc) in tasks.iter().enumerate() {
         let ended: u64 = acc.statuses.iter().sum();
-        ensure(ended <= acc.runs && (o.deadlocked > 0 || ended == acc.runs), || {
+        // (With a queue size limit, the engine bug at the end of this file can leave a
+        // fire-and-forget child's run unfinished in a workflow run that completes: checked by
+        // the ignored test there.)
+        let all_end = o.deadlocked == 0 && l.max_queue_size.is_none();
+        ensure(ended <= acc.runs && (!all_end || ended == acc.runs), || {
             format!("t{t}: {} runs, {ended} ended ({:?}), {} deadlocked", acc.runs, acc.statuses, o.deadlocked)
         })?;
         if s.tasks[t].ttl.is_none() {
@@ -631,7 +642,8 @@ proptest! {
 
 // ------------------------------------------------------------------ through the binary
 
-fn run_json(file: &std::path::Path, seed: u64, threads: &str) -> Result<Vec<u8>, TestCaseError> {
+/// Exit code, stdout and stderr of `wfsim run FILE --format json --replications 3`.
+fn run_json(file: &std::path::Path, seed: u64, threads: &str) -> Result<(Option<i32>, Vec<u8>, String), TestCaseError> {
     let out = Command::cargo_bin("wfsim")
         .expect("binary built")
         .arg("run")
@@ -639,10 +651,7 @@ fn run_json(file: &std::path::Path, seed: u64, threads: &str) -> Result<Vec<u8>,
         .args(["--format", "json", "--replications", "3", "--seed", &seed.to_string(), "--threads", threads])
         .output()
         .map_err(|e| TestCaseError::fail(format!("{e}")))?;
-    ensure(out.status.code() == Some(0), || {
-        format!("exit {:?}: {}", out.status.code(), String::from_utf8_lossy(&out.stderr))
-    })?;
-    Ok(out.stdout)
+    Ok((out.status.code(), out.stdout, String::from_utf8_lossy(&out.stderr).into_owned()))
 }
 
 /// Every number finite; no null (a NaN or infinity serialises as null).
@@ -670,8 +679,17 @@ proptest! {
         let one = run_json(&file, seed, "1");
         let two = run_json(&file, seed, "2");
         let _ = std::fs::remove_file(&file);
-        let (one, two) = (one?, two?);
-        ensure(one == two, || "the JSON differs on 1 and 2 threads".into())?;
+        let ((code, one, err), (code2, two, _)) = (one?, two?);
+        ensure(code == code2 && one == two, || "the output differs on 1 and 2 threads".into())?;
+        // A load with no arrival in the window (a rate of 0 and no burst in it, say) is a
+        // located error, exit code 2: only if the replications really have no outcome.
+        if code == Some(2) && err.contains("no workflow run arrived in the measured window") {
+            let r = run_load(&model(&s)?, seed, 3, None).map_err(|e| TestCaseError::fail(format!("{e}")))?;
+            let n: usize = r.reps.iter().map(|o| o.outcomes.len()).sum();
+            ensure(n == 0, || format!("exit 2 (no arrival) but {n} outcomes"))?;
+            return Ok(());
+        }
+        ensure(code == Some(0), || format!("exit {code:?}: {err}"))?;
         let v: serde_json::Value = serde_json::from_slice(&one).map_err(|e| TestCaseError::fail(format!("{e}")))?;
         ensure(v.get("load").is_some(), || "no load object".into())?;
         check_json(&v, "")?;
@@ -686,8 +704,10 @@ proptest! {
 /// child's waiter at the parent's new wake generation, so the report goes to a stale
 /// generation and is dropped; the parent (its slot already given back) waits for ever, and
 /// the workflow run is counted as deadlocked, FAILED at the last event, with a duration
-/// running to the end of the simulation. `batchTriggerAndWait` is not affected (its frame is
-/// the waiter before the children are triggered).
+/// running to the end of the simulation. When the parent is itself a fire-and-forget child
+/// (`trigger`), its task run never ends and nothing counts it: the workflow run completes,
+/// `deadlocked` stays 0, and the task's runs outnumber its ended runs. `batchTriggerAndWait`
+/// is not affected (its frame is the waiter before the children are triggered).
 ///
 /// Minimal case: one slot, two runs at t = 0, a queue size of 1. P1 starts and triggers C1
 /// (queued: P1 holds the slot), then gives its slot to P2 (queued before C1); P2 triggers
@@ -714,8 +734,8 @@ fn a_child_rejected_by_a_full_queue_fails_its_parent_instead_of_deadlocking() {
 proptest! {
     #![proptest_config(config(cases()))]
 
-    /// The generated scenarios with a queue size limit: no deadlock there either, once the
-    /// bug above is fixed.
+    /// The generated scenarios with a queue size limit: no deadlock and every task run ended
+    /// there too, once the bug above is fixed.
     #[test]
     #[ignore = "engine bug: a triggerAndWait child rejected by a full queue never wakes its parent (counted deadlocked)"]
     fn no_run_deadlocks_with_a_queue_size_limit(
@@ -730,6 +750,10 @@ proptest! {
             let mut tasks = vec![TaskAcc::default(); m.tasks.len()];
             let o = simulate_load(&m, seed, r, &mut tasks).map_err(|e| TestCaseError::fail(format!("{e}")))?;
             ensure(o.deadlocked == 0, || format!("replication {r}: {} deadlocked runs", o.deadlocked))?;
+            for (t, acc) in tasks.iter().enumerate() {
+                let ended: u64 = acc.statuses.iter().sum();
+                ensure(ended == acc.runs, || format!("replication {r}: t{t}: {} runs, {ended} ended", acc.runs))?;
+            }
         }
     }
 }
