@@ -19,10 +19,10 @@
 //! - conservation, as the engine accounts (src/engine/load.rs): `outcomes` are the workflow
 //!   runs that arrived in the window, in arrival order, and the per-task totals cover exactly
 //!   those (the entry task has one run per outcome: children trigger later tasks only);
-//!   every task run of them ends once with one of the five statuses, unless some workflow run
-//!   is deadlocked (left unfinished when nothing is left to happen: its entry run never
-//!   ended, its outcome says FAILED) or a queue has a size limit (the engine bug at the end
-//!   of this file); the outcomes by status are the entry runs' statuses
+//!   every task run of them ends once with one of the five statuses, and no workflow run is
+//!   deadlocked (left unfinished when nothing is left to happen: a parent waiting on a child
+//!   gives its slot back, a rejected child throws in its parent: the engine bug at the end of
+//!   this file, fixed); the outcomes by status are the entry runs' statuses
 //!   plus FAILED for the deadlocked ones; with no warm-up `arrived` = outcomes, `deadlocked`
 //!   = the unfinished entry runs and `expired` = the EXPIRED task runs (`arrived`,
 //!   `expired`, `deadlocked` and the rejections also count the warm-up's runs, so with one
@@ -30,8 +30,7 @@
 //!   only queues with a size limit reject, and with no warm-up a queue's rejections are
 //!   FAILED runs of its tasks; an EXPIRED workflow run lasted exactly the entry's delay + ttl;
 //!   the entry runs ended in the window are at least the window's arrivals that ended in it
-//!   and at most the arrivals not deadlocked; no workflow run deadlocks without a queue size
-//!   limit (a parent waiting on a child gives its slot back, every other hold of a slot ends);
+//!   and at most the arrivals not deadlocked;
 //! - every wait for a slot, duration, cost, usage, area and backlog sample finite and >= 0,
 //!   a run's makespan at least its duration, per-key waits adding up to the queue's;
 //! - utilisation: the environment's busy area at most its cap (limit x burst factor, floored)
@@ -41,9 +40,7 @@
 //! - Little's law on the sample path, exactly up to rounding (the identity and rounding bound
 //!   of `tests/load.rs`): it holds on every generated scenario because `outcomes` and
 //!   `carried_in` together are every workflow run in the system during the window (warm-up
-//!   runs carried in included; a deadlocked run, which the queue size limit can cause (the
-//!   engine bug at the end of this file), counts until the last event and so does its
-//!   duration);
+//!   runs carried in included);
 //! - determinism: the same (seed, replication) simulated twice on one thread (the second
 //!   reusing the thread's engine state) and `run_load` on 1 and 2 threads give identical
 //!   outcomes, bit for bit.
@@ -461,11 +458,10 @@ fn check_rep(s: &Scenario, o: &LoadOutcome, tasks: &[TaskAcc]) -> Result<(), Tes
 
     // ---- conservation
     // A workflow run left unfinished when nothing is left to happen is deadlocked: its entry
-    // run never ended, and the outcome says FAILED. Without a queue size limit none can be
-    // (a parent waiting on a child gives its slot back; every other hold of a slot ends).
-    if l.max_queue_size.is_none() {
-        ensure(o.deadlocked == 0, || format!("{} deadlocked runs, none possible here", o.deadlocked))?;
-    }
+    // run never ended, and the outcome says FAILED. None can be: a parent waiting on a child
+    // gives its slot back, every other hold of a slot ends, and a child rejected by a full
+    // queue throws in its parent.
+    ensure(o.deadlocked == 0, || format!("{} deadlocked runs, none possible here", o.deadlocked))?;
     // The per-task totals cover the workflow runs that arrived in the window (the outcomes).
     let n = o.outcomes.len() as u64;
     ensure(tasks[0].runs == n, || format!("entry runs {} vs {n} outcomes", tasks[0].runs))?;
@@ -473,11 +469,8 @@ fn check_rep(s: &Scenario, o: &LoadOutcome, tasks: &[TaskAcc]) -> Result<(), Tes
     ensure(stuck <= o.deadlocked, || format!("{stuck} entry runs never ended, {} deadlocked", o.deadlocked))?;
     for (t, acc) in tasks.iter().enumerate() {
         let ended: u64 = acc.statuses.iter().sum();
-        // (With a queue size limit, the engine bug at the end of this file can leave a
-        // fire-and-forget child's run unfinished in a workflow run that completes: checked by
-        // the ignored test there.)
-        let all_end = o.deadlocked == 0 && l.max_queue_size.is_none();
-        ensure(ended <= acc.runs && (!all_end || ended == acc.runs), || {
+        // Every task run ends, fire-and-forget children included.
+        ensure(ended == acc.runs, || {
             format!("t{t}: {} runs, {ended} ended ({:?}), {} deadlocked", acc.runs, acc.statuses, o.deadlocked)
         })?;
         if s.tasks[t].ttl.is_none() {
@@ -698,25 +691,20 @@ proptest! {
 
 // ------------------------------------------------------------------ an engine bug found here
 
-/// Engine bug found by this file (left to fix in src/): a `triggerAndWait` whose child is
-/// rejected by a full queue (`load.maxQueueSize`) never wakes its parent. The child ends
-/// FAILED inside `trigger_run`, before `Op::TriggerAndWait` in src/engine/mod.rs points the
-/// child's waiter at the parent's new wake generation, so the report goes to a stale
-/// generation and is dropped; the parent (its slot already given back) waits for ever, and
-/// the workflow run is counted as deadlocked, FAILED at the last event, with a duration
-/// running to the end of the simulation. When the parent is itself a fire-and-forget child
-/// (`trigger`), its task run never ends and nothing counts it: the workflow run completes,
-/// `deadlocked` stays 0, and the task's runs outnumber its ended runs. `batchTriggerAndWait`
-/// is not affected (its frame is the waiter before the children are triggered).
+/// An engine bug this file found (fixed): a `triggerAndWait` whose child was rejected by a
+/// full queue (`load.maxQueueSize`) never woke its parent. The child ended FAILED inside
+/// `trigger_run`, before `Op::TriggerAndWait` pointed the child's waiter at the parent's wake
+/// generation, so the report was dropped; the parent (its slot already given back) waited for
+/// ever and the workflow run was counted as deadlocked (and when the parent was itself a
+/// fire-and-forget child, its task run never ended and nothing counted it). Now the rejected
+/// trigger throws in the parent, as the SDK's failing trigger call does.
 ///
 /// Minimal case: one slot, two runs at t = 0, a queue size of 1. P1 starts and triggers C1
 /// (queued: P1 holds the slot), then gives its slot to P2 (queued before C1); P2 triggers
-/// C2 into the full queue of `c`: rejected. P2 should fail there (or go on with
-/// `unwrap: false`); instead it is deadlocked.
+/// C2 into the full queue of `c`: rejected, so P2 fails there (no retry policy).
 const REJECTED_CHILD: &str = "startLatency: 0\nentry: p\ntasks:\n  p:\n    steps:\n      - triggerAndWait: c\n  c:\n    steps:\n      - work: { duration: 10s }\nload:\n  arrivals: { constant: { perMinute: 0 } }\n  bursts: [ { at: 0, runs: 2 } ]\n  duration: 1h\n  environmentConcurrency: 1\n  burstFactor: 1\n  coldStart: 0\n  maxQueueSize: 1\n";
 
 #[test]
-#[ignore = "engine bug: a triggerAndWait child rejected by a full queue never wakes its parent (counted deadlocked)"]
 fn a_child_rejected_by_a_full_queue_fails_its_parent_instead_of_deadlocking() {
     let m = match load_str(REJECTED_CHILD, "rejected-child.yaml") {
         Ok(l) => l.model,
@@ -735,9 +723,8 @@ proptest! {
     #![proptest_config(config(cases()))]
 
     /// The generated scenarios with a queue size limit: no deadlock and every task run ended
-    /// there too, once the bug above is fixed.
+    /// there too (the bug above).
     #[test]
-    #[ignore = "engine bug: a triggerAndWait child rejected by a full queue never wakes its parent (counted deadlocked)"]
     fn no_run_deadlocks_with_a_queue_size_limit(
         s in scenario().prop_map(|mut s| {
             s.load.max_queue_size = Some(s.load.max_queue_size.unwrap_or(3));

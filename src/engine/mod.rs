@@ -1234,6 +1234,13 @@ impl<O: Observer> Engine<'_, O> {
                         ChildState::Reused => {
                             self.s.fibers[f as usize].pc += 1;
                         }
+                        ChildState::Pending(c) if self.s.runs[c as usize].done => {
+                            // Ended as it was triggered: rejected by a full queue. The SDK's
+                            // trigger call itself fails, so the error is thrown in the parent
+                            // (whatever `unwrap` says) and its retry policy applies.
+                            self.throw(f, true);
+                            return;
+                        }
                         ChildState::Pending(c) => {
                             self.s.fibers[f as usize].phase = Phase::WaitChild;
                             self.s.runs[run as usize].child_waits += 1;
