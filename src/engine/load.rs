@@ -155,6 +155,9 @@ pub(super) struct LoadRt {
     /// sub-queue has a live entry here whose key is at most its head's; no sub-queue at its
     /// cap or empty has a live one after `dispatch` looks at it.
     ready: BinaryHeap<Ready>,
+    /// Only one sub-queue (one queue, no concurrencyKey): it is the only candidate, so
+    /// `dispatch` takes its head directly and `ready` is not kept.
+    single: bool,
     /// Slots in use per queue (the sum over its copies).
     queue_active: Vec<u32>,
     /// Per task: its queue's first sub-queue and number of key values.
@@ -225,6 +228,7 @@ impl<O: Observer> Engine<'_, O> {
         }
         // At most one live entry per sub-queue; superseded ones come from priorities only.
         lr.ready = BinaryHeap::with_capacity(lr.subqs.len() + 64);
+        lr.single = lr.subqs.len() == 1;
         for ts in lr.task_subq.iter_mut() {
             ts.0 = base[ts.0 as usize];
         }
@@ -297,7 +301,8 @@ impl<O: Observer> Engine<'_, O> {
         q.heap.push(QEntry { eff, seq, run, qgen });
         // Index the sub-queue if it can take a slot and this run goes before its indexed head
         // (or it has none).
-        if q.active < q.cap
+        if !lr.single
+            && q.active < q.cap
             && (q.ready_seq == UNINDEXED || q.ready_eff.total_cmp(&eff).then(q.ready_seq.cmp(&seq)).is_gt())
         {
             q.ready_seq = seq;
@@ -326,6 +331,9 @@ impl<O: Observer> Engine<'_, O> {
     /// not indexed yet.
     fn index(&mut self, sq: u32) {
         let lr = &mut self.s.lr;
+        if lr.single {
+            return;
+        }
         let q = &mut lr.subqs[sq as usize];
         if q.ready_seq != UNINDEXED || q.active >= q.cap {
             return;
@@ -344,6 +352,19 @@ impl<O: Observer> Engine<'_, O> {
     /// whose key is exact is the earliest head of all. The cost is in the sub-queues that
     /// can take a slot and have runs waiting, not in the number of concurrencyKey values.
     fn dispatch(&mut self) {
+        if self.s.lr.single {
+            // The same choice without the index: the one sub-queue's live head, while the
+            // environment and the queue have room.
+            loop {
+                let lr = &self.s.lr;
+                if lr.env_active >= lr.env_cap || lr.subqs[0].active >= lr.subqs[0].cap {
+                    return;
+                }
+                self.drop_stale(0);
+                let Some(h) = self.s.lr.subqs[0].heap.pop() else { return };
+                self.grant(h.run, 0);
+            }
+        }
         loop {
             if self.s.lr.env_active >= self.s.lr.env_cap {
                 return;
