@@ -238,6 +238,8 @@ struct Simulated {
     model: Model,
     mc: McResult,
     summary: RunSummary,
+    /// Design warnings: the loader's, then those the simulation found (for the report).
+    warnings: Vec<crate::error::Diagnostic>,
 }
 
 /// `validate`'s short simulation, for the warnings that need one (only when a task has a
@@ -271,8 +273,9 @@ fn simulate(file: &Path, sim: &Sim, quiet: bool) -> Result<Simulated, Stop> {
     let mut loaded = load(file)?;
     loaded.model.slos.extend(cli_slos);
     let (mc, summary) = simulate_model(&loaded.model, sim, quiet)?;
-    print_simulated_warnings(&loaded, &mc, sim.seed);
-    Ok(Simulated { model: loaded.model, mc, summary })
+    let mut warnings = std::mem::take(&mut loaded.warnings);
+    warnings.extend(print_simulated_warnings(&loaded, &mc, sim.seed));
+    Ok(Simulated { model: loaded.model, mc, summary, warnings })
 }
 
 fn simulate_model(model: &Model, sim: &Sim, quiet: bool) -> Result<(McResult, RunSummary), Stop> {
@@ -349,8 +352,8 @@ fn report_cmd(files: &[PathBuf], out: Option<&Path>, sim: &Sim) -> Result<bool, 
         };
         let charts = bundle::run_charts(&s.model, &s.mc, &s.summary).map_err(internal)?;
         let mut files_out: Vec<(String, Vec<u8>)> = vec![
-            ("index.html".into(), html::run_page(&s.summary, &charts).into_bytes()),
-            ("report.md".into(), markdown::run_page(&s.summary, &charts).into_bytes()),
+            ("index.html".into(), html::run_page(&s.summary, &charts, &s.warnings).into_bytes()),
+            ("report.md".into(), markdown::run_page(&s.summary, &charts, &s.warnings).into_bytes()),
             ("summary.json".into(), Json.render(&s.summary).into_bytes()),
         ];
         for c in &charts {

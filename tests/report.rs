@@ -70,6 +70,18 @@ fn report_writes_the_page_the_markdown_the_json_and_every_chart() {
     for stem in ["duration", "progress", "timeline", "cost", "breakdown"] {
         assert!(md.contains(&format!("({stem}.png)")), "report.md links {stem}.png");
     }
+    // The design warnings the scenario keeps on purpose (its 30 s poll, its unkeyed children)
+    // are listed in both pages with their place in the file, as on stderr.
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    let warned = stderr.matches("warning").count();
+    assert!(warned > 0, "pdf-processing keeps design warnings: {stderr}");
+    assert!(html.contains("<h2>Design warnings</h2>"), "index.html lists the design warnings");
+    assert_eq!(html.matches("<li><code>").count(), md.matches("\n- `").count());
+    assert!(
+        md.contains("## Design warnings") && md.contains("pdf-processing.yaml:"),
+        "report.md lists them with their file"
+    );
+    assert!(html.contains("tasks.generate-summary"), "a warning names the key to fix");
     // summary.json is exactly what `run --format json` prints for the same runs and seed.
     let run = wfsim()
         .args(["run", &scenario("pdf-processing"), "--runs", "2000", "--isolated", "--format", "json"])

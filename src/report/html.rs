@@ -2,6 +2,7 @@
 
 use super::RunSummary;
 use super::table::{secs, usd};
+use crate::error::Diagnostic;
 use crate::plot::Rendered;
 use std::fmt::Write;
 
@@ -10,7 +11,8 @@ h1{font-size:1.6em;margin-bottom:0}h2{margin-top:1.8em;border-bottom:1px solid #
 .sub{color:#6c757d;margin-top:4px}table{border-collapse:collapse;margin:8px 0}\
 td,th{border:1px solid #dee2e6;padding:4px 10px;text-align:right}th{background:#f1f3f5}td:first-child,th:first-child{text-align:left}\
 .pass{color:#15803d;font-weight:600}.fail{color:#b91c1c;font-weight:600}figure{margin:16px 0}figure svg{max-width:100%;height:auto}\
-figcaption{color:#495057;font-size:.92em}.note{color:#6c757d;font-size:.92em}";
+figcaption{color:#495057;font-size:.92em}.note{color:#6c757d;font-size:.92em}\
+.warnings li{margin:6px 0}.help{color:#6c757d;font-size:.92em}";
 
 pub fn escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
@@ -95,7 +97,7 @@ pub fn task_table(o: &mut String, s: &RunSummary) {
 }
 
 /// The report of one scenario.
-pub fn run_page(s: &RunSummary, charts: &[Rendered]) -> String {
+pub fn run_page(s: &RunSummary, charts: &[Rendered], warnings: &[Diagnostic]) -> String {
     let mut o = head(&format!("wfsim: {}", s.scenario));
     let _ = writeln!(
         o,
@@ -110,6 +112,7 @@ pub fn run_page(s: &RunSummary, charts: &[Rendered]) -> String {
         load_table(&mut o, l);
     }
     slo_table(&mut o, s);
+    warning_list(&mut o, warnings);
     for c in charts {
         let _ = writeln!(o, "<h2>{}</h2>", escape(heading(c.stem)));
         figure(&mut o, c);
@@ -120,6 +123,31 @@ pub fn run_page(s: &RunSummary, charts: &[Rendered]) -> String {
     notes(&mut o, &s.notes);
     o.push_str("</body></html>\n");
     o
+}
+
+/// The design warnings (the platform punishes these designs), each with its place in the
+/// scenario file, for the design review.
+pub fn warning_list(o: &mut String, warnings: &[Diagnostic]) {
+    if warnings.is_empty() {
+        return;
+    }
+    let _ = writeln!(o, "<h2>Design warnings</h2><ul class=\"warnings\">");
+    for w in warnings {
+        let _ = write!(
+            o,
+            "<li><code>{}:{}:{}</code> <code>{}</code>: {}",
+            escape(&w.file),
+            w.line,
+            w.column,
+            escape(&w.key),
+            escape(&w.message)
+        );
+        if let Some(h) = &w.help {
+            let _ = write!(o, "<br><span class=\"help\">{}</span>", escape(h));
+        }
+        o.push_str("</li>\n");
+    }
+    o.push_str("</ul>\n");
 }
 
 pub fn notes(o: &mut String, notes: &[String]) {

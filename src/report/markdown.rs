@@ -60,7 +60,7 @@ pub fn chart(o: &mut String, c: &Rendered) {
     let _ = writeln!(o, "## {}\n\n![{}]({}.png)\n", super::html::heading(c.stem), c.title, c.stem);
 }
 
-pub fn run_page(s: &RunSummary, charts: &[Rendered]) -> String {
+pub fn run_page(s: &RunSummary, charts: &[Rendered], warnings: &[crate::error::Diagnostic]) -> String {
     let mut o =
         format!("# {}\n\n{} simulated runs, seed {}, wfsim {}.\n\n", s.scenario, s.runs, s.seed, s.wfsim_version);
     summary(&mut o, s);
@@ -68,6 +68,16 @@ pub fn run_page(s: &RunSummary, charts: &[Rendered]) -> String {
         o.push_str("## Under load\n\n```text\n");
         o.push_str(&super::load::table(l));
         o.push_str("```\n\n");
+    }
+    if !warnings.is_empty() {
+        o.push_str("## Design warnings\n\n");
+        for w in warnings {
+            let _ = writeln!(o, "- `{}:{}:{}` `{}`: {}", w.file, w.line, w.column, w.key, w.message);
+            if let Some(h) = &w.help {
+                let _ = writeln!(o, "  {h}");
+            }
+        }
+        o.push('\n');
     }
     for c in charts {
         chart(&mut o, c);
