@@ -249,6 +249,11 @@ pub struct Load {
     pub keep_warm_s: f64,
     /// Start latency when no warm machine of the preset is free.
     pub cold_start: Dist,
+    /// The dequeue loop: queued runs get slots only when it polls, every `dequeue_every_s`
+    /// while runs wait and every `dequeue_idle_s` once a poll found none (0: at once, the
+    /// default; Trigger.dev self-hosted polls every 250 ms, 1 s when idle).
+    pub dequeue_every_s: f64,
+    pub dequeue_idle_s: f64,
     /// Runs a queue may hold; a trigger into a full queue is rejected (the run FAILED).
     pub max_queue_size: Option<u32>,
     /// Batch trigger rate limit: a token bucket of `bucket` items refilled by `refill` items

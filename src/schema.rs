@@ -421,6 +421,20 @@ fn load() -> Value {
             ),
             ("keepWarm", d(r("duration"), "A machine stays warm this long after a run (default 300 s).")),
             (
+                "dequeueInterval",
+                d(
+                    r("duration"),
+                    "Queued runs get slots only when the dequeue loop polls, this often while runs wait (default 0: at once; self-hosted Trigger.dev: 250ms).",
+                ),
+            ),
+            (
+                "dequeueIdleInterval",
+                d(
+                    r("duration"),
+                    "The dequeue loop's interval once a poll found no run waiting (default: dequeueInterval; self-hosted: 1s).",
+                ),
+            ),
+            (
                 "coldStart",
                 d(
                     r("durationDistribution"),

@@ -348,3 +348,40 @@ fn a_thousand_tenants_of_one_slot_each_are_m_m_1_queues() {
     assert!(r.reps.iter().all(|o| o.queues[0].by_key.iter().all(|k| !k.is_empty())));
     assert!(r.reps.iter().all(|o| o.env_busy_area / (o.window.1 - o.window.0) < 1000.0));
 }
+
+/// Two runs at 0.1 s on one slot, 10.1 s of work each, with the self-hosted dequeue loop.
+const DEQUEUE: &str = "startLatency: 0\nentry: p\ntasks:\n  p:\n    steps:\n      - work: { duration: 10.1s }\nload:\n  arrivals: { constant: { perMinute: 0 } }\n  bursts: [ { at: 0.1, runs: 2 } ]\n  duration: 1h\n  environmentConcurrency: 1\n  burstFactor: 1\n  coldStart: 0\n  dequeueInterval: 250ms\n  dequeueIdleInterval: 1s\n";
+
+#[test]
+fn queued_runs_start_only_when_the_dequeue_loop_polls() {
+    // The loop polls every 1 s while idle (at 0 and 1 s): both runs queue at 0.1 s and the
+    // first starts at the 1 s poll (which saw runs waiting, so the loop goes on every 250 ms).
+    // It ends at 11.1 s; the next poll is at 11.25 s (1 + 41 x 0.25), so the second starts
+    // then and ends at 21.35 s.
+    let r = load(DEQUEUE, 1, 1);
+    let d = durations(&r);
+    assert!((d[0] - 11.0).abs() < 1e-9 && (d[1] - 21.25).abs() < 1e-9, "{d:?}");
+    let w = &r.reps[0].queues[0].waits;
+    assert!((w[0] - 0.9).abs() < 1e-9 && (w[1] - 11.15).abs() < 1e-9, "{w:?}");
+    // Without the loop (the default) the slot goes at once: 0.1-10.2 s, then 10.2-20.3 s.
+    let r = load(&DEQUEUE.replace("  dequeueInterval: 250ms\n  dequeueIdleInterval: 1s\n", ""), 1, 1);
+    let d = durations(&r);
+    assert!((d[0] - 10.1).abs() < 1e-9 && (d[1] - 20.2).abs() < 1e-9, "{d:?}");
+}
+
+#[test]
+fn an_idle_interval_without_an_interval_is_a_located_error() {
+    let y = DEQUEUE.replace("  dequeueInterval: 250ms\n", "");
+    let e = match load_str(&y, "dq.yaml") {
+        Ok(_) => panic!("loads"),
+        Err(e) => e,
+    };
+    let s = e.to_string();
+    assert!(s.contains("dq.yaml:14:24") && s.contains("load.dequeueIdleInterval"), "{s}");
+    let y = DEQUEUE.replace("dequeueIdleInterval: 1s", "dequeueIdleInterval: 0");
+    let s = match load_str(&y, "dq.yaml") {
+        Ok(_) => panic!("loads"),
+        Err(e) => e.to_string(),
+    };
+    assert!(s.contains("must be positive"), "{s}");
+}

@@ -10,7 +10,7 @@
 //! uniform), `priority`, `delay`, `ttl`, and a `load:` block with Poisson or constant
 //! arrivals, an optional schedule and bursts (some after the end: ignored), a short duration
 //! and a warm-up, an environment limit of 1 to 20, a burst factor in [1, 2], `keepWarm`,
-//! `coldStart` and sometimes a small `maxQueueSize`. It writes them as YAML, loads the text
+//! `coldStart`, sometimes a small `maxQueueSize` and sometimes the dequeue loop. It writes them as YAML, loads the text
 //! and simulates replications with `wfsim::engine::simulate_load`.
 //!
 //! Checked per replication (the generator knows what it wrote, so the expected caps, ttl and
@@ -163,6 +163,8 @@ struct Load {
     keep_warm: Option<f64>,
     cold_start: Option<Dur>,
     max_queue_size: Option<u32>,
+    /// The dequeue loop: (interval, idle interval), seconds.
+    dequeue: Option<(f64, f64)>,
 }
 
 #[derive(Clone)]
@@ -276,6 +278,9 @@ impl Scenario {
         }
         if let Some(m) = l.max_queue_size {
             let _ = writeln!(y, "  maxQueueSize: {m}");
+        }
+        if let Some((every, idle)) = l.dequeue {
+            let _ = writeln!(y, "  dequeueInterval: {}\n  dequeueIdleInterval: {}", secs(every), secs(idle));
         }
         y
     }
@@ -391,27 +396,31 @@ fn load() -> BoxedStrategy<Load> {
         prop::option::weighted(0.5, (0.0..600.0f64).prop_map(|k| k.round())),
         prop::option::weighted(0.6, dur(8.0)),
         prop::option::weighted(0.3, 1u32..=20),
+        prop::option::weighted(0.3, (50u32..=500, 1u32..=4)),
     )
-        .prop_map(|(poisson, per_minute, minutes, warmup, env, burst_factor, sched, bursts, keep_warm, cold, mqs)| {
-            let duration = f64::from(minutes) * 60.0;
-            // Schedule entries in increasing `until` order, whole seconds.
-            let mut schedule: Vec<(f64, f64)> = sched.iter().map(|&(f, r)| ((f * duration).round(), r)).collect();
-            schedule.sort_by(|a, b| a.0.total_cmp(&b.0));
-            schedule.dedup_by(|a, b| a.0 == b.0);
-            Load {
-                poisson,
-                per_minute,
-                duration,
-                warmup: warmup.map_or(0.0, |w| (w * duration).round()),
-                env,
-                burst_factor,
-                schedule,
-                bursts: bursts.iter().map(|&(f, n)| ((f * duration).round(), n)).collect(),
-                keep_warm,
-                cold_start: cold,
-                max_queue_size: mqs,
-            }
-        })
+        .prop_map(
+            |(poisson, per_minute, minutes, warmup, env, burst_factor, sched, bursts, keep_warm, cold, mqs, dq)| {
+                let duration = f64::from(minutes) * 60.0;
+                // Schedule entries in increasing `until` order, whole seconds.
+                let mut schedule: Vec<(f64, f64)> = sched.iter().map(|&(f, r)| ((f * duration).round(), r)).collect();
+                schedule.sort_by(|a, b| a.0.total_cmp(&b.0));
+                schedule.dedup_by(|a, b| a.0 == b.0);
+                Load {
+                    poisson,
+                    per_minute,
+                    duration,
+                    warmup: warmup.map_or(0.0, |w| (w * duration).round()),
+                    env,
+                    burst_factor,
+                    schedule,
+                    bursts: bursts.iter().map(|&(f, n)| ((f * duration).round(), n)).collect(),
+                    keep_warm,
+                    cold_start: cold,
+                    max_queue_size: mqs,
+                    dequeue: dq.map(|(ms, f)| (f64::from(ms) / 1000.0, f64::from(ms * f) / 1000.0)),
+                }
+            },
+        )
         .boxed()
 }
 

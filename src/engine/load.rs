@@ -166,6 +166,13 @@ pub(super) struct LoadRt {
     /// expired ones are at the front.
     warm: [std::collections::VecDeque<f64>; 7],
     keep_warm_s: f64,
+    /// The dequeue loop (see `Load::dequeue_every_s`): its intervals, a poll scheduled, the
+    /// last poll's time and whether it found runs waiting.
+    dq_every: f64,
+    dq_idle: f64,
+    dq_pending: bool,
+    dq_last: f64,
+    dq_busy: bool,
     queued: u32,
     /// Generation of the pending arrival of the stream (a rate change makes it stale).
     arrival_gen: u32,
@@ -190,7 +197,13 @@ impl<O: Observer> Engine<'_, O> {
     fn load_setup(&mut self, l: &Load) {
         let m = self.m;
         let lr = &mut self.s.lr;
-        *lr = LoadRt { on: true, keep_warm_s: l.keep_warm_s, ..LoadRt::default() };
+        *lr = LoadRt {
+            on: true,
+            keep_warm_s: l.keep_warm_s,
+            dq_every: l.dequeue_every_s,
+            dq_idle: l.dequeue_idle_s,
+            ..LoadRt::default()
+        };
         lr.env_base = l.environment_concurrency;
         lr.env_cap = ((l.environment_concurrency as f64) * l.burst_factor).floor().max(1.0) as u32;
         // Queues: a named queue is shared by the tasks that name it; a task without one has
@@ -289,7 +302,7 @@ impl<O: Observer> Engine<'_, O> {
         let eff = now - prio;
         let lr = &mut self.s.lr;
         let q = &mut lr.subqs[sq as usize];
-        if lr.queued == 0 && lr.env_active < lr.env_cap && q.active < q.cap {
+        if lr.queued == 0 && lr.env_active < lr.env_cap && q.active < q.cap && lr.dq_every == 0.0 {
             // Nobody else waits and there is room: dispatch would pick this run at once, so
             // grant it without going through the sub-queue and the index.
             let qi = q.queue as usize;
@@ -312,6 +325,36 @@ impl<O: Observer> Engine<'_, O> {
         let qi = q.queue as usize;
         lr.queue_len[qi] += 1;
         lr.queued += 1;
+        self.request_dispatch();
+    }
+
+    /// Slots may be granted now: at once, or at the dequeue loop's next poll.
+    fn request_dispatch(&mut self) {
+        let lr = &mut self.s.lr;
+        if lr.dq_every == 0.0 {
+            self.dispatch();
+            return;
+        }
+        if lr.dq_pending {
+            return;
+        }
+        // The loop polls every `dq_every` while runs wait and every `dq_idle` after a poll
+        // that found none; every poll since the last one found the same (nothing changed
+        // the queues without asking for a dispatch), so the next poll is on that cadence.
+        let step = if lr.dq_busy { lr.dq_every } else { lr.dq_idle };
+        let now = self.s.now;
+        let k = ((now - lr.dq_last) / step).ceil().max(1.0);
+        lr.dq_pending = true;
+        let t = lr.dq_last + k * step;
+        self.push(t, EvKind::Dequeue, 0, 0, 0);
+    }
+
+    /// The dequeue loop polls: slots go to queued runs as `dispatch` picks them.
+    pub(super) fn dequeue_poll(&mut self) {
+        let lr = &mut self.s.lr;
+        lr.dq_pending = false;
+        lr.dq_last = self.s.now;
+        lr.dq_busy = lr.queued > 0;
         self.dispatch();
     }
 
@@ -474,7 +517,7 @@ impl<O: Observer> Engine<'_, O> {
         let until = now + lr.keep_warm_s;
         lr.warm[preset].push_back(until);
         self.index(sq);
-        self.dispatch();
+        self.request_dispatch();
     }
 
     /// The attempt of `run` just paused (every fiber waits): at once on a child, 60 s into a

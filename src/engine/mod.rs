@@ -190,6 +190,8 @@ enum EvKind {
     Expire,
     /// Load: backlog sample.
     Sample,
+    /// Load: the dequeue loop polls the queues.
+    Dequeue,
 }
 
 /// An event. Its order key packs (time, sequence) into one integer: times are never
@@ -553,7 +555,7 @@ impl<O: Observer> Engine<'_, O> {
             if self.s.events > limit {
                 let task = match ev.kind {
                     EvKind::Wake | EvKind::Tick => self.s.runs[self.s.fibers[ev.id as usize].run as usize].task,
-                    EvKind::Arrival | EvKind::Sample => self.m.entry,
+                    EvKind::Arrival | EvKind::Sample | EvKind::Dequeue => self.m.entry,
                     _ => self.s.runs[ev.id as usize].task,
                 };
                 return Err(SimError::EventBudget {
@@ -626,6 +628,7 @@ impl<O: Observer> Engine<'_, O> {
                         self.sample_backlog(l);
                     }
                 }
+                EvKind::Dequeue => self.dequeue_poll(),
                 EvKind::Tick => {
                     if self.live(ev.id, ev.gn) {
                         self.tick(ev.id, ev.aux);

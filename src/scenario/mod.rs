@@ -1712,6 +1712,8 @@ impl<'s> Cx<'s> {
             "coldStart",
             "maxQueueSize",
             "batchTokens",
+            "dequeueInterval",
+            "dequeueIdleInterval",
         ];
         let m = self.fields(n, "load", LOAD_KEYS)?;
         let arrivals = self.req(n, m, "load", "arrivals", |c, n, k| {
@@ -1801,6 +1803,31 @@ impl<'s> Cx<'s> {
             Some(v) => self.number(v, "load.keepWarm", Unit::Seconds),
             None => Some(300.0),
         };
+        let dequeue_every = match get(m, "dequeueInterval") {
+            Some(v) => self.number(v, "load.dequeueInterval", Unit::Seconds),
+            None => Some(0.0),
+        };
+        let dequeue_idle = match get(m, "dequeueIdleInterval") {
+            Some(v) => self.number(v, "load.dequeueIdleInterval", Unit::Seconds),
+            None => dequeue_every,
+        };
+        if let (Some(e), Some(i), Some(v)) = (dequeue_every, dequeue_idle, get(m, "dequeueIdleInterval")) {
+            if e == 0.0 && i > 0.0 {
+                self.err(
+                    v,
+                    "load.dequeueIdleInterval",
+                    "an idle interval needs a dequeueInterval",
+                    Some("set load.dequeueInterval too (self-hosted: 250ms and 1s)".into()),
+                );
+            } else if e > 0.0 && i <= 0.0 {
+                self.err(
+                    v,
+                    "load.dequeueIdleInterval",
+                    "the dequeue loop's idle interval must be positive",
+                    Some("leave it out to poll every dequeueInterval, or give e.g. 1s".into()),
+                );
+            }
+        }
         let cold_start = match get(m, "coldStart") {
             Some(v) => self.dist(v, "load.coldStart", Unit::Seconds, false),
             None => Some(Dist::plain(Dist::lognormal_median_p95(2.0, 6.0))),
@@ -1865,6 +1892,8 @@ impl<'s> Cx<'s> {
             cold_start,
             max_queue_size: max_queue_size?,
             batch_tokens: batch_tokens?,
+            dequeue_every_s: dequeue_every?,
+            dequeue_idle_s: dequeue_idle?,
         })
     }
 
