@@ -202,7 +202,7 @@ impl From<Stop> for ExitCode {
 pub fn main_with(cli: Cli) -> ExitCode {
     let r = match cli.command {
         Command::Validate { file, deny_warnings } => load(&file).and_then(|l| {
-            let warnings = l.warnings.len() + quick_simulation(&l).len();
+            let warnings = l.warnings.len() + quick_simulation(&l)?.len();
             if deny_warnings && warnings > 0 {
                 eprintln!("{}: {warnings} warning(s), denied by --deny-warnings", file.display());
                 return Err(Stop(2));
@@ -242,19 +242,18 @@ struct Simulated {
     warnings: Vec<crate::error::Diagnostic>,
 }
 
-/// `validate`'s short simulation, for the warnings that need one (only when a task has a
-/// `maxDuration`): prints and returns them. A simulation that stops (the event budget) is a
-/// note, not a failure: `run` reports it as the error it is.
-fn quick_simulation(l: &Loaded) -> Vec<crate::error::Diagnostic> {
-    if l.model.tasks.iter().all(|t| t.max_duration_s.is_none()) {
-        return Vec::new();
-    }
+/// `validate`'s short simulation: the warnings that need one (printed and returned), and a
+/// scenario that cannot run (the event budget stops it) is the error `run` would give, so
+/// `validate` fails on it too (exit 2).
+fn quick_simulation(l: &Loaded) -> Result<Vec<crate::error::Diagnostic>, Stop> {
     let cfg = Config { runs: VALIDATE_RUNS, seed: DEFAULT_SEED, threads: None };
     match montecarlo::run(&l.model, cfg) {
-        Ok(mc) => print_simulated_warnings(l, &mc, cfg.seed),
+        Ok(mc) => Ok(print_simulated_warnings(l, &mc, cfg.seed)),
         Err(e) => {
-            eprintln!("note: the simulation that checks maxDuration stopped: {e}");
-            Vec::new()
+            eprintln!(
+                "error: {e}\n  (found by validate's simulation of {VALIDATE_RUNS} isolated runs, seed {DEFAULT_SEED})"
+            );
+            Err(Stop(2))
         }
     }
 }

@@ -178,11 +178,14 @@ fn wfsim_run_exits_2_with_the_budget_message() {
         "limits: { maxEventsPerRun: 1000 }\nentry: a\ntasks:\n  a:\n    steps:\n      - parallel: { count: 900, steps: [ { work: { duration: 1s } } ] }\n",
     )
     .unwrap();
-    let out = Command::cargo_bin("wfsim").unwrap().args(["run", p.to_str().unwrap(), "--runs", "10"]).output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("processed more than 1000 events (in task `a`)"), "{stderr}");
-    assert!(!stderr.contains("panicked"), "{stderr}");
+    // `validate` simulates too, so it fails the same way (a scenario `run` cannot run is not ok).
+    for args in [vec!["run", p.to_str().unwrap(), "--runs", "10"], vec!["validate", p.to_str().unwrap()]] {
+        let out = Command::cargo_bin("wfsim").unwrap().args(&args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains("processed more than 1000 events (in task `a`)"), "{stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 
