@@ -18,24 +18,22 @@ fn mean_ci(v: &[f64]) -> (f64, f64) {
     (m, sd / n.sqrt())
 }
 
+/// Over the replications, with standard errors: the share of grants of the first queue that
+/// waited (P(wait)) and its mean wait (Wq).
+fn wait_stats(r: &wfsim::montecarlo::LoadResult) -> ((f64, f64), (f64, f64)) {
+    let waits: Vec<&[f64]> = r.reps.iter().map(|o| o.queues[0].waits.as_slice()).collect();
+    let pw: Vec<f64> = waits.iter().map(|w| w.iter().filter(|&&x| x > 1e-12).count() as f64 / w.len() as f64).collect();
+    let wq: Vec<f64> = waits.iter().map(|w| w.iter().sum::<f64>() / w.len() as f64).collect();
+    (mean_ci(&pw), mean_ci(&wq))
+}
+
 const MMC: &str = "startLatency: 0\nentry: job\ntasks:\n  job:\n    steps:\n      - work: { duration: { exponential: { mean: 1s } } }\nload:\n  arrivals: { poisson: { perMinute: 192 } }\n  duration: 3000s\n  warmup: 200s\n  environmentConcurrency: 4\n  burstFactor: 1\n  coldStart: 0\n";
 
 #[test]
 fn m_m_4_matches_erlang_c() {
     // lambda 3.2/s, mu 1/s, c 4: P(wait) = 0.5964, Wq = 0.7455 s (Erlang C).
     let r = load(MMC, 16, 21);
-    let pw: Vec<f64> = r
-        .reps
-        .iter()
-        .map(|o| {
-            let w = &o.queues[0].waits;
-            w.iter().filter(|&&x| x > 1e-12).count() as f64 / w.len() as f64
-        })
-        .collect();
-    let wq: Vec<f64> =
-        r.reps.iter().map(|o| o.queues[0].waits.iter().sum::<f64>() / o.queues[0].waits.len() as f64).collect();
-    let (pm, pse) = mean_ci(&pw);
-    let (wm, wse) = mean_ci(&wq);
+    let ((pm, pse), (wm, wse)) = wait_stats(&r);
     eprintln!("M/M/4: P(wait) {pm:.4} ± {pse:.4}, Wq {wm:.4} ± {wse:.4} s");
     assert!((pm - 0.5964).abs() < 4.0 * pse, "P(wait) {pm} ± {pse}");
     assert!((wm - 0.7455).abs() < 4.0 * wse, "Wq {wm} ± {wse}");
@@ -329,18 +327,7 @@ fn a_thousand_tenants_of_one_slot_each_are_m_m_1_queues() {
     // and Wq = rho / (mu - lambda) = 10 s, pooled over the tenants as over one.
     let y = "startLatency: 0\ninput:\n  tenant: { uniform: [0, 999] }\nentry: job\ntasks:\n  job:\n    queue: { name: jobs, concurrencyLimit: 1 }\n    concurrencyKey: tenant\n    steps:\n      - work: { duration: { exponential: { mean: 10s } } }\nload:\n  arrivals: { poisson: { perMinute: 3000 } }\n  duration: 1h\n  warmup: 20m\n  environmentConcurrency: 2000\n  burstFactor: 1\n  coldStart: 0\n";
     let r = load(y, 8, 24);
-    let pw: Vec<f64> = r
-        .reps
-        .iter()
-        .map(|o| {
-            let w = &o.queues[0].waits;
-            w.iter().filter(|&&x| x > 1e-12).count() as f64 / w.len() as f64
-        })
-        .collect();
-    let wq: Vec<f64> =
-        r.reps.iter().map(|o| o.queues[0].waits.iter().sum::<f64>() / o.queues[0].waits.len() as f64).collect();
-    let (pm, pse) = mean_ci(&pw);
-    let (wm, wse) = mean_ci(&wq);
+    let ((pm, pse), (wm, wse)) = wait_stats(&r);
     eprintln!("1,000 x M/M/1: P(wait) {pm:.4} ± {pse:.4}, Wq {wm:.3} ± {wse:.3} s");
     assert!((pm - 0.5).abs() < 4.0 * pse, "P(wait) {pm} ± {pse}");
     assert!((wm - 10.0).abs() < 4.0 * wse, "Wq {wm} ± {wse}");

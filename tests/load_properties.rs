@@ -57,6 +57,7 @@
 //! ```
 
 mod common;
+use common::{config, ms, secs};
 
 use assert_cmd::Command;
 use proptest::prelude::*;
@@ -70,11 +71,7 @@ use wfsim::scenario::load_str;
 const REPS: u64 = 2;
 
 fn cases() -> u32 {
-    std::env::var("WFSIM_LOAD_PROP_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(256)
-}
-
-fn config(cases: u32) -> ProptestConfig {
-    ProptestConfig { cases, failure_persistence: None, ..ProptestConfig::default() }
+    common::cases("WFSIM_LOAD_PROP_CASES")
 }
 
 // ------------------------------------------------------------------ the scenario as data
@@ -101,11 +98,6 @@ impl Dur {
             Dur::Exponential(m) => format!("{{ exponential: {{ mean: {} }} }}", secs(m)),
         }
     }
-}
-
-/// Seconds with a unit, as people write them.
-fn secs(x: f64) -> String {
-    if x > 0.0 && x < 1.0 { format!("{}ms", (x * 1000.0).round()) } else { format!("{x}s") }
 }
 
 #[derive(Debug, Clone)]
@@ -312,11 +304,6 @@ impl Scenario {
 }
 
 // ------------------------------------------------------------------ strategies
-
-/// Rounded to the millisecond, so the text says exactly the value.
-fn ms(x: f64) -> f64 {
-    (x * 1000.0).round() / 1000.0
-}
 
 fn dur(hi: f64) -> BoxedStrategy<Dur> {
     prop_oneof![
@@ -657,16 +644,8 @@ fn run_json(file: &std::path::Path, seed: u64, threads: &str) -> Result<(Option<
 }
 
 /// Every number finite; no null (a NaN or infinity serialises as null).
-fn check_json(v: &serde_json::Value, path: &str) -> Result<(), TestCaseError> {
-    match v {
-        serde_json::Value::Null => Err(TestCaseError::fail(format!("null (NaN or infinity?) at {path}"))),
-        serde_json::Value::Number(n) => ensure(n.as_f64().is_some_and(f64::is_finite), || format!("{n} at {path}")),
-        serde_json::Value::Array(a) => {
-            a.iter().enumerate().try_for_each(|(i, x)| check_json(x, &format!("{path}[{i}]")))
-        }
-        serde_json::Value::Object(o) => o.iter().try_for_each(|(k, x)| check_json(x, &format!("{path}.{k}"))),
-        _ => Ok(()),
-    }
+fn check_json(v: &serde_json::Value) -> Result<(), TestCaseError> {
+    common::json_numbers(v, "", &f64::is_finite).map_err(TestCaseError::fail)
 }
 
 proptest! {
@@ -694,7 +673,7 @@ proptest! {
         ensure(code == Some(0), || format!("exit {code:?}: {err}"))?;
         let v: serde_json::Value = serde_json::from_slice(&one).map_err(|e| TestCaseError::fail(format!("{e}")))?;
         ensure(v.get("load").is_some(), || "no load object".into())?;
-        check_json(&v, "")?;
+        check_json(&v)?;
     }
 }
 

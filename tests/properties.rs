@@ -48,6 +48,7 @@
 //! A failing case is printed in full (its YAML text) after shrinking.
 
 mod common;
+use common::{config, ms, secs};
 
 use assert_cmd::Command;
 use proptest::prelude::*;
@@ -80,11 +81,7 @@ const OBSERVED_RUNS: u64 = 60;
 const MC_RUNS: u64 = 200;
 
 fn cases() -> u32 {
-    std::env::var("WFSIM_PROP_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(256)
-}
-
-fn config(cases: u32) -> ProptestConfig {
-    ProptestConfig { cases, failure_persistence: None, ..ProptestConfig::default() }
+    common::cases("WFSIM_PROP_CASES")
 }
 
 // ------------------------------------------------------------------ the scenario as data
@@ -124,11 +121,6 @@ impl Dur {
             Dur::Exponential(mean) => format!("{{ exponential: {{ mean: {} }} }}", secs(mean)),
         }
     }
-}
-
-/// Seconds with a unit, as people write them.
-fn secs(x: f64) -> String {
-    if x > 0.0 && x < 1.0 { format!("{}ms", (x * 1000.0).round()) } else { format!("{x}s") }
 }
 
 /// How many items, children or units.
@@ -469,11 +461,6 @@ fn steps_yaml(y: &mut String, steps: &[Step], indent: usize) {
 }
 
 // ------------------------------------------------------------------ strategies
-
-/// Rounded to the millisecond, so the text says exactly the value.
-fn ms(x: f64) -> f64 {
-    (x * 1000.0).round() / 1000.0
-}
 
 /// A distribution of seconds, most draws under `hi`.
 fn dur(hi: f64) -> BoxedStrategy<Dur> {
@@ -958,19 +945,7 @@ fn check_attempts(
 /// The `run` JSON: every number finite and >= 0 (a NaN or infinity would have become null),
 /// the success rate a probability.
 fn check_json(v: &serde_json::Value) -> Result<(), String> {
-    fn walk(v: &serde_json::Value, path: &str) -> Result<(), String> {
-        match v {
-            serde_json::Value::Null => Err(format!("null (NaN or infinity?) at {path}")),
-            serde_json::Value::Number(n) => match n.as_f64() {
-                Some(x) if x.is_finite() && x >= 0.0 => Ok(()),
-                _ => Err(format!("{n} at {path}")),
-            },
-            serde_json::Value::Array(a) => a.iter().enumerate().try_for_each(|(i, x)| walk(x, &format!("{path}[{i}]"))),
-            serde_json::Value::Object(o) => o.iter().try_for_each(|(k, x)| walk(x, &format!("{path}.{k}"))),
-            _ => Ok(()),
-        }
-    }
-    walk(v, "")?;
+    common::json_numbers(v, "", &|x| x.is_finite() && x >= 0.0)?;
     let rate = v["success_rate"].as_f64().ok_or("no success_rate")?;
     if !(0.0..=1.0).contains(&rate) {
         return Err(format!("success_rate {rate}"));
