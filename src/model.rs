@@ -28,6 +28,9 @@ pub struct Model {
     pub limits: Limits,
     pub load: Option<Load>,
     pub slos: Vec<crate::slo::Slo>,
+    /// Runs alone can be evaluated without events (`engine::direct_supported`); set by
+    /// `scenario::compile`.
+    pub direct: bool,
 }
 
 #[derive(Debug, Clone, Copy)]

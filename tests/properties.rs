@@ -495,13 +495,26 @@ fn probability(hi: f64) -> impl Strategy<Value = f64> {
 }
 
 fn work() -> BoxedStrategy<Step> {
-    let dur = prop_oneof![
-        4 => dur(40.0).prop_map(WorkDur::Dist),
-        1 => (prop_oneof![(1u32..=3).prop_map(Count::Fixed), Just(Count::Items)], dur(5.0))
-            .prop_map(|(c, d)| WorkDur::PerUnit(c, d)),
-    ];
+    work_with(true)
+}
+
+/// A work step; without `rich`, one a Promise.all item of the direct path can hold (a
+/// distribution of time, no memory).
+fn work_with(rich: bool) -> BoxedStrategy<Step> {
+    let dist = dur(40.0).prop_map(WorkDur::Dist);
+    let dur = if rich {
+        prop_oneof![
+            4 => dist,
+            1 => (prop_oneof![(1u32..=3).prop_map(Count::Fixed), Just(Count::Items)], dur(5.0))
+                .prop_map(|(c, d)| WorkDur::PerUnit(c, d)),
+        ]
+        .boxed()
+    } else {
+        dist.boxed()
+    };
     let failure = prop::option::weighted(0.5, (probability(0.4), prop::bool::weighted(0.8)));
-    let memory = prop::option::weighted(0.3, (50u32..600, 0u32..800).prop_map(|(lo, d)| (lo, lo + d + 1)));
+    let memory = (50u32..600, 0u32..800).prop_map(|(lo, d)| (lo, lo + d + 1));
+    let memory = if rich { prop::option::weighted(0.3, memory).boxed() } else { Just(None).boxed() };
     let cpu =
         prop::option::weighted(0.25, (0usize..7, prop::option::of((0u32..=10).prop_map(|k| f64::from(k) / 10.0))));
     let retry = prop::option::weighted(0.25, (2u32..=3, 10u32..2000));
@@ -513,14 +526,19 @@ fn work() -> BoxedStrategy<Step> {
 }
 
 /// A step of task `me` of `n` tasks; `depth` more levels of `parallel` / `branch` allowed.
-fn step(me: usize, n: usize, depth: u32) -> BoxedStrategy<Step> {
-    let leaf = prop_oneof![
-        5 => work(),
-        2 => dur(120.0).prop_map(Step::Wait),
-        1 => (dur(90.0), probability(1.0).prop_map(|p| p.max(0.2)), 1u32..=5, prop::option::of(dur(3.0)))
-            .prop_map(|(every, success, max_checks, check)| Step::Poll { every, success, max_checks, check }),
-    ]
-    .boxed();
+/// `plain`: only what the direct path evaluates (src/engine/direct.rs): no poll, no
+/// batchTriggerAndWait, Promise.all items of plain work.
+fn step(me: usize, n: usize, depth: u32, plain: bool) -> BoxedStrategy<Step> {
+    let mut leaves: Vec<(u32, BoxedStrategy<Step>)> = vec![(5, work()), (2, dur(120.0).prop_map(Step::Wait).boxed())];
+    if !plain {
+        leaves.push((
+            1,
+            (dur(90.0), probability(1.0).prop_map(|p| p.max(0.2)), 1u32..=5, prop::option::of(dur(3.0)))
+                .prop_map(|(every, success, max_checks, check)| Step::Poll { every, success, max_checks, check })
+                .boxed(),
+        ));
+    }
+    let leaf = prop::strategy::Union::new_weighted(leaves).boxed();
     let mut options: Vec<(u32, BoxedStrategy<Step>)> = vec![(8, leaf)];
     if me + 1 < n {
         let later = me + 1..n;
@@ -530,22 +548,25 @@ fn step(me: usize, n: usize, depth: u32) -> BoxedStrategy<Step> {
                 .prop_map(|(task, idempotent, unwrap)| Step::TriggerAndWait { task, idempotent, unwrap })
                 .boxed(),
         ));
-        options.push((
-            2,
-            (later.clone(), count(), prop::bool::weighted(0.3), prop::bool::weighted(0.8))
-                .prop_map(|(task, count, idempotent, unwrap)| Step::Batch { task, count, idempotent, unwrap })
-                .boxed(),
-        ));
+        if !plain {
+            options.push((
+                2,
+                (later.clone(), count(), prop::bool::weighted(0.3), prop::bool::weighted(0.8))
+                    .prop_map(|(task, count, idempotent, unwrap)| Step::Batch { task, count, idempotent, unwrap })
+                    .boxed(),
+            ));
+        }
         options.push((
             1,
             (later, prop::option::of(count())).prop_map(|(task, batch)| Step::Trigger { task, batch }).boxed(),
         ));
     }
     if depth > 0 {
-        let body = prop::collection::vec(step(me, n, depth - 1), 1..=2);
+        let body = prop::collection::vec(step(me, n, depth - 1, plain), 1..=2);
+        let items = if plain { prop::collection::vec(work_with(false), 1..=2).boxed() } else { body.clone().boxed() };
         options.push((
             2,
-            (count(), prop::option::of(1u32..=3), body.clone())
+            (count(), prop::option::of(1u32..=3), items)
                 .prop_map(|(count, limit, steps)| Step::Parallel { count, limit, steps })
                 .boxed(),
         ));
@@ -560,7 +581,7 @@ fn step(me: usize, n: usize, depth: u32) -> BoxedStrategy<Step> {
     prop::strategy::Union::new_weighted(options).boxed()
 }
 
-fn task(me: usize, n: usize) -> BoxedStrategy<Task> {
+fn task(me: usize, n: usize, plain: bool) -> BoxedStrategy<Task> {
     let retry = prop::option::weighted(
         0.6,
         (
@@ -589,7 +610,7 @@ fn task(me: usize, n: usize) -> BoxedStrategy<Task> {
         prop::option::weighted(0.35, (5.0f64..120.0).prop_map(ms)),
         progress,
         prop::option::weighted(0.2, 0u32..300),
-        prop::collection::vec(step(me, n, 2), 1..=4),
+        prop::collection::vec(step(me, n, 2, plain), 1..=4),
     )
         .prop_map(|(machine, retry, max_duration, progress, base_memory, steps)| Task {
             machine,
@@ -603,9 +624,13 @@ fn task(me: usize, n: usize) -> BoxedStrategy<Task> {
 }
 
 fn scenario() -> impl Strategy<Value = Scenario> {
+    scenario_with(false)
+}
+
+fn scenario_with(plain: bool) -> impl Strategy<Value = Scenario> {
     (1usize..=5)
-        .prop_flat_map(|n| {
-            let tasks: Vec<BoxedStrategy<Task>> = (0..n).map(|i| task(i, n)).collect();
+        .prop_flat_map(move |n| {
+            let tasks: Vec<BoxedStrategy<Task>> = (0..n).map(|i| task(i, n, plain)).collect();
             let latency = prop_oneof![
                 2 => Just(Dur::Uniform(0.1, 0.3)),
                 1 => dur(2.0),
@@ -965,6 +990,59 @@ proptest! {
     fn invariants_hold_on_generated_scenarios(s in scenario(), seed in any::<u64>()) {
         check_scenario(&s, seed)?;
     }
+}
+
+// ------------------------------------------------------------------ the direct path
+
+/// Runs compared, and of those the runs the direct path evaluated, over a campaign.
+static COMPARED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+static DIRECT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// The direct path (src/engine/direct.rs) against the event engine, run by run: where it
+/// evaluates a run, the same outcome and the same per-task totals, bit for bit; where it hands
+/// the run back, the totals untouched.
+fn check_direct(s: &Scenario, seed: u64) -> Result<(), TestCaseError> {
+    use std::sync::atomic::Ordering::Relaxed;
+    let yaml = s.yaml();
+    let loaded = load_str(&yaml, "generated.yaml").map_err(|e| TestCaseError::fail(format!("{e}\n{yaml}")))?;
+    let model = &loaded.model;
+    let (mut s1, mut s2) = (Scratch::new(), Scratch::new());
+    let mut t1 = vec![engine::TaskAcc::default(); model.tasks.len()];
+    let mut t2 = t1.clone();
+    for i in 0..OBSERVED_RUNS {
+        let key = run_key(seed, i);
+        let before = t1.clone();
+        let d = engine::simulate_direct(model, key, &mut s1, &mut t1);
+        let e = engine::simulate_events(model, key, &mut s2, &mut t2, &mut engine::NoObserver)
+            .map_err(|e| TestCaseError::fail(format!("{e}\n{yaml}")))?;
+        COMPARED.fetch_add(1, Relaxed);
+        match d {
+            Some(d) => {
+                DIRECT.fetch_add(1, Relaxed);
+                prop_assert!(d == e, "run {}: direct\n{:?}\nengine\n{:?}\n{}", i, d, e, yaml);
+                prop_assert!(t1 == t2, "run {}: totals differ\n{:?}\n{:?}\n{}", i, t1, t2, yaml);
+            }
+            None => {
+                prop_assert!(t1 == before, "run {}: handed back with its totals changed\n{}", i, yaml);
+                t1 = t2.clone();
+            }
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn the_direct_path_gives_the_engines_results() {
+    use std::sync::atomic::Ordering::Relaxed;
+    let mut runner = proptest::test_runner::TestRunner::new(config(cases()));
+    if let Err(e) = runner.run(&(scenario_with(true), any::<u64>()), |(s, seed)| check_direct(&s, seed)) {
+        panic!("{e}");
+    }
+    let (compared, direct) = (COMPARED.load(Relaxed), DIRECT.load(Relaxed));
+    eprintln!("direct path: {direct} of {compared} runs");
+    // Most of these designs qualify; a run is handed back on a tie between events, a
+    // fire-and-forget child that overlaps the rest, or a fire-and-forget child with progress.
+    assert!(direct * 2 > compared, "only {direct} of {compared} runs took the direct path");
 }
 
 // ------------------------------------------------------------------ through the binary

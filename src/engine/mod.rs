@@ -19,7 +19,9 @@ use rand::RngExt;
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
+mod direct;
 mod load;
+pub use direct::supported as direct_supported;
 pub use load::{BACKLOG_SAMPLES, LoadOutcome, QueueStats, SLOT_RELEASE_S, simulate_load};
 use load::{LoadRt, QState};
 
@@ -132,6 +134,8 @@ impl SimError {
 /// Receives what happens inside a run; used to draw timelines. The default does nothing
 /// and compiles away.
 pub trait Observer {
+    /// Runs may take the direct path (`direct.rs`), which reports nothing to an observer.
+    const DIRECT: bool = false;
     /// An attempt of task run `run` (index within the workflow run) ended.
     fn attempt(&mut self, _a: &AttemptRecord) {}
     /// A task run was triggered (by task run `parent`, `u32::MAX` for the entry run).
@@ -168,7 +172,9 @@ pub struct AttemptRecord {
 }
 
 pub struct NoObserver;
-impl Observer for NoObserver {}
+impl Observer for NoObserver {
+    const DIRECT: bool = true;
+}
 
 // ------------------------------------------------------------------------ internals
 
@@ -434,6 +440,7 @@ pub struct Scratch {
     lr: LoadRt,
     /// Where the totals of unmeasured runs go.
     sink: TaskAcc,
+    direct: direct::DScratch,
 }
 
 impl Default for Scratch {
@@ -476,6 +483,7 @@ impl Scratch {
             wfs: Vec::new(),
             lr: LoadRt::default(),
             sink: TaskAcc::default(),
+            direct: direct::DScratch::default(),
         }
     }
 
@@ -500,7 +508,39 @@ impl Scratch {
 
 /// Simulates workflow run `key` (see [`crate::rng::run_key`]) of the model, adding per-task
 /// totals into `tasks` (one entry per task of the model).
+///
+/// Without an observer, a run of a model the direct path supports (no load, see
+/// [`direct_supported`]) is evaluated without events: the same outcome, bit for bit, faster.
 pub fn simulate<O: Observer>(
+    m: &Model,
+    key: u64,
+    s: &mut Scratch,
+    tasks: &mut [TaskAcc],
+    obs: &mut O,
+) -> Result<RunOutcome, SimError> {
+    if O::DIRECT
+        && m.direct
+        && m.load.is_none()
+        && m.limits.max_events_per_run >= direct::MIN_BUDGET
+        && let Some(o) = direct::simulate(m, key, &mut s.direct, tasks)
+    {
+        return Ok(o);
+    }
+    simulate_events(m, key, s, tasks, obs)
+}
+
+/// The direct path alone: `None` when the model or this run needs the event engine (with
+/// `tasks` left as it was). For tests and benchmarks; [`simulate`] chooses by itself.
+pub fn simulate_direct(m: &Model, key: u64, s: &mut Scratch, tasks: &mut [TaskAcc]) -> Option<RunOutcome> {
+    if m.direct && m.load.is_none() && m.limits.max_events_per_run >= direct::MIN_BUDGET {
+        direct::simulate(m, key, &mut s.direct, tasks)
+    } else {
+        None
+    }
+}
+
+/// [`simulate`] through the event engine always (tests compare the two paths with it).
+pub fn simulate_events<O: Observer>(
     m: &Model,
     key: u64,
     s: &mut Scratch,

@@ -857,7 +857,7 @@ impl<'s> Cx<'s> {
         let (tasks, entry, start_latency) = (tasks?, entry?, start_latency?);
         self.check_graph(entry, task_map);
         self.check_limits(entry);
-        let model = Model {
+        let mut model = Model {
             name,
             description,
             inputs: std::mem::take(&mut self.inputs),
@@ -874,7 +874,9 @@ impl<'s> Cx<'s> {
             limits,
             load,
             slos,
+            direct: false,
         };
+        model.direct = crate::engine::direct_supported(&model);
         if !self.diags.iter().any(|d| d.severity == Severity::Error) {
             lint::run(self, &model);
         }

@@ -1,0 +1,682 @@
+//! The Monte Carlo's fast path: one workflow run alone, evaluated directly, without events.
+//!
+//! Alone (no `load:`), a run's task runs only meet where the order of events cannot change
+//! the result: a parent waiting on a child is paused until the child ends, and a
+//! fire-and-forget child shares nothing with the rest but the totals. So a task run can
+//! be computed as a function call: each attempt walks its program in time order, a
+//! `triggerAndWait` child is evaluated in the middle of it, and fire-and-forget children
+//! are evaluated once the entry run has ended. Promise.all items whose body is plain work
+//! (no memory, no waits or triggers) are independent timelines merged in time order.
+//!
+//! The rules are the event engine's, draw for draw: every random number comes from the same
+//! keyed stream, every time from the same arithmetic, and sums are added in the same order,
+//! so a run gives the same [`RunOutcome`] and totals, bit for bit (tests/direct.rs checks
+//! this against the engine on the shipped scenarios and on generated ones).
+//!
+//! [`supported`] says which models qualify. A run whose outcome could depend on how the engine
+//! breaks a tie (two events at the same instant where order matters), that goes deeper than
+//! [`MAX_DEPTH`] or takes more than [`MAX_STEPS`] steps is handed back (`None`), and the
+//! caller simulates it with the event engine instead; the totals are restored first.
+
+use super::{EMPTY_OUTCOME, RunOutcome, Status, TaskAcc, clamp_count};
+use crate::model::*;
+use crate::platform;
+use crate::rng::{mix, mix3, purpose, stream};
+use rand::RngExt;
+
+/// Steps (ops, work tries, items, units) a directly evaluated run may take before it is
+/// handed to the event engine: far below the event budget, which the engine enforces.
+const MAX_STEPS: u64 = 20_000;
+/// Runs of models with a smaller event budget always go through the event engine, so the
+/// budget is enforced exactly (a direct step is at most a few events: see `MAX_STEPS`).
+pub(super) const MIN_BUDGET: u64 = 1_000_000;
+/// Nested triggerAndWait children evaluated by recursion, at most.
+const MAX_DEPTH: u32 = 64;
+/// Promise.all items in flight merged by the direct path, at most.
+const MAX_LIMIT: u32 = 256;
+
+/// Can runs of `m` be evaluated directly? Structural: the caller also checks that there is
+/// no load and that the event budget is at least [`MIN_BUDGET`].
+pub fn supported(m: &Model) -> bool {
+    let mut body = false;
+    for op in &m.ops {
+        match *op {
+            Op::BatchTriggerAndWait { .. } | Op::Poll { .. } => return false,
+            Op::Parallel { .. } => {
+                if body {
+                    return false;
+                }
+                body = true;
+            }
+            Op::EndItem => body = false,
+            Op::Work { spec, .. } if body => {
+                let w = &m.works[spec as usize];
+                if w.memory_mb.is_some() || !matches!(w.duration, DurSpec::Dist(_)) {
+                    return false;
+                }
+            }
+            _ if body => return false,
+            _ => {}
+        }
+    }
+    // A fire-and-forget child runs alongside the rest: it must not move the progress bar.
+    let ranges = task_ranges(m);
+    let mut seen = vec![false; m.tasks.len()];
+    let mut stack: Vec<TaskId> = Vec::new();
+    for op in &m.ops {
+        if let Op::Trigger { task, .. } = *op {
+            stack.push(task);
+        }
+    }
+    while let Some(t) = stack.pop() {
+        if std::mem::replace(&mut seen[t as usize], true) {
+            continue;
+        }
+        if m.tasks[t as usize].progress.is_some() {
+            return false;
+        }
+        let (a, b) = ranges[t as usize];
+        for op in &m.ops[a..b] {
+            if let Op::Trigger { task, .. } | Op::TriggerAndWait { task, .. } = *op {
+                stack.push(task);
+            }
+        }
+    }
+    true
+}
+
+/// The range of ops of each task's program (programs sit one after the other).
+fn task_ranges(m: &Model) -> Vec<(usize, usize)> {
+    let mut starts: Vec<usize> = m.tasks.iter().map(|t| t.entry_pc as usize).collect();
+    starts.sort_unstable();
+    m.tasks
+        .iter()
+        .map(|t| {
+            let a = t.entry_pc as usize;
+            let b = starts.iter().copied().find(|&s| s > a).unwrap_or(m.ops.len());
+            (a, b)
+        })
+        .collect()
+}
+
+/// Reusable state of the direct path.
+#[derive(Default)]
+pub(super) struct DScratch {
+    inputs: Vec<f64>,
+    idem: Vec<Idem>,
+    /// Fire-and-forget children waiting to be evaluated: (task, key, trigger time).
+    deferred: Vec<(TaskId, u64, f64)>,
+    items: Vec<Item>,
+    /// Progress ticks of a perUnit work step: (time, units done).
+    ticks: Vec<(f64, u32)>,
+    /// The totals as they were before the run, restored if it is handed back.
+    saved: Vec<TaskAcc>,
+}
+
+/// An idempotency key of a task run: its step and item, whether the child completed, and
+/// the next entry of the same parent run.
+#[derive(Clone, Copy)]
+struct Idem {
+    pc: u32,
+    ikey: u64,
+    completed: bool,
+    next: u32,
+}
+
+/// A Promise.all item in flight: the time of its next event (its end, or the throw).
+#[derive(Clone, Copy)]
+struct Item {
+    t: f64,
+    threw: bool,
+    retryable: bool,
+}
+
+/// How an attempt ended, when, and the compute seconds it used.
+#[derive(Clone, Copy)]
+enum End {
+    Ok,
+    Threw { retryable: bool },
+    OutOfMemory,
+    TimedOut,
+}
+
+/// Evaluates workflow run `key` of `m` directly, adding into `tasks`; `None` hands it back
+/// (with `tasks` as it was) for the event engine.
+pub(super) fn simulate(m: &Model, key: u64, d: &mut DScratch, tasks: &mut [TaskAcc]) -> Option<RunOutcome> {
+    d.saved.clear();
+    d.saved.extend_from_slice(tasks);
+    d.inputs.clear();
+    d.idem.clear();
+    d.deferred.clear();
+    let mut irng = stream(mix(key, purpose::INPUT));
+    for a in &m.inputs {
+        d.inputs.push(a.dist.sample(&mut irng));
+    }
+    let mut e = Direct {
+        m,
+        d,
+        tasks,
+        out: EMPTY_OUTCOME,
+        bar: 0.0,
+        level: 0,
+        root_done: false,
+        runs: 0,
+        forgot: false,
+        steps: 0,
+    };
+    let ok = e.evaluate(key);
+    if ok.is_none() {
+        e.tasks.clone_from_slice(&e.d.saved);
+        return None;
+    }
+    let mut out = e.out;
+    out.cost_usd = out.compute_usd + out.invocation_usd;
+    Some(out)
+}
+
+struct Direct<'a> {
+    m: &'a Model,
+    d: &'a mut DScratch,
+    tasks: &'a mut [TaskAcc],
+    out: RunOutcome,
+    bar: f64,
+    level: u32,
+    root_done: bool,
+    /// Task runs triggered so far (the event engine's run count, while no fire-and-forget
+    /// child has been triggered).
+    runs: u32,
+    /// A fire-and-forget child was triggered: from then on the run count is not the engine's.
+    forgot: bool,
+    steps: u64,
+}
+
+impl Direct<'_> {
+    fn evaluate(&mut self, key: u64) -> Option<()> {
+        let (mut last, _) = self.task_run(self.m.entry, key, 0.0, true, 0)?;
+        let mut i = 0;
+        while i < self.d.deferred.len() {
+            let (task, key, t) = self.d.deferred[i];
+            // The engine adds each quantity up in time order. A fire-and-forget child is
+            // evaluated after the runs before it, so it must also start after they ended
+            // (its trigger only adds the fixed invocation price, in any order the same sum);
+            // else the engine's order of additions is not this one: hand the run over.
+            let start = t + self.latency(key, 0);
+            if start <= last {
+                return None;
+            }
+            (last, _) = self.task_run(task, key, t, false, 0)?;
+            i += 1;
+        }
+        Some(())
+    }
+
+    #[inline]
+    fn step(&mut self, n: u64) -> Option<()> {
+        self.steps += n;
+        (self.steps <= MAX_STEPS).then_some(())
+    }
+
+    fn set_progress(&mut self, v: f64, now: f64) {
+        if self.root_done || v <= self.bar {
+            return;
+        }
+        // As `Engine::set_progress`.
+        let x = v * (super::LEVELS as f64 / 100.0) + 1e-9;
+        let mut l = self.level as usize;
+        while l < super::LEVELS && x >= (l + 1) as f64 {
+            self.out.progress[l] = now;
+            l += 1;
+        }
+        self.level = l as u32;
+        self.bar = v;
+    }
+
+    #[inline]
+    fn task_progress(&mut self, task: TaskId, frac: f64, now: f64) {
+        if let Some((a, b)) = self.m.tasks[task as usize].progress {
+            self.set_progress(a + (b - a) * frac, now);
+        }
+    }
+
+    fn latency(&self, key: u64, attempt: u32) -> f64 {
+        if let Some(v) = self.m.start_latency.as_fixed() {
+            return v;
+        }
+        let mut rng = stream(mix(mix(key, purpose::START_LATENCY), attempt as u64));
+        self.m.start_latency.sample(&mut rng)
+    }
+
+    fn count(&self, c: u32, key: u64) -> u32 {
+        match self.m.counts[c as usize] {
+            Count::Fixed(n) => n,
+            Count::Attr(a) => clamp_count(self.d.inputs[a as usize]),
+            Count::Dist(d) => {
+                let mut rng = stream(mix(key, purpose::COUNT));
+                clamp_count(self.m.dists[d as usize].sample(&mut rng).round())
+            }
+        }
+    }
+
+    /// One task run triggered at `t0`: its attempts and retries. Returns its end and status.
+    fn task_run(&mut self, task: TaskId, key: u64, t0: f64, root: bool, depth: u32) -> Option<(f64, Status)> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        self.runs += 1;
+        let inv = self.m.invocation_usd;
+        let acc = &mut self.tasks[task as usize];
+        acc.runs += 1;
+        acc.invocation_usd += inv;
+        self.out.invocation_usd += inv;
+        self.out.task_runs += 1;
+        let t = &self.m.tasks[task as usize];
+        let policy = t.retry;
+        let mut start = t0 + self.latency(key, 0);
+        let (mut machine, mut upgraded) = (t.machine, false);
+        let (mut attempt, mut t_start) = (0u32, start);
+        let mut idem = NONE;
+        loop {
+            attempt += 1;
+            self.step(1)?;
+            if attempt == 1 {
+                t_start = start;
+                self.tasks[task as usize].queued_s += start - t0;
+            }
+            self.tasks[task as usize].attempts += 1;
+            self.out.attempts += 1;
+            if attempt == 1 {
+                self.task_progress(task, 0.0, start);
+            }
+            let a = Attempt { task, key, akey: mix(key, attempt as u64), attempt, machine, depth };
+            let (how, now, usage) = self.attempt(&a, start, &mut idem)?;
+            // As `Engine::end_attempt`.
+            let usd = usage * self.m.usd_per_s[machine as usize];
+            let acc = &mut self.tasks[task as usize];
+            acc.usage_s += usage;
+            acc.compute_usd += usd;
+            if matches!(how, End::OutOfMemory) {
+                acc.oom += 1;
+            }
+            self.out.usage_s += usage;
+            self.out.compute_usd += usd;
+            if root {
+                self.out.root_usage_s += usage;
+            }
+            let status = match how {
+                End::Ok => Status::Completed,
+                End::TimedOut => Status::TimedOut,
+                End::Threw { retryable } => {
+                    if retryable && attempt < policy.max_attempts {
+                        let delay = retry_delay(key, attempt, &policy);
+                        start = if delay < platform::WARM_RETRY_S {
+                            now + delay
+                        } else {
+                            now + delay + self.latency(key, attempt)
+                        };
+                        continue;
+                    }
+                    Status::Failed
+                }
+                End::OutOfMemory => match policy.oom_machine {
+                    Some(big) if !upgraded && attempt < policy.max_attempts => {
+                        let delay = retry_delay(key, attempt, &policy);
+                        let lat = self.latency(key, attempt);
+                        machine = big;
+                        upgraded = true;
+                        start = now + delay + lat;
+                        continue;
+                    }
+                    _ => Status::Crashed,
+                },
+            };
+            // As `Engine::finish_run` (a run that got here has started, so its start time is
+            // finite).
+            let acc = &mut self.tasks[task as usize];
+            acc.statuses[status as usize] += 1;
+            acc.execution_s += now - t_start;
+            return Some(self.finish(task, status, now, root));
+        }
+    }
+
+    fn finish(&mut self, task: TaskId, status: Status, now: f64, root: bool) -> (f64, Status) {
+        if status == Status::Completed {
+            self.task_progress(task, 1.0, now);
+        }
+        if root {
+            if status == Status::Completed {
+                self.set_progress(100.0, now);
+            }
+            self.root_done = true;
+            self.out.duration_s = now;
+            self.out.status = status;
+        }
+        self.out.makespan_s = self.out.makespan_s.max(now);
+        (now, status)
+    }
+}
+
+/// The delay before attempt `attempt + 1`, as `Engine::retry_delay`.
+fn retry_delay(key: u64, attempt: u32, policy: &platform::RetryPolicy) -> f64 {
+    let mut rng = stream(mix(mix(key, purpose::RETRY_DELAY), attempt as u64));
+    policy.delay_s(attempt, rng.random::<f64>())
+}
+
+struct Attempt {
+    task: TaskId,
+    key: u64,
+    akey: u64,
+    attempt: u32,
+    machine: u8,
+    depth: u32,
+}
+
+/// The maxDuration deadline of an executing stretch that began at `since` with `usage`
+/// seconds already used, as the event engine computes it.
+#[inline]
+fn deadline(max: Option<f64>, since: f64, usage: f64) -> f64 {
+    match max {
+        Some(max) => since + (max - usage).max(0.0),
+        None => f64::INFINITY,
+    }
+}
+
+/// Does the deadline `dl` come before an event at `t`? `None` when they are at the same
+/// instant: the engine's order then depends on when each was scheduled.
+#[inline]
+fn deadline_first(dl: f64, t: f64) -> Option<bool> {
+    if dl == t { None } else { Some(dl < t) }
+}
+
+impl Direct<'_> {
+    /// Key of a child triggered by step `pc` of the attempt's root fiber, as
+    /// `Engine::child_key`.
+    fn child_key(a: &Attempt, pc: u32, item: u64, idempotent: bool) -> u64 {
+        let attempt = if idempotent { 0 } else { a.attempt as u64 };
+        mix3(a.key ^ purpose::CHILD, attempt << 32 | pc as u64, 0, item)
+    }
+
+    /// One attempt from `start`, its root fiber walking the task's program: how it ended,
+    /// when, and the seconds it was executing. `idem` is the run's list of idempotency keys.
+    fn attempt(&mut self, a: &Attempt, start: f64, idem: &mut u32) -> Option<(End, f64, f64)> {
+        let m = self.m;
+        let t = &m.tasks[a.task as usize];
+        let max = t.max_duration_s;
+        let mut now = start;
+        let mut since = now;
+        let mut usage = 0.0;
+        let mut dl = deadline(max, since, usage);
+        let mut pc = t.entry_pc;
+        loop {
+            self.step(1)?;
+            match m.ops[pc as usize] {
+                Op::Work { spec, prog } => {
+                    let w = &m.works[spec as usize];
+                    let mut tries = 0u32;
+                    loop {
+                        let mut rng = stream(mix3(a.akey, purpose::WORK, (pc as u64) << 32 | tries as u64, 0));
+                        let scale = w.scale[a.machine as usize];
+                        let mut ticks = 0;
+                        let dur = match w.duration {
+                            DurSpec::Dist(d) => m.dists[d as usize].sample(&mut rng) * scale,
+                            DurSpec::PerUnit { count, each } => {
+                                let n = self.count(count, mix(a.key, mix(pc as u64, 0)));
+                                self.step(n as u64)?;
+                                let report = prog.is_some() && t.progress.is_some();
+                                let stride = n.div_ceil(100).max(1);
+                                let each = &m.dists[each as usize];
+                                let mut x = 0.0;
+                                self.d.ticks.clear();
+                                for u in 1..=n {
+                                    x += each.sample(&mut rng) * scale;
+                                    if report && (u % stride == 0 || u == n) {
+                                        self.d.ticks.push((now + x, u));
+                                    }
+                                }
+                                ticks = n;
+                                x
+                            }
+                        };
+                        if let Some(md) = w.memory_mb {
+                            let mem = m.dists[md as usize].sample(&mut rng);
+                            if t.base_memory_mb + 0.0 + mem > platform::ram_mb(a.machine) {
+                                return Some((End::OutOfMemory, now, usage + (now - since)));
+                            }
+                        }
+                        let fail = w.failure > 0.0 && rng.random::<f64>() < w.failure;
+                        let end = if fail && w.fail_uniform { now + dur * rng.random::<f64>() } else { now + dur };
+                        if ticks > 0 {
+                            // Unit ticks up to the end (those due with it come first: they were
+                            // scheduled before it) and before the deadline.
+                            let stop = end.min(dl);
+                            for i in 0..self.d.ticks.len() {
+                                let (tt, u) = self.d.ticks[i];
+                                if tt > stop {
+                                    break;
+                                }
+                                if tt == dl {
+                                    return None;
+                                }
+                                self.task_progress(a.task, prog.lo + (prog.hi - prog.lo) * u as f64 / ticks as f64, tt);
+                            }
+                        }
+                        if deadline_first(dl, end)? {
+                            return Some((End::TimedOut, dl, usage + (dl - since)));
+                        }
+                        now = end;
+                        if fail {
+                            if w.retryable
+                                && let Some(policy) = w.retry
+                                && tries + 1 < policy.max_attempts
+                            {
+                                // retry.onThrow: an in-process (billed) delay, then the block again.
+                                let mut rng =
+                                    stream(mix3(a.akey, purpose::RETRY_DELAY, (pc as u64) << 32 | tries as u64, 0));
+                                let delay = policy.delay_s(tries + 1, rng.random::<f64>());
+                                tries += 1;
+                                let next = now + delay;
+                                if deadline_first(dl, next)? {
+                                    return Some((End::TimedOut, dl, usage + (dl - since)));
+                                }
+                                now = next;
+                                self.step(1)?;
+                                continue;
+                            }
+                            return Some((End::Threw { retryable: w.retryable }, now, usage + (now - since)));
+                        }
+                        pc += 1;
+                        break;
+                    }
+                }
+                Op::Wait { dur, .. } => {
+                    let mut rng = stream(mix3(a.akey, purpose::WAIT, (pc as u64) << 32, 0));
+                    let d = m.dists[dur as usize].sample(&mut rng);
+                    if d > platform::CHECKPOINT_WAIT_S {
+                        // Checkpointed: paused, so neither billed nor counted toward maxDuration.
+                        usage += now - since;
+                        now += d;
+                        since = now;
+                        dl = deadline(max, since, usage);
+                    } else {
+                        let next = now + d;
+                        if deadline_first(dl, next)? {
+                            return Some((End::TimedOut, dl, usage + (dl - since)));
+                        }
+                        now = next;
+                    }
+                    pc += 1;
+                }
+                Op::If { cond, else_pc } => {
+                    pc = if m.conds[cond as usize].eval(&self.d.inputs) { pc + 1 } else { else_pc };
+                }
+                Op::Jump { pc: to } => pc = to,
+                Op::Progress { frac } => {
+                    self.task_progress(a.task, frac, now);
+                    pc += 1;
+                }
+                Op::Parallel { count, cont, .. } => {
+                    let n = self.count(count, mix(a.key, mix(pc as u64, 0)));
+                    if n > 0 {
+                        self.step(n as u64)?;
+                        match self.parallel(a, pc, n, dl, now)? {
+                            Ok(t) => now = t,
+                            Err((how, t)) => return Some((how, t, usage + (t - since))),
+                        }
+                    }
+                    pc = cont;
+                }
+                Op::TriggerAndWait { task, idempotent, unwrap, .. } => {
+                    let ikey = mix(0, 0);
+                    let mut found = NONE;
+                    if idempotent {
+                        let mut e = *idem;
+                        while e != NONE {
+                            let x = self.d.idem[e as usize];
+                            if x.pc == pc && x.ikey == ikey {
+                                found = e;
+                                break;
+                            }
+                            e = x.next;
+                        }
+                    }
+                    if found != NONE && self.d.idem[found as usize].completed {
+                        pc += 1;
+                        continue;
+                    }
+                    let key = if found != NONE {
+                        // A failed child runs again under the same idempotency key; its random key
+                        // is the engine's, which counts the task runs triggered so far.
+                        if self.forgot {
+                            return None;
+                        }
+                        mix(Self::child_key(a, pc, 0, true), self.runs as u64)
+                    } else {
+                        Self::child_key(a, pc, 0, idempotent)
+                    };
+                    if idempotent && found == NONE {
+                        self.d.idem.push(Idem { pc, ikey, completed: false, next: *idem });
+                        found = (self.d.idem.len() - 1) as u32;
+                        *idem = found;
+                    }
+                    // Checkpointed while the child runs.
+                    usage += now - since;
+                    let (end, status) = self.task_run(task, key, now, false, a.depth + 1)?;
+                    if found != NONE {
+                        self.d.idem[found as usize].completed = status == Status::Completed;
+                    }
+                    now = end;
+                    since = now;
+                    dl = deadline(max, since, usage);
+                    if status != Status::Completed && unwrap {
+                        return Some((End::Threw { retryable: true }, now, usage + (now - since)));
+                    }
+                    pc += 1;
+                }
+                Op::Trigger { task, count, .. } => {
+                    let n = self.count(count, mix(a.key, mix(pc as u64, 0)));
+                    self.step(n as u64)?;
+                    for i in 0..n {
+                        let key = Self::child_key(a, pc, i as u64 + 1, false);
+                        self.d.deferred.push((task, key, now));
+                        self.forgot = true;
+                    }
+                    pc += 1;
+                }
+                Op::End => return Some((End::Ok, now, usage + (now - since))),
+                Op::EndItem | Op::BatchTriggerAndWait { .. } | Op::Poll { .. } => return None,
+            }
+        }
+    }
+}
+
+impl Direct<'_> {
+    /// Promise.all (the op at `pc`) over `n` items of its plain-work body, at most its `limit`
+    /// at once, from `now`, the attempt executing throughout (deadline `dl`). `Ok(t)`: all items done
+    /// at `t`; `Err`: the attempt ended (an item threw, or maxDuration).
+    fn parallel(&mut self, a: &Attempt, pc: u32, n: u32, dl: f64, now: f64) -> Option<Result<f64, (End, f64)>> {
+        let Op::Parallel { limit, prog, .. } = self.m.ops[pc as usize] else { return None };
+        let body = pc + 1;
+        self.d.items.clear();
+        let first = n.min(limit);
+        if first > MAX_LIMIT {
+            return None;
+        }
+        for i in 0..first {
+            let it = self.item(a, body, mix(0, i as u64 + 1), now)?;
+            self.d.items.push(it);
+        }
+        let (mut started, mut done) = (first, 0);
+        loop {
+            // The next item event; a tie where order matters goes to the event engine.
+            let items = &self.d.items;
+            let mut j = 0;
+            for i in 1..items.len() {
+                if items[i].t < items[j].t {
+                    j = i;
+                }
+            }
+            let e = items[j];
+            if items.iter().enumerate().any(|(i, x)| i != j && x.t == e.t && (x.threw || e.threw)) {
+                return None;
+            }
+            if deadline_first(dl, e.t)? {
+                return Some(Err((End::TimedOut, dl)));
+            }
+            if e.threw {
+                // Promise.all rejects at once: the attempt throws.
+                return Some(Err((End::Threw { retryable: e.retryable }, e.t)));
+            }
+            done += 1;
+            if prog.is_some() {
+                self.task_progress(a.task, prog.lo + (prog.hi - prog.lo) * done as f64 / n as f64, e.t);
+            }
+            if done == n {
+                return Some(Ok(e.t));
+            }
+            if started < n {
+                // The freed place takes the next item at once.
+                self.d.items[j] = self.item(a, body, mix(0, started as u64 + 1), e.t)?;
+                started += 1;
+            } else {
+                self.d.items.swap_remove(j);
+            }
+        }
+    }
+
+    /// One Promise.all item from `now`: its end, or when and how it throws.
+    fn item(&mut self, a: &Attempt, body: u32, ikey: u64, mut now: f64) -> Option<Item> {
+        let m = self.m;
+        let mut pc = body;
+        loop {
+            self.step(1)?;
+            let Op::Work { spec, .. } = m.ops[pc as usize] else {
+                return Some(Item { t: now, threw: false, retryable: false });
+            };
+            let w = &m.works[spec as usize];
+            let DurSpec::Dist(d) = w.duration else { return None };
+            let mut tries = 0u32;
+            loop {
+                let mut rng = stream(mix3(a.akey, purpose::WORK, (pc as u64) << 32 | tries as u64, ikey));
+                let dur = m.dists[d as usize].sample(&mut rng) * w.scale[a.machine as usize];
+                let fail = w.failure > 0.0 && rng.random::<f64>() < w.failure;
+                let end = if fail && w.fail_uniform { now + dur * rng.random::<f64>() } else { now + dur };
+                now = end;
+                if !fail {
+                    break;
+                }
+                if w.retryable
+                    && let Some(policy) = w.retry
+                    && tries + 1 < policy.max_attempts
+                {
+                    let mut rng = stream(mix3(a.akey, purpose::RETRY_DELAY, (pc as u64) << 32 | tries as u64, ikey));
+                    let delay = policy.delay_s(tries + 1, rng.random::<f64>());
+                    tries += 1;
+                    now += delay;
+                    self.step(1)?;
+                    continue;
+                }
+                return Some(Item { t: now, threw: true, retryable: w.retryable });
+            }
+            pc += 1;
+        }
+    }
+}
