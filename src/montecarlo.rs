@@ -1,7 +1,7 @@
 //! Many runs of one model: fixed chunks of run indices simulated on rayon's threads and
 //! merged in chunk order, so the result is the same for any thread count.
 
-use crate::engine::{NoObserver, RunOutcome, Scratch, SimError, TaskAcc, simulate};
+use crate::engine::{EMPTY_OUTCOME, NoObserver, RunOutcome, Scratch, SimError, TaskAcc, simulate};
 use crate::model::Model;
 use crate::rng::run_key;
 use rayon::prelude::*;
@@ -17,7 +17,7 @@ pub struct Config {
     pub threads: Option<usize>,
 }
 
-type Chunk = (Vec<RunOutcome>, RunStats, Vec<TaskAcc>);
+type Chunk = (RunStats, Vec<TaskAcc>);
 
 /// Chunks simulated in parallel before their results are merged, in order: bounds memory.
 const BATCH: u64 = 64;
@@ -114,8 +114,8 @@ impl RunStats {
         self.add_with(o, true);
     }
 
-    /// Adds a run; its histogram entries only when `hist` (a kept outcome's histogram entries
-    /// are added later, and only if the histograms are needed: see `add_histograms`).
+    /// Adds a run; its histogram entries only when `hist` (they are needed only when there are
+    /// more runs than outcomes kept).
     pub fn add_with(&mut self, o: &RunOutcome, hist: bool) {
         let first = self.n == 0;
         self.n += 1;
@@ -201,48 +201,51 @@ pub fn run_with(model: &Model, cfg: Config, on_chunk: &(dyn Fn(u64) + Sync)) -> 
 
 fn simulate_all(model: &Model, cfg: Config, on_chunk: &(dyn Fn(u64) + Sync)) -> Result<McResult, SimError> {
     let chunks = cfg.runs.div_ceil(CHUNK);
-    let mut outcomes = Vec::with_capacity(cfg.runs.min(EXACT_RUNS) as usize);
+    let keep = cfg.runs.min(EXACT_RUNS) as usize;
+    // Kept outcomes are written in place by the chunk that simulates them: no per-chunk
+    // vectors to allocate, copy and free.
+    let mut outcomes = vec![EMPTY_OUTCOME; keep];
+    // With more runs than are kept, every run (kept or not) goes into the histograms too.
+    let hist = cfg.runs > EXACT_RUNS;
     let mut stats = RunStats::default();
     let mut tasks = vec![TaskAcc::default(); model.tasks.len()];
+    let mut rest: &mut [RunOutcome] = &mut outcomes;
     let mut first = 0;
     while first < chunks {
         let last = (first + BATCH).min(chunks);
-        let parts: Vec<Result<Chunk, SimError>> = (first..last)
+        let mut work = Vec::with_capacity((last - first) as usize);
+        for c in first..last {
+            let (lo, hi) = (c * CHUNK, ((c + 1) * CHUNK).min(cfg.runs));
+            let kept = (hi.min(keep as u64)).saturating_sub(lo) as usize;
+            let (slot, tail) = std::mem::take(&mut rest).split_at_mut(kept);
+            rest = tail;
+            work.push((lo, hi, slot));
+        }
+        let parts: Vec<Result<Chunk, SimError>> = work
             .into_par_iter()
-            .map_init(Scratch::new, |scratch, c| {
-                let lo = c * CHUNK;
-                let hi = (lo + CHUNK).min(cfg.runs);
+            .map_init(Scratch::new, |scratch, (lo, hi, slot)| {
                 let mut tasks = vec![TaskAcc::default(); model.tasks.len()];
                 let mut stats = RunStats::default();
-                let keep = lo < EXACT_RUNS;
-                let mut out = Vec::with_capacity(if keep { (hi - lo) as usize } else { 0 });
                 for i in lo..hi {
                     let o = simulate(model, run_key(cfg.seed, i), scratch, &mut tasks, &mut NoObserver)
                         .map_err(|e| e.at("run", i))?;
-                    // Kept outcomes get their histogram entries only if the run count needs them.
-                    stats.add_with(&o, i >= EXACT_RUNS);
-                    if i < EXACT_RUNS {
-                        out.push(o);
+                    stats.add_with(&o, hist);
+                    if let Some(s) = slot.get_mut((i - lo) as usize) {
+                        *s = o;
                     }
                 }
                 on_chunk(hi - lo);
-                Ok((out, stats, tasks))
+                Ok((stats, tasks))
             })
             .collect();
         for p in parts {
-            let (o, st, t) = p?;
-            outcomes.extend(o);
+            let (st, t) = p?;
             stats.merge(&st);
             for (a, b) in tasks.iter_mut().zip(&t) {
                 a.merge(b);
             }
         }
         first = last;
-    }
-    if cfg.runs > EXACT_RUNS {
-        for o in &outcomes {
-            stats.add_histograms(o);
-        }
     }
     Ok(McResult { outcomes, stats, tasks })
 }

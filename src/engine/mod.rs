@@ -449,7 +449,8 @@ impl Default for Scratch {
     }
 }
 
-const EMPTY_OUTCOME: RunOutcome = RunOutcome {
+/// An outcome before anything happened (no progress level reached).
+pub const EMPTY_OUTCOME: RunOutcome = RunOutcome {
     duration_s: 0.0,
     status: Status::Completed,
     cost_usd: 0.0,

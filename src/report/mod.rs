@@ -210,7 +210,9 @@ pub fn summarise(model: &Model, mc: &McResult, seed: u64, notes: Vec<String>) ->
     // Progress: per level, the distribution over successful runs of the time to reach it.
     // One pass over the outcomes fills every level's sample (a pass per level re-read every
     // outcome 20 times, a cache miss each for a load's hundreds of thousands of runs).
-    let mut times: Vec<Vec<f64>> = vec![Vec::new(); if mc.exact() { LEVELS } else { 0 }];
+    let completed = if mc.exact() { st.statuses[Status::Completed as usize] as usize } else { 0 };
+    let mut times: Vec<Vec<f64>> =
+        (0..if mc.exact() { LEVELS } else { 0 }).map(|_| Vec::with_capacity(completed)).collect();
     if mc.exact() {
         for r in o.iter().filter(|r| r.status == Status::Completed) {
             for (t, &x) in times.iter_mut().zip(&r.progress) {
