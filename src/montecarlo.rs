@@ -18,6 +18,8 @@ pub struct Config {
 }
 
 type Chunk = (RunStats, Vec<TaskAcc>);
+/// Chunks a rayon split simulated, by their first run, with the split's histograms.
+type Split = (Vec<(u64, Result<Chunk, SimError>)>, RunStats);
 
 /// Chunks simulated in parallel before their results are merged, in order: bounds memory.
 const BATCH: u64 = 64;
@@ -152,6 +154,25 @@ impl RunStats {
         }
     }
 
+    /// Adds the histograms of `o` (counts: the same whatever the order of merging).
+    pub fn merge_histograms(&mut self, o: &RunStats) {
+        for (a, b) in [
+            (&mut self.duration.hist, &o.duration.hist),
+            (&mut self.cost.hist, &o.cost.hist),
+            (&mut self.usage.hist, &o.usage.hist),
+            (&mut self.makespan.hist, &o.makespan.hist),
+        ] {
+            a.merge(b);
+        }
+        if self.progress.is_empty() {
+            self.progress = o.progress.clone();
+        } else {
+            for (a, b) in self.progress.iter_mut().zip(&o.progress) {
+                a.merge(b);
+            }
+        }
+    }
+
     pub fn merge(&mut self, o: &RunStats) {
         if o.n == 0 {
             return;
@@ -221,24 +242,45 @@ fn simulate_all(model: &Model, cfg: Config, on_chunk: &(dyn Fn(u64) + Sync)) -> 
             rest = tail;
             work.push((lo, hi, slot));
         }
-        let parts: Vec<Result<Chunk, SimError>> = work
+        // Each rayon split keeps its engine state and its histograms across the chunks it
+        // takes (histogram counts add up the same in any grouping); sums, whose rounding
+        // depends on their order, are kept per chunk and merged in chunk order.
+        let splits: Vec<Split> = work
             .into_par_iter()
-            .map_init(Scratch::new, |scratch, (lo, hi, slot)| {
-                let mut tasks = vec![TaskAcc::default(); model.tasks.len()];
-                let mut stats = RunStats::default();
-                for i in lo..hi {
-                    let o = simulate(model, run_key(cfg.seed, i), scratch, &mut tasks, &mut NoObserver)
-                        .map_err(|e| e.at("run", i))?;
-                    stats.add_with(&o, hist);
-                    if let Some(s) = slot.get_mut((i - lo) as usize) {
-                        *s = o;
-                    }
-                }
-                on_chunk(hi - lo);
-                Ok((stats, tasks))
-            })
+            .fold(
+                || (Scratch::new(), Vec::new(), RunStats::default()),
+                |(mut scratch, mut done, mut hists), (lo, hi, slot)| {
+                    let mut chunk = || {
+                        let mut tasks = vec![TaskAcc::default(); model.tasks.len()];
+                        let mut stats = RunStats::default();
+                        for i in lo..hi {
+                            let o = simulate(model, run_key(cfg.seed, i), &mut scratch, &mut tasks, &mut NoObserver)
+                                .map_err(|e| e.at("run", i))?;
+                            stats.add_with(&o, false);
+                            if hist {
+                                hists.add_histograms(&o);
+                            }
+                            if let Some(s) = slot.get_mut((i - lo) as usize) {
+                                *s = o;
+                            }
+                        }
+                        on_chunk(hi - lo);
+                        Ok((stats, tasks))
+                    };
+                    let r = chunk();
+                    done.push((lo, r));
+                    (scratch, done, hists)
+                },
+            )
+            .map(|(_, done, hists)| (done, hists))
             .collect();
-        for p in parts {
+        let mut parts: Vec<(u64, Result<Chunk, SimError>)> = Vec::with_capacity((last - first) as usize);
+        for (done, hists) in splits {
+            parts.extend(done);
+            stats.merge_histograms(&hists);
+        }
+        parts.sort_unstable_by_key(|(lo, _)| *lo);
+        for (_, p) in parts {
             let (st, t) = p?;
             stats.merge(&st);
             for (a, b) in tasks.iter_mut().zip(&t) {

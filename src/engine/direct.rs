@@ -642,7 +642,9 @@ impl Direct<'_> {
         }
     }
 
-    /// One Promise.all item from `now`: its end, or when and how it throws.
+    /// One Promise.all item from `now`: its end, or when and how it throws. (Inline: returned
+    /// through memory, its result stalled the caller.)
+    #[inline(always)]
     fn item(&mut self, a: &Attempt, body: u32, ikey: u64, mut now: f64) -> Option<Item> {
         let m = self.m;
         let mut pc = body;
