@@ -267,17 +267,19 @@ fn print_simulated_warnings(l: &Loaded, mc: &McResult, seed: u64) -> Vec<crate::
     w
 }
 
-fn simulate(file: &Path, sim: &Sim, quiet: bool) -> Result<Simulated, Stop> {
+/// Loads and simulates a scenario; `keep`: keep the outcomes past `EXACT_RUNS` runs too
+/// (charts and comparisons need them, a summary does not).
+fn simulate(file: &Path, sim: &Sim, quiet: bool, keep: bool) -> Result<Simulated, Stop> {
     let cli_slos = parse_slos(&sim.slo)?;
     let mut loaded = load(file)?;
     loaded.model.slos.extend(cli_slos);
-    let (mc, summary) = simulate_model(&loaded.model, sim, quiet)?;
+    let (mc, summary) = simulate_model(&loaded.model, sim, quiet, keep)?;
     let mut warnings = std::mem::take(&mut loaded.warnings);
     warnings.extend(print_simulated_warnings(&loaded, &mc, sim.seed));
     Ok(Simulated { model: loaded.model, mc, summary, warnings })
 }
 
-fn simulate_model(model: &Model, sim: &Sim, quiet: bool) -> Result<(McResult, RunSummary), Stop> {
+fn simulate_model(model: &Model, sim: &Sim, quiet: bool, keep: bool) -> Result<(McResult, RunSummary), Stop> {
     if sim.runs == 0 {
         eprintln!("error: --runs must be at least 1");
         return Err(Stop(2));
@@ -320,7 +322,7 @@ fn simulate_model(model: &Model, sim: &Sim, quiet: bool) -> Result<(McResult, Ru
     }
     let bar = ProgressBar::new(sim.runs);
     let cfg = Config { runs: sim.runs, seed: sim.seed, threads: sim.threads };
-    let mc = montecarlo::run_with(model, cfg, &|n| bar.advance(n)).map_err(|e| {
+    let mc = montecarlo::run_keeping(model, cfg, keep, &|n| bar.advance(n)).map_err(|e| {
         eprintln!("error: {e}");
         Stop(2)
     })?;
@@ -330,7 +332,7 @@ fn simulate_model(model: &Model, sim: &Sim, quiet: bool) -> Result<(McResult, Ru
 }
 
 fn run(file: &Path, sim: &Sim, format: Format) -> Result<bool, Stop> {
-    let s = simulate(file, sim, format == Format::Json)?;
+    let s = simulate(file, sim, format == Format::Json, false)?;
     let text = match format {
         Format::Table => Table.render(&s.summary),
         Format::Json => Json.render(&s.summary),
@@ -343,7 +345,7 @@ fn report_cmd(files: &[PathBuf], out: Option<&Path>, sim: &Sim) -> Result<bool, 
     crate::output::install_interrupt_cleanup();
     let mut failed = false;
     for file in files {
-        let s = simulate(file, sim, false)?;
+        let s = simulate(file, sim, false, true)?;
         let dir = match (out, files.len()) {
             (Some(o), 1) => o.to_owned(),
             (Some(o), _) => o.join(safe_name(&s.model.name)),
@@ -371,7 +373,7 @@ fn compare_cmd(files: &[PathBuf], out: Option<&Path>, sim: &Sim, format: Format)
     if out.is_some() {
         crate::output::install_interrupt_cleanup();
     }
-    let sims: Vec<Simulated> = files.iter().map(|f| simulate(f, sim, true)).collect::<Result<_, _>>()?;
+    let sims: Vec<Simulated> = files.iter().map(|f| simulate(f, sim, true, true)).collect::<Result<_, _>>()?;
     let pairs: Vec<(&RunSummary, &McResult)> = sims.iter().map(|s| (&s.summary, &s.mc)).collect();
     let c = bundle::compare(&pairs, sim.seed);
     let text = match format {

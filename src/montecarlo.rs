@@ -210,7 +210,19 @@ pub fn run(model: &Model, cfg: Config) -> Result<McResult, SimError> {
 /// Like [`run`], calling `on_chunk(runs_done_in_chunk)` as each chunk finishes (for
 /// progress bars; called from worker threads).
 pub fn run_with(model: &Model, cfg: Config, on_chunk: &(dyn Fn(u64) + Sync)) -> Result<McResult, SimError> {
-    let go = || simulate_all(model, cfg, on_chunk);
+    run_keeping(model, cfg, true, on_chunk)
+}
+
+/// Like [`run_with`]; without `keep`, no outcome is kept when there are more runs than
+/// [`EXACT_RUNS`] (their statistics come from the histograms then: only charts and paired
+/// comparisons need the outcomes themselves).
+pub fn run_keeping(
+    model: &Model,
+    cfg: Config,
+    keep: bool,
+    on_chunk: &(dyn Fn(u64) + Sync),
+) -> Result<McResult, SimError> {
+    let go = || simulate_all(model, cfg, keep || cfg.runs <= EXACT_RUNS, on_chunk);
     match cfg.threads {
         Some(t) => match rayon::ThreadPoolBuilder::new().num_threads(t.max(1)).build() {
             Ok(pool) => pool.install(go),
@@ -220,9 +232,9 @@ pub fn run_with(model: &Model, cfg: Config, on_chunk: &(dyn Fn(u64) + Sync)) -> 
     }
 }
 
-fn simulate_all(model: &Model, cfg: Config, on_chunk: &(dyn Fn(u64) + Sync)) -> Result<McResult, SimError> {
+fn simulate_all(model: &Model, cfg: Config, keep: bool, on_chunk: &(dyn Fn(u64) + Sync)) -> Result<McResult, SimError> {
     let chunks = cfg.runs.div_ceil(CHUNK);
-    let keep = cfg.runs.min(EXACT_RUNS) as usize;
+    let keep = if keep { cfg.runs.min(EXACT_RUNS) as usize } else { 0 };
     // Kept outcomes are written in place by the chunk that simulates them: no per-chunk
     // vectors to allocate, copy and free.
     let mut outcomes = vec![EMPTY_OUTCOME; keep];
