@@ -1,7 +1,7 @@
 //! Many runs of one model: fixed chunks of run indices simulated on rayon's threads and
 //! merged in chunk order, so the result is the same for any thread count.
 
-use crate::engine::{EMPTY_OUTCOME, NoObserver, RunOutcome, Scratch, SimError, TaskAcc, simulate};
+use crate::engine::{EMPTY_OUTCOME, NoObserver, RunOutcome, Scratch, SimError, TaskAcc, simulate_into};
 use crate::model::Model;
 use crate::rng::run_key;
 use rayon::prelude::*;
@@ -265,15 +265,15 @@ fn simulate_all(model: &Model, cfg: Config, keep: bool, on_chunk: &(dyn Fn(u64) 
                     let mut chunk = || {
                         let mut tasks = vec![TaskAcc::default(); model.tasks.len()];
                         let mut stats = RunStats::default();
+                        let mut spare = EMPTY_OUTCOME;
                         for i in lo..hi {
-                            let o = simulate(model, run_key(cfg.seed, i), &mut scratch, &mut tasks, &mut NoObserver)
+                            // Straight into its place when the outcome is kept.
+                            let o = slot.get_mut((i - lo) as usize).unwrap_or(&mut spare);
+                            simulate_into(model, run_key(cfg.seed, i), &mut scratch, &mut tasks, &mut NoObserver, o)
                                 .map_err(|e| e.at("run", i))?;
-                            stats.add_with(&o, false);
+                            stats.add_with(o, false);
                             if hist {
-                                hists.add_histograms(&o);
-                            }
-                            if let Some(s) = slot.get_mut((i - lo) as usize) {
-                                *s = o;
+                                hists.add_histograms(o);
                             }
                         }
                         on_chunk(hi - lo);

@@ -146,13 +146,12 @@ impl LogHistogram {
         self.n
     }
 
-    /// Bucket of a positive, finite, normal `x`: exponent * SUB + top mantissa bits.
+    /// Bucket of a positive, finite, normal `x`: exponent * SUB + top mantissa bits. The
+    /// biased exponent and the mantissa sit side by side in the bits (the sign is 0), so one
+    /// shift gives both, and removing the bias gives the index.
     #[inline]
     fn index(x: f64) -> i32 {
-        let bits = x.to_bits();
-        let exp = ((bits >> 52) & 0x7ff) as i32 - 1023;
-        let sub = ((bits >> (52 - Self::SUB_BITS)) & (Self::SUB as u64 - 1)) as i32;
-        exp * Self::SUB + sub
+        ((x.to_bits() >> (52 - Self::SUB_BITS)) as i32) - (1023 << Self::SUB_BITS)
     }
 
     /// Bounds `[lo, hi)` of bucket `i`.
@@ -177,9 +176,10 @@ impl LogHistogram {
     /// Adds `c` to bucket `i`, growing the bucket range as needed.
     #[inline]
     fn add_at(&mut self, i: i32, c: u64) {
-        let k = i.wrapping_sub(self.lo);
-        if k >= 0 && (k as usize) < self.counts.len() {
-            self.counts[k as usize] += c;
+        // One unsigned comparison: below `lo`, k wraps to a huge number.
+        let k = i.wrapping_sub(self.lo) as u32 as usize;
+        if let Some(slot) = self.counts.get_mut(k) {
+            *slot += c;
             return;
         }
         self.grow(i);

@@ -140,9 +140,9 @@ enum End {
     TimedOut,
 }
 
-/// Evaluates workflow run `key` of `m` directly, adding into `tasks`; `None` hands it back
-/// (with `tasks` as it was) for the event engine.
-pub(super) fn simulate(m: &Model, key: u64, d: &mut DScratch, tasks: &mut [TaskAcc]) -> Option<RunOutcome> {
+/// Evaluates workflow run `key` of `m` directly into `out`, adding into `tasks`; `false`
+/// hands it back (with `tasks` as it was, `out` to be overwritten) for the event engine.
+pub(super) fn simulate(m: &Model, key: u64, d: &mut DScratch, tasks: &mut [TaskAcc], out: &mut RunOutcome) -> bool {
     d.saved.clear();
     d.saved.extend_from_slice(tasks);
     d.inputs.clear();
@@ -152,33 +152,21 @@ pub(super) fn simulate(m: &Model, key: u64, d: &mut DScratch, tasks: &mut [TaskA
     for a in &m.inputs {
         d.inputs.push(a.dist.sample(&mut irng));
     }
-    let mut e = Direct {
-        m,
-        d,
-        tasks,
-        out: EMPTY_OUTCOME,
-        bar: 0.0,
-        level: 0,
-        root_done: false,
-        runs: 0,
-        forgot: false,
-        steps: 0,
-    };
-    let ok = e.evaluate(key);
-    if ok.is_none() {
+    *out = EMPTY_OUTCOME;
+    let mut e = Direct { m, d, tasks, out, bar: 0.0, level: 0, root_done: false, runs: 0, forgot: false, steps: 0 };
+    if e.evaluate(key).is_none() {
         e.tasks.clone_from_slice(&e.d.saved);
-        return None;
+        return false;
     }
-    let mut out = e.out;
-    out.cost_usd = out.compute_usd + out.invocation_usd;
-    Some(out)
+    e.out.cost_usd = e.out.compute_usd + e.out.invocation_usd;
+    true
 }
 
 struct Direct<'a> {
     m: &'a Model,
     d: &'a mut DScratch,
     tasks: &'a mut [TaskAcc],
-    out: RunOutcome,
+    out: &'a mut RunOutcome,
     bar: f64,
     level: u32,
     root_done: bool,
@@ -193,6 +181,7 @@ struct Direct<'a> {
 impl Direct<'_> {
     fn evaluate(&mut self, key: u64) -> Option<()> {
         let (mut last, _) = self.task_run(self.m.entry, key, 0.0, true, 0)?;
+        self.step(0)?;
         let mut i = 0;
         while i < self.d.deferred.len() {
             let (task, key, t) = self.d.deferred[i];
@@ -207,7 +196,7 @@ impl Direct<'_> {
             (last, _) = self.task_run(task, key, t, false, 0)?;
             i += 1;
         }
-        Some(())
+        self.step(0)
     }
 
     #[inline]
@@ -220,14 +209,14 @@ impl Direct<'_> {
         if self.root_done || v <= self.bar {
             return;
         }
-        // As `Engine::set_progress`.
+        // As `Engine::set_progress`: level l (0-based) is reached once x >= l + 1, that is for
+        // l below x's integer part (x is positive and finite: v > bar >= 0).
         let x = v * (super::LEVELS as f64 / 100.0) + 1e-9;
-        let mut l = self.level as usize;
-        while l < super::LEVELS && x >= (l + 1) as f64 {
+        let reached = (x as usize).min(super::LEVELS);
+        for l in self.level as usize..reached {
             self.out.progress[l] = now;
-            l += 1;
         }
-        self.level = l as u32;
+        self.level = self.level.max(reached as u32);
         self.bar = v;
     }
 
@@ -406,13 +395,16 @@ impl Direct<'_> {
         let mut usage = 0.0;
         let mut dl = deadline(max, since, usage);
         let mut pc = t.entry_pc;
+        // Steps are the ops that take time (work tries, waits, items, units, triggered runs),
+        // each at most a few events of the engine; branches and progress marks are free.
         loop {
-            self.step(1)?;
             match m.ops[pc as usize] {
                 Op::Work { spec, prog } => {
                     let w = &m.works[spec as usize];
                     let mut tries = 0u32;
                     loop {
+                        // Counted, checked at the next attempt or count (tries are bounded).
+                        self.steps += 1;
                         let mut rng = stream(mix3(a.akey, purpose::WORK, (pc as u64) << 32 | tries as u64, 0));
                         let scale = w.scale[a.machine as usize];
                         let mut ticks = 0;
@@ -478,7 +470,6 @@ impl Direct<'_> {
                                     return Some((End::TimedOut, dl, usage + (dl - since)));
                                 }
                                 now = next;
-                                self.step(1)?;
                                 continue;
                             }
                             return Some((End::Threw { retryable: w.retryable }, now, usage + (now - since)));
@@ -488,6 +479,7 @@ impl Direct<'_> {
                     }
                 }
                 Op::Wait { dur, .. } => {
+                    self.steps += 1;
                     let mut rng = stream(mix3(a.akey, purpose::WAIT, (pc as u64) << 32, 0));
                     let d = m.dists[dur as usize].sample(&mut rng);
                     if d > platform::CHECKPOINT_WAIT_S {
@@ -649,7 +641,7 @@ impl Direct<'_> {
         let m = self.m;
         let mut pc = body;
         loop {
-            self.step(1)?;
+            self.steps += 1;
             let Op::Work { spec, .. } = m.ops[pc as usize] else {
                 return Some(Item { t: now, threw: false, retryable: false });
             };

@@ -519,25 +519,41 @@ pub fn simulate<O: Observer>(
     tasks: &mut [TaskAcc],
     obs: &mut O,
 ) -> Result<RunOutcome, SimError> {
+    let mut out = EMPTY_OUTCOME;
+    simulate_into(m, key, s, tasks, obs, &mut out)?;
+    Ok(out)
+}
+
+/// [`simulate`] into `out` (the Monte Carlo writes each outcome where it is kept).
+pub fn simulate_into<O: Observer>(
+    m: &Model,
+    key: u64,
+    s: &mut Scratch,
+    tasks: &mut [TaskAcc],
+    obs: &mut O,
+    out: &mut RunOutcome,
+) -> Result<(), SimError> {
     if O::DIRECT
         && m.direct
         && m.load.is_none()
         && m.limits.max_events_per_run >= direct::MIN_BUDGET
-        && let Some(o) = direct::simulate(m, key, &mut s.direct, tasks)
+        && direct::simulate(m, key, &mut s.direct, tasks, out)
     {
-        return Ok(o);
+        return Ok(());
     }
-    simulate_events(m, key, s, tasks, obs)
+    *out = simulate_events(m, key, s, tasks, obs)?;
+    Ok(())
 }
 
 /// The direct path alone: `None` when the model or this run needs the event engine (with
 /// `tasks` left as it was). For tests and benchmarks; [`simulate`] chooses by itself.
 pub fn simulate_direct(m: &Model, key: u64, s: &mut Scratch, tasks: &mut [TaskAcc]) -> Option<RunOutcome> {
-    if m.direct && m.load.is_none() && m.limits.max_events_per_run >= direct::MIN_BUDGET {
-        direct::simulate(m, key, &mut s.direct, tasks)
-    } else {
-        None
-    }
+    let mut out = EMPTY_OUTCOME;
+    let ok = m.direct
+        && m.load.is_none()
+        && m.limits.max_events_per_run >= direct::MIN_BUDGET
+        && direct::simulate(m, key, &mut s.direct, tasks, &mut out);
+    ok.then_some(out)
 }
 
 /// [`simulate`] through the event engine always (tests compare the two paths with it).
