@@ -212,7 +212,8 @@ impl Direct<'_> {
         // As `Engine::set_progress`: level l (0-based) is reached once x >= l + 1, that is for
         // l below x's integer part (x is positive and finite: v > bar >= 0).
         let x = v * (super::LEVELS as f64 / 100.0) + 1e-9;
-        let reached = (x as usize).min(super::LEVELS);
+        // (Through u32: converting to a 64-bit integer costs a longer sequence.)
+        let reached = if x >= super::LEVELS as f64 { super::LEVELS } else { x as u32 as usize };
         for l in self.level as usize..reached {
             self.out.progress[l] = now;
         }
