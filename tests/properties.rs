@@ -526,11 +526,11 @@ fn work_with(rich: bool) -> BoxedStrategy<Step> {
 }
 
 /// A step of task `me` of `n` tasks; `depth` more levels of `parallel` / `branch` allowed.
-/// `plain`: only what the direct path evaluates (src/engine/direct.rs): no poll, no
+/// `plain`: only what the direct path evaluates (src/engine/direct.rs): no
 /// batchTriggerAndWait, Promise.all items of plain work.
 fn step(me: usize, n: usize, depth: u32, plain: bool) -> BoxedStrategy<Step> {
     let mut leaves: Vec<(u32, BoxedStrategy<Step>)> = vec![(5, work()), (2, dur(120.0).prop_map(Step::Wait).boxed())];
-    if !plain {
+    {
         leaves.push((
             1,
             (dur(90.0), probability(1.0).prop_map(|p| p.max(0.2)), 1u32..=5, prop::option::of(dur(3.0)))

@@ -6,7 +6,9 @@
 //! be computed as a function call: each attempt walks its program in time order, a
 //! `triggerAndWait` child is evaluated in the middle of it, and fire-and-forget children
 //! are evaluated once the entry run has ended. Promise.all items whose body is plain work
-//! (no memory, no waits or triggers) are independent timelines merged in time order.
+//! (no memory, no waits or triggers) are independent timelines merged in time order; a poll
+//! is a loop of waits and checks in its attempt's time. batchTriggerAndWait (children side by
+//! side, adding into the same totals) is left to the event engine.
 //!
 //! The rules are the event engine's, draw for draw: every random number comes from the same
 //! keyed stream, every time from the same arithmetic, and sums are added in the same order,
@@ -41,7 +43,7 @@ pub fn supported(m: &Model) -> bool {
     let mut body = false;
     for op in &m.ops {
         match *op {
-            Op::BatchTriggerAndWait { .. } | Op::Poll { .. } => return false,
+            Op::BatchTriggerAndWait { .. } => return false,
             Op::Parallel { .. } => {
                 if body {
                     return false;
@@ -370,6 +372,27 @@ fn deadline(max: Option<f64>, since: f64, usage: f64) -> f64 {
     }
 }
 
+/// wait.for(`d`) from `now` in an attempt executing since `since` with `usage` seconds before
+/// that and deadline `dl`: over 5 s it is checkpointed (paused: neither billed nor counted
+/// toward maxDuration, so the deadline moves), else it executes. `Some(false)`: the deadline
+/// came first; `None`: a tie with it.
+#[inline]
+fn wait_for(d: f64, now: &mut f64, since: &mut f64, usage: &mut f64, dl: &mut f64, max: Option<f64>) -> Option<bool> {
+    if d > platform::CHECKPOINT_WAIT_S {
+        *usage += *now - *since;
+        *now += d;
+        *since = *now;
+        *dl = deadline(max, *since, *usage);
+    } else {
+        let next = *now + d;
+        if deadline_first(*dl, next)? {
+            return Some(false);
+        }
+        *now = next;
+    }
+    Some(true)
+}
+
 /// Does the deadline `dl` come before an event at `t`? `None` when they are at the same
 /// instant: the engine's order then depends on when each was scheduled.
 #[inline]
@@ -483,18 +506,8 @@ impl Direct<'_> {
                     self.steps += 1;
                     let mut rng = stream(mix3(a.akey, purpose::WAIT, (pc as u64) << 32, 0));
                     let d = m.dists[dur as usize].sample(&mut rng);
-                    if d > platform::CHECKPOINT_WAIT_S {
-                        // Checkpointed: paused, so neither billed nor counted toward maxDuration.
-                        usage += now - since;
-                        now += d;
-                        since = now;
-                        dl = deadline(max, since, usage);
-                    } else {
-                        let next = now + d;
-                        if deadline_first(dl, next)? {
-                            return Some((End::TimedOut, dl, usage + (dl - since)));
-                        }
-                        now = next;
+                    if !wait_for(d, &mut now, &mut since, &mut usage, &mut dl, max)? {
+                        return Some((End::TimedOut, dl, usage + (dl - since)));
                     }
                     pc += 1;
                 }
@@ -574,8 +587,40 @@ impl Direct<'_> {
                     }
                     pc += 1;
                 }
+                Op::Poll { every, success, max_checks, check, .. } => {
+                    // As `Engine::poll_wait` and `Engine::poll_check`: wait (checkpointed when over
+                    // 5 s), then the check's own time if any (executing), then the check.
+                    let mut checks = 0u32;
+                    loop {
+                        self.steps += 1;
+                        let key = mix3(a.akey, mix(purpose::POLL, checks as u64), (pc as u64) << 32, 0);
+                        let d = m.dists[every as usize].sample(&mut stream(key));
+                        if !wait_for(d, &mut now, &mut since, &mut usage, &mut dl, max)? {
+                            return Some((End::TimedOut, dl, usage + (dl - since)));
+                        }
+                        // The check's stream: its duration and then (drawn afresh from the same
+                        // key, as the engine does) the outcome.
+                        let ckey = mix3(a.akey, mix(purpose::POLL, checks as u64 + 1_000_000), (pc as u64) << 32, 0);
+                        if check != NONE {
+                            let next = now + m.dists[check as usize].sample(&mut stream(ckey));
+                            if deadline_first(dl, next)? {
+                                return Some((End::TimedOut, dl, usage + (dl - since)));
+                            }
+                            now = next;
+                        }
+                        checks += 1;
+                        if stream(ckey).random::<f64>() < success {
+                            break;
+                        }
+                        if checks >= max_checks {
+                            // The external job never finished: the step throws (retryable).
+                            return Some((End::Threw { retryable: true }, now, usage + (now - since)));
+                        }
+                    }
+                    pc += 1;
+                }
                 Op::End => return Some((End::Ok, now, usage + (now - since))),
-                Op::EndItem | Op::BatchTriggerAndWait { .. } | Op::Poll { .. } => return None,
+                Op::EndItem | Op::BatchTriggerAndWait { .. } => return None,
             }
         }
     }
