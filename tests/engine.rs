@@ -309,6 +309,19 @@ fn branches_follow_input_attributes() {
 }
 
 #[test]
+fn a_polls_check_time_does_not_decide_its_outcome() {
+    // Each check takes U[0, 2 s] (billed; the 6 s waits are not) and succeeds with
+    // probability 0.5, independently: runs that needed one check billed 1 s on average, like
+    // any check. (When both came from one draw, a check that succeeded had taken 0.5 s on average.)
+    let y = "startLatency: 0\nentry: t\ntasks:\n  t:\n    steps:\n      - poll: { every: 6s, check: { uniform: [0s, 2s] }, success: 0.5, maxChecks: 50 }\n";
+    let r = sim(y, 20_000, 21);
+    // One check: the run ends within [6 s, 8 s]; two need at least 12 s.
+    let one: Vec<f64> = r.outcomes.iter().filter(|o| o.duration_s < 10.0).map(|o| o.usage_s).collect();
+    assert!(one.len() > 9_000, "{} runs with one check", one.len());
+    assert_mean(&one, 1.0, "billed time of a run with one check");
+}
+
+#[test]
 fn poll_checks_until_success_or_gives_up() {
     // Check after each 30 s wait, success 0.5, at most 3 checks: P(fail) = 0.125.
     let y = "startLatency: 0\nentry: t\ntasks:\n  t:\n    steps:\n      - poll: { every: 30s, success: 0.5, maxChecks: 3 }\n";

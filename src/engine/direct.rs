@@ -598,11 +598,12 @@ impl Direct<'_> {
                         if !wait_for(d, &mut now, &mut since, &mut usage, &mut dl, max)? {
                             return Some((End::TimedOut, dl, usage + (dl - since)));
                         }
-                        // The check's stream: its duration and then (drawn afresh from the same
-                        // key, as the engine does) the outcome.
+                        // The check's duration and its outcome, each from a stream of its own.
                         let ckey = mix3(a.akey, mix(purpose::POLL, checks as u64 + 1_000_000), (pc as u64) << 32, 0);
                         if check != NONE {
-                            let next = now + m.dists[check as usize].sample(&mut stream(ckey));
+                            let dkey =
+                                mix3(a.akey, mix(purpose::POLL, checks as u64 + 2_000_000), (pc as u64) << 32, 0);
+                            let next = now + m.dists[check as usize].sample(&mut stream(dkey));
                             if deadline_first(dl, next)? {
                                 return Some((End::TimedOut, dl, usage + (dl - since)));
                             }

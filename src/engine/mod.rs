@@ -1597,7 +1597,10 @@ impl<O: Observer> Engine<'_, O> {
         self.set_active(f, true);
         let mut rng = self.step_rng(f, mix(purpose::POLL, fb.aux as u64 + 1_000_000));
         if fb.phase == Phase::PollWait && check != NONE {
-            let d = self.m.dists[check as usize].sample(&mut rng);
+            // The check's duration has a stream of its own: drawn from the outcome's, it made
+            // the outcome depend on how long the check took.
+            let mut crng = self.step_rng(f, mix(purpose::POLL, fb.aux as u64 + 2_000_000));
+            let d = self.m.dists[check as usize].sample(&mut crng);
             self.s.fibers[f as usize].phase = Phase::PollCheck;
             self.wake_at(f, self.s.now + d);
             return;
