@@ -166,6 +166,9 @@ pub(super) struct LoadRt {
     /// expired ones are at the front.
     warm: [std::collections::VecDeque<f64>; 7],
     keep_warm_s: f64,
+    /// The start latency of a warm and of a cold start when it is fixed (no draw).
+    warm_fixed: Option<f64>,
+    cold_fixed: Option<f64>,
     /// The dequeue loop (see `Load::dequeue_every_s`): its intervals, a poll scheduled, the
     /// last poll's time and whether it found runs waiting.
     dq_every: f64,
@@ -176,6 +179,10 @@ pub(super) struct LoadRt {
     queued: u32,
     /// Generation of the pending arrival of the stream (a rate change makes it stale).
     arrival_gen: u32,
+    /// The replication's keys: of the arrival stream (`mix(key, ARRIVAL)`) and of its
+    /// workflow runs (`splitmix(key)`: `run_key(key, i)` is `mix(run_base, i)`).
+    arrival_key: u64,
+    run_base: u64,
     /// Runs waiting in each queue (for the queue size limit).
     queue_len: Vec<u32>,
     /// Batch rate limit: tokens (negative: owed) at `tokens_t`.
@@ -200,6 +207,8 @@ impl<O: Observer> Engine<'_, O> {
         *lr = LoadRt {
             on: true,
             keep_warm_s: l.keep_warm_s,
+            warm_fixed: m.start_latency.as_fixed(),
+            cold_fixed: l.cold_start.as_fixed(),
             dq_every: l.dequeue_every_s,
             dq_idle: l.dequeue_idle_s,
             ..LoadRt::default()
@@ -252,7 +261,16 @@ impl<O: Observer> Engine<'_, O> {
     }
 
     /// Adds the time since the last change to the time integrals, clipped to the window.
+    /// Called several times per instant (arrival, enqueue, grant, release, end): after the
+    /// first there is nothing to add, and that check is all it costs.
+    #[inline]
     fn load_tick(&mut self) {
+        if self.s.now != self.s.lr.last_t {
+            self.load_tick_add();
+        }
+    }
+
+    fn load_tick_add(&mut self) {
         let now = self.s.now;
         let lr = &mut self.s.lr;
         let (w0, w1) = lr.stats.window;
@@ -483,7 +501,11 @@ impl<O: Observer> Engine<'_, O> {
         lr.stats.starts += 1;
         lr.stats.warm_starts += u64::from(warm);
         let (key, attempt) = (r.key, r.attempt);
-        let lat = if warm { self.latency(key, attempt) } else { self.cold_latency(key, attempt) };
+        let lat = match if warm { lr.warm_fixed } else { lr.cold_fixed } {
+            Some(v) => v,
+            None if warm => self.latency(key, attempt),
+            None => self.cold_latency(key, attempt),
+        };
         match why {
             QState::Start => {
                 let g = self.s.runs[run as usize].gn;
@@ -629,7 +651,9 @@ impl<O: Observer> Engine<'_, O> {
     /// Runs a whole load: arrivals over `duration`, then until every run has ended.
     fn load_run(&mut self, l: &Load, key: u64) -> Result<(), SimError> {
         self.load_setup(l);
-        self.next_arrival(l, key);
+        self.s.lr.arrival_key = mix(key, purpose::ARRIVAL);
+        self.s.lr.run_base = crate::rng::splitmix(key);
+        self.next_arrival(l);
         // A rate change redraws the next arrival from the new rate (for Poisson arrivals this
         // is exact: the process is memoryless; constant arrivals restart their spacing).
         for &(until, _) in &l.schedule {
@@ -645,50 +669,69 @@ impl<O: Observer> Engine<'_, O> {
     }
 
     /// Schedules the next arrival of the Poisson or constant stream, from now.
-    fn next_arrival(&mut self, l: &Load, key: u64) {
-        let now = self.s.now;
-        let rate = l.rate_at(now) / 60.0;
+    fn next_arrival(&mut self, l: &Load) {
+        let g = self.s.lr.arrival_gen.wrapping_add(1);
+        let gap = self.arrival_gap(l, self.s.lr.stats.arrived, g);
+        self.schedule_arrival(gap, g);
+    }
+
+    /// The gap to arrival `i` of the stream drawn under generation `g` (None: the rate is
+    /// zero now, no arrival). Pure, so the caller can draw it before the work of the current
+    /// arrival and let its latency (a chain of mixes and a logarithm) overlap that work.
+    #[inline]
+    fn arrival_gap(&self, l: &Load, i: u64, g: u32) -> Option<f64> {
+        let rate = l.rate_at(self.s.now) / 60.0;
         if rate <= 0.0 {
-            return;
+            return None;
         }
-        let lr = &mut self.s.lr;
-        lr.arrival_gen = lr.arrival_gen.wrapping_add(1);
-        let (g, i) = (lr.arrival_gen, lr.stats.arrived);
-        let gap = if l.poisson {
-            let mut rng = stream(mix(mix(mix(key, purpose::ARRIVAL), i), g as u64));
+        Some(if l.poisson {
+            let mut rng = stream(mix(mix(self.s.lr.arrival_key, i), g as u64));
             -(1.0 - rng.random::<f64>()).ln() / rate
         } else {
             1.0 / rate
-        };
-        self.push(now + gap, EvKind::Arrival, 0, ARRIVAL_NEXT, g);
+        })
+    }
+
+    /// Pushes the stream's next arrival `gap` seconds from now under generation `g`.
+    #[inline]
+    fn schedule_arrival(&mut self, gap: Option<f64>, g: u32) {
+        if let Some(gap) = gap {
+            self.s.lr.arrival_gen = g;
+            self.push(self.s.now + gap, EvKind::Arrival, 0, ARRIVAL_NEXT, g);
+        }
     }
 
     /// An Arrival event: the next run of the stream, a rate change, or a burst.
-    pub(super) fn arrival(&mut self, l: &Load, kind: u32, aux: u32, key: u64) {
+    pub(super) fn arrival(&mut self, l: &Load, kind: u32, aux: u32) {
         if self.s.now > l.duration_s {
             return;
         }
         match kind {
             ARRIVAL_NEXT if aux == self.s.lr.arrival_gen => {
-                self.workflow_arrives(key);
-                self.next_arrival(l, key);
+                // The next gap is drawn first (it is arrival `arrived + 1`, the one after this
+                // run) but pushed after this run's events, as before: same numbers, same order.
+                let g = self.s.lr.arrival_gen.wrapping_add(1);
+                let gap = self.arrival_gap(l, self.s.lr.stats.arrived + 1, g);
+                self.workflow_arrives();
+                self.schedule_arrival(gap, g);
             }
-            ARRIVAL_RATE_CHANGE => self.next_arrival(l, key),
+            ARRIVAL_RATE_CHANGE => self.next_arrival(l),
             ARRIVAL_BURST => {
                 for _ in 0..l.bursts[aux as usize].runs {
-                    self.workflow_arrives(key);
+                    self.workflow_arrives();
                 }
             }
             _ => {}
         }
     }
 
-    fn workflow_arrives(&mut self, key: u64) {
+    fn workflow_arrives(&mut self) {
         let i = self.s.lr.stats.arrived;
         self.s.lr.stats.arrived += 1;
         self.load_tick();
         self.s.lr.in_system += 1;
-        self.new_workflow(crate::rng::run_key(key, i));
+        // `run_key(key, i)`, with `splitmix(key)` done once per replication.
+        self.new_workflow(mix(self.s.lr.run_base, i));
     }
 
     /// Records the backlog and schedules the next sample (one pending at a time).

@@ -602,7 +602,7 @@ impl<O: Observer> Engine<'_, O> {
                 }
                 EvKind::Arrival => {
                     if let Some(l) = &self.m.load {
-                        self.arrival(l, ev.gn, ev.aux, key);
+                        self.arrival(l, ev.gn, ev.aux);
                     }
                 }
                 EvKind::Enqueue => {
