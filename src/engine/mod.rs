@@ -266,11 +266,15 @@ impl EvQueue {
             // Scan up from the next event: a new event usually lands among the nearest
             // few (far ones, like maxDuration deadlines, sit at the front), so this beats a
             // binary search and moves only the events due before it.
+            // The events due before it move up one place as the scan passes them (a
+            // `Vec::insert` would call memmove to shift a handful of elements).
             let mut i = self.small.len();
+            self.small.push(ev);
             while i > 0 && self.small[i - 1].key < ev.key {
+                self.small[i] = self.small[i - 1];
                 i -= 1;
             }
-            self.small.insert(i, ev);
+            self.small[i] = ev;
         } else {
             self.big = true;
             self.heap.extend(self.small.drain(..));
