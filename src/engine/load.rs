@@ -796,6 +796,14 @@ pub fn simulate_load(m: &Model, seed: u64, rep: u64, tasks: &mut [TaskAcc]) -> R
     })
 }
 
+/// About how many workflow runs arrive in a load's measured window (a capacity hint).
+fn expected_runs(l: &Load) -> usize {
+    let rate = l.schedule.iter().fold(l.per_minute, |r, &(_, x)| r.max(x)) / 60.0;
+    let burst: u64 = l.bursts.iter().map(|b| b.runs as u64).sum();
+    let n = rate * (l.duration_s - l.warmup_s).max(0.0) + burst as f64;
+    if n.is_finite() { (n as usize).min(1 << 20) } else { 0 }
+}
+
 fn simulate_load_in(
     m: &Model,
     seed: u64,
@@ -807,6 +815,10 @@ fn simulate_load_in(
         return Ok(LoadOutcome::default());
     };
     s.clear();
+    // The outcomes vector leaves with the result: size the next one for about as many runs
+    // as the last replication had (or as the arrival rate suggests), so it does not grow.
+    let want = if s.outs_hint > 0 { s.outs_hint } else { expected_runs(l) };
+    s.outs.reserve(want + want / 16 + 16);
     let mut obs = NoObserver;
     let key = mix(crate::rng::splitmix(seed), rep.wrapping_add(0x10AD));
     let mut e = Engine { m, s, tasks, obs: &mut obs };
@@ -816,30 +828,33 @@ fn simulate_load_in(
     // it could use is held by runs that wait for it. It counts as FAILED at the last event.
     let end = e.s.now;
     let mut stuck = 0;
-    for w in e.s.wfs.iter_mut().filter(|w| !w.done) {
+    let s = &mut *e.s;
+    for w in s.wfs.iter_mut().filter(|w| !w.done) {
         w.done = true;
-        w.out.status = Status::Failed;
-        w.out.duration_s = end - w.arrival;
+        let o = if w.measured { &mut s.outs[w.out as usize] } else { &mut s.outs_warm[w.out as usize] };
+        o.status = Status::Failed;
+        o.duration_s = end - w.arrival;
         stuck += 1;
     }
-    e.s.lr.stats.deadlocked = stuck;
-    let mut out = std::mem::take(&mut e.s.lr.stats);
+    s.lr.stats.deadlocked = stuck;
+    let mut out = std::mem::take(&mut s.lr.stats);
     let (w0, w1) = out.window;
-    let wfs = &e.s.wfs;
-    // Sized first: the outcomes are large, and growing the vector would copy them again.
-    let n = wfs.iter().filter(|w| w.arrival >= w0 && w.arrival <= w1).count();
-    out.outcomes = Vec::with_capacity(n);
-    out.arrivals = Vec::with_capacity(n);
-    for w in wfs.iter().filter(|w| w.arrival >= w0 && w.arrival <= w1) {
-        let mut o = w.out;
+    // The measured workflow runs (arrived in the window) kept their outcomes in `outs`, in
+    // arrival order: it becomes the result as it is, without copying the large outcomes.
+    out.outcomes = std::mem::take(&mut s.outs);
+    s.outs_hint = out.outcomes.len();
+    for o in &mut out.outcomes {
         o.cost_usd = o.compute_usd + o.invocation_usd;
-        out.outcomes.push(o);
-        out.arrivals.push(w.arrival);
     }
+    let wfs = &s.wfs;
+    debug_assert!(wfs.iter().all(|w| w.measured == (w.arrival >= w0 && w.arrival <= w1)));
+    out.arrivals = Vec::with_capacity(out.outcomes.len());
+    out.arrivals.extend(wfs.iter().filter(|w| w.measured).map(|w| w.arrival));
+    let warm = &s.outs_warm;
     out.carried_in = wfs
         .iter()
-        .filter(|w| w.arrival < w0 && w.arrival + w.out.duration_s > w0)
-        .map(|w| (w.arrival, w.out.duration_s))
+        .filter(|w| !w.measured && w.arrival < w0 && w.arrival + warm[w.out as usize].duration_s > w0)
+        .map(|w| (w.arrival, warm[w.out as usize].duration_s))
         .collect();
     Ok(out)
 }

@@ -393,7 +393,7 @@ struct RunState {
     idem: u32,
 }
 
-/// One workflow run: its entry run, inputs, progress bar and outcome.
+/// One workflow run: its entry run, inputs, progress bar and where its outcome is.
 #[derive(Clone, Copy)]
 struct Wf {
     root: u32,
@@ -407,7 +407,8 @@ struct Wf {
     /// Progress levels reached so far.
     level: u32,
     done: bool,
-    out: RunOutcome,
+    /// Index of its outcome in `Scratch::outs` (measured) or `Scratch::outs_warm` (not).
+    out: u32,
 }
 
 /// Reusable per-thread state of the engine.
@@ -435,6 +436,12 @@ pub struct Scratch {
     idem: Vec<(u32, u64, u32, u32)>,
     inputs: Vec<f64>,
     wfs: Vec<Wf>,
+    /// Outcomes of the measured workflow runs (a lone run's, or a load's measured window's,
+    /// in arrival order: the load hands the vector over whole) and of a load's others.
+    outs: Vec<RunOutcome>,
+    outs_warm: Vec<RunOutcome>,
+    /// Measured workflow runs of the thread's last load replication (a capacity hint).
+    outs_hint: usize,
     lr: LoadRt,
     /// Where the totals of unmeasured runs go.
     sink: TaskAcc,
@@ -478,6 +485,9 @@ impl Scratch {
             idem: Vec::new(),
             inputs: Vec::new(),
             wfs: Vec::new(),
+            outs: Vec::with_capacity(1),
+            outs_warm: Vec::new(),
+            outs_hint: 0,
             lr: LoadRt::default(),
             sink: TaskAcc::default(),
         }
@@ -499,6 +509,15 @@ impl Scratch {
         self.idem.clear();
         self.inputs.clear();
         self.wfs.clear();
+        self.outs.clear();
+        self.outs_warm.clear();
+    }
+
+    /// The outcome of workflow run `wf`.
+    #[inline]
+    fn out_mut(&mut self, wf: u32) -> &mut RunOutcome {
+        let w = &self.wfs[wf as usize];
+        if w.measured { &mut self.outs[w.out as usize] } else { &mut self.outs_warm[w.out as usize] }
     }
 }
 
@@ -527,7 +546,7 @@ impl<O: Observer> Engine<'_, O> {
     fn run(&mut self, key: u64) -> Result<RunOutcome, SimError> {
         self.new_workflow(key);
         self.event_loop(key)?;
-        let out = &mut self.s.wfs[0].out;
+        let out = self.s.out_mut(0);
         out.cost_usd = out.compute_usd + out.invocation_usd;
         Ok(*out)
     }
@@ -546,7 +565,10 @@ impl<O: Observer> Engine<'_, O> {
             let (w0, w1) = self.s.lr.window();
             arrival >= w0 && arrival <= w1
         };
-        self.s.wfs.push(Wf { root, arrival, measured, inputs, bar: 0.0, level: 0, done: false, out: EMPTY_OUTCOME });
+        let outs = if measured { &mut self.s.outs } else { &mut self.s.outs_warm };
+        let out = outs.len() as u32;
+        outs.push(EMPTY_OUTCOME);
+        self.s.wfs.push(Wf { root, arrival, measured, inputs, bar: 0.0, level: 0, done: false, out });
         self.trigger_run(self.m.entry, key, Waiter::None, u32::MAX, wf, 0.0);
         wf
     }
@@ -766,18 +788,22 @@ impl<O: Observer> Engine<'_, O> {
         }
     }
 
+    /// Inline: a workflow run's end moves the bar to 100, a constant the level loop then
+    /// folds.
+    #[inline]
     fn set_progress(&mut self, wf: u32, v: f64) {
         let now = self.s.now;
         let w = &mut self.s.wfs[wf as usize];
         if w.done || v <= w.bar {
             return;
         }
+        let out = if w.measured { &mut self.s.outs[w.out as usize] } else { &mut self.s.outs_warm[w.out as usize] };
         // Level l (0-based) is reached at (l + 1) * LEVEL_STEP percent.
         // A multiplication, not a division by LEVEL_STEP: this runs at every progress move.
         let x = v * (LEVELS as f64 / 100.0) + 1e-9;
         let mut l = w.level as usize;
         while l < LEVELS && x >= (l + 1) as f64 {
-            w.out.progress[l] = now - w.arrival;
+            out.progress[l] = now - w.arrival;
             l += 1;
         }
         w.level = l as u32;
@@ -876,7 +902,7 @@ impl<O: Observer> Engine<'_, O> {
         let acc = self.acc(id);
         acc.runs += 1;
         acc.invocation_usd += inv;
-        let out = &mut self.s.wfs[wf as usize].out;
+        let out = self.s.out_mut(wf);
         out.invocation_usd += self.m.invocation_usd;
         out.task_runs += 1;
         self.obs.triggered(id, task, parent, now);
@@ -919,7 +945,7 @@ impl<O: Observer> Engine<'_, O> {
         let r = &self.s.runs[run as usize];
         let (task, attempt, wf) = (r.task, r.attempt, r.wf);
         self.acc(run).attempts += 1;
-        self.s.wfs[wf as usize].out.attempts += 1;
+        self.s.out_mut(wf).attempts += 1;
         if attempt == 1 {
             self.task_progress(run, 0.0);
         }
@@ -951,11 +977,13 @@ impl<O: Observer> Engine<'_, O> {
         if how == AttemptEnd::OutOfMemory {
             acc.oom += 1;
         }
-        let w = &mut self.s.wfs[self.s.runs[run as usize].wf as usize];
-        w.out.usage_s += usage;
-        w.out.compute_usd += usd;
-        if w.root == run {
-            w.out.root_usage_s += usage;
+        let wf = self.s.runs[run as usize].wf;
+        let root = self.s.wfs[wf as usize].root == run;
+        let out = self.s.out_mut(wf);
+        out.usage_s += usage;
+        out.compute_usd += usd;
+        if root {
+            out.root_usage_s += usage;
         }
         self.obs.attempt(&AttemptRecord { run, task, attempt, machine, start, end: now, usage_s: usage, outcome: how });
     }
@@ -986,11 +1014,14 @@ impl<O: Observer> Engine<'_, O> {
             }
             let w = &mut self.s.wfs[wf as usize];
             w.done = true;
-            w.out.duration_s = now - w.arrival;
-            w.out.status = status;
+            let d = now - w.arrival;
+            let out = self.s.out_mut(wf);
+            out.duration_s = d;
+            out.status = status;
         }
-        let w = &mut self.s.wfs[wf as usize];
-        w.out.makespan_s = w.out.makespan_s.max(now - w.arrival);
+        let d = now - self.s.wfs[wf as usize].arrival;
+        let out = self.s.out_mut(wf);
+        out.makespan_s = out.makespan_s.max(d);
         self.obs.run_end(run, status, now);
         let failed = status != Status::Completed;
         match waiter {
