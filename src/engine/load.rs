@@ -160,8 +160,9 @@ pub(super) struct LoadRt {
     single: bool,
     /// Slots in use per queue (the sum over its copies).
     queue_active: Vec<u32>,
-    /// Per task: its queue's first sub-queue and number of key values.
-    task_subq: Vec<(u32, u32)>,
+    /// Per task: its queue's first sub-queue, number of key values and concurrencyKey input
+    /// attribute (NONE: no key, the first sub-queue).
+    task_subq: Vec<(u32, u32, u32)>,
     /// Per preset: until when each idle machine stays warm. Pushed in time order, so the
     /// expired ones are at the front.
     warm: [std::collections::VecDeque<f64>; 7],
@@ -234,7 +235,7 @@ impl<O: Observer> Engine<'_, O> {
                     names.len() - 1
                 }
             };
-            lr.task_subq.push((qi as u32, keys));
+            lr.task_subq.push((qi as u32, keys, t.concurrency_key.map_or(NONE, |(attr, _)| attr as u32)));
         }
         let mut base = Vec::new();
         for (qi, (name, limit, keys)) in names.iter().enumerate() {
@@ -258,6 +259,7 @@ impl<O: Observer> Engine<'_, O> {
         lr.stats.env_base = lr.env_base;
         lr.stats.env_cap = lr.env_cap;
         lr.stats.window = (l.warmup_s, l.duration_s);
+        lr.stats.arrivals.reserve(self.s.outs.capacity());
     }
 
     /// Adds the time since the last change to the time integrals, clipped to the window.
@@ -293,15 +295,12 @@ impl<O: Observer> Engine<'_, O> {
     /// The sub-queue of a task run (its queue's copy for its concurrencyKey value).
     fn subq_of(&self, run: u32) -> u32 {
         let r = &self.s.runs[run as usize];
-        let (first, keys) = self.s.lr.task_subq[r.task as usize];
-        let k = match self.m.tasks[r.task as usize].concurrency_key {
-            Some((attr, _)) => {
-                let v = self.s.inputs[self.inputs_of(run) + attr as usize];
-                (v.max(0.0) as u32).min(keys - 1)
-            }
-            None => 0,
-        };
-        first + k
+        let (first, keys, attr) = self.s.lr.task_subq[r.task as usize];
+        if attr == NONE {
+            return first;
+        }
+        let v = self.s.inputs[self.inputs_of(run) + attr as usize];
+        first + (v.max(0.0) as u32).min(keys - 1)
     }
 
     /// Puts run `run` in its queue, waiting for a slot.
@@ -731,7 +730,11 @@ impl<O: Observer> Engine<'_, O> {
         self.load_tick();
         self.s.lr.in_system += 1;
         // `run_key(key, i)`, with `splitmix(key)` done once per replication.
-        self.new_workflow(mix(self.s.lr.run_base, i));
+        let wf = self.new_workflow(mix(self.s.lr.run_base, i));
+        if self.s.wfs[wf as usize].measured {
+            let now = self.s.now;
+            self.s.lr.stats.arrivals.push(now);
+        }
     }
 
     /// Records the backlog and schedules the next sample (one pending at a time).
@@ -829,29 +832,31 @@ fn simulate_load_in(
     let end = e.s.now;
     let mut stuck = 0;
     let s = &mut *e.s;
-    for w in s.wfs.iter_mut().filter(|w| !w.done) {
-        w.done = true;
-        let o = if w.measured { &mut s.outs[w.out as usize] } else { &mut s.outs_warm[w.out as usize] };
-        o.status = Status::Failed;
-        o.duration_s = end - w.arrival;
-        stuck += 1;
+    // Workflow runs not done are the ones still counted in the system.
+    if s.lr.in_system > 0 {
+        for w in s.wfs.iter_mut().filter(|w| !w.done) {
+            w.done = true;
+            let o = if w.measured { &mut s.outs[w.out as usize] } else { &mut s.outs_warm[w.out as usize] };
+            o.status = Status::Failed;
+            o.duration_s = end - w.arrival;
+            stuck += 1;
+        }
     }
     s.lr.stats.deadlocked = stuck;
     let mut out = std::mem::take(&mut s.lr.stats);
     let (w0, w1) = out.window;
     // The measured workflow runs (arrived in the window) kept their outcomes in `outs`, in
-    // arrival order: it becomes the result as it is, without copying the large outcomes.
+    // arrival order, with cost_usd current: the vector becomes the result as it is, without
+    // copying the large outcomes. Their arrival times were recorded as they arrived.
     out.outcomes = std::mem::take(&mut s.outs);
     s.outs_hint = out.outcomes.len();
-    for o in &mut out.outcomes {
-        o.cost_usd = o.compute_usd + o.invocation_usd;
-    }
     let wfs = &s.wfs;
     debug_assert!(wfs.iter().all(|w| w.measured == (w.arrival >= w0 && w.arrival <= w1)));
-    out.arrivals = Vec::with_capacity(out.outcomes.len());
-    out.arrivals.extend(wfs.iter().filter(|w| w.measured).map(|w| w.arrival));
+    debug_assert_eq!(out.arrivals.len(), out.outcomes.len());
+    // Warm-up runs arrived before the measured ones: they are the first outs_warm.len().
     let warm = &s.outs_warm;
-    out.carried_in = wfs
+    debug_assert!(wfs[..warm.len()].iter().all(|w| !w.measured));
+    out.carried_in = wfs[..warm.len()]
         .iter()
         .filter(|w| !w.measured && w.arrival < w0 && w.arrival + warm[w.out as usize].duration_s > w0)
         .map(|w| (w.arrival, warm[w.out as usize].duration_s))

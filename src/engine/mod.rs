@@ -268,13 +268,14 @@ impl EvQueue {
             // binary search and moves only the events due before it.
             // The events due before it move up one place as the scan passes them (a
             // `Vec::insert` would call memmove to shift a handful of elements).
-            let mut i = self.small.len();
             self.small.push(ev);
-            while i > 0 && self.small[i - 1].key < ev.key {
-                self.small[i] = self.small[i - 1];
+            let v = self.small.as_mut_slice();
+            let mut i = v.len() - 1;
+            while i > 0 && v[i - 1].key < ev.key {
+                v[i] = v[i - 1];
                 i -= 1;
             }
-            self.small[i] = ev;
+            v[i] = ev;
         } else {
             self.big = true;
             self.heap.extend(self.small.drain(..));
@@ -378,6 +379,8 @@ struct RunState {
     status: Status,
     /// The workflow run this task run belongs to.
     wf: u32,
+    /// Its workflow run is measured (a copy of `Wf::measured`, read by every `acc`).
+    measured: bool,
     /// Load: the sub-queue whose slot the run holds (NONE: no slot).
     slot: u32,
     qstate: QState,
@@ -555,10 +558,12 @@ impl<O: Observer> Engine<'_, O> {
     fn new_workflow(&mut self, key: u64) -> u32 {
         let wf = self.s.wfs.len() as u32;
         let inputs = self.s.inputs.len() as u32;
-        let mut irng = stream(mix(key, purpose::INPUT));
-        for a in &self.m.inputs {
-            let v = a.dist.sample(&mut irng);
-            self.s.inputs.push(v);
+        if !self.m.inputs.is_empty() {
+            let mut irng = stream(mix(key, purpose::INPUT));
+            for a in &self.m.inputs {
+                let v = a.dist.sample(&mut irng);
+                self.s.inputs.push(v);
+            }
         }
         let (root, arrival) = (self.s.runs.len() as u32, self.s.now);
         let measured = !self.s.lr.on || {
@@ -842,7 +847,7 @@ impl<O: Observer> Engine<'_, O> {
     /// a load's measured window.
     fn acc(&mut self, run: u32) -> &mut TaskAcc {
         let r = &self.s.runs[run as usize];
-        if self.s.wfs[r.wf as usize].measured { &mut self.tasks[r.task as usize] } else { &mut self.s.sink }
+        if r.measured { &mut self.tasks[r.task as usize] } else { &mut self.s.sink }
     }
 
     /// Offset of the input attributes of the workflow of task run `run`.
@@ -888,6 +893,7 @@ impl<O: Observer> Engine<'_, O> {
             done: false,
             status: Status::Completed,
             wf,
+            measured: self.s.wfs[wf as usize].measured,
             slot: NONE,
             qstate: QState::None,
             qgen: 0,
@@ -904,6 +910,9 @@ impl<O: Observer> Engine<'_, O> {
         acc.invocation_usd += inv;
         let out = self.s.out_mut(wf);
         out.invocation_usd += self.m.invocation_usd;
+        // Kept current (the same sum the end would take) so that a load's outcomes need no
+        // pass of their own at the end.
+        out.cost_usd = out.compute_usd + out.invocation_usd;
         out.task_runs += 1;
         self.obs.triggered(id, task, parent, now);
         if self.s.lr.on {
@@ -982,6 +991,7 @@ impl<O: Observer> Engine<'_, O> {
         let out = self.s.out_mut(wf);
         out.usage_s += usage;
         out.compute_usd += usd;
+        out.cost_usd = out.compute_usd + out.invocation_usd;
         if root {
             out.root_usage_s += usage;
         }
