@@ -163,6 +163,9 @@ pub(super) struct LoadRt {
     /// Per task: its queue's first sub-queue, number of key values and concurrencyKey input
     /// attribute (NONE: no key, the first sub-queue).
     task_subq: Vec<(u32, u32, u32)>,
+    /// Per task: the work step of a one-step task whose attempts always complete (see
+    /// `simple_work`), or NONE.
+    simple: Vec<u32>,
     /// Per preset: until when each idle machine stays warm. Pushed in time order, so the
     /// expired ones are at the front.
     warm: [std::collections::VecDeque<f64>; 7],
@@ -255,6 +258,7 @@ impl<O: Observer> Engine<'_, O> {
         for ts in lr.task_subq.iter_mut() {
             ts.0 = base[ts.0 as usize];
         }
+        lr.simple = m.tasks.iter().map(|t| simple_work(m, t)).collect();
         lr.tokens = l.batch_tokens.map_or(f64::INFINITY, |b| b.bucket);
         lr.stats.env_base = lr.env_base;
         lr.stats.env_cap = lr.env_cap;
@@ -518,6 +522,42 @@ impl<O: Observer> Engine<'_, O> {
         }
     }
 
+    /// An attempt of a one-step task starts its work (`start_attempt` calls it once the
+    /// attempt is open; false: not such a task). It does what the attempt's root fiber would:
+    /// start executing, draw the duration from the same stream, push one event at the end,
+    /// but without the fiber and the op dispatch around it. Same numbers, same events.
+    pub(super) fn start_simple(&mut self, run: u32, task: TaskId) -> bool {
+        let spec = self.s.lr.simple[task as usize];
+        if spec == NONE {
+            return false;
+        }
+        let now = self.s.now;
+        let w = &self.m.works[spec as usize];
+        let DurSpec::Dist(d) = w.duration else { unreachable!("simple work has a duration distribution") };
+        let pc = self.m.tasks[task as usize].entry_pc;
+        let r = &mut self.s.runs[run as usize];
+        // set_active(root fiber, true) on the attempt start_attempt just opened (busy 0).
+        r.busy += 1;
+        r.cgen = r.cgen.wrapping_add(1);
+        r.exec_since = now;
+        // start_work: the root fiber's stream (step `pc`, try 0, item key 0).
+        let mut rng = stream(mix3(r.akey, purpose::WORK, (pc as u64) << 32, 0));
+        let scale = w.scale[r.machine as usize];
+        let end = now + self.m.dists[d as usize].sample(&mut rng) * scale;
+        let g = r.gn;
+        self.obs.work(run, NONE, spec, now, end, false);
+        self.push(end, EvKind::WorkEnd, run, g, 0);
+        true
+    }
+
+    /// The work of a one-step task's attempt ended: the fiber would go on to the task's end,
+    /// so the attempt ends OK and the run completes.
+    pub(super) fn work_end(&mut self, run: u32) {
+        debug_assert!(self.s.runs[run as usize].slot != NONE, "a one-step run never gives its slot back while working");
+        self.end_attempt(run, AttemptEnd::Ok);
+        self.finish_run(run, Status::Completed);
+    }
+
     /// Run `run` gives its slot back; its machine stays warm for a while.
     pub(super) fn release(&mut self, run: u32) {
         let sq = self.s.runs[run as usize].slot;
@@ -762,6 +802,20 @@ impl<O: Observer> Engine<'_, O> {
         }
         let _ = wf;
     }
+}
+
+/// The work step of task `t` when its program is that one step and an attempt of it can only
+/// complete: a duration distribution, no failure, no memory (no out-of-memory), no
+/// maxDuration. Else NONE.
+fn simple_work(m: &Model, t: &Task) -> u32 {
+    let pc = t.entry_pc as usize;
+    let (Some(&Op::Work { spec, .. }), Some(Op::End)) = (m.ops.get(pc), m.ops.get(pc + 1)) else { return NONE };
+    let w = &m.works[spec as usize];
+    let always_completes = matches!(w.duration, DurSpec::Dist(_))
+        && !(w.failure > 0.0)
+        && w.memory_mb.is_none()
+        && t.max_duration_s.is_none();
+    if always_completes { spec } else { NONE }
 }
 
 /// Backlog samples over the arrivals' duration.

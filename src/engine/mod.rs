@@ -192,6 +192,8 @@ enum EvKind {
     Sample,
     /// Load: the dequeue loop polls the queues.
     Dequeue,
+    /// Load: the work of a run of a one-step task ends (see `load::start_simple`).
+    WorkEnd,
 }
 
 /// An event. Its order key packs (time, sequence) into one integer: times are never
@@ -660,6 +662,12 @@ impl<O: Observer> Engine<'_, O> {
                     }
                 }
                 EvKind::Dequeue => self.dequeue_poll(),
+                EvKind::WorkEnd => {
+                    let r = &self.s.runs[ev.id as usize];
+                    if r.gn == ev.gn && !r.done {
+                        self.work_end(ev.id);
+                    }
+                }
                 EvKind::Tick => {
                     if self.live(ev.id, ev.gn) {
                         self.tick(ev.id, ev.aux);
@@ -957,6 +965,9 @@ impl<O: Observer> Engine<'_, O> {
         self.s.out_mut(wf).attempts += 1;
         if attempt == 1 {
             self.task_progress(run, 0.0);
+        }
+        if self.s.lr.on && self.start_simple(run, task) {
+            return;
         }
         let f = self.alloc_fiber(run, self.m.tasks[task as usize].entry_pc, NONE, 0);
         self.set_active(f, true);
