@@ -164,8 +164,8 @@ pub(super) struct LoadRt {
     /// attribute (NONE: no key, the first sub-queue).
     task_subq: Vec<(u32, u32, u32)>,
     /// Per task: the work step of a one-step task whose attempts always complete (see
-    /// `simple_work`), or NONE.
-    simple: Vec<u32>,
+    /// `simple_work`), or NONE; and `mix3_part` of its work stream's components.
+    simple: Vec<(u32, u64)>,
     /// Per preset: until when each idle machine stays warm. Pushed in time order, so the
     /// expired ones are at the front.
     warm: [std::collections::VecDeque<f64>; 7],
@@ -187,6 +187,9 @@ pub(super) struct LoadRt {
     /// workflow runs (`splitmix(key)`: `run_key(key, i)` is `mix(run_base, i)`).
     arrival_key: u64,
     run_base: u64,
+    /// `mix_part(i)` of the stream's next arrival `i`, computed when its gap was drawn and
+    /// used again for its run key: (i, part).
+    next_part: (u64, u64),
     /// Runs waiting in each queue (for the queue size limit).
     queue_len: Vec<u32>,
     /// Batch rate limit: tokens (negative: owed) at `tokens_t`.
@@ -211,6 +214,7 @@ impl<O: Observer> Engine<'_, O> {
         *lr = LoadRt {
             on: true,
             keep_warm_s: l.keep_warm_s,
+            next_part: (u64::MAX, 0),
             warm_fixed: m.start_latency.as_fixed(),
             cold_fixed: l.cold_start.as_fixed(),
             dq_every: l.dequeue_every_s,
@@ -258,7 +262,11 @@ impl<O: Observer> Engine<'_, O> {
         for ts in lr.task_subq.iter_mut() {
             ts.0 = base[ts.0 as usize];
         }
-        lr.simple = m.tasks.iter().map(|t| simple_work(m, t)).collect();
+        lr.simple = m
+            .tasks
+            .iter()
+            .map(|t| (simple_work(m, t), crate::rng::mix3_part(purpose::WORK, (t.entry_pc as u64) << 32, 0)))
+            .collect();
         lr.tokens = l.batch_tokens.map_or(f64::INFINITY, |b| b.bucket);
         lr.stats.env_base = lr.env_base;
         lr.stats.env_cap = lr.env_cap;
@@ -527,21 +535,21 @@ impl<O: Observer> Engine<'_, O> {
     /// start executing, draw the duration from the same stream, push one event at the end,
     /// but without the fiber and the op dispatch around it. Same numbers, same events.
     pub(super) fn start_simple(&mut self, run: u32, task: TaskId) -> bool {
-        let spec = self.s.lr.simple[task as usize];
+        let (spec, part) = self.s.lr.simple[task as usize];
         if spec == NONE {
             return false;
         }
         let now = self.s.now;
         let w = &self.m.works[spec as usize];
         let DurSpec::Dist(d) = w.duration else { unreachable!("simple work has a duration distribution") };
-        let pc = self.m.tasks[task as usize].entry_pc;
         let r = &mut self.s.runs[run as usize];
         // set_active(root fiber, true) on the attempt start_attempt just opened (busy 0).
         r.busy += 1;
         r.cgen = r.cgen.wrapping_add(1);
         r.exec_since = now;
-        // start_work: the root fiber's stream (step `pc`, try 0, item key 0).
-        let mut rng = stream(mix3(r.akey, purpose::WORK, (pc as u64) << 32, 0));
+        // start_work: the root fiber's stream, mix3(akey, WORK, entry_pc << 32 | try 0, item
+        // key 0), with the components' half precomputed.
+        let mut rng = stream(crate::rng::mix_pre(r.akey, part));
         let scale = w.scale[r.machine as usize];
         let end = now + self.m.dists[d as usize].sample(&mut rng) * scale;
         let g = r.gn;
@@ -718,13 +726,15 @@ impl<O: Observer> Engine<'_, O> {
     /// zero now, no arrival). Pure, so the caller can draw it before the work of the current
     /// arrival and let its latency (a chain of mixes and a logarithm) overlap that work.
     #[inline]
-    fn arrival_gap(&self, l: &Load, i: u64, g: u32) -> Option<f64> {
+    fn arrival_gap(&mut self, l: &Load, i: u64, g: u32) -> Option<f64> {
         let rate = l.rate_at(self.s.now) / 60.0;
         if rate <= 0.0 {
             return None;
         }
         Some(if l.poisson {
-            let mut rng = stream(mix(mix(self.s.lr.arrival_key, i), g as u64));
+            let part = crate::rng::mix_part(i);
+            self.s.lr.next_part = (i, part);
+            let mut rng = stream(mix(crate::rng::mix_pre(self.s.lr.arrival_key, part), g as u64));
             -(1.0 - rng.random::<f64>()).ln() / rate
         } else {
             1.0 / rate
@@ -769,8 +779,11 @@ impl<O: Observer> Engine<'_, O> {
         self.s.lr.stats.arrived += 1;
         self.load_tick();
         self.s.lr.in_system += 1;
-        // `run_key(key, i)`, with `splitmix(key)` done once per replication.
-        let wf = self.new_workflow(mix(self.s.lr.run_base, i));
+        // `run_key(key, i)`, with `splitmix(key)` done once per replication and `mix_part(i)`
+        // reused from the draw of this arrival's gap.
+        let (pi, part) = self.s.lr.next_part;
+        let part = if pi == i { part } else { crate::rng::mix_part(i) };
+        let wf = self.new_workflow(crate::rng::mix_pre(self.s.lr.run_base, part));
         if self.s.wfs[wf as usize].measured {
             let now = self.s.now;
             self.s.lr.stats.arrivals.push(now);

@@ -14,7 +14,7 @@
 use crate::dist::Dist;
 use crate::model::*;
 use crate::platform::{self, PRESETS};
-use crate::rng::{SimRng, mix, mix3, purpose, stream};
+use crate::rng::{SimRng, mix, mix_part, mix_pre, mix3, purpose, stream};
 use rand::RngExt;
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
@@ -949,7 +949,9 @@ impl<O: Observer> Engine<'_, O> {
         let now = self.s.now;
         let r = &mut self.s.runs[run as usize];
         r.attempt += 1;
-        r.akey = mix(r.key, r.attempt as u64);
+        // mix(key, attempt), its component's half precomputed for first attempts.
+        const FIRST: u64 = mix_part(1);
+        r.akey = if r.attempt == 1 { mix_pre(r.key, FIRST) } else { mix(r.key, r.attempt as u64) };
         r.attempt_start = now;
         r.attempt_usage = 0.0;
         r.mem = 0.0;
