@@ -825,7 +825,7 @@ fn simple_work(m: &Model, t: &Task) -> u32 {
     let (Some(&Op::Work { spec, .. }), Some(Op::End)) = (m.ops.get(pc), m.ops.get(pc + 1)) else { return NONE };
     let w = &m.works[spec as usize];
     let always_completes = matches!(w.duration, DurSpec::Dist(_))
-        && !(w.failure > 0.0)
+        && w.failure <= 0.0
         && w.memory_mb.is_none()
         && t.max_duration_s.is_none();
     if always_completes { spec } else { NONE }
