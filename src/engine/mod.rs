@@ -20,7 +20,7 @@ use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
 mod load;
-pub use load::{BACKLOG_SAMPLES, LoadOutcome, QueueStats, SLOT_RELEASE_S, simulate_load};
+pub use load::{BACKLOG_SAMPLES, LoadOutcome, QueueStats, SLOT_RELEASE_S, simulate_load, simulate_load_fibers};
 use load::{LoadRt, QState};
 
 /// Promise.all items started in line (no event) when a step starts at most this many.
