@@ -815,6 +815,12 @@ impl<O: Observer> Engine<'_, O> {
         // A multiplication, not a division by LEVEL_STEP: this runs at every progress move.
         let x = v * (LEVELS as f64 / 100.0) + 1e-9;
         let mut l = w.level as usize;
+        if l == 0 && x >= LEVELS as f64 {
+            // Every level at once (a run that ends without having reported progress, as
+            // most do under load): the loop below would set them all to this same value.
+            out.progress = [now - w.arrival; LEVELS];
+            l = LEVELS;
+        }
         while l < LEVELS && x >= (l + 1) as f64 {
             out.progress[l] = now - w.arrival;
             l += 1;
@@ -823,7 +829,9 @@ impl<O: Observer> Engine<'_, O> {
         w.bar = v;
     }
 
-    /// Moves the bar to fraction `frac` of the slice of the task of `run`.
+    /// Moves the bar to fraction `frac` of the slice of the task of `run`. Inline: every run
+    /// calls it at its first attempt and at its end, mostly for a task without a slice.
+    #[inline]
     fn task_progress(&mut self, run: u32, frac: f64) {
         let r = &self.s.runs[run as usize];
         let (t, wf) = (r.task, r.wf);
