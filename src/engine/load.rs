@@ -562,8 +562,60 @@ impl<O: Observer> Engine<'_, O> {
     /// so the attempt ends OK and the run completes.
     pub(super) fn work_end(&mut self, run: u32) {
         debug_assert!(self.s.runs[run as usize].slot != NONE, "a one-step run never gives its slot back while working");
-        self.end_attempt(run, AttemptEnd::Ok);
-        self.finish_run(run, Status::Completed);
+        let r = &self.s.runs[run as usize];
+        let wf = r.wf;
+        if r.waiter != Waiter::None || self.s.wfs[wf as usize].root != run {
+            self.end_attempt(run, AttemptEnd::Ok);
+            self.finish_run(run, Status::Completed);
+            return;
+        }
+        // An entry run (nobody waits for it): end_attempt(run, Ok) then finish_run(run,
+        // Completed), the same steps in the same order with the lookups done once.
+        let now = self.s.now;
+        let r = &mut self.s.runs[run as usize];
+        if r.busy > 0 {
+            r.attempt_usage += now - r.exec_since;
+        }
+        r.busy = 0;
+        r.gn = r.gn.wrapping_add(1);
+        r.dgen = r.dgen.wrapping_add(1);
+        r.dl_pending = false;
+        r.mem = 0.0;
+        r.child_waits = 0;
+        r.pending = NONE;
+        let usage = r.attempt_usage;
+        let usd = usage * self.m.usd_per_s[r.machine as usize];
+        let (task, attempt, start, machine, t_start) = (r.task, r.attempt, r.attempt_start, r.machine, r.t_start);
+        r.done = true;
+        r.status = Status::Completed;
+        let acc = self.acc(run);
+        acc.usage_s += usage;
+        acc.compute_usd += usd;
+        let out = self.s.out_mut(wf);
+        out.usage_s += usage;
+        out.compute_usd += usd;
+        out.cost_usd = out.compute_usd + out.invocation_usd;
+        out.root_usage_s += usage;
+        let outcome = AttemptEnd::Ok;
+        self.obs.attempt(&AttemptRecord { run, task, attempt, machine, start, end: now, usage_s: usage, outcome });
+        self.s.live -= 1;
+        let acc = self.acc(run);
+        acc.statuses[Status::Completed as usize] += 1;
+        if t_start.is_finite() {
+            acc.execution_s += now - t_start;
+        }
+        self.task_progress(run, 1.0);
+        self.release(run);
+        self.workflow_done(wf);
+        self.set_progress(wf, 100.0);
+        let w = &mut self.s.wfs[wf as usize];
+        w.done = true;
+        let d = now - w.arrival;
+        let out = self.s.out_mut(wf);
+        out.duration_s = d;
+        out.status = Status::Completed;
+        out.makespan_s = out.makespan_s.max(d);
+        self.obs.run_end(run, Status::Completed, now);
     }
 
     /// Run `run` gives its slot back; its machine stays warm for a while.
