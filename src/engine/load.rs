@@ -591,6 +591,10 @@ impl<O: Observer> Engine<'_, O> {
         let acc = self.acc(run);
         acc.usage_s += usage;
         acc.compute_usd += usd;
+        acc.statuses[Status::Completed as usize] += 1;
+        if t_start.is_finite() {
+            acc.execution_s += now - t_start;
+        }
         let out = self.s.out_mut(wf);
         out.usage_s += usage;
         out.compute_usd += usd;
@@ -599,11 +603,6 @@ impl<O: Observer> Engine<'_, O> {
         let outcome = AttemptEnd::Ok;
         self.obs.attempt(&AttemptRecord { run, task, attempt, machine, start, end: now, usage_s: usage, outcome });
         self.s.live -= 1;
-        let acc = self.acc(run);
-        acc.statuses[Status::Completed as usize] += 1;
-        if t_start.is_finite() {
-            acc.execution_s += now - t_start;
-        }
         self.task_progress(run, 1.0);
         self.release(run);
         self.workflow_done(wf);

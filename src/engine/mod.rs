@@ -964,14 +964,18 @@ impl<O: Observer> Engine<'_, O> {
         r.attempt_usage = 0.0;
         r.mem = 0.0;
         r.busy = 0;
-        if r.attempt == 1 {
+        let q = if r.attempt == 1 {
             r.t_start = now;
-            let q = now - r.t_trigger;
-            self.acc(run).queued_s += q;
-        }
-        let r = &self.s.runs[run as usize];
+            now - r.t_trigger
+        } else {
+            0.0
+        };
         let (task, attempt, wf) = (r.task, r.attempt, r.wf);
-        self.acc(run).attempts += 1;
+        let acc = self.acc(run);
+        if attempt == 1 {
+            acc.queued_s += q;
+        }
+        acc.attempts += 1;
         self.s.out_mut(wf).attempts += 1;
         if attempt == 1 {
             self.task_progress(run, 0.0);
