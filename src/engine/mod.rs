@@ -20,7 +20,7 @@ use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
 mod load;
-pub use load::{BACKLOG_SAMPLES, LoadOutcome, QueueStats, SLOT_RELEASE_S, simulate_load, simulate_load_fibers};
+pub use load::{BACKLOG_SAMPLES, LoadOutcome, QueueStats, SLOT_RELEASE_S, simulate_load};
 use load::{LoadRt, QState};
 
 /// Promise.all items started in line (no event) when a step starts at most this many.
@@ -1641,4 +1641,11 @@ fn clamp_count(v: f64) -> u32 {
 /// Compute price of a preset per second, for reports.
 pub fn preset_name(m: u8) -> &'static str {
     PRESETS[m as usize].name
+}
+
+/// [`simulate_load`] with the one-step shortcut off, every run through the fibers (tests
+/// check that both give the same replication).
+#[doc(hidden)]
+pub fn simulate_load_fibers(m: &Model, seed: u64, rep: u64, tasks: &mut [TaskAcc]) -> Result<LoadOutcome, SimError> {
+    load::simulate_load_fibers(m, seed, rep, tasks)
 }
