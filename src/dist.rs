@@ -178,7 +178,7 @@ impl Dist {
         if let Some(hi) = self.max {
             x = x.min(hi);
         }
-        if self.round { x.round() } else { x }
+        if self.round { round_cold(x) } else { x }
     }
 
     /// Smallest value a draw can take.

@@ -38,7 +38,7 @@ impl TryRng for SimRng {
 
 /// SplitMix64's finaliser: a bijective 64-bit mixer.
 #[inline]
-pub fn splitmix(mut z: u64) -> u64 {
+pub const fn splitmix(mut z: u64) -> u64 {
     z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
@@ -48,7 +48,21 @@ pub fn splitmix(mut z: u64) -> u64 {
 /// Derives a child key from a parent key and a component.
 #[inline]
 pub fn mix(key: u64, part: u64) -> u64 {
-    splitmix(key ^ splitmix(part.wrapping_add(0x632B_E59B_D9B4_E019)))
+    mix_pre(key, mix_part(part))
+}
+
+/// The half of [`mix`] that depends on the component only: `mix(key, part)` is
+/// `mix_pre(key, mix_part(part))`, so a caller that mixes many keys with one component (or
+/// one component twice) computes it once.
+#[inline]
+pub const fn mix_part(part: u64) -> u64 {
+    splitmix(part.wrapping_add(0x632B_E59B_D9B4_E019))
+}
+
+/// [`mix`] given [`mix_part`] of its component.
+#[inline]
+pub fn mix_pre(key: u64, pre: u64) -> u64 {
+    splitmix(key ^ pre)
 }
 
 /// Derives a child key from a parent key and three components at the cost of one
@@ -57,10 +71,17 @@ pub fn mix(key: u64, part: u64) -> u64 {
 /// that a step's stream costs what the hand-written floor's does.
 #[inline]
 pub fn mix3(key: u64, a: u64, b: u64, c: u64) -> u64 {
+    mix_pre(key, mix3_part(a, b, c))
+}
+
+/// The half of [`mix3`] that depends on the components only: `mix3(key, a, b, c)` is
+/// `mix_pre(key, mix3_part(a, b, c))`.
+#[inline]
+pub fn mix3_part(a: u64, b: u64, c: u64) -> u64 {
     let h = a.wrapping_mul(0x9E37_79B9_7F4A_7C15)
         ^ b.wrapping_mul(0xC2B2_AE3D_27D4_EB4F).rotate_left(21)
         ^ c.wrapping_mul(0x1656_67B1_9E37_79F9).rotate_left(42);
-    mix(key, h)
+    mix_part(h)
 }
 
 #[inline]
@@ -98,6 +119,14 @@ mod tests {
         let mut r = stream(0);
         assert_eq!(r.next_u64(), 0xE220_A839_7B1D_CDAF);
         assert_eq!(r.next_u64(), 0x6E78_9E6A_A1B9_65F4);
+    }
+
+    #[test]
+    fn split_mixes_equal_the_whole() {
+        for (k, p) in [(0u64, 0u64), (1, 2), (u64::MAX, 7), (0x1234_5678_9ABC_DEF0, u64::MAX)] {
+            assert_eq!(mix_pre(k, mix_part(p)), mix(k, p));
+            assert_eq!(mix_pre(k, mix3_part(p, 3, k)), mix3(k, p, 3, k));
+        }
     }
 
     #[test]

@@ -160,12 +160,19 @@ pub(super) struct LoadRt {
     single: bool,
     /// Slots in use per queue (the sum over its copies).
     queue_active: Vec<u32>,
-    /// Per task: its queue's first sub-queue and number of key values.
-    task_subq: Vec<(u32, u32)>,
+    /// Per task: its queue's first sub-queue, number of key values and concurrencyKey input
+    /// attribute (NONE: no key, the first sub-queue).
+    task_subq: Vec<(u32, u32, u32)>,
+    /// Per task: the work step of a one-step task whose attempts always complete (see
+    /// `simple_work`), or NONE; and `mix3_part` of its work stream's components.
+    simple: Vec<(u32, u64)>,
     /// Per preset: until when each idle machine stays warm. Pushed in time order, so the
     /// expired ones are at the front.
     warm: [std::collections::VecDeque<f64>; 7],
     keep_warm_s: f64,
+    /// The start latency of a warm and of a cold start when it is fixed (no draw).
+    warm_fixed: Option<f64>,
+    cold_fixed: Option<f64>,
     /// The dequeue loop (see `Load::dequeue_every_s`): its intervals, a poll scheduled, the
     /// last poll's time and whether it found runs waiting.
     dq_every: f64,
@@ -176,6 +183,13 @@ pub(super) struct LoadRt {
     queued: u32,
     /// Generation of the pending arrival of the stream (a rate change makes it stale).
     arrival_gen: u32,
+    /// The replication's keys: of the arrival stream (`mix(key, ARRIVAL)`) and of its
+    /// workflow runs (`splitmix(key)`: `run_key(key, i)` is `mix(run_base, i)`).
+    arrival_key: u64,
+    run_base: u64,
+    /// `mix_part(i)` of the stream's next arrival `i`, computed when its gap was drawn and
+    /// used again for its run key: (i, part).
+    next_part: (u64, u64),
     /// Runs waiting in each queue (for the queue size limit).
     queue_len: Vec<u32>,
     /// Batch rate limit: tokens (negative: owed) at `tokens_t`.
@@ -200,6 +214,9 @@ impl<O: Observer> Engine<'_, O> {
         *lr = LoadRt {
             on: true,
             keep_warm_s: l.keep_warm_s,
+            next_part: (u64::MAX, 0),
+            warm_fixed: m.start_latency.as_fixed(),
+            cold_fixed: l.cold_start.as_fixed(),
             dq_every: l.dequeue_every_s,
             dq_idle: l.dequeue_idle_s,
             ..LoadRt::default()
@@ -225,7 +242,7 @@ impl<O: Observer> Engine<'_, O> {
                     names.len() - 1
                 }
             };
-            lr.task_subq.push((qi as u32, keys));
+            lr.task_subq.push((qi as u32, keys, t.concurrency_key.map_or(NONE, |(attr, _)| attr as u32)));
         }
         let mut base = Vec::new();
         for (qi, (name, limit, keys)) in names.iter().enumerate() {
@@ -245,14 +262,29 @@ impl<O: Observer> Engine<'_, O> {
         for ts in lr.task_subq.iter_mut() {
             ts.0 = base[ts.0 as usize];
         }
+        lr.simple = m
+            .tasks
+            .iter()
+            .map(|t| (simple_work(m, t), crate::rng::mix3_part(purpose::WORK, (t.entry_pc as u64) << 32, 0)))
+            .collect();
         lr.tokens = l.batch_tokens.map_or(f64::INFINITY, |b| b.bucket);
         lr.stats.env_base = lr.env_base;
         lr.stats.env_cap = lr.env_cap;
         lr.stats.window = (l.warmup_s, l.duration_s);
+        lr.stats.arrivals.reserve(self.s.outs.capacity());
     }
 
     /// Adds the time since the last change to the time integrals, clipped to the window.
+    /// Called several times per instant (arrival, enqueue, grant, release, end): after the
+    /// first there is nothing to add, and that check is all it costs.
+    #[inline]
     fn load_tick(&mut self) {
+        if self.s.now != self.s.lr.last_t {
+            self.load_tick_add();
+        }
+    }
+
+    fn load_tick_add(&mut self) {
         let now = self.s.now;
         let lr = &mut self.s.lr;
         let (w0, w1) = lr.stats.window;
@@ -275,15 +307,12 @@ impl<O: Observer> Engine<'_, O> {
     /// The sub-queue of a task run (its queue's copy for its concurrencyKey value).
     fn subq_of(&self, run: u32) -> u32 {
         let r = &self.s.runs[run as usize];
-        let (first, keys) = self.s.lr.task_subq[r.task as usize];
-        let k = match self.m.tasks[r.task as usize].concurrency_key {
-            Some((attr, _)) => {
-                let v = self.s.inputs[self.inputs_of(run) + attr as usize];
-                (v.max(0.0) as u32).min(keys - 1)
-            }
-            None => 0,
-        };
-        first + k
+        let (first, keys, attr) = self.s.lr.task_subq[r.task as usize];
+        if attr == NONE {
+            return first;
+        }
+        let v = self.s.inputs[self.inputs_of(run) + attr as usize];
+        first + (v.max(0.0) as u32).min(keys - 1)
     }
 
     /// Puts run `run` in its queue, waiting for a slot.
@@ -483,7 +512,11 @@ impl<O: Observer> Engine<'_, O> {
         lr.stats.starts += 1;
         lr.stats.warm_starts += u64::from(warm);
         let (key, attempt) = (r.key, r.attempt);
-        let lat = if warm { self.latency(key, attempt) } else { self.cold_latency(key, attempt) };
+        let lat = match if warm { lr.warm_fixed } else { lr.cold_fixed } {
+            Some(v) => v,
+            None if warm => self.latency(key, attempt),
+            None => self.cold_latency(key, attempt),
+        };
         match why {
             QState::Start => {
                 let g = self.s.runs[run as usize].gn;
@@ -495,6 +528,93 @@ impl<O: Observer> Engine<'_, O> {
             }
             QState::None => {}
         }
+    }
+
+    /// An attempt of a one-step task starts its work (`start_attempt` calls it once the
+    /// attempt is open; false: not such a task). It does what the attempt's root fiber would:
+    /// start executing, draw the duration from the same stream, push one event at the end,
+    /// but without the fiber and the op dispatch around it. Same numbers, same events.
+    pub(super) fn start_simple(&mut self, run: u32, task: TaskId) -> bool {
+        let (spec, part) = self.s.lr.simple[task as usize];
+        if spec == NONE {
+            return false;
+        }
+        let now = self.s.now;
+        let w = &self.m.works[spec as usize];
+        let DurSpec::Dist(d) = w.duration else { unreachable!("simple work has a duration distribution") };
+        let r = &mut self.s.runs[run as usize];
+        // set_active(root fiber, true) on the attempt start_attempt just opened (busy 0).
+        r.busy += 1;
+        r.cgen = r.cgen.wrapping_add(1);
+        r.exec_since = now;
+        // start_work: the root fiber's stream, mix3(akey, WORK, entry_pc << 32 | try 0, item
+        // key 0), with the components' half precomputed.
+        let mut rng = stream(crate::rng::mix_pre(r.akey, part));
+        let scale = w.scale[r.machine as usize];
+        let end = now + self.m.dists[d as usize].sample(&mut rng) * scale;
+        let g = r.gn;
+        self.obs.work(run, NONE, spec, now, end, false);
+        self.push(end, EvKind::WorkEnd, run, g, 0);
+        true
+    }
+
+    /// The work of a one-step task's attempt ended: the fiber would go on to the task's end,
+    /// so the attempt ends OK and the run completes.
+    pub(super) fn work_end(&mut self, run: u32) {
+        debug_assert!(self.s.runs[run as usize].slot != NONE, "a one-step run never gives its slot back while working");
+        let r = &self.s.runs[run as usize];
+        let wf = r.wf;
+        if r.waiter != Waiter::None || self.s.wfs[wf as usize].root != run {
+            self.end_attempt(run, AttemptEnd::Ok);
+            self.finish_run(run, Status::Completed);
+            return;
+        }
+        // An entry run (nobody waits for it): end_attempt(run, Ok) then finish_run(run,
+        // Completed), the same steps in the same order with the lookups done once.
+        let now = self.s.now;
+        let r = &mut self.s.runs[run as usize];
+        if r.busy > 0 {
+            r.attempt_usage += now - r.exec_since;
+        }
+        r.busy = 0;
+        r.gn = r.gn.wrapping_add(1);
+        r.dgen = r.dgen.wrapping_add(1);
+        r.dl_pending = false;
+        r.mem = 0.0;
+        r.child_waits = 0;
+        r.pending = NONE;
+        let usage = r.attempt_usage;
+        let usd = usage * self.m.usd_per_s[r.machine as usize];
+        let (task, attempt, start, machine, t_start) = (r.task, r.attempt, r.attempt_start, r.machine, r.t_start);
+        r.done = true;
+        r.status = Status::Completed;
+        let acc = self.acc(run);
+        acc.usage_s += usage;
+        acc.compute_usd += usd;
+        acc.statuses[Status::Completed as usize] += 1;
+        if t_start.is_finite() {
+            acc.execution_s += now - t_start;
+        }
+        let out = self.s.out_mut(wf);
+        out.usage_s += usage;
+        out.compute_usd += usd;
+        out.cost_usd = out.compute_usd + out.invocation_usd;
+        out.root_usage_s += usage;
+        let outcome = AttemptEnd::Ok;
+        self.obs.attempt(&AttemptRecord { run, task, attempt, machine, start, end: now, usage_s: usage, outcome });
+        self.s.live -= 1;
+        self.task_progress(run, 1.0);
+        self.release(run);
+        self.workflow_done(wf);
+        self.set_progress(wf, 100.0);
+        let w = &mut self.s.wfs[wf as usize];
+        w.done = true;
+        let d = now - w.arrival;
+        let out = self.s.out_mut(wf);
+        out.duration_s = d;
+        out.status = Status::Completed;
+        out.makespan_s = out.makespan_s.max(d);
+        self.obs.run_end(run, Status::Completed, now);
     }
 
     /// Run `run` gives its slot back; its machine stays warm for a while.
@@ -627,9 +747,14 @@ impl<O: Observer> Engine<'_, O> {
     }
 
     /// Runs a whole load: arrivals over `duration`, then until every run has ended.
-    fn load_run(&mut self, l: &Load, key: u64) -> Result<(), SimError> {
+    fn load_run(&mut self, l: &Load, key: u64, one_step: bool) -> Result<(), SimError> {
         self.load_setup(l);
-        self.next_arrival(l, key);
+        if !one_step {
+            self.s.lr.simple.iter_mut().for_each(|s| s.0 = NONE);
+        }
+        self.s.lr.arrival_key = mix(key, purpose::ARRIVAL);
+        self.s.lr.run_base = crate::rng::splitmix(key);
+        self.next_arrival(l);
         // A rate change redraws the next arrival from the new rate (for Poisson arrivals this
         // is exact: the process is memoryless; constant arrivals restart their spacing).
         for &(until, _) in &l.schedule {
@@ -645,50 +770,78 @@ impl<O: Observer> Engine<'_, O> {
     }
 
     /// Schedules the next arrival of the Poisson or constant stream, from now.
-    fn next_arrival(&mut self, l: &Load, key: u64) {
-        let now = self.s.now;
-        let rate = l.rate_at(now) / 60.0;
+    fn next_arrival(&mut self, l: &Load) {
+        let g = self.s.lr.arrival_gen.wrapping_add(1);
+        let gap = self.arrival_gap(l, self.s.lr.stats.arrived, g);
+        self.schedule_arrival(gap, g);
+    }
+
+    /// The gap to arrival `i` of the stream drawn under generation `g` (None: the rate is
+    /// zero now, no arrival). Pure, so the caller can draw it before the work of the current
+    /// arrival and let its latency (a chain of mixes and a logarithm) overlap that work.
+    #[inline]
+    fn arrival_gap(&mut self, l: &Load, i: u64, g: u32) -> Option<f64> {
+        let rate = l.rate_at(self.s.now) / 60.0;
         if rate <= 0.0 {
-            return;
+            return None;
         }
-        let lr = &mut self.s.lr;
-        lr.arrival_gen = lr.arrival_gen.wrapping_add(1);
-        let (g, i) = (lr.arrival_gen, lr.stats.arrived);
-        let gap = if l.poisson {
-            let mut rng = stream(mix(mix(mix(key, purpose::ARRIVAL), i), g as u64));
+        Some(if l.poisson {
+            let part = crate::rng::mix_part(i);
+            self.s.lr.next_part = (i, part);
+            let mut rng = stream(mix(crate::rng::mix_pre(self.s.lr.arrival_key, part), g as u64));
             -(1.0 - rng.random::<f64>()).ln() / rate
         } else {
             1.0 / rate
-        };
-        self.push(now + gap, EvKind::Arrival, 0, ARRIVAL_NEXT, g);
+        })
+    }
+
+    /// Pushes the stream's next arrival `gap` seconds from now under generation `g`.
+    #[inline]
+    fn schedule_arrival(&mut self, gap: Option<f64>, g: u32) {
+        if let Some(gap) = gap {
+            self.s.lr.arrival_gen = g;
+            self.push(self.s.now + gap, EvKind::Arrival, 0, ARRIVAL_NEXT, g);
+        }
     }
 
     /// An Arrival event: the next run of the stream, a rate change, or a burst.
-    pub(super) fn arrival(&mut self, l: &Load, kind: u32, aux: u32, key: u64) {
+    pub(super) fn arrival(&mut self, l: &Load, kind: u32, aux: u32) {
         if self.s.now > l.duration_s {
             return;
         }
         match kind {
             ARRIVAL_NEXT if aux == self.s.lr.arrival_gen => {
-                self.workflow_arrives(key);
-                self.next_arrival(l, key);
+                // The next gap is drawn first (it is arrival `arrived + 1`, the one after this
+                // run) but pushed after this run's events, as before: same numbers, same order.
+                let g = self.s.lr.arrival_gen.wrapping_add(1);
+                let gap = self.arrival_gap(l, self.s.lr.stats.arrived + 1, g);
+                self.workflow_arrives();
+                self.schedule_arrival(gap, g);
             }
-            ARRIVAL_RATE_CHANGE => self.next_arrival(l, key),
+            ARRIVAL_RATE_CHANGE => self.next_arrival(l),
             ARRIVAL_BURST => {
                 for _ in 0..l.bursts[aux as usize].runs {
-                    self.workflow_arrives(key);
+                    self.workflow_arrives();
                 }
             }
             _ => {}
         }
     }
 
-    fn workflow_arrives(&mut self, key: u64) {
+    fn workflow_arrives(&mut self) {
         let i = self.s.lr.stats.arrived;
         self.s.lr.stats.arrived += 1;
         self.load_tick();
         self.s.lr.in_system += 1;
-        self.new_workflow(crate::rng::run_key(key, i));
+        // `run_key(key, i)`, with `splitmix(key)` done once per replication and `mix_part(i)`
+        // reused from the draw of this arrival's gap.
+        let (pi, part) = self.s.lr.next_part;
+        let part = if pi == i { part } else { crate::rng::mix_part(i) };
+        let wf = self.new_workflow(crate::rng::mix_pre(self.s.lr.run_base, part));
+        if self.s.wfs[wf as usize].measured {
+            let now = self.s.now;
+            self.s.lr.stats.arrivals.push(now);
+        }
     }
 
     /// Records the backlog and schedules the next sample (one pending at a time).
@@ -718,6 +871,20 @@ impl<O: Observer> Engine<'_, O> {
     }
 }
 
+/// The work step of task `t` when its program is that one step and an attempt of it can only
+/// complete: a duration distribution, no failure, no memory (no out-of-memory), no
+/// maxDuration. Else NONE.
+fn simple_work(m: &Model, t: &Task) -> u32 {
+    let pc = t.entry_pc as usize;
+    let (Some(&Op::Work { spec, .. }), Some(Op::End)) = (m.ops.get(pc), m.ops.get(pc + 1)) else { return NONE };
+    let w = &m.works[spec as usize];
+    let always_completes = matches!(w.duration, DurSpec::Dist(_))
+        && w.failure <= 0.0
+        && w.memory_mb.is_none()
+        && t.max_duration_s.is_none();
+    if always_completes { spec } else { NONE }
+}
+
 /// Backlog samples over the arrivals' duration.
 pub const BACKLOG_SAMPLES: usize = 240;
 
@@ -743,14 +910,32 @@ pub fn simulate_load(m: &Model, seed: u64, rep: u64, tasks: &mut [TaskAcc]) -> R
     }
     SCRATCH.with(|cell| match cell.try_borrow_mut() {
         Ok(mut s) => {
-            let out = simulate_load_in(m, seed, rep, tasks, &mut s);
+            let out = simulate_load_in(m, seed, rep, tasks, &mut s, true);
             if s.runs.capacity() > KEEP_SCRATCH_RUNS {
                 *s = Scratch::new();
             }
             out
         }
-        Err(_) => simulate_load_in(m, seed, rep, tasks, &mut Scratch::new()),
+        Err(_) => simulate_load_in(m, seed, rep, tasks, &mut Scratch::new(), true),
     })
+}
+
+/// [`simulate_load`] with every run going through the fibers, the one-step shortcut
+/// (`start_simple`) off: the same result bit for bit (tests/load.rs checks it).
+#[doc(hidden)]
+pub fn simulate_load_fibers(m: &Model, seed: u64, rep: u64, tasks: &mut [TaskAcc]) -> Result<LoadOutcome, SimError> {
+    if m.load.is_none() {
+        return Ok(LoadOutcome::default());
+    }
+    simulate_load_in(m, seed, rep, tasks, &mut Scratch::new(), false)
+}
+
+/// About how many workflow runs arrive in a load's measured window (a capacity hint).
+fn expected_runs(l: &Load) -> usize {
+    let rate = l.schedule.iter().fold(l.per_minute, |r, &(_, x)| r.max(x)) / 60.0;
+    let burst: u64 = l.bursts.iter().map(|b| b.runs as u64).sum();
+    let n = rate * (l.duration_s - l.warmup_s).max(0.0) + burst as f64;
+    if n.is_finite() { (n as usize).min(1 << 20) } else { 0 }
 }
 
 fn simulate_load_in(
@@ -759,44 +944,54 @@ fn simulate_load_in(
     rep: u64,
     tasks: &mut [TaskAcc],
     s: &mut Scratch,
+    one_step: bool,
 ) -> Result<LoadOutcome, SimError> {
     let Some(l) = &m.load else {
         return Ok(LoadOutcome::default());
     };
     s.clear();
+    // The outcomes vector leaves with the result: size the next one for about as many runs
+    // as the last replication had (or as the arrival rate suggests), so it does not grow.
+    let want = if s.outs_hint > 0 { s.outs_hint } else { expected_runs(l) };
+    s.outs.reserve(want + want / 16 + 16);
     let mut obs = NoObserver;
     let key = mix(crate::rng::splitmix(seed), rep.wrapping_add(0x10AD));
     let mut e = Engine { m, s, tasks, obs: &mut obs };
-    e.load_run(l, key)?;
+    e.load_run(l, key, one_step)?;
     e.load_tick();
     // A workflow run still unfinished when nothing is left to happen is deadlocked: every slot
     // it could use is held by runs that wait for it. It counts as FAILED at the last event.
     let end = e.s.now;
     let mut stuck = 0;
-    for w in e.s.wfs.iter_mut().filter(|w| !w.done) {
-        w.done = true;
-        w.out.status = Status::Failed;
-        w.out.duration_s = end - w.arrival;
-        stuck += 1;
+    let s = &mut *e.s;
+    // Workflow runs not done are the ones still counted in the system.
+    if s.lr.in_system > 0 {
+        for w in s.wfs.iter_mut().filter(|w| !w.done) {
+            w.done = true;
+            let o = if w.measured { &mut s.outs[w.out as usize] } else { &mut s.outs_warm[w.out as usize] };
+            o.status = Status::Failed;
+            o.duration_s = end - w.arrival;
+            stuck += 1;
+        }
     }
-    e.s.lr.stats.deadlocked = stuck;
-    let mut out = std::mem::take(&mut e.s.lr.stats);
+    s.lr.stats.deadlocked = stuck;
+    let mut out = std::mem::take(&mut s.lr.stats);
     let (w0, w1) = out.window;
-    let wfs = &e.s.wfs;
-    // Sized first: the outcomes are large, and growing the vector would copy them again.
-    let n = wfs.iter().filter(|w| w.arrival >= w0 && w.arrival <= w1).count();
-    out.outcomes = Vec::with_capacity(n);
-    out.arrivals = Vec::with_capacity(n);
-    for w in wfs.iter().filter(|w| w.arrival >= w0 && w.arrival <= w1) {
-        let mut o = w.out;
-        o.cost_usd = o.compute_usd + o.invocation_usd;
-        out.outcomes.push(o);
-        out.arrivals.push(w.arrival);
-    }
-    out.carried_in = wfs
+    // The measured workflow runs (arrived in the window) kept their outcomes in `outs`, in
+    // arrival order, with cost_usd current: the vector becomes the result as it is, without
+    // copying the large outcomes. Their arrival times were recorded as they arrived.
+    out.outcomes = std::mem::take(&mut s.outs);
+    s.outs_hint = out.outcomes.len();
+    let wfs = &s.wfs;
+    debug_assert!(wfs.iter().all(|w| w.measured == (w.arrival >= w0 && w.arrival <= w1)));
+    debug_assert_eq!(out.arrivals.len(), out.outcomes.len());
+    // Warm-up runs arrived before the measured ones: they are the first outs_warm.len().
+    let warm = &s.outs_warm;
+    debug_assert!(wfs[..warm.len()].iter().all(|w| !w.measured));
+    out.carried_in = wfs[..warm.len()]
         .iter()
-        .filter(|w| w.arrival < w0 && w.arrival + w.out.duration_s > w0)
-        .map(|w| (w.arrival, w.out.duration_s))
+        .filter(|w| !w.measured && w.arrival < w0 && w.arrival + warm[w.out as usize].duration_s > w0)
+        .map(|w| (w.arrival, warm[w.out as usize].duration_s))
         .collect();
     Ok(out)
 }

@@ -14,7 +14,7 @@
 use crate::dist::Dist;
 use crate::model::*;
 use crate::platform::{self, PRESETS};
-use crate::rng::{SimRng, mix, mix3, purpose, stream};
+use crate::rng::{SimRng, mix, mix_part, mix_pre, mix3, purpose, stream};
 use rand::RngExt;
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
@@ -198,6 +198,8 @@ enum EvKind {
     Sample,
     /// Load: the dequeue loop polls the queues.
     Dequeue,
+    /// Load: the work of a run of a one-step task ends (see `load::start_simple`).
+    WorkEnd,
 }
 
 /// An event. Its order key packs (time, sequence) into one integer: times are never
@@ -272,11 +274,16 @@ impl EvQueue {
             // Scan up from the next event: a new event usually lands among the nearest
             // few (far ones, like maxDuration deadlines, sit at the front), so this beats a
             // binary search and moves only the events due before it.
-            let mut i = self.small.len();
-            while i > 0 && self.small[i - 1].key < ev.key {
+            // The events due before it move up one place as the scan passes them (a
+            // `Vec::insert` would call memmove to shift a handful of elements).
+            self.small.push(ev);
+            let v = self.small.as_mut_slice();
+            let mut i = v.len() - 1;
+            while i > 0 && v[i - 1].key < ev.key {
+                v[i] = v[i - 1];
                 i -= 1;
             }
-            self.small.insert(i, ev);
+            v[i] = ev;
         } else {
             self.big = true;
             self.heap.extend(self.small.drain(..));
@@ -380,6 +387,8 @@ struct RunState {
     status: Status,
     /// The workflow run this task run belongs to.
     wf: u32,
+    /// Its workflow run is measured (a copy of `Wf::measured`, read by every `acc`).
+    measured: bool,
     /// Load: the sub-queue whose slot the run holds (NONE: no slot).
     slot: u32,
     qstate: QState,
@@ -395,7 +404,7 @@ struct RunState {
     idem: u32,
 }
 
-/// One workflow run: its entry run, inputs, progress bar and outcome.
+/// One workflow run: its entry run, inputs, progress bar and where its outcome is.
 #[derive(Clone, Copy)]
 struct Wf {
     root: u32,
@@ -409,7 +418,8 @@ struct Wf {
     /// Progress levels reached so far.
     level: u32,
     done: bool,
-    out: RunOutcome,
+    /// Index of its outcome in `Scratch::outs` (measured) or `Scratch::outs_warm` (not).
+    out: u32,
 }
 
 /// Reusable per-thread state of the engine.
@@ -437,6 +447,12 @@ pub struct Scratch {
     idem: Vec<(u32, u64, u32, u32)>,
     inputs: Vec<f64>,
     wfs: Vec<Wf>,
+    /// Outcomes of the measured workflow runs (a lone run's, or a load's measured window's,
+    /// in arrival order: the load hands the vector over whole) and of a load's others.
+    outs: Vec<RunOutcome>,
+    outs_warm: Vec<RunOutcome>,
+    /// Measured workflow runs of the thread's last load replication (a capacity hint).
+    outs_hint: usize,
     lr: LoadRt,
     /// Where the totals of unmeasured runs go.
     sink: TaskAcc,
@@ -482,6 +498,9 @@ impl Scratch {
             idem: Vec::new(),
             inputs: Vec::new(),
             wfs: Vec::new(),
+            outs: Vec::with_capacity(1),
+            outs_warm: Vec::new(),
+            outs_hint: 0,
             lr: LoadRt::default(),
             sink: TaskAcc::default(),
             direct: direct::DScratch::default(),
@@ -504,6 +523,15 @@ impl Scratch {
         self.idem.clear();
         self.inputs.clear();
         self.wfs.clear();
+        self.outs.clear();
+        self.outs_warm.clear();
+    }
+
+    /// The outcome of workflow run `wf`.
+    #[inline]
+    fn out_mut(&mut self, wf: u32) -> &mut RunOutcome {
+        let w = &self.wfs[wf as usize];
+        if w.measured { &mut self.outs[w.out as usize] } else { &mut self.outs_warm[w.out as usize] }
     }
 }
 
@@ -580,7 +608,7 @@ impl<O: Observer> Engine<'_, O> {
     fn run(&mut self, key: u64) -> Result<RunOutcome, SimError> {
         self.new_workflow(key);
         self.event_loop(key)?;
-        let out = &mut self.s.wfs[0].out;
+        let out = self.s.out_mut(0);
         out.cost_usd = out.compute_usd + out.invocation_usd;
         Ok(*out)
     }
@@ -589,17 +617,22 @@ impl<O: Observer> Engine<'_, O> {
     fn new_workflow(&mut self, key: u64) -> u32 {
         let wf = self.s.wfs.len() as u32;
         let inputs = self.s.inputs.len() as u32;
-        let mut irng = stream(mix(key, purpose::INPUT));
-        for a in &self.m.inputs {
-            let v = a.dist.sample(&mut irng);
-            self.s.inputs.push(v);
+        if !self.m.inputs.is_empty() {
+            let mut irng = stream(mix(key, purpose::INPUT));
+            for a in &self.m.inputs {
+                let v = a.dist.sample(&mut irng);
+                self.s.inputs.push(v);
+            }
         }
         let (root, arrival) = (self.s.runs.len() as u32, self.s.now);
         let measured = !self.s.lr.on || {
             let (w0, w1) = self.s.lr.window();
             arrival >= w0 && arrival <= w1
         };
-        self.s.wfs.push(Wf { root, arrival, measured, inputs, bar: 0.0, level: 0, done: false, out: EMPTY_OUTCOME });
+        let outs = if measured { &mut self.s.outs } else { &mut self.s.outs_warm };
+        let out = outs.len() as u32;
+        outs.push(EMPTY_OUTCOME);
+        self.s.wfs.push(Wf { root, arrival, measured, inputs, bar: 0.0, level: 0, done: false, out });
         self.trigger_run(self.m.entry, key, Waiter::None, u32::MAX, wf, 0.0);
         wf
     }
@@ -659,7 +692,7 @@ impl<O: Observer> Engine<'_, O> {
                 }
                 EvKind::Arrival => {
                     if let Some(l) = &self.m.load {
-                        self.arrival(l, ev.gn, ev.aux, key);
+                        self.arrival(l, ev.gn, ev.aux);
                     }
                 }
                 EvKind::Enqueue => {
@@ -686,6 +719,12 @@ impl<O: Observer> Engine<'_, O> {
                     }
                 }
                 EvKind::Dequeue => self.dequeue_poll(),
+                EvKind::WorkEnd => {
+                    let r = &self.s.runs[ev.id as usize];
+                    if r.gn == ev.gn && !r.done {
+                        self.work_end(ev.id);
+                    }
+                }
                 EvKind::Tick => {
                     if self.live(ev.id, ev.gn) {
                         self.tick(ev.id, ev.aux);
@@ -819,25 +858,37 @@ impl<O: Observer> Engine<'_, O> {
         }
     }
 
+    /// Inline: a workflow run's end moves the bar to 100, a constant the level loop then
+    /// folds.
+    #[inline]
     fn set_progress(&mut self, wf: u32, v: f64) {
         let now = self.s.now;
         let w = &mut self.s.wfs[wf as usize];
         if w.done || v <= w.bar {
             return;
         }
+        let out = if w.measured { &mut self.s.outs[w.out as usize] } else { &mut self.s.outs_warm[w.out as usize] };
         // Level l (0-based) is reached at (l + 1) * LEVEL_STEP percent.
         // A multiplication, not a division by LEVEL_STEP: this runs at every progress move.
         let x = v * (LEVELS as f64 / 100.0) + 1e-9;
         let mut l = w.level as usize;
+        if l == 0 && x >= LEVELS as f64 {
+            // Every level at once (a run that ends without having reported progress, as
+            // most do under load): the loop below would set them all to this same value.
+            out.progress = [now - w.arrival; LEVELS];
+            l = LEVELS;
+        }
         while l < LEVELS && x >= (l + 1) as f64 {
-            w.out.progress[l] = now - w.arrival;
+            out.progress[l] = now - w.arrival;
             l += 1;
         }
         w.level = l as u32;
         w.bar = v;
     }
 
-    /// Moves the bar to fraction `frac` of the slice of the task of `run`.
+    /// Moves the bar to fraction `frac` of the slice of the task of `run`. Inline: every run
+    /// calls it at its first attempt and at its end, mostly for a task without a slice.
+    #[inline]
     fn task_progress(&mut self, run: u32, frac: f64) {
         let r = &self.s.runs[run as usize];
         let (t, wf) = (r.task, r.wf);
@@ -869,7 +920,7 @@ impl<O: Observer> Engine<'_, O> {
     /// a load's measured window.
     fn acc(&mut self, run: u32) -> &mut TaskAcc {
         let r = &self.s.runs[run as usize];
-        if self.s.wfs[r.wf as usize].measured { &mut self.tasks[r.task as usize] } else { &mut self.s.sink }
+        if r.measured { &mut self.tasks[r.task as usize] } else { &mut self.s.sink }
     }
 
     /// Offset of the input attributes of the workflow of task run `run`.
@@ -915,6 +966,7 @@ impl<O: Observer> Engine<'_, O> {
             done: false,
             status: Status::Completed,
             wf,
+            measured: self.s.wfs[wf as usize].measured,
             slot: NONE,
             qstate: QState::None,
             qgen: 0,
@@ -929,8 +981,11 @@ impl<O: Observer> Engine<'_, O> {
         let acc = self.acc(id);
         acc.runs += 1;
         acc.invocation_usd += inv;
-        let out = &mut self.s.wfs[wf as usize].out;
+        let out = self.s.out_mut(wf);
         out.invocation_usd += self.m.invocation_usd;
+        // Kept current (the same sum the end would take) so that a load's outcomes need no
+        // pass of their own at the end.
+        out.cost_usd = out.compute_usd + out.invocation_usd;
         out.task_runs += 1;
         self.obs.triggered(id, task, parent, now);
         if self.s.lr.on {
@@ -959,22 +1014,31 @@ impl<O: Observer> Engine<'_, O> {
         let now = self.s.now;
         let r = &mut self.s.runs[run as usize];
         r.attempt += 1;
-        r.akey = mix(r.key, r.attempt as u64);
+        // mix(key, attempt), its component's half precomputed for first attempts.
+        const FIRST: u64 = mix_part(1);
+        r.akey = if r.attempt == 1 { mix_pre(r.key, FIRST) } else { mix(r.key, r.attempt as u64) };
         r.attempt_start = now;
         r.attempt_usage = 0.0;
         r.mem = 0.0;
         r.busy = 0;
-        if r.attempt == 1 {
+        let q = if r.attempt == 1 {
             r.t_start = now;
-            let q = now - r.t_trigger;
-            self.acc(run).queued_s += q;
-        }
-        let r = &self.s.runs[run as usize];
+            now - r.t_trigger
+        } else {
+            0.0
+        };
         let (task, attempt, wf) = (r.task, r.attempt, r.wf);
-        self.acc(run).attempts += 1;
-        self.s.wfs[wf as usize].out.attempts += 1;
+        let acc = self.acc(run);
+        if attempt == 1 {
+            acc.queued_s += q;
+        }
+        acc.attempts += 1;
+        self.s.out_mut(wf).attempts += 1;
         if attempt == 1 {
             self.task_progress(run, 0.0);
+        }
+        if self.s.lr.on && self.start_simple(run, task) {
+            return;
         }
         let f = self.alloc_fiber(run, self.m.tasks[task as usize].entry_pc, NONE, 0);
         self.set_active(f, true);
@@ -1004,11 +1068,14 @@ impl<O: Observer> Engine<'_, O> {
         if how == AttemptEnd::OutOfMemory {
             acc.oom += 1;
         }
-        let w = &mut self.s.wfs[self.s.runs[run as usize].wf as usize];
-        w.out.usage_s += usage;
-        w.out.compute_usd += usd;
-        if w.root == run {
-            w.out.root_usage_s += usage;
+        let wf = self.s.runs[run as usize].wf;
+        let root = self.s.wfs[wf as usize].root == run;
+        let out = self.s.out_mut(wf);
+        out.usage_s += usage;
+        out.compute_usd += usd;
+        out.cost_usd = out.compute_usd + out.invocation_usd;
+        if root {
+            out.root_usage_s += usage;
         }
         self.obs.attempt(&AttemptRecord { run, task, attempt, machine, start, end: now, usage_s: usage, outcome: how });
     }
@@ -1039,11 +1106,14 @@ impl<O: Observer> Engine<'_, O> {
             }
             let w = &mut self.s.wfs[wf as usize];
             w.done = true;
-            w.out.duration_s = now - w.arrival;
-            w.out.status = status;
+            let d = now - w.arrival;
+            let out = self.s.out_mut(wf);
+            out.duration_s = d;
+            out.status = status;
         }
-        let w = &mut self.s.wfs[wf as usize];
-        w.out.makespan_s = w.out.makespan_s.max(now - w.arrival);
+        let d = now - self.s.wfs[wf as usize].arrival;
+        let out = self.s.out_mut(wf);
+        out.makespan_s = out.makespan_s.max(d);
         self.obs.run_end(run, status, now);
         let failed = status != Status::Completed;
         match waiter {
@@ -1631,4 +1701,11 @@ fn clamp_count(v: f64) -> u32 {
 /// Compute price of a preset per second, for reports.
 pub fn preset_name(m: u8) -> &'static str {
     PRESETS[m as usize].name
+}
+
+/// [`simulate_load`] with the one-step shortcut off, every run through the fibers (tests
+/// check that both give the same replication).
+#[doc(hidden)]
+pub fn simulate_load_fibers(m: &Model, seed: u64, rep: u64, tasks: &mut [TaskAcc]) -> Result<LoadOutcome, SimError> {
+    load::simulate_load_fibers(m, seed, rep, tasks)
 }
