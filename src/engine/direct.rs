@@ -372,25 +372,83 @@ fn deadline(max: Option<f64>, since: f64, usage: f64) -> f64 {
     }
 }
 
-/// wait.for(`d`) from `now` in an attempt executing since `since` with `usage` seconds before
-/// that and deadline `dl`: over 5 s it is checkpointed (paused: neither billed nor counted
-/// toward maxDuration, so the deadline moves), else it executes. `Some(false)`: the deadline
-/// came first; `None`: a tie with it.
-#[inline]
-fn wait_for(d: f64, now: &mut f64, since: &mut f64, usage: &mut f64, dl: &mut f64, max: Option<f64>) -> Option<bool> {
-    if d > platform::CHECKPOINT_WAIT_S {
-        *usage += *now - *since;
-        *now += d;
-        *since = *now;
-        *dl = deadline(max, *since, *usage);
-    } else {
-        let next = *now + d;
-        if deadline_first(*dl, next)? {
+/// An attempt's clock: the time, and what maxDuration needs. The attempt executes from
+/// `since` with `usage` seconds executed before; `due` is when that stretch would reach
+/// maxDuration. `pend` is the time of the engine's pending deadline event: the engine keeps
+/// one event per attempt, which fires where it was scheduled and is pushed again at the true
+/// deadline when the attempt paused since (and is dropped when it fires during a pause), so
+/// an attempt times out at `max(pend, due)`. The two differ only by rounding (after a pause of
+/// no length), but the results must be the engine's to the bit.
+struct Clock {
+    now: f64,
+    since: f64,
+    usage: f64,
+    max: Option<f64>,
+    due: f64,
+    pend: f64,
+    /// The deadline of the current stretch: `max(pend, due)`.
+    dl: f64,
+}
+
+impl Clock {
+    fn new(start: f64, max: Option<f64>) -> Clock {
+        let due = deadline(max, start, 0.0);
+        Clock { now: start, since: start, usage: 0.0, max, due, pend: due, dl: due }
+    }
+
+    /// Seconds executed by time `t` of the current stretch.
+    #[inline]
+    fn used(&self, t: f64) -> f64 {
+        self.usage + (t - self.since)
+    }
+
+    /// The attempt ends at its deadline.
+    fn timeout(&self) -> (End, f64, f64) {
+        (End::TimedOut, self.dl, self.used(self.dl))
+    }
+
+    /// Checkpointed now: executing time stops counting. A deadline event that came due while
+    /// executing was pushed again at the stretch's true deadline.
+    fn pause(&mut self) {
+        self.usage += self.now - self.since;
+        if self.pend <= self.now {
+            self.pend = self.due;
+        }
+    }
+
+    /// Executing again from now. A deadline event that came due during the pause (or at this
+    /// instant: it was scheduled first) was dropped, and a new one is pushed.
+    fn resume(&mut self) {
+        self.since = self.now;
+        self.due = deadline(self.max, self.since, self.usage);
+        if self.pend <= self.now {
+            self.pend = self.due;
+        }
+        self.dl = self.pend.max(self.due);
+    }
+
+    /// Executes until `t`. `Some(false)`: the deadline came first; `None`: a tie with it.
+    #[inline]
+    fn run_to(&mut self, t: f64) -> Option<bool> {
+        if deadline_first(self.dl, t)? {
             return Some(false);
         }
-        *now = next;
+        self.now = t;
+        Some(true)
     }
-    Some(true)
+
+    /// wait.for(`d`): over 5 s checkpointed (paused: neither billed nor counted toward
+    /// maxDuration), else executing. `Some(false)`: the deadline came first; `None`: a tie.
+    fn wait(&mut self, d: f64) -> Option<bool> {
+        if d > platform::CHECKPOINT_WAIT_S {
+            self.pause();
+            self.now += d;
+            self.resume();
+            Some(true)
+        } else {
+            self.run_to(self.now + d)
+        }
+    }
 }
 
 /// Does the deadline `dl` come before an event at `t`? `None` when they are at the same
@@ -414,10 +472,7 @@ impl Direct<'_> {
         let m = self.m;
         let t = &m.tasks[a.task as usize];
         let max = t.max_duration_s;
-        let mut now = start;
-        let mut since = now;
-        let mut usage = 0.0;
-        let mut dl = deadline(max, since, usage);
+        let mut c = Clock::new(start, max);
         let mut pc = t.entry_pc;
         // Steps are the ops that take time (work tries, waits, items, units, triggered runs),
         // each at most a few events of the engine; branches and progress marks are free.
@@ -445,7 +500,7 @@ impl Direct<'_> {
                                 for u in 1..=n {
                                     x += each.sample(&mut rng) * scale;
                                     if report && (u % stride == 0 || u == n) {
-                                        self.d.ticks.push((now + x, u));
+                                        self.d.ticks.push((c.now + x, u));
                                     }
                                 }
                                 ticks = n;
@@ -455,30 +510,30 @@ impl Direct<'_> {
                         if let Some(md) = w.memory_mb {
                             let mem = m.dists[md as usize].sample(&mut rng);
                             if t.base_memory_mb + 0.0 + mem > platform::ram_mb(a.machine) {
-                                return Some((End::OutOfMemory, now, usage + (now - since)));
+                                return Some((End::OutOfMemory, c.now, c.used(c.now)));
                             }
                         }
                         let fail = w.failure > 0.0 && rng.random::<f64>() < w.failure;
-                        let end = if fail && w.fail_uniform { now + dur * rng.random::<f64>() } else { now + dur };
+                        let end = if fail && w.fail_uniform { c.now + dur * rng.random::<f64>() } else { c.now + dur };
                         if ticks > 0 {
                             // Unit ticks up to the end (those due with it come first: they were
                             // scheduled before it) and before the deadline.
-                            let stop = end.min(dl);
+                            let stop = end.min(c.dl);
                             for i in 0..self.d.ticks.len() {
                                 let (tt, u) = self.d.ticks[i];
                                 if tt > stop {
                                     break;
                                 }
-                                if tt == dl {
+                                if tt == c.dl {
                                     return None;
                                 }
                                 self.task_progress(a.task, prog.lo + (prog.hi - prog.lo) * u as f64 / ticks as f64, tt);
                             }
                         }
-                        if deadline_first(dl, end)? {
-                            return Some((End::TimedOut, dl, usage + (dl - since)));
+                        if deadline_first(c.dl, end)? {
+                            return Some(c.timeout());
                         }
-                        now = end;
+                        c.now = end;
                         if fail {
                             if w.retryable
                                 && let Some(policy) = w.retry
@@ -489,14 +544,14 @@ impl Direct<'_> {
                                     stream(mix3(a.akey, purpose::RETRY_DELAY, (pc as u64) << 32 | tries as u64, 0));
                                 let delay = policy.delay_s(tries + 1, rng.random::<f64>());
                                 tries += 1;
-                                let next = now + delay;
-                                if deadline_first(dl, next)? {
-                                    return Some((End::TimedOut, dl, usage + (dl - since)));
+                                let next = c.now + delay;
+                                if deadline_first(c.dl, next)? {
+                                    return Some(c.timeout());
                                 }
-                                now = next;
+                                c.now = next;
                                 continue;
                             }
-                            return Some((End::Threw { retryable: w.retryable }, now, usage + (now - since)));
+                            return Some((End::Threw { retryable: w.retryable }, c.now, c.used(c.now)));
                         }
                         pc += 1;
                         break;
@@ -506,8 +561,8 @@ impl Direct<'_> {
                     self.steps += 1;
                     let mut rng = stream(mix3(a.akey, purpose::WAIT, (pc as u64) << 32, 0));
                     let d = m.dists[dur as usize].sample(&mut rng);
-                    if !wait_for(d, &mut now, &mut since, &mut usage, &mut dl, max)? {
-                        return Some((End::TimedOut, dl, usage + (dl - since)));
+                    if !c.wait(d)? {
+                        return Some(c.timeout());
                     }
                     pc += 1;
                 }
@@ -516,16 +571,16 @@ impl Direct<'_> {
                 }
                 Op::Jump { pc: to } => pc = to,
                 Op::Progress { frac } => {
-                    self.task_progress(a.task, frac, now);
+                    self.task_progress(a.task, frac, c.now);
                     pc += 1;
                 }
                 Op::Parallel { count, cont, .. } => {
                     let n = self.count(count, mix(a.key, mix(pc as u64, 0)));
                     if n > 0 {
                         self.step(n as u64)?;
-                        match self.parallel(a, pc, n, dl, now)? {
-                            Ok(t) => now = t,
-                            Err((how, t)) => return Some((how, t, usage + (t - since))),
+                        match self.parallel(a, pc, n, c.dl, c.now)? {
+                            Ok(t) => c.now = t,
+                            Err((how, t)) => return Some((how, t, c.used(t))),
                         }
                     }
                     pc = cont;
@@ -564,16 +619,15 @@ impl Direct<'_> {
                         *idem = found;
                     }
                     // Checkpointed while the child runs.
-                    usage += now - since;
-                    let (end, status) = self.task_run(task, key, now, false, a.depth + 1)?;
+                    c.pause();
+                    let (end, status) = self.task_run(task, key, c.now, false, a.depth + 1)?;
                     if found != NONE {
                         self.d.idem[found as usize].completed = status == Status::Completed;
                     }
-                    now = end;
-                    since = now;
-                    dl = deadline(max, since, usage);
+                    c.now = end;
+                    c.resume();
                     if status != Status::Completed && unwrap {
-                        return Some((End::Threw { retryable: true }, now, usage + (now - since)));
+                        return Some((End::Threw { retryable: true }, c.now, c.used(c.now)));
                     }
                     pc += 1;
                 }
@@ -582,7 +636,7 @@ impl Direct<'_> {
                     self.step(n as u64)?;
                     for i in 0..n {
                         let key = Self::child_key(a, pc, i as u64 + 1, false);
-                        self.d.deferred.push((task, key, now));
+                        self.d.deferred.push((task, key, c.now));
                         self.forgot = true;
                     }
                     pc += 1;
@@ -595,19 +649,19 @@ impl Direct<'_> {
                         self.steps += 1;
                         let key = mix3(a.akey, mix(purpose::POLL, checks as u64), (pc as u64) << 32, 0);
                         let d = m.dists[every as usize].sample(&mut stream(key));
-                        if !wait_for(d, &mut now, &mut since, &mut usage, &mut dl, max)? {
-                            return Some((End::TimedOut, dl, usage + (dl - since)));
+                        if !c.wait(d)? {
+                            return Some(c.timeout());
                         }
                         // The check's duration and its outcome, each from a stream of its own.
                         let ckey = mix3(a.akey, mix(purpose::POLL, checks as u64 + 1_000_000), (pc as u64) << 32, 0);
                         if check != NONE {
                             let dkey =
                                 mix3(a.akey, mix(purpose::POLL, checks as u64 + 2_000_000), (pc as u64) << 32, 0);
-                            let next = now + m.dists[check as usize].sample(&mut stream(dkey));
-                            if deadline_first(dl, next)? {
-                                return Some((End::TimedOut, dl, usage + (dl - since)));
+                            let next = c.now + m.dists[check as usize].sample(&mut stream(dkey));
+                            if deadline_first(c.dl, next)? {
+                                return Some(c.timeout());
                             }
-                            now = next;
+                            c.now = next;
                         }
                         checks += 1;
                         if stream(ckey).random::<f64>() < success {
@@ -615,12 +669,12 @@ impl Direct<'_> {
                         }
                         if checks >= max_checks {
                             // The external job never finished: the step throws (retryable).
-                            return Some((End::Threw { retryable: true }, now, usage + (now - since)));
+                            return Some((End::Threw { retryable: true }, c.now, c.used(c.now)));
                         }
                     }
                     pc += 1;
                 }
-                Op::End => return Some((End::Ok, now, usage + (now - since))),
+                Op::End => return Some((End::Ok, c.now, c.used(c.now))),
                 Op::EndItem | Op::BatchTriggerAndWait { .. } => return None,
             }
         }
