@@ -21,8 +21,10 @@ type Chunk = (RunStats, Vec<TaskAcc>);
 /// Chunks a rayon split simulated, by their first run, with the split's histograms.
 type Split = (Vec<(u64, Result<Chunk, SimError>)>, RunStats);
 
-/// Chunks simulated in parallel before their results are merged, in order: bounds memory.
-const BATCH: u64 = 64;
+/// Chunks simulated in parallel before their results are merged, in order: bounds memory
+/// (a chunk's result is its sums and per-task totals, about 1 KB; outcomes are written in
+/// place and histograms kept per split). Few batches, few points where all threads wait.
+const BATCH: u64 = 1024;
 
 pub struct McResult {
     /// One outcome per run, in run order, for the first `EXACT_RUNS` runs (all of them when
