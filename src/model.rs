@@ -290,6 +290,13 @@ impl Load {
 }
 
 impl Model {
+    /// The ops of task `t`'s program (programs sit one after the other, in task order).
+    pub fn program(&self, t: TaskId) -> std::ops::Range<usize> {
+        let start = self.tasks[t as usize].entry_pc as usize;
+        let end = self.tasks.get(t as usize + 1).map_or(self.ops.len(), |x| x.entry_pc as usize);
+        start..end
+    }
+
     pub fn task_id(&self, name: &str) -> Option<TaskId> {
         self.tasks.iter().position(|t| t.name == name).map(|i| i as TaskId)
     }

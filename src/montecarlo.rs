@@ -91,12 +91,12 @@ impl Moments {
         self.min = if first { x } else { self.min.min(x) };
         self.max = if first { x } else { self.max.max(x) };
     }
-    fn merge(&mut self, o: &Moments, first: bool) {
+    /// Merges the sums and extremes (the histogram is merged by `RunStats::merge_histograms`).
+    fn merge_sums(&mut self, o: &Moments, first: bool) {
         self.sum += o.sum;
         self.sumsq += o.sumsq;
         self.min = if first { o.min } else { self.min.min(o.min) };
         self.max = if first { o.max } else { self.max.max(o.max) };
-        self.hist.merge(&o.hist);
     }
     /// Mean and the half-width of its 95% interval.
     pub fn mean_ci95(&self, n: u64) -> (f64, f64) {
@@ -115,12 +115,13 @@ impl Moments {
 
 impl RunStats {
     pub fn add(&mut self, o: &RunOutcome) {
-        self.add_with(o, true);
+        self.add_sums(o);
+        self.add_histograms(o);
     }
 
-    /// Adds a run; its histogram entries only when `hist` (they are needed only when there are
-    /// more runs than outcomes kept).
-    pub fn add_with(&mut self, o: &RunOutcome, hist: bool) {
+    /// Adds a run's sums, counts and extremes (its histogram entries are `add_histograms`:
+    /// they are needed only when there are more runs than outcomes kept).
+    pub fn add_sums(&mut self, o: &RunOutcome) {
         let first = self.n == 0;
         self.n += 1;
         self.statuses[o.status as usize] += 1;
@@ -133,9 +134,6 @@ impl RunStats {
         self.root_usage_s += o.root_usage_s;
         self.attempts += o.attempts as f64;
         self.task_runs += o.task_runs as f64;
-        if hist {
-            self.add_histograms(o);
-        }
     }
 
     /// The histogram entries of one run.
@@ -184,22 +182,16 @@ impl RunStats {
         for i in 0..5 {
             self.statuses[i] += o.statuses[i];
         }
-        self.duration.merge(&o.duration, first);
-        self.cost.merge(&o.cost, first);
-        self.usage.merge(&o.usage, first);
-        self.makespan.merge(&o.makespan, first);
+        self.duration.merge_sums(&o.duration, first);
+        self.cost.merge_sums(&o.cost, first);
+        self.usage.merge_sums(&o.usage, first);
+        self.makespan.merge_sums(&o.makespan, first);
         self.compute_usd += o.compute_usd;
         self.invocation_usd += o.invocation_usd;
         self.root_usage_s += o.root_usage_s;
         self.attempts += o.attempts;
         self.task_runs += o.task_runs;
-        if self.progress.is_empty() {
-            self.progress = o.progress.clone();
-        } else {
-            for (a, b) in self.progress.iter_mut().zip(&o.progress) {
-                a.merge(b);
-            }
-        }
+        self.merge_histograms(o);
     }
 }
 
@@ -273,7 +265,7 @@ fn simulate_all(model: &Model, cfg: Config, keep: bool, on_chunk: &(dyn Fn(u64) 
                             let o = slot.get_mut((i - lo) as usize).unwrap_or(&mut spare);
                             simulate_into(model, run_key(cfg.seed, i), &mut scratch, &mut tasks, &mut NoObserver, o)
                                 .map_err(|e| e.at("run", i))?;
-                            stats.add_with(o, false);
+                            stats.add_sums(o);
                             if hist {
                                 hists.add_histograms(o);
                             }

@@ -20,7 +20,9 @@
 //! [`MAX_DEPTH`] or takes more than [`MAX_STEPS`] steps is handed back (`None`), and the
 //! caller simulates it with the event engine instead; the totals are restored first.
 
-use super::{EMPTY_OUTCOME, RunOutcome, Status, TaskAcc, clamp_count};
+use super::{
+    EMPTY_OUTCOME, RunOutcome, Status, TaskAcc, draw_count, reach_levels, retry_delay, start_latency, step_key,
+};
 use crate::model::*;
 use crate::platform;
 use crate::rng::{mix, mix3, purpose, stream};
@@ -62,7 +64,6 @@ pub fn supported(m: &Model) -> bool {
         }
     }
     // A fire-and-forget child runs alongside the rest: it must not move the progress bar.
-    let ranges = task_ranges(m);
     let mut seen = vec![false; m.tasks.len()];
     let mut stack: Vec<TaskId> = Vec::new();
     for op in &m.ops {
@@ -77,28 +78,13 @@ pub fn supported(m: &Model) -> bool {
         if m.tasks[t as usize].progress.is_some() {
             return false;
         }
-        let (a, b) = ranges[t as usize];
-        for op in &m.ops[a..b] {
+        for op in &m.ops[m.program(t)] {
             if let Op::Trigger { task, .. } | Op::TriggerAndWait { task, .. } = *op {
                 stack.push(task);
             }
         }
     }
     true
-}
-
-/// The range of ops of each task's program (programs sit one after the other).
-fn task_ranges(m: &Model) -> Vec<(usize, usize)> {
-    let mut starts: Vec<usize> = m.tasks.iter().map(|t| t.entry_pc as usize).collect();
-    starts.sort_unstable();
-    m.tasks
-        .iter()
-        .map(|t| {
-            let a = t.entry_pc as usize;
-            let b = starts.iter().copied().find(|&s| s > a).unwrap_or(m.ops.len());
-            (a, b)
-        })
-        .collect()
 }
 
 /// Reusable state of the direct path.
@@ -211,15 +197,8 @@ impl Direct<'_> {
         if self.root_done || v <= self.bar {
             return;
         }
-        // As `Engine::set_progress`: level l (0-based) is reached once x >= l + 1, that is for
-        // l below x's integer part (x is positive and finite: v > bar >= 0).
-        let x = v * (super::LEVELS as f64 / 100.0) + 1e-9;
-        // (Through u32: converting to a 64-bit integer costs a longer sequence.)
-        let reached = if x >= super::LEVELS as f64 { super::LEVELS } else { x as u32 as usize };
-        for l in self.level as usize..reached {
-            self.out.progress[l] = now;
-        }
-        self.level = self.level.max(reached as u32);
+        // As `Engine::set_progress` (the workflow run arrived at 0).
+        reach_levels(&mut self.out.progress, &mut self.level, v, now);
         self.bar = v;
     }
 
@@ -231,22 +210,11 @@ impl Direct<'_> {
     }
 
     fn latency(&self, key: u64, attempt: u32) -> f64 {
-        if let Some(v) = self.m.start_latency.as_fixed() {
-            return v;
-        }
-        let mut rng = stream(mix(mix(key, purpose::START_LATENCY), attempt as u64));
-        self.m.start_latency.sample(&mut rng)
+        start_latency(self.m, key, attempt)
     }
 
     fn count(&self, c: u32, key: u64) -> u32 {
-        match self.m.counts[c as usize] {
-            Count::Fixed(n) => n,
-            Count::Attr(a) => clamp_count(self.d.inputs[a as usize]),
-            Count::Dist(d) => {
-                let mut rng = stream(mix(key, purpose::COUNT));
-                clamp_count(self.m.dists[d as usize].sample(&mut rng).round())
-            }
-        }
+        draw_count(self.m, c, key, &self.d.inputs)
     }
 
     /// One task run triggered at `t0`: its attempts and retries. Returns its end and status.
@@ -299,7 +267,7 @@ impl Direct<'_> {
                 End::TimedOut => Status::TimedOut,
                 End::Threw { retryable } => {
                     if retryable && attempt < policy.max_attempts {
-                        let delay = retry_delay(key, attempt, &policy);
+                        let delay = retry_delay(&policy, key, attempt);
                         start = if delay < platform::WARM_RETRY_S {
                             now + delay
                         } else {
@@ -311,7 +279,7 @@ impl Direct<'_> {
                 }
                 End::OutOfMemory => match policy.oom_machine {
                     Some(big) if !upgraded && attempt < policy.max_attempts => {
-                        let delay = retry_delay(key, attempt, &policy);
+                        let delay = retry_delay(&policy, key, attempt);
                         let lat = self.latency(key, attempt);
                         machine = big;
                         upgraded = true;
@@ -345,12 +313,6 @@ impl Direct<'_> {
         self.out.makespan_s = self.out.makespan_s.max(now);
         (now, status)
     }
-}
-
-/// The delay before attempt `attempt + 1`, as `Engine::retry_delay`.
-fn retry_delay(key: u64, attempt: u32, policy: &platform::RetryPolicy) -> f64 {
-    let mut rng = stream(mix(mix(key, purpose::RETRY_DELAY), attempt as u64));
-    policy.delay_s(attempt, rng.random::<f64>())
 }
 
 struct Attempt {
@@ -451,6 +413,15 @@ impl Clock {
     }
 }
 
+/// The `retry.onThrow` delay after try `tries` of work step `pc` failed, or `None` when the
+/// error escapes (not retryable, no retry.onThrow, or its tries used up), as
+/// `Engine::work_failed`.
+fn on_throw_delay(w: &WorkSpec, akey: u64, pc: u32, tries: u32, ikey: u64) -> Option<f64> {
+    let policy = w.retry.filter(|p| w.retryable && tries + 1 < p.max_attempts)?;
+    let mut rng = stream(step_key(akey, purpose::RETRY_DELAY, pc, tries, ikey));
+    Some(policy.delay_s(tries + 1, rng.random::<f64>()))
+}
+
 /// Does the deadline `dl` come before an event at `t`? `None` when they are at the same
 /// instant: the engine's order then depends on when each was scheduled.
 #[inline]
@@ -484,7 +455,7 @@ impl Direct<'_> {
                     loop {
                         // Counted, checked at the next attempt or count (tries are bounded).
                         self.steps += 1;
-                        let mut rng = stream(mix3(a.akey, purpose::WORK, (pc as u64) << 32 | tries as u64, 0));
+                        let mut rng = stream(step_key(a.akey, purpose::WORK, pc, tries, 0));
                         let scale = w.scale[a.machine as usize];
                         let mut ticks = 0;
                         let dur = match w.duration {
@@ -530,25 +501,16 @@ impl Direct<'_> {
                                 self.task_progress(a.task, prog.lo + (prog.hi - prog.lo) * u as f64 / ticks as f64, tt);
                             }
                         }
-                        if deadline_first(c.dl, end)? {
+                        if !c.run_to(end)? {
                             return Some(c.timeout());
                         }
-                        c.now = end;
                         if fail {
-                            if w.retryable
-                                && let Some(policy) = w.retry
-                                && tries + 1 < policy.max_attempts
-                            {
-                                // retry.onThrow: an in-process (billed) delay, then the block again.
-                                let mut rng =
-                                    stream(mix3(a.akey, purpose::RETRY_DELAY, (pc as u64) << 32 | tries as u64, 0));
-                                let delay = policy.delay_s(tries + 1, rng.random::<f64>());
+                            // retry.onThrow: an in-process (billed) delay, then the block again.
+                            if let Some(delay) = on_throw_delay(w, a.akey, pc, tries, 0) {
                                 tries += 1;
-                                let next = c.now + delay;
-                                if deadline_first(c.dl, next)? {
+                                if !c.run_to(c.now + delay)? {
                                     return Some(c.timeout());
                                 }
-                                c.now = next;
                                 continue;
                             }
                             return Some((End::Threw { retryable: w.retryable }, c.now, c.used(c.now)));
@@ -559,7 +521,7 @@ impl Direct<'_> {
                 }
                 Op::Wait { dur, .. } => {
                     self.steps += 1;
-                    let mut rng = stream(mix3(a.akey, purpose::WAIT, (pc as u64) << 32, 0));
+                    let mut rng = stream(step_key(a.akey, purpose::WAIT, pc, 0, 0));
                     let d = m.dists[dur as usize].sample(&mut rng);
                     if !c.wait(d)? {
                         return Some(c.timeout());
@@ -647,21 +609,18 @@ impl Direct<'_> {
                     let mut checks = 0u32;
                     loop {
                         self.steps += 1;
-                        let key = mix3(a.akey, mix(purpose::POLL, checks as u64), (pc as u64) << 32, 0);
+                        let key = step_key(a.akey, mix(purpose::POLL, checks as u64), pc, 0, 0);
                         let d = m.dists[every as usize].sample(&mut stream(key));
                         if !c.wait(d)? {
                             return Some(c.timeout());
                         }
                         // The check's duration and its outcome, each from a stream of its own.
-                        let ckey = mix3(a.akey, mix(purpose::POLL, checks as u64 + 1_000_000), (pc as u64) << 32, 0);
+                        let ckey = step_key(a.akey, mix(purpose::POLL, checks as u64 + 1_000_000), pc, 0, 0);
                         if check != NONE {
-                            let dkey =
-                                mix3(a.akey, mix(purpose::POLL, checks as u64 + 2_000_000), (pc as u64) << 32, 0);
-                            let next = c.now + m.dists[check as usize].sample(&mut stream(dkey));
-                            if deadline_first(c.dl, next)? {
+                            let dkey = step_key(a.akey, mix(purpose::POLL, checks as u64 + 2_000_000), pc, 0, 0);
+                            if !c.run_to(c.now + m.dists[check as usize].sample(&mut stream(dkey)))? {
                                 return Some(c.timeout());
                             }
-                            c.now = next;
                         }
                         checks += 1;
                         if stream(ckey).random::<f64>() < success {
@@ -750,7 +709,7 @@ impl Direct<'_> {
             let DurSpec::Dist(d) = w.duration else { return None };
             let mut tries = 0u32;
             loop {
-                let mut rng = stream(mix3(a.akey, purpose::WORK, (pc as u64) << 32 | tries as u64, ikey));
+                let mut rng = stream(step_key(a.akey, purpose::WORK, pc, tries, ikey));
                 let dur = m.dists[d as usize].sample(&mut rng) * w.scale[a.machine as usize];
                 let fail = w.failure > 0.0 && rng.random::<f64>() < w.failure;
                 let end = if fail && w.fail_uniform { now + dur * rng.random::<f64>() } else { now + dur };
@@ -758,12 +717,7 @@ impl Direct<'_> {
                 if !fail {
                     break;
                 }
-                if w.retryable
-                    && let Some(policy) = w.retry
-                    && tries + 1 < policy.max_attempts
-                {
-                    let mut rng = stream(mix3(a.akey, purpose::RETRY_DELAY, (pc as u64) << 32 | tries as u64, ikey));
-                    let delay = policy.delay_s(tries + 1, rng.random::<f64>());
+                if let Some(delay) = on_throw_delay(w, a.akey, pc, tries, ikey) {
                     tries += 1;
                     now += delay;
                     self.step(1)?;

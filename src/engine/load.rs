@@ -32,17 +32,7 @@ struct QEntry {
     qgen: u32,
 }
 
-impl PartialEq for QEntry {
-    fn eq(&self, o: &Self) -> bool {
-        self.cmp(o) == Ordering::Equal
-    }
-}
-impl Eq for QEntry {}
-impl PartialOrd for QEntry {
-    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
-        Some(self.cmp(o))
-    }
-}
+eq_and_partial_ord_from_ord!(QEntry);
 impl Ord for QEntry {
     fn cmp(&self, o: &Self) -> Ordering {
         o.eff.total_cmp(&self.eff).then(o.seq.cmp(&self.seq))
@@ -77,17 +67,7 @@ struct Ready {
     sq: u32,
 }
 
-impl PartialEq for Ready {
-    fn eq(&self, o: &Self) -> bool {
-        self.cmp(o) == Ordering::Equal
-    }
-}
-impl Eq for Ready {}
-impl PartialOrd for Ready {
-    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
-        Some(self.cmp(o))
-    }
-}
+eq_and_partial_ord_from_ord!(Ready);
 impl Ord for Ready {
     fn cmp(&self, o: &Self) -> Ordering {
         o.eff.total_cmp(&self.eff).then(o.seq.cmp(&self.seq))

@@ -19,6 +19,24 @@ use rand::RngExt;
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
+/// `PartialEq`, `Eq` and `PartialOrd` from a type's `Ord` (queue entries order by a key
+/// their `Ord` defines; equality is that order's).
+macro_rules! eq_and_partial_ord_from_ord {
+    ($($t:ty),*) => {$(
+        impl PartialEq for $t {
+            fn eq(&self, o: &Self) -> bool {
+                self.cmp(o) == Ordering::Equal
+            }
+        }
+        impl Eq for $t {}
+        impl PartialOrd for $t {
+            fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+                Some(self.cmp(o))
+            }
+        }
+    )*};
+}
+
 mod direct;
 mod load;
 pub use direct::supported as direct_supported;
@@ -214,17 +232,7 @@ struct Ev {
     aux: u32,
 }
 
-impl PartialEq for Ev {
-    fn eq(&self, o: &Self) -> bool {
-        self.cmp(o) == Ordering::Equal
-    }
-}
-impl Eq for Ev {}
-impl PartialOrd for Ev {
-    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
-        Some(self.cmp(o))
-    }
-}
+eq_and_partial_ord_from_ord!(Ev);
 impl Ord for Ev {
     /// Reversed, so the max-heap pops the earliest (time, seq) first.
     #[inline]
@@ -868,21 +876,7 @@ impl<O: Observer> Engine<'_, O> {
             return;
         }
         let out = if w.measured { &mut self.s.outs[w.out as usize] } else { &mut self.s.outs_warm[w.out as usize] };
-        // Level l (0-based) is reached at (l + 1) * LEVEL_STEP percent.
-        // A multiplication, not a division by LEVEL_STEP: this runs at every progress move.
-        let x = v * (LEVELS as f64 / 100.0) + 1e-9;
-        let mut l = w.level as usize;
-        if l == 0 && x >= LEVELS as f64 {
-            // Every level at once (a run that ends without having reported progress, as
-            // most do under load): the loop below would set them all to this same value.
-            out.progress = [now - w.arrival; LEVELS];
-            l = LEVELS;
-        }
-        while l < LEVELS && x >= (l + 1) as f64 {
-            out.progress[l] = now - w.arrival;
-            l += 1;
-        }
-        w.level = l as u32;
+        reach_levels(&mut out.progress, &mut w.level, v, now - w.arrival);
         w.bar = v;
     }
 
@@ -898,22 +892,12 @@ impl<O: Observer> Engine<'_, O> {
     }
 
     fn latency(&self, key: u64, attempt: u32) -> f64 {
-        if let Some(v) = self.m.start_latency.as_fixed() {
-            return v;
-        }
-        let mut rng = stream(mix(mix(key, purpose::START_LATENCY), attempt as u64));
-        self.m.start_latency.sample(&mut rng)
+        start_latency(self.m, key, attempt)
     }
 
     fn count(&self, c: u32, key: u64, run: u32) -> u32 {
-        match self.m.counts[c as usize] {
-            Count::Fixed(n) => n,
-            Count::Attr(a) => clamp_count(self.s.inputs[self.inputs_of(run) + a as usize]),
-            Count::Dist(d) => {
-                let mut rng = stream(mix(key, purpose::COUNT));
-                clamp_count(self.m.dists[d as usize].sample(&mut rng).round())
-            }
-        }
+        let off = self.inputs_of(run);
+        draw_count(self.m, c, key, &self.s.inputs[off..off + self.m.inputs.len()])
     }
 
     /// The per-task totals a run counts in: its task's, or nowhere for a workflow run outside
@@ -934,7 +918,7 @@ impl<O: Observer> Engine<'_, O> {
     fn step_rng(&self, f: u32, what: u64) -> SimRng {
         let fb = &self.s.fibers[f as usize];
         let r = &self.s.runs[fb.run as usize];
-        stream(mix3(r.akey, what, (fb.pc as u64) << 32 | fb.tries as u64, fb.ikey))
+        stream(step_key(r.akey, what, fb.pc, fb.tries, fb.ikey))
     }
 
     // -------------------------------------------------------------- runs and attempts
@@ -1166,8 +1150,7 @@ impl<O: Observer> Engine<'_, O> {
 
     fn retry_delay(&self, run: u32, policy: &platform::RetryPolicy) -> f64 {
         let r = &self.s.runs[run as usize];
-        let mut rng = stream(mix(mix(r.key, purpose::RETRY_DELAY), r.attempt as u64));
-        policy.delay_s(r.attempt, rng.random::<f64>())
+        retry_delay(policy, r.key, r.attempt)
     }
 
     /// The attempt ran out of memory: one retry on `retry.outOfMemory.machine` when set and
@@ -1692,6 +1675,55 @@ impl<O: Observer> Engine<'_, O> {
 enum ChildState {
     Reused,
     Pending(u32),
+}
+
+/// The bar moved up to `v` percent at `t`: the levels not reached before (from `level`) that
+/// `v` reaches get `t`. Level l (0-based) is reached at (l + 1) * LEVEL_STEP percent, that is
+/// once x = v * LEVELS / 100 >= l + 1 (a multiplication, not a division by LEVEL_STEP: this
+/// runs at every progress move; 1e-9 absorbs the rounding of slices such as 100 / 3): for l
+/// below x's integer part, x being positive and finite.
+#[inline]
+fn reach_levels(progress: &mut [f64; LEVELS], level: &mut u32, v: f64, t: f64) {
+    let x = v * (LEVELS as f64 / 100.0) + 1e-9;
+    // (Through u32: converting to a 64-bit integer costs a longer sequence.)
+    let reached = if x >= LEVELS as f64 { LEVELS } else { x as u32 as usize };
+    for p in progress.iter_mut().take(reached).skip(*level as usize) {
+        *p = t;
+    }
+    *level = (*level).max(reached as u32);
+}
+
+/// Key of the stream of a step: the attempt's key, purpose, step, try and item.
+#[inline]
+fn step_key(akey: u64, what: u64, pc: u32, tries: u32, ikey: u64) -> u64 {
+    mix3(akey, what, (pc as u64) << 32 | tries as u64, ikey)
+}
+
+/// Start latency before attempt `attempt` (0-based) of task run `key`.
+fn start_latency(m: &Model, key: u64, attempt: u32) -> f64 {
+    if let Some(v) = m.start_latency.as_fixed() {
+        return v;
+    }
+    let mut rng = stream(mix(mix(key, purpose::START_LATENCY), attempt as u64));
+    m.start_latency.sample(&mut rng)
+}
+
+/// How many of count `c` a step at `key` makes, given its workflow run's inputs.
+fn draw_count(m: &Model, c: u32, key: u64, inputs: &[f64]) -> u32 {
+    match m.counts[c as usize] {
+        Count::Fixed(n) => n,
+        Count::Attr(a) => clamp_count(inputs[a as usize]),
+        Count::Dist(d) => {
+            let mut rng = stream(mix(key, purpose::COUNT));
+            clamp_count(m.dists[d as usize].sample(&mut rng).round())
+        }
+    }
+}
+
+/// The task-level delay after attempt `attempt` of task run `key` threw.
+fn retry_delay(policy: &platform::RetryPolicy, key: u64, attempt: u32) -> f64 {
+    let mut rng = stream(mix(mix(key, purpose::RETRY_DELAY), attempt as u64));
+    policy.delay_s(attempt, rng.random::<f64>())
 }
 
 fn clamp_count(v: f64) -> u32 {

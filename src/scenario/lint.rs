@@ -54,10 +54,9 @@ impl Programs {
         let n = m.ops.len();
         let mut task = vec![0; n];
         let mut parents = vec![Vec::new(); n];
-        for (t, tk) in m.tasks.iter().enumerate() {
-            let end = m.tasks.get(t + 1).map_or(n, |x| x.entry_pc as usize);
+        for t in 0..m.tasks.len() {
             let mut stack: Vec<(u32, u32)> = Vec::new();
-            for pc in tk.entry_pc as usize..end {
+            for pc in m.program(t as TaskId) {
                 while stack.last().is_some_and(|&(_, cont)| cont as usize <= pc) {
                     stack.pop();
                 }
@@ -70,9 +69,9 @@ impl Programs {
         }
         let mut arms = vec![Vec::new(); n];
         let mut branches = 0;
-        for (t, tk) in m.tasks.iter().enumerate() {
-            let end = m.tasks.get(t + 1).map_or(n, |x| x.entry_pc as usize);
-            mark_arms(m, tk.entry_pc as usize, end, &[], &mut arms, &mut branches);
+        for t in 0..m.tasks.len() {
+            let r = m.program(t as TaskId);
+            mark_arms(m, r.start, r.end, &[], &mut arms, &mut branches);
         }
         let mut p = Programs { task, parents, arms, can_fail: vec![false; m.tasks.len()] };
         // A task can fail if one of its steps can throw, it can time out, or a child it waits
@@ -81,7 +80,7 @@ impl Programs {
             let mut changed = false;
             for t in 0..m.tasks.len() {
                 let fails =
-                    m.tasks[t].max_duration_s.is_some() || p.range(m, t as TaskId).any(|pc| p.throws(m, pc, false));
+                    m.tasks[t].max_duration_s.is_some() || m.program(t as TaskId).any(|pc| p.throws(m, pc, false));
                 if fails != p.can_fail[t] {
                     p.can_fail[t] = fails;
                     changed = true;
@@ -92,12 +91,6 @@ impl Programs {
             }
         }
         p
-    }
-
-    fn range(&self, m: &Model, t: TaskId) -> std::ops::Range<usize> {
-        let start = m.tasks[t as usize].entry_pc as usize;
-        let end = m.tasks.get(t as usize + 1).map_or(m.ops.len(), |x| x.entry_pc as usize);
-        start..end
     }
 
     /// Can the ops at `a` and `b` both run in one attempt (not in two arms of one branch)?
@@ -418,8 +411,8 @@ fn retried_children(cx: &mut Cx, m: &Model, p: &Programs) {
         // What can throw once the children exist: a later step, another item of the
         // enclosing `parallel`s, or (a batch) one failed child, which fails the others' parent.
         let from = p.parents[pc].first().map_or(pc, |&q| q as usize);
-        let later = p
-            .range(m, t)
+        let later = m
+            .program(t)
             .filter(|&q| (q > pc || q >= from) && q != pc && p.together(pc, q))
             .find(|&q| p.throws(m, q, true));
         if later.is_none() && !batch_fails {
@@ -459,7 +452,7 @@ fn same_queue(cx: &mut Cx, m: &Model, p: &Programs) {
     // Children each task waits on.
     let waits: Vec<Vec<TaskId>> = (0..m.tasks.len())
         .map(|t| {
-            p.range(m, t as TaskId)
+            m.program(t as TaskId)
                 .filter_map(|pc| match m.ops[pc] {
                     Op::TriggerAndWait { task, .. } | Op::BatchTriggerAndWait { task, .. } => Some(task),
                     _ => None,
