@@ -1685,12 +1685,14 @@ enum ChildState {
 #[inline]
 fn reach_levels(progress: &mut [f64; LEVELS], level: &mut u32, v: f64, t: f64) {
     let x = v * (LEVELS as f64 / 100.0) + 1e-9;
-    // (Through u32: converting to a 64-bit integer costs a longer sequence.)
-    let reached = if x >= LEVELS as f64 { LEVELS } else { x as u32 as usize };
-    for p in progress.iter_mut().take(reached).skip(*level as usize) {
-        *p = t;
+    // One level at a time: a move reaches one or two levels, and a fill loop over a range
+    // is vectorised into a prologue and an epilogue that cost more than the stores.
+    let mut l = *level as usize;
+    while l < LEVELS && (l + 1) as f64 <= x {
+        progress[l] = t;
+        l += 1;
     }
-    *level = (*level).max(reached as u32);
+    *level = l as u32;
 }
 
 /// Key of the stream of a step: the attempt's key, purpose, step, try and item.
