@@ -296,6 +296,7 @@ impl<O: Observer> Engine<'_, O> {
     }
 
     /// Puts run `run` in its queue, waiting for a slot.
+    #[inline]
     pub(super) fn enqueue(&mut self, run: u32, why: QState) {
         self.load_tick();
         let now = self.s.now;
@@ -403,6 +404,7 @@ impl<O: Observer> Engine<'_, O> {
     /// is no longer its sub-queue's head is re-keyed and looked at again, so the first top
     /// whose key is exact is the earliest head of all. The cost is in the sub-queues that
     /// can take a slot and have runs waiting, not in the number of concurrencyKey values.
+    #[inline]
     fn dispatch(&mut self) {
         if self.s.lr.single {
             // The same choice without the index: the one sub-queue's live head, while the
@@ -458,6 +460,7 @@ impl<O: Observer> Engine<'_, O> {
         }
     }
 
+    #[inline(always)]
     fn grant(&mut self, run: u32, sq: u32) {
         self.load_tick();
         let now = self.s.now;
@@ -598,6 +601,7 @@ impl<O: Observer> Engine<'_, O> {
     }
 
     /// Run `run` gives its slot back; its machine stays warm for a while.
+    #[inline(always)]
     pub(super) fn release(&mut self, run: u32) {
         let sq = self.s.runs[run as usize].slot;
         if sq == NONE {
@@ -759,7 +763,7 @@ impl<O: Observer> Engine<'_, O> {
     /// The gap to arrival `i` of the stream drawn under generation `g` (None: the rate is
     /// zero now, no arrival). Pure, so the caller can draw it before the work of the current
     /// arrival and let its latency (a chain of mixes and a logarithm) overlap that work.
-    #[inline]
+    #[inline(always)]
     fn arrival_gap(&mut self, l: &Load, i: u64, g: u32) -> Option<f64> {
         let rate = l.rate_at(self.s.now) / 60.0;
         if rate <= 0.0 {
@@ -808,6 +812,7 @@ impl<O: Observer> Engine<'_, O> {
         }
     }
 
+    #[inline(always)]
     fn workflow_arrives(&mut self) {
         let i = self.s.lr.stats.arrived;
         self.s.lr.stats.arrived += 1;
