@@ -501,6 +501,15 @@ impl<O: Observer> Engine<'_, O> {
             None => self.cold_latency(key, attempt),
         };
         match why {
+            // A one-step task's attempt without start latency starts now, in line, instead of
+            // from an AttemptStart event at this same instant: its only event is then the end
+            // of its work. That event's sequence number is taken now rather than after the
+            // events already due at this instant, which could only matter for another event at
+            // exactly the same later time pushed in between (the shortcut-off check in
+            // tests/load.rs, ties included, and the reference outputs are unchanged).
+            QState::Start if lat == 0.0 && self.s.lr.simple[self.s.runs[run as usize].task as usize].0 != NONE => {
+                self.start_attempt(run);
+            }
             QState::Start => {
                 let g = self.s.runs[run as usize].gn;
                 self.push(now + lat, EvKind::AttemptStart, run, g, 0);
