@@ -170,6 +170,8 @@ pub(super) struct LoadRt {
     /// `mix_part(i)` of the stream's next arrival `i`, computed when its gap was drawn and
     /// used again for its run key: (i, part).
     next_part: (u64, u64),
+    /// `mix_part(g)` of the arrival generation `g` the last gap was drawn under: (g, part).
+    gen_part: (u32, u64),
     /// Runs waiting in each queue (for the queue size limit).
     queue_len: Vec<u32>,
     /// Batch rate limit: tokens (negative: owed) at `tokens_t`.
@@ -195,6 +197,7 @@ impl<O: Observer> Engine<'_, O> {
             on: true,
             keep_warm_s: l.keep_warm_s,
             next_part: (u64::MAX, 0),
+            gen_part: (0, crate::rng::mix_part(0)),
             warm_fixed: m.start_latency.as_fixed(),
             cold_fixed: l.cold_start.as_fixed(),
             dq_every: l.dequeue_every_s,
@@ -781,7 +784,13 @@ impl<O: Observer> Engine<'_, O> {
         Some(if l.poisson {
             let part = crate::rng::mix_part(i);
             self.s.lr.next_part = (i, part);
-            let mut rng = stream(mix(crate::rng::mix_pre(self.s.lr.arrival_key, part), g as u64));
+            // mix(.., g), with mix_part(g) kept while the generation stays (a rate change
+            // moves it).
+            if self.s.lr.gen_part.0 != g {
+                self.s.lr.gen_part = (g, crate::rng::mix_part(g as u64));
+            }
+            let pre = crate::rng::mix_pre(self.s.lr.arrival_key, part);
+            let mut rng = stream(crate::rng::mix_pre(pre, self.s.lr.gen_part.1));
             -(1.0 - rng.random::<f64>()).ln() / rate
         } else {
             1.0 / rate
