@@ -47,7 +47,7 @@ pub const fn splitmix(mut z: u64) -> u64 {
 
 /// Derives a child key from a parent key and a component.
 #[inline]
-pub fn mix(key: u64, part: u64) -> u64 {
+pub const fn mix(key: u64, part: u64) -> u64 {
     mix_pre(key, mix_part(part))
 }
 
@@ -61,14 +61,17 @@ pub const fn mix_part(part: u64) -> u64 {
 
 /// [`mix`] given [`mix_part`] of its component.
 #[inline]
-pub fn mix_pre(key: u64, pre: u64) -> u64 {
+pub const fn mix_pre(key: u64, pre: u64) -> u64 {
     splitmix(key ^ pre)
 }
 
 /// Derives a child key from a parent key and three components at the cost of one
-/// [`mix`]: the components are folded by multiply, rotate and xor first (they need only be
-/// distinct, not random: the finalisers do the mixing). The engine's hot path uses it so
-/// that a step's stream costs what the hand-written floor's does.
+/// finaliser: the components are folded by multiply, rotate and xor into the key, and
+/// SplitMix64's finaliser mixes the result. The components need only be distinct, not
+/// random: the key is already a finaliser's output. (The fold itself is not passed through a
+/// finaliser first: that doubled the cost of a step's stream, the engine's largest single
+/// cost after the draws themselves.) So a step's stream costs what the hand-written floor's
+/// does.
 #[inline]
 pub fn mix3(key: u64, a: u64, b: u64, c: u64) -> u64 {
     mix_pre(key, mix3_part(a, b, c))
@@ -77,11 +80,16 @@ pub fn mix3(key: u64, a: u64, b: u64, c: u64) -> u64 {
 /// The half of [`mix3`] that depends on the components only: `mix3(key, a, b, c)` is
 /// `mix_pre(key, mix3_part(a, b, c))`.
 #[inline]
-pub fn mix3_part(a: u64, b: u64, c: u64) -> u64 {
-    let h = a.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+pub const fn mix3_part(a: u64, b: u64, c: u64) -> u64 {
+    a.wrapping_mul(0x9E37_79B9_7F4A_7C15)
         ^ b.wrapping_mul(0xC2B2_AE3D_27D4_EB4F).rotate_left(21)
-        ^ c.wrapping_mul(0x1656_67B1_9E37_79F9).rotate_left(42);
-    mix_part(h)
+        ^ c.wrapping_mul(0x1656_67B1_9E37_79F9).rotate_left(42)
+}
+
+/// Key of attempt `attempt` (1-based) of the task run keyed `key`.
+#[inline]
+pub fn attempt_key(key: u64, attempt: u32) -> u64 {
+    mix3(key, purpose::ATTEMPT, attempt as u64, 0)
 }
 
 #[inline]
@@ -106,6 +114,7 @@ pub mod purpose {
     pub const WAIT: u64 = 7;
     pub const CHILD: u64 = 8;
     pub const ARRIVAL: u64 = 9;
+    pub const ATTEMPT: u64 = 10;
 }
 
 #[cfg(test)]

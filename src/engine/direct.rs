@@ -25,7 +25,7 @@ use super::{
 };
 use crate::model::*;
 use crate::platform;
-use crate::rng::{mix, mix3, purpose, stream};
+use crate::rng::{attempt_key, mix, mix3, purpose, stream};
 use rand::RngExt;
 
 /// Steps (ops, work tries, items, units) a directly evaluated run may take before it is
@@ -85,6 +85,25 @@ pub fn supported(m: &Model) -> bool {
         }
     }
     true
+}
+
+/// `mix(0, i)`, the key of Promise.all item i - 1, for the first items (the rest are computed).
+const ITEM_KEYS: [u64; 65] = {
+    let mut k = [0u64; 65];
+    let mut i = 0;
+    while i < k.len() {
+        k[i] = mix(0, i as u64);
+        i += 1;
+    }
+    k
+};
+
+#[inline]
+fn item_key(i: u32) -> u64 {
+    match ITEM_KEYS.get(i as usize) {
+        Some(&k) => k,
+        None => mix(0, i as u64),
+    }
 }
 
 /// Reusable state of the direct path.
@@ -247,7 +266,7 @@ impl Direct<'_> {
             if attempt == 1 {
                 self.task_progress(task, 0.0, start);
             }
-            let a = Attempt { task, key, akey: mix(key, attempt as u64), attempt, machine, depth };
+            let a = Attempt { task, key, akey: attempt_key(key, attempt), attempt, machine, depth };
             let (how, now, usage) = self.attempt(&a, start, &mut idem)?;
             // As `Engine::end_attempt`.
             let usd = usage * self.m.usd_per_s[machine as usize];
@@ -653,7 +672,7 @@ impl Direct<'_> {
             return None;
         }
         for i in 0..first {
-            let it = self.item(a, body, mix(0, i as u64 + 1), now)?;
+            let it = self.item(a, body, item_key(i + 1), now)?;
             self.d.items.push(it);
         }
         let (mut started, mut done) = (first, 0);
@@ -686,7 +705,7 @@ impl Direct<'_> {
             }
             if started < n {
                 // The freed place takes the next item at once.
-                self.d.items[j] = self.item(a, body, mix(0, started as u64 + 1), e.t)?;
+                self.d.items[j] = self.item(a, body, item_key(started + 1), e.t)?;
                 started += 1;
             } else {
                 self.d.items.swap_remove(j);

@@ -138,6 +138,9 @@ pub(super) struct LoadRt {
     /// Only one sub-queue (one queue, no concurrencyKey): it is the only candidate, so
     /// `dispatch` takes its head directly and `ready` is not kept.
     single: bool,
+    /// Reference mode (tests only): `dispatch` scans every sub-queue per grant instead of
+    /// using the index; `ready` is then not read.
+    scan: bool,
     /// Slots in use per queue (the sum over its copies).
     queue_active: Vec<u32>,
     /// Per task: its queue's first sub-queue, number of key values and concurrencyKey input
@@ -422,6 +425,9 @@ impl<O: Observer> Engine<'_, O> {
                 self.grant(h.run, 0);
             }
         }
+        if self.s.lr.scan {
+            return self.dispatch_scan();
+        }
         loop {
             if self.s.lr.env_active >= self.s.lr.env_cap {
                 return;
@@ -464,6 +470,28 @@ impl<O: Observer> Engine<'_, O> {
     }
 
     #[inline(always)]
+    /// [`Self::dispatch`] by looking at every sub-queue per grant, the way it was before the
+    /// index: the reference the index must match grant for grant (tests/load.rs).
+    fn dispatch_scan(&mut self) {
+        while self.s.lr.env_active < self.s.lr.env_cap {
+            let mut best: Option<(f64, u64, u32)> = None;
+            for sq in 0..self.s.lr.subqs.len() as u32 {
+                if self.s.lr.subqs[sq as usize].active >= self.s.lr.subqs[sq as usize].cap {
+                    continue;
+                }
+                self.drop_stale(sq);
+                if let Some(h) = self.s.lr.subqs[sq as usize].heap.peek()
+                    && best.is_none_or(|(eff, seq, _)| h.eff.total_cmp(&eff).then(h.seq.cmp(&seq)).is_lt())
+                {
+                    best = Some((h.eff, h.seq, sq));
+                }
+            }
+            let Some((_, _, sq)) = best else { return };
+            let Some(h) = self.s.lr.subqs[sq as usize].heap.pop() else { return };
+            self.grant(h.run, sq);
+        }
+    }
+
     fn grant(&mut self, run: u32, sq: u32) {
         self.load_tick();
         let now = self.s.now;
@@ -739,12 +767,13 @@ impl<O: Observer> Engine<'_, O> {
         if let Some(v) = d.as_fixed() {
             return v;
         }
-        d.sample(&mut stream(mix(mix(key, purpose::START_LATENCY), attempt as u64)))
+        d.sample(&mut stream(crate::rng::mix3(key, purpose::START_LATENCY, attempt as u64, 0)))
     }
 
     /// Runs a whole load: arrivals over `duration`, then until every run has ended.
-    fn load_run(&mut self, l: &Load, key: u64, one_step: bool) -> Result<(), SimError> {
+    fn load_run(&mut self, l: &Load, key: u64, one_step: bool, scan: bool) -> Result<(), SimError> {
         self.load_setup(l);
+        self.s.lr.scan = scan;
         if !one_step {
             self.s.lr.simple.iter_mut().for_each(|s| s.0 = NONE);
         }
@@ -913,13 +942,13 @@ pub fn simulate_load(m: &Model, seed: u64, rep: u64, tasks: &mut [TaskAcc]) -> R
     }
     SCRATCH.with(|cell| match cell.try_borrow_mut() {
         Ok(mut s) => {
-            let out = simulate_load_in(m, seed, rep, tasks, &mut s, true);
+            let out = simulate_load_in(m, seed, rep, tasks, &mut s, true, false);
             if s.runs.capacity() > KEEP_SCRATCH_RUNS {
                 *s = Scratch::new();
             }
             out
         }
-        Err(_) => simulate_load_in(m, seed, rep, tasks, &mut Scratch::new(), true),
+        Err(_) => simulate_load_in(m, seed, rep, tasks, &mut Scratch::new(), true, false),
     })
 }
 
@@ -930,7 +959,17 @@ pub fn simulate_load_fibers(m: &Model, seed: u64, rep: u64, tasks: &mut [TaskAcc
     if m.load.is_none() {
         return Ok(LoadOutcome::default());
     }
-    simulate_load_in(m, seed, rep, tasks, &mut Scratch::new(), false)
+    simulate_load_in(m, seed, rep, tasks, &mut Scratch::new(), false, false)
+}
+
+/// [`simulate_load`] with `dispatch` scanning every sub-queue per grant instead of using the
+/// index of those that can take a slot: the same result bit for bit (tests/load.rs checks it).
+#[doc(hidden)]
+pub fn simulate_load_scan(m: &Model, seed: u64, rep: u64, tasks: &mut [TaskAcc]) -> Result<LoadOutcome, SimError> {
+    if m.load.is_none() {
+        return Ok(LoadOutcome::default());
+    }
+    simulate_load_in(m, seed, rep, tasks, &mut Scratch::new(), true, true)
 }
 
 /// About how many workflow runs arrive in a load's measured window (a capacity hint).
@@ -948,6 +987,7 @@ fn simulate_load_in(
     tasks: &mut [TaskAcc],
     s: &mut Scratch,
     one_step: bool,
+    scan: bool,
 ) -> Result<LoadOutcome, SimError> {
     let Some(l) = &m.load else {
         return Ok(LoadOutcome::default());
@@ -960,7 +1000,7 @@ fn simulate_load_in(
     let mut obs = NoObserver;
     let key = mix(crate::rng::splitmix(seed), rep.wrapping_add(0x10AD));
     let mut e = Engine { m, s, tasks, obs: &mut obs };
-    e.load_run(l, key, one_step)?;
+    e.load_run(l, key, one_step, scan)?;
     e.load_tick();
     // A workflow run still unfinished when nothing is left to happen is deadlocked: every slot
     // it could use is held by runs that wait for it. It counts as FAILED at the last event.

@@ -14,7 +14,7 @@
 use crate::dist::Dist;
 use crate::model::*;
 use crate::platform::{self, PRESETS};
-use crate::rng::{SimRng, mix, mix_part, mix_pre, mix3, purpose, stream};
+use crate::rng::{SimRng, attempt_key, mix, mix3, purpose, stream};
 use rand::RngExt;
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
@@ -998,9 +998,7 @@ impl<O: Observer> Engine<'_, O> {
         let now = self.s.now;
         let r = &mut self.s.runs[run as usize];
         r.attempt += 1;
-        // mix(key, attempt), its component's half precomputed for first attempts.
-        const FIRST: u64 = mix_part(1);
-        r.akey = if r.attempt == 1 { mix_pre(r.key, FIRST) } else { mix(r.key, r.attempt as u64) };
+        r.akey = attempt_key(r.key, r.attempt);
         r.attempt_start = now;
         r.attempt_usage = 0.0;
         r.mem = 0.0;
@@ -1706,7 +1704,7 @@ fn start_latency(m: &Model, key: u64, attempt: u32) -> f64 {
     if let Some(v) = m.start_latency.as_fixed() {
         return v;
     }
-    let mut rng = stream(mix(mix(key, purpose::START_LATENCY), attempt as u64));
+    let mut rng = stream(mix3(key, purpose::START_LATENCY, attempt as u64, 0));
     m.start_latency.sample(&mut rng)
 }
 
@@ -1724,7 +1722,7 @@ fn draw_count(m: &Model, c: u32, key: u64, inputs: &[f64]) -> u32 {
 
 /// The task-level delay after attempt `attempt` of task run `key` threw.
 fn retry_delay(policy: &platform::RetryPolicy, key: u64, attempt: u32) -> f64 {
-    let mut rng = stream(mix(mix(key, purpose::RETRY_DELAY), attempt as u64));
+    let mut rng = stream(mix3(key, purpose::RETRY_DELAY, attempt as u64, 0));
     policy.delay_s(attempt, rng.random::<f64>())
 }
 
@@ -1742,4 +1740,11 @@ pub fn preset_name(m: u8) -> &'static str {
 #[doc(hidden)]
 pub fn simulate_load_fibers(m: &Model, seed: u64, rep: u64, tasks: &mut [TaskAcc]) -> Result<LoadOutcome, SimError> {
     load::simulate_load_fibers(m, seed, rep, tasks)
+}
+
+/// [`simulate_load`] with the reference dispatcher that scans every sub-queue per grant
+/// (tests check that the index grants the same runs in the same order).
+#[doc(hidden)]
+pub fn simulate_load_scan(m: &Model, seed: u64, rep: u64, tasks: &mut [TaskAcc]) -> Result<LoadOutcome, SimError> {
+    load::simulate_load_scan(m, seed, rep, tasks)
 }
