@@ -108,3 +108,26 @@ fn a_pause_of_no_length_keeps_the_engines_deadline() {
         assert!(direct > RUNS / 2, "{name}: {direct} runs took the direct path");
     }
 }
+
+#[test]
+fn promise_all_items_at_the_deadline_and_past_it() {
+    // All items at once take the sorted fast path of the direct path unless one threw or one
+    // ends at or past maxDuration. An item ending exactly at the deadline is a tie the engine
+    // breaks by scheduling order: the direct path must hand those runs back. Items that run
+    // past it time the attempt out; throws reject the Promise.all.
+    let tie = "startLatency: 0s\nentry: a\ntasks:\n  a:\n    maxDuration: 10s\n    progress: [0, 100]\n    steps:\n      - parallel:\n          count: 3\n          limit: 3\n          steps:\n            - work: { duration: 10s }\n";
+    let spread = "startLatency: 0s\nentry: a\ntasks:\n  a:\n    maxDuration: 10s\n    retry: { maxAttempts: 2 }\n    progress: [0, 100]\n    steps:\n      - parallel:\n          count: 6\n          limit: 8\n          steps:\n            - work: { duration: { uniform: [5s, 10.5s] }, failure: 0.05 }\n";
+    for (name, yaml, all_handed_back) in [("tie", tie, true), ("spread", spread, false)] {
+        let m = match wfsim::scenario::load_str(yaml, name) {
+            Ok(l) => l.model,
+            Err(e) => panic!("{e}"),
+        };
+        assert!(m.direct);
+        let direct = compare_model(&m, name, 3);
+        if all_handed_back {
+            assert_eq!(direct, 0, "{name}: {direct} runs took the direct path");
+        } else {
+            assert!(direct > RUNS / 2, "{name}: {direct} runs took the direct path");
+        }
+    }
+}
