@@ -3,7 +3,7 @@
 
 use crate::rng::SimRng;
 use rand::RngExt;
-use rand_distr::{Distribution, StandardNormal};
+use rand_distr::{Distribution, Exp1, StandardNormal};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Shape {
@@ -117,7 +117,12 @@ impl Dist {
                 let z: f64 = StandardNormal.sample(rng);
                 (mu + sigma * z).exp()
             }
-            Shape::Exponential { mean } => -mean * (1.0 - rng.random::<f64>()).ln(),
+            Shape::Exponential { mean } => {
+                // Ziggurat (rand_distr's Exp1): most draws take a table lookup and a
+                // multiplication instead of a logarithm.
+                let e: f64 = Exp1.sample(rng);
+                mean * e
+            }
             Shape::Bernoulli { p } => {
                 if rng.random::<f64>() < *p {
                     1.0

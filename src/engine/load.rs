@@ -820,7 +820,8 @@ impl<O: Observer> Engine<'_, O> {
             }
             let pre = crate::rng::mix_pre(self.s.lr.arrival_key, part);
             let mut rng = stream(crate::rng::mix_pre(pre, self.s.lr.gen_part.1));
-            -(1.0 - rng.random::<f64>()).ln() / rate
+            let e: f64 = rand_distr::Distribution::sample(&rand_distr::Exp1, &mut rng);
+            e / rate
         } else {
             1.0 / rate
         })
