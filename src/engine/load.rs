@@ -167,14 +167,9 @@ pub(super) struct LoadRt {
     /// Generation of the pending arrival of the stream (a rate change makes it stale).
     arrival_gen: u32,
     /// The replication's keys: of the arrival stream (`mix(key, ARRIVAL)`) and of its
-    /// workflow runs (`splitmix(key)`: `run_key(key, i)` is `mix(run_base, i)`).
+    /// workflow runs (`splitmix(key)`; run i's key is `mix3(run_base, i, 0, 0)`).
     arrival_key: u64,
     run_base: u64,
-    /// `mix_part(i)` of the stream's next arrival `i`, computed when its gap was drawn and
-    /// used again for its run key: (i, part).
-    next_part: (u64, u64),
-    /// `mix_part(g)` of the arrival generation `g` the last gap was drawn under: (g, part).
-    gen_part: (u32, u64),
     /// Runs waiting in each queue (for the queue size limit).
     queue_len: Vec<u32>,
     /// Batch rate limit: tokens (negative: owed) at `tokens_t`.
@@ -199,8 +194,6 @@ impl<O: Observer> Engine<'_, O> {
         *lr = LoadRt {
             on: true,
             keep_warm_s: l.keep_warm_s,
-            next_part: (u64::MAX, 0),
-            gen_part: (0, crate::rng::mix_part(0)),
             warm_fixed: m.start_latency.as_fixed(),
             cold_fixed: l.cold_start.as_fixed(),
             dq_every: l.dequeue_every_s,
@@ -803,7 +796,7 @@ impl<O: Observer> Engine<'_, O> {
 
     /// The gap to arrival `i` of the stream drawn under generation `g` (None: the rate is
     /// zero now, no arrival). Pure, so the caller can draw it before the work of the current
-    /// arrival and let its latency (a chain of mixes and a logarithm) overlap that work.
+    /// arrival and let its latency (a mix and a draw) overlap that work.
     #[inline(always)]
     fn arrival_gap(&mut self, l: &Load, i: u64, g: u32) -> Option<f64> {
         let rate = l.rate_at(self.s.now) / 60.0;
@@ -811,15 +804,8 @@ impl<O: Observer> Engine<'_, O> {
             return None;
         }
         Some(if l.poisson {
-            let part = crate::rng::mix_part(i);
-            self.s.lr.next_part = (i, part);
-            // mix(.., g), with mix_part(g) kept while the generation stays (a rate change
-            // moves it).
-            if self.s.lr.gen_part.0 != g {
-                self.s.lr.gen_part = (g, crate::rng::mix_part(g as u64));
-            }
-            let pre = crate::rng::mix_pre(self.s.lr.arrival_key, part);
-            let mut rng = stream(crate::rng::mix_pre(pre, self.s.lr.gen_part.1));
+            // Keyed by the arrival and the rate's generation (a rate change moves it).
+            let mut rng = stream(crate::rng::mix3(self.s.lr.arrival_key, i, g as u64, 0));
             let e: f64 = rand_distr::Distribution::sample(&rand_distr::Exp1, &mut rng);
             e / rate
         } else {
@@ -866,11 +852,7 @@ impl<O: Observer> Engine<'_, O> {
         self.s.lr.stats.arrived += 1;
         self.load_tick();
         self.s.lr.in_system += 1;
-        // `run_key(key, i)`, with `splitmix(key)` done once per replication and `mix_part(i)`
-        // reused from the draw of this arrival's gap.
-        let (pi, part) = self.s.lr.next_part;
-        let part = if pi == i { part } else { crate::rng::mix_part(i) };
-        let wf = self.new_workflow(crate::rng::mix_pre(self.s.lr.run_base, part));
+        let wf = self.new_workflow(crate::rng::mix3(self.s.lr.run_base, i, 0, 0));
         if self.s.wfs[wf as usize].measured {
             let now = self.s.now;
             self.s.lr.stats.arrivals.push(now);
