@@ -170,6 +170,8 @@ pub(super) struct LoadRt {
     /// workflow runs (`splitmix(key)`; run i's key is `mix3(run_base, i, 0, 0)`).
     arrival_key: u64,
     run_base: u64,
+    /// The arrival rate per minute the mean gap was computed for, and the mean gap (s).
+    gap_mean: (f64, f64),
     /// Runs waiting in each queue (for the queue size limit).
     queue_len: Vec<u32>,
     /// Batch rate limit: tokens (negative: owed) at `tokens_t`.
@@ -799,17 +801,23 @@ impl<O: Observer> Engine<'_, O> {
     /// arrival and let its latency (a mix and a draw) overlap that work.
     #[inline(always)]
     fn arrival_gap(&mut self, l: &Load, i: u64, g: u32) -> Option<f64> {
-        let rate = l.rate_at(self.s.now) / 60.0;
-        if rate <= 0.0 {
+        let per_minute = l.rate_at(self.s.now);
+        if per_minute <= 0.0 {
             return None;
         }
+        // The mean gap, kept while the rate stays: a division per arrival sat on the path
+        // to the next event.
+        if per_minute != self.s.lr.gap_mean.0 {
+            self.s.lr.gap_mean = (per_minute, 1.0 / (per_minute / 60.0));
+        }
+        let mean = self.s.lr.gap_mean.1;
         Some(if l.poisson {
             // Keyed by the arrival and the rate's generation (a rate change moves it).
             let mut rng = stream(crate::rng::mix3(self.s.lr.arrival_key, i, g as u64, 0));
             let e: f64 = rand_distr::Distribution::sample(&rand_distr::Exp1, &mut rng);
-            e / rate
+            e * mean
         } else {
-            1.0 / rate
+            mean
         })
     }
 
