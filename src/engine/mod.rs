@@ -274,11 +274,13 @@ impl EvQueue {
         self.big = false;
     }
 
-    #[inline]
+    /// In line: the sorted-vector case is a few instructions, and as a call the event was
+    /// passed through memory (the heap's code made the whole too big for LLVM to inline).
+    #[inline(always)]
     fn push(&mut self, ev: Ev) {
-        if self.big {
-            self.heap.push(ev);
-        } else if self.small.len() < Self::SMALL {
+        if self.big || self.small.len() >= Self::SMALL {
+            self.push_heap(ev);
+        } else {
             // Scan up from the next event: a new event usually lands among the nearest
             // few (far ones, like maxDuration deadlines, sit at the front), so this beats a
             // binary search and moves only the events due before it.
@@ -292,11 +294,17 @@ impl EvQueue {
                 i -= 1;
             }
             v[i] = ev;
-        } else {
+        }
+    }
+
+    /// Past `SMALL` events: the binary heap (moving the sorted vector into it the first time).
+    #[inline(never)]
+    fn push_heap(&mut self, ev: Ev) {
+        if !self.big {
             self.big = true;
             self.heap.extend(self.small.drain(..));
-            self.heap.push(ev);
         }
+        self.heap.push(ev);
     }
 
     #[inline]
