@@ -414,11 +414,20 @@ struct SweepArgs {
 }
 
 /// Loads the scenario (printing its warnings once) and returns its text for the variants.
-fn load_source(file: &Path, runs: u64) -> Result<(Model, String), Stop> {
+/// Loads a scenario for `sweep` and `sensitivity`, printing its warnings (the loader's, and
+/// those of a simulation of the scenario as written, as `run` does).
+fn load_source(file: &Path, cfg: Config) -> Result<(Model, String), Stop> {
     let loaded = load(file)?;
-    if runs == 0 {
+    if cfg.runs == 0 {
         eprintln!("error: --runs must be at least 1");
         return Err(Stop(2));
+    }
+    // The simulated warnings are about maxDuration: without one there is nothing to look for.
+    // An error here (the event budget) is the variants' to report.
+    if loaded.model.tasks.iter().any(|t| t.max_duration_s.is_some())
+        && let Ok(mc) = montecarlo::run_keeping(&loaded.model, cfg, false, &|_| {})
+    {
+        print_simulated_warnings(&loaded, &mc, cfg.seed);
     }
     let src = std::fs::read_to_string(file).map_err(|e| {
         eprintln!("error: cannot read {}: {e}", file.display());
@@ -448,7 +457,7 @@ fn sweep_cmd(file: &Path, a: SweepArgs, out: Option<&Path>, cfg: Config, format:
         eprintln!("error: --set {m}");
         Stop(2)
     })?;
-    let (model, src) = load_source(file, cfg.runs)?;
+    let (model, src) = load_source(file, cfg)?;
     if out.is_some() {
         crate::output::install_interrupt_cleanup();
     }
@@ -524,7 +533,7 @@ fn sweep_cmd(file: &Path, a: SweepArgs, out: Option<&Path>, cfg: Config, format:
 
 fn sensitivity_cmd(file: &Path, delta: f64, out: Option<&Path>, cfg: Config, format: Format) -> Result<bool, Stop> {
     use crate::sweep;
-    let (model, _) = load_source(file, cfg.runs)?;
+    let (model, _) = load_source(file, cfg)?;
     if out.is_some() {
         crate::output::install_interrupt_cleanup();
     }

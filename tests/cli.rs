@@ -194,6 +194,33 @@ fn a_max_duration_below_the_p99_compute_time_is_a_located_warning_with_its_rate(
 }
 
 #[test]
+fn sweep_and_sensitivity_print_the_simulated_max_duration_warning() {
+    let f = scenario_file("sweep-timeout", TIMEOUT_RISK);
+    for args in [
+        vec!["sweep", "--task", "transcribe", "--machines", "small-1x,small-2x", "--runs", "2000"],
+        vec!["sensitivity", "--runs", "2000"],
+    ] {
+        let mut cmd = wfsim();
+        cmd.arg(args[0]).arg(&f).args(&args[1..]);
+        let out = cmd.output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{args:?}: {err}");
+        assert!(err.contains("warning: maxDuration 5m of `transcribe` is below the task's p99 compute time"), "{err}");
+        assert!(
+            err.contains("sweep-timeout.yaml:5:18") && err.contains("(simulated over 2,000 runs, seed 1)"),
+            "{err}"
+        );
+    }
+    // Comfortably above: silent.
+    let g = scenario_file("sweep-no-timeout", &TIMEOUT_RISK.replace("maxDuration: 5m", "maxDuration: 10m"));
+    let out = wfsim().arg("sensitivity").arg(&g).args(["--runs", "2000"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && !err.contains("warning:"), "{err}");
+    let _ = std::fs::remove_dir_all(f.parent().unwrap());
+    let _ = std::fs::remove_dir_all(g.parent().unwrap());
+}
+
+#[test]
 fn a_max_duration_comfortably_above_the_compute_time_gives_no_warning() {
     let f = scenario_file("no-timeout", &TIMEOUT_RISK.replace("maxDuration: 5m", "maxDuration: 10m"));
     for args in [vec!["validate", "--deny-warnings"], vec!["run", "--runs", "2000"]] {
