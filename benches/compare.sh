@@ -75,7 +75,8 @@ for ((i = 0; i < REPEAT; i++)); do
     "$PY" "$reference" --runs "$M" --seed "$SEED" --json >"$tmp/simpy.try.json" || die "SimPy reference failed"
     b=$(now)
     # SimPy's own time is of its simulation loop (seconds in its JSON): keep the fastest run.
-    s=$("$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))["seconds"])' "$tmp/simpy.try.json")
+    s=$("$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))["seconds"])' "$tmp/simpy.try.json") \
+        || die "the SimPy reference's JSON has no seconds"
     if [ -z "$s_best" ] || less "$s" "$s_best"; then
         s_best=$s t0=$a t1=$b
         mv "$tmp/simpy.try.json" "$tmp/simpy.json"

@@ -16,15 +16,24 @@ ROUNDS=${1:-5}
 PY=${PYTHON:-python3}
 die() { echo "compare_mm4.sh: $*" >&2; exit 2; }
 "$PY" -c 'import simpy' 2>/dev/null || "$PY" -m pip install --quiet simpy || die "pip install simpy failed"
-cargo bench --bench load --no-run --quiet 2>/dev/null || die "cargo bench --no-run failed"
+cargo bench --bench load --no-run --quiet || die "cargo bench --no-run failed"
 best_w=0 best_s=0
 for ((i = 1; i <= ROUNDS; i++)); do
-    w=$(cargo bench --bench load --quiet -- no_criterion_group_matches 2>&1 | sed -n 's/^one-shot: M\/M\/4.*: \([0-9]*\) customers\/s wall.*/\1/p')
-    s=$("$PY" tests/reference/simpy_mm4.py | sed -n 's/.*): \([0-9,]*\) customers\/s.*/\1/p' | tr -d ,)
+    # (A group name that matches none: criterion then only runs the bench's one-shots.)
+    out=$(cargo bench --bench load --quiet -- no_criterion_group_matches 2>&1) || {
+        echo "$out" >&2
+        die "cargo bench --bench load failed"
+    }
+    w=$(sed -n 's/^one-shot: M\/M\/4.*: \([0-9]*\) customers\/s wall.*/\1/p' <<<"$out")
+    out=$("$PY" tests/reference/simpy_mm4.py 2>&1) || {
+        echo "$out" >&2
+        die "tests/reference/simpy_mm4.py failed"
+    }
+    s=$(sed -n 's/.*): \([0-9,]*\) customers\/s.*/\1/p' <<<"$out" | tr -d ,)
     [ -n "$w" ] && [ -n "$s" ] || die "could not read a rate (engine '$w', SimPy '$s')"
     echo "round $i: wfsim $w, SimPy $s customers/s"
-    ((w > best_w)) && best_w=$w
-    ((s > best_s)) && best_s=$s
+    if ((w > best_w)); then best_w=$w; fi
+    if ((s > best_s)); then best_s=$s; fi
 done
 awk -v w="$best_w" -v s="$best_s" -v r="$ROUNDS" 'BEGIN {
     printf "best of %d rounds: wfsim %d, SimPy %d customers/s: %.1fx (target >= 50x)\n", r, w, s, w / s }'
