@@ -55,6 +55,16 @@ pub struct Dist {
     pub round: bool,
 }
 
+/// A standard exponential draw by ziggurat (rand_distr's `Exp1`: most draws take a table
+/// lookup and a multiplication instead of a logarithm). Its tail step takes the logarithm of
+/// a uniform that can be 0 (probability about 2^-61), which would be an infinite draw; it is
+/// capped at 1,000, which an Exp(1) exceeds with probability e^-1000.
+#[inline]
+pub fn exp1(rng: &mut SimRng) -> f64 {
+    let e: f64 = Exp1.sample(rng);
+    e.min(1000.0)
+}
+
 /// z such that P(Z <= z) = 0.95 for a standard normal.
 pub const Z95: f64 = 1.644_853_626_951_472_2;
 
@@ -117,12 +127,7 @@ impl Dist {
                 let z: f64 = StandardNormal.sample(rng);
                 (mu + sigma * z).exp()
             }
-            Shape::Exponential { mean } => {
-                // Ziggurat (rand_distr's Exp1): most draws take a table lookup and a
-                // multiplication instead of a logarithm.
-                let e: f64 = Exp1.sample(rng);
-                mean * e
-            }
+            Shape::Exponential { mean } => mean * exp1(rng),
             Shape::Bernoulli { p } => {
                 if rng.random::<f64>() < *p {
                     1.0

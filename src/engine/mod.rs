@@ -379,8 +379,11 @@ enum Waiter {
 struct RunState {
     task: TaskId,
     key: u64,
-    /// Key of the current attempt: `mix(key, attempt)`, the root of its steps' streams.
+    /// Key of the current attempt: `attempt_key(key, attempt)`, the root of its steps'
+    /// streams.
     akey: u64,
+    /// Load: resumes of the current attempt so far (each draws its own start latency).
+    resumes: u32,
     waiter: Waiter,
     machine: u8,
     oom_upgraded: bool,
@@ -941,6 +944,7 @@ impl<O: Observer> Engine<'_, O> {
             task,
             key,
             akey: key,
+            resumes: 0,
             waiter,
             machine: t.machine,
             oom_upgraded: false,
@@ -1006,6 +1010,7 @@ impl<O: Observer> Engine<'_, O> {
         let now = self.s.now;
         let r = &mut self.s.runs[run as usize];
         r.attempt += 1;
+        r.resumes = 0;
         r.akey = attempt_key(r.key, r.attempt);
         r.attempt_start = now;
         r.attempt_usage = 0.0;
@@ -1709,11 +1714,16 @@ fn step_key(akey: u64, what: u64, pc: u32, tries: u32, ikey: u64) -> u64 {
 
 /// Start latency before attempt `attempt` (0-based) of task run `key`.
 fn start_latency(m: &Model, key: u64, attempt: u32) -> f64 {
-    if let Some(v) = m.start_latency.as_fixed() {
+    start_latency_of(&m.start_latency, key, attempt, 0)
+}
+
+/// A start latency drawn from `d`: before attempt `attempt` (0-based) of task run `key`
+/// (`nth` 0), or, under load, before resume `nth` (1-based) of attempt `attempt`.
+fn start_latency_of(d: &Dist, key: u64, attempt: u32, nth: u32) -> f64 {
+    if let Some(v) = d.as_fixed() {
         return v;
     }
-    let mut rng = stream(mix3(key, purpose::START_LATENCY, attempt as u64, 0));
-    m.start_latency.sample(&mut rng)
+    d.sample(&mut stream(mix3(key, purpose::START_LATENCY, attempt as u64, nth as u64)))
 }
 
 /// How many of count `c` a step at `key` makes, given its workflow run's inputs.
