@@ -820,7 +820,8 @@ impl<O: Observer> Engine<'_, O> {
         }
         let mean = self.s.lr.gap_mean.1;
         Some(if l.poisson {
-            // Keyed by the arrival and the rate's generation (a rate change moves it).
+            // Keyed by the arrival and the pending arrival's generation (each scheduled
+            // arrival takes the next one; a rate change makes the pending one stale).
             let mut rng = stream(crate::rng::mix3(self.s.lr.arrival_key, i, g as u64, 0));
             crate::dist::exp1(&mut rng) * mean
         } else {
