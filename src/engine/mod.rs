@@ -887,7 +887,7 @@ impl<O: Observer> Engine<'_, O> {
             return;
         }
         let out = if w.measured { &mut self.s.outs[w.out as usize] } else { &mut self.s.outs_warm[w.out as usize] };
-        reach_levels(&mut out.progress, &mut w.level, v, now - w.arrival);
+        reach_levels_fill(&mut out.progress, &mut w.level, v, now - w.arrival);
         w.bar = v;
     }
 
@@ -1688,6 +1688,15 @@ enum ChildState {
     Pending(u32),
 }
 
+/// Levels reached when the bar is at `v` percent (see [`reach_levels`]): x's integer part, at
+/// most LEVELS, and none for a NaN or negative x. Through u32, which saturates: converting to a
+/// 64-bit integer costs a longer sequence.
+#[inline]
+fn levels_reached(v: f64) -> u32 {
+    let x = v * (LEVELS as f64 / 100.0) + 1e-9;
+    if x >= LEVELS as f64 { LEVELS as u32 } else { x as u32 }
+}
+
 /// The bar moved up to `v` percent at `t`: the levels not reached before (from `level`) that
 /// `v` reaches get `t`. Level l (0-based) is reached at (l + 1) * LEVEL_STEP percent, that is
 /// once x = v * LEVELS / 100 >= l + 1 (a multiplication, not a division by LEVEL_STEP: this
@@ -1704,6 +1713,18 @@ fn reach_levels(progress: &mut [f64; LEVELS], level: &mut u32, v: f64, t: f64) {
         l += 1;
     }
     *level = l as u32;
+}
+
+/// [`reach_levels`] as one fill of the levels reached: the event engine's moves include a
+/// run without progress jumping from 0 to 100% as it ends (every customer of a load), where a
+/// vectorised fill beats twenty steps of the loop. The same levels get the same time.
+#[inline]
+fn reach_levels_fill(progress: &mut [f64; LEVELS], level: &mut u32, v: f64, t: f64) {
+    let (from, to) = (*level as usize, levels_reached(v) as usize);
+    if to > from {
+        progress[from..to].fill(t);
+        *level = to as u32;
+    }
 }
 
 /// Key of the stream of a step: the attempt's key, purpose, step, try and item.
