@@ -423,6 +423,25 @@ struct RunState {
     idem: u32,
 }
 
+impl RunState {
+    /// Closes the current attempt at `now`: its executing time counted, its fibers and events
+    /// made stale, its memory and waits cleared. Returns the attempt's billed seconds.
+    #[inline(always)]
+    fn close_attempt(&mut self, now: f64) -> f64 {
+        if self.busy > 0 {
+            self.attempt_usage += now - self.exec_since;
+        }
+        self.busy = 0;
+        self.gn = self.gn.wrapping_add(1);
+        self.dgen = self.dgen.wrapping_add(1);
+        self.dl_pending = false;
+        self.mem = 0.0;
+        self.child_waits = 0;
+        self.pending = NONE;
+        self.attempt_usage
+    }
+}
+
 /// One workflow run: its entry run, inputs, progress bar and where its outcome is.
 #[derive(Clone, Copy)]
 struct Wf {
@@ -1044,17 +1063,7 @@ impl<O: Observer> Engine<'_, O> {
     fn end_attempt(&mut self, run: u32, how: AttemptEnd) {
         let now = self.s.now;
         let r = &mut self.s.runs[run as usize];
-        if r.busy > 0 {
-            r.attempt_usage += now - r.exec_since;
-        }
-        r.busy = 0;
-        r.gn = r.gn.wrapping_add(1);
-        r.dgen = r.dgen.wrapping_add(1);
-        r.dl_pending = false;
-        r.mem = 0.0;
-        r.child_waits = 0;
-        r.pending = NONE;
-        let usage = r.attempt_usage;
+        let usage = r.close_attempt(now);
         let usd = usage * self.m.usd_per_s[r.machine as usize];
         let (task, attempt, start, machine) = (r.task, r.attempt, r.attempt_start, r.machine);
         let acc = self.acc(run);
