@@ -3,8 +3,11 @@
 //!
 //! - `load_mm4/replication`: one replication of the M/M/4 case of tests/reference/mm4.yaml
 //!   (lambda 3.2/s, mu 1/s, 4 slots, 3000 s: about 9,600 customers), the engine alone (no
-//!   summary), reported in customers per second. tests/reference/simpy_mm4.py is the SimPy
-//!   yardstick (the target is at least 50x its customers per second).
+//!   summary), reported in customers per second. It takes the one-queue path
+//!   (src/engine/load/one_queue.rs), as every load of one one-step task in one queue does;
+//!   `load_mm4/general` is the same replication through the general event engine (the same
+//!   result bit for bit). tests/reference/simpy_mm4.py is the SimPy yardstick (the target is
+//!   at least 50x its customers per second).
 //! - `load_pro_hour/transcription-parallel`: one hour of Pro-plan load (100 slots, Poisson
 //!   833 per minute: about 50,000 workflow runs) of scenarios/transcription-parallel.yaml via
 //!   `montecarlo::run_load(&model, seed, 1, Some(1))`: one replication on one thread. The
@@ -21,7 +24,7 @@
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
-use wfsim::engine::{TaskAcc, simulate_load};
+use wfsim::engine::{TaskAcc, load_takes_one_queue, simulate_load, simulate_load_general};
 use wfsim::model::Model;
 use wfsim::montecarlo::run_load;
 use wfsim::scenario::{load_str, load_str_with};
@@ -79,22 +82,31 @@ fn cpu_s() -> f64 {
     }
 }
 
-fn one_shot() {
-    let m = mm4();
+/// Simulates replications 0..40 of the M/M/4 case with `sim` and prints the rate.
+fn one_shot_mm4(m: &Model, what: &str, sim: Sim) {
     let mut tasks = vec![TaskAcc::default(); m.tasks.len()];
     let (mut customers, t, c) = (0u64, Instant::now(), cpu_s());
     for rep in 0..40 {
-        customers += simulate_load(&m, 1, rep, &mut tasks).expect("simulates").arrived;
+        customers += sim(m, 1, rep, &mut tasks).expect("simulates").arrived;
     }
     let (s, cpu) = (t.elapsed().as_secs_f64(), cpu_s() - c);
     eprintln!(
-        "one-shot: M/M/4, 40 replications of 3000 s: {customers} customers in {:.0} ms wall, {:.0} ms CPU: \
+        "one-shot: M/M/4 ({what}), 40 replications of 3000 s: {customers} customers in {:.0} ms wall, {:.0} ms CPU: \
          {:.0} customers/s wall, {:.0} per CPU second (one thread, engine only)",
         s * 1e3,
         cpu * 1e3,
         customers as f64 / s,
         customers as f64 / cpu
     );
+}
+
+type Sim = fn(&Model, u64, u64, &mut [TaskAcc]) -> Result<wfsim::engine::LoadOutcome, wfsim::engine::SimError>;
+
+fn one_shot() {
+    let m = mm4();
+    assert!(load_takes_one_queue(&m), "the M/M/4 case takes the one-queue path");
+    one_shot_mm4(&m, "one-queue path", simulate_load);
+    one_shot_mm4(&m, "general engine", simulate_load_general);
 
     let m = pro_hour();
     for seed in 1..=3 {
@@ -141,6 +153,9 @@ fn bench(c: &mut Criterion) {
     let mut tasks = vec![TaskAcc::default(); m.tasks.len()];
     g.bench_function("replication", |b| {
         b.iter(|| simulate_load(black_box(&m), 1, 0, &mut tasks).map(|o| o.arrived).unwrap_or(0))
+    });
+    g.bench_function("general", |b| {
+        b.iter(|| simulate_load_general(black_box(&m), 1, 0, &mut tasks).map(|o| o.arrived).unwrap_or(0))
     });
     g.finish();
 

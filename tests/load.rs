@@ -382,6 +382,58 @@ fn one_step_shortcut_changes_nothing() {
     }
 }
 
+/// A load whose every workflow run is one run of a one-step task in one queue takes the
+/// one-queue path (src/engine/load/one_queue.rs); through the general engine the replication
+/// must be the same, bit for bit: M/M/4; constant arrivals every 0.5 s of fixed 1 s work on
+/// two slots (ties between arrivals, work ends and samples, broken by sequence) with a
+/// priority, bursts and a full queue rejecting runs; and random start and
+/// cold-start latencies with a short keepWarm, a rate schedule with a pause, a warm-up, a
+/// larger machine and another task whose concurrencyKey gives the shared queue copies.
+#[test]
+fn the_one_queue_path_changes_nothing() {
+    let ties = "startLatency: 0\nentry: job\ntasks:\n  job:\n    priority: 2s\n    steps:\n      - work: { duration: 1s }\nload:\n  arrivals: { constant: { perMinute: 120 } }\n  bursts: [ { at: 100, runs: 30 }, { at: 200, runs: 5 } ]\n  duration: 600s\n  warmup: 60s\n  environmentConcurrency: 2\n  burstFactor: 1\n  coldStart: 0\n  maxQueueSize: 20\n";
+    let latencies = "startLatency: { uniform: [0.1s, 0.4s] }\ninput:\n  tenant: { uniform: [0, 9] }\nentry: job\ntasks:\n  job:\n    queue: { name: shared, concurrencyLimit: 3 }\n    machine: large-1x\n    steps:\n      - work: { duration: { lognormal: { median: 2s, p95: 9s } } }\n  other:\n    queue: { name: shared, concurrencyLimit: 3 }\n    concurrencyKey: tenant\n    steps:\n      - work: { duration: 1s }\nload:\n  arrivals: { poisson: { perMinute: 70 } }\n  schedule: [ { until: 300, perMinute: 120 }, { until: 400, perMinute: 0 } ]\n  duration: 1200s\n  warmup: 100s\n  environmentConcurrency: 6\n  coldStart: { uniform: [1s, 3s] }\n  keepWarm: 5s\n";
+    for (name, yaml) in [("mm4", MMC), ("ties", ties), ("latencies", latencies)] {
+        let m = match load_str(yaml, "load.yaml") {
+            Ok(l) => l.model,
+            Err(e) => panic!("{name}: {e}"),
+        };
+        assert!(wfsim::engine::load_takes_one_queue(&m), "{name}: the one-queue path applies");
+        for rep in 0..2 {
+            let mut fast_tasks = vec![wfsim::engine::TaskAcc::default(); m.tasks.len()];
+            let mut general_tasks = fast_tasks.clone();
+            let fast = wfsim::engine::simulate_load(&m, 5, rep, &mut fast_tasks).expect("simulates");
+            let general = wfsim::engine::simulate_load_general(&m, 5, rep, &mut general_tasks).expect("simulates");
+            assert!(fast.arrived > 100, "{name}: {} arrivals", fast.arrived);
+            if name == "ties" {
+                assert!(fast.queues[0].rejected > 0, "the bursts fill the queue");
+            }
+            if name == "latencies" {
+                assert!(fast.warm_starts > 0 && fast.warm_starts < fast.starts, "warm and cold starts");
+                assert_eq!(fast.queues[0].by_key.len(), 10);
+            }
+            // Debug prints each f64 exactly (shortest round trip), so equal text is equal bits.
+            assert_eq!(format!("{fast:?}"), format!("{general:?}"), "{name} replication {rep}");
+            assert_eq!(fast_tasks, general_tasks, "{name} replication {rep}: task totals");
+        }
+    }
+    // What the path does not take: a ttl, a delay, a progress slice, a concurrencyKey on the
+    // entry, the dequeue loop, a second step, a failure.
+    for change in [
+        ("    priority: 2s\n", "    ttl: 3s\n"),
+        ("    priority: 2s\n", "    progress: [0, 100]\n"),
+        ("    priority: 2s\n", "    delay: 1s\n"),
+        ("  maxQueueSize: 20\n", "  maxQueueSize: 20\n  dequeueInterval: 250ms\n"),
+        ("      - work: { duration: 1s }\n", "      - work: { duration: 1s }\n      - wait: 1s\n"),
+        ("      - work: { duration: 1s }\n", "      - work: { duration: 1s, failure: 0.1 }\n"),
+    ] {
+        let m = load_str(&ties.replace(change.0, change.1), "load.yaml").expect("loads").model;
+        assert!(!wfsim::engine::load_takes_one_queue(&m), "{change:?}");
+    }
+    let keyed = latencies.replace("    machine: large-1x\n", "    concurrencyKey: tenant\n");
+    assert!(!wfsim::engine::load_takes_one_queue(&load_str(&keyed, "load.yaml").expect("loads").model));
+}
+
 #[test]
 fn each_resume_of_an_attempt_draws_its_own_start_latency() {
     // Found in review: every resume of an attempt (and the start of the next one) drew the

@@ -45,6 +45,10 @@
 //!   reusing the thread's engine state) and `run_load` on 1 and 2 threads give identical
 //!   outcomes, bit for bit.
 //!
+//! The one-queue path (src/engine/load/one_queue.rs) against the general engine: generated
+//! scenarios whose entry is made a one-step task in one queue (the rest as generated) give
+//! the same replications, bit for bit, through both, and pass the checks above.
+//!
 //! Through the binary, for one case in eight: `wfsim run FILE --format json --replications 3`
 //! is byte-identical on 1 and 2 threads, and its JSON holds no null (a NaN or infinity
 //! serialises as null) and only finite numbers.
@@ -626,6 +630,48 @@ proptest! {
     #[test]
     fn load_invariants_hold_on_generated_scenarios(s in scenario(), seed in any::<u64>()) {
         check_scenario(&s, seed)?;
+    }
+}
+
+/// The generated scenario with its entry task made a one-step task that always completes,
+/// in its own or a named queue without a concurrencyKey, without delay or ttl, and without the
+/// dequeue loop: a load the one-queue path takes (`src/engine/load/one_queue.rs`). The other
+/// tasks stay as generated (never triggered; their queues still appear in the statistics).
+fn one_queue_scenario() -> impl Strategy<Value = Scenario> {
+    (scenario(), dur(30.0)).prop_map(|(mut s, d)| {
+        let t = &mut s.tasks[0];
+        t.keyed = false;
+        t.delay = None;
+        t.ttl = None;
+        t.steps = vec![Step::Work(d, None)];
+        s.load.dequeue = None;
+        s
+    })
+}
+
+proptest! {
+    #![proptest_config(config(cases()))]
+
+    /// The one-queue path gives what the general engine gives, bit for bit: every field of
+    /// every replication (outcomes, waits, areas, backlog, counts) and the task totals. The
+    /// generator covers fixed durations with constant arrivals (ties between an arrival and a
+    /// work end, broken by sequence), rate schedules, bursts, full queues, random start and
+    /// cold-start latencies, keepWarm, warm-ups and priorities.
+    #[test]
+    fn the_one_queue_path_matches_the_general_engine(s in one_queue_scenario(), seed in any::<u64>()) {
+        let m = model(&s)?;
+        ensure(wfsim::engine::load_takes_one_queue(&m), || "the one-queue path does not apply".to_owned())?;
+        for r in 0..REPS {
+            let mut fast_tasks = vec![TaskAcc::default(); m.tasks.len()];
+            let mut general_tasks = fast_tasks.clone();
+            let fast = simulate_load(&m, seed, r, &mut fast_tasks).map_err(|e| TestCaseError::fail(format!("{e}")))?;
+            let general = wfsim::engine::simulate_load_general(&m, seed, r, &mut general_tasks)
+                .map_err(|e| TestCaseError::fail(format!("{e}")))?;
+            // Debug prints each f64 exactly (shortest round trip), so equal text is equal bits.
+            ensure(format!("{fast:?}") == format!("{general:?}"), || format!("replication {r} differs"))?;
+            ensure(fast_tasks == general_tasks, || format!("replication {r}: task totals differ"))?;
+            check_rep(&s, &fast, &fast_tasks).map_err(|e| TestCaseError::fail(format!("replication {r}: {e}")))?;
+        }
     }
 }
 

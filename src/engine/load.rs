@@ -11,6 +11,8 @@
 
 use super::*;
 
+mod one_queue;
+
 /// Seconds into a checkpointed wait.for after which the run gives its slot back.
 pub const SLOT_RELEASE_S: f64 = 60.0;
 
@@ -772,17 +774,7 @@ impl<O: Observer> Engine<'_, O> {
         self.s.lr.arrival_key = mix(key, purpose::ARRIVAL);
         self.s.lr.run_base = crate::rng::splitmix(key);
         self.next_arrival(l);
-        // A rate change redraws the next arrival from the new rate (for Poisson arrivals this
-        // is exact: the process is memoryless; constant arrivals restart their spacing).
-        for &(until, _) in &l.schedule {
-            if until < l.duration_s {
-                self.push(until, EvKind::Arrival, 0, ARRIVAL_RATE_CHANGE, 0);
-            }
-        }
-        for (i, b) in l.bursts.iter().enumerate() {
-            self.push(b.at_s, EvKind::Arrival, 0, ARRIVAL_BURST, i as u32);
-        }
-        self.push(0.0, EvKind::Sample, 0, 0, 0);
+        first_events(l, |t, kind, gn, aux| self.push(t, kind, 0, gn, aux));
         self.event_loop(key)
     }
 
@@ -793,29 +785,10 @@ impl<O: Observer> Engine<'_, O> {
         self.schedule_arrival(gap, g);
     }
 
-    /// The gap to arrival `i` of the stream drawn under generation `g` (None: the rate is
-    /// zero now, no arrival). Pure, so the caller can draw it before the work of the current
-    /// arrival and let its latency (a mix and a draw) overlap that work.
+    /// The gap to arrival `i` of the stream drawn under generation `g` (see [`arrival_gap`]).
     #[inline(always)]
     fn arrival_gap(&mut self, l: &Load, i: u64, g: u32) -> Option<f64> {
-        let per_minute = l.rate_at(self.s.now);
-        if per_minute <= 0.0 {
-            return None;
-        }
-        // The mean gap, kept while the rate stays: a division per arrival sat on the path
-        // to the next event.
-        if per_minute != self.s.lr.gap_mean.0 {
-            self.s.lr.gap_mean = (per_minute, 1.0 / (per_minute / 60.0));
-        }
-        let mean = self.s.lr.gap_mean.1;
-        Some(if l.poisson {
-            // Keyed by the arrival and the pending arrival's generation (each scheduled
-            // arrival takes the next one; a rate change makes the pending one stale).
-            let mut rng = stream(crate::rng::mix3(self.s.lr.arrival_key, i, g as u64, 0));
-            crate::dist::exp1(&mut rng) * mean
-        } else {
-            mean
-        })
+        arrival_gap(l, self.s.now, &mut self.s.lr.gap_mean, self.s.lr.arrival_key, i, g)
     }
 
     /// Pushes the stream's next arrival `gap` seconds from now under generation `g`.
@@ -905,6 +878,48 @@ fn simple_work(m: &Model, t: &Task) -> u32 {
     if always_completes { spec } else { NONE }
 }
 
+/// The gap from `now` to arrival `i` of the stream keyed `arrival_key`, drawn under
+/// generation `g` (None: the rate is zero now, no arrival). `gap_mean` caches (rate per
+/// minute, mean gap). Pure but for that cache, so a caller can draw it before the work of the
+/// current arrival and let its latency (a mix and a draw) overlap that work.
+#[inline(always)]
+fn arrival_gap(l: &Load, now: f64, gap_mean: &mut (f64, f64), arrival_key: u64, i: u64, g: u32) -> Option<f64> {
+    let per_minute = l.rate_at(now);
+    if per_minute <= 0.0 {
+        return None;
+    }
+    // The mean gap, kept while the rate stays: a division per arrival sat on the path to the
+    // next event.
+    if per_minute != gap_mean.0 {
+        *gap_mean = (per_minute, 1.0 / (per_minute / 60.0));
+    }
+    let mean = gap_mean.1;
+    Some(if l.poisson {
+        // Keyed by the arrival and the pending arrival's generation (each scheduled arrival
+        // takes the next one; a rate change makes the pending one stale).
+        let mut rng = stream(crate::rng::mix3(arrival_key, i, g as u64, 0));
+        crate::dist::exp1(&mut rng) * mean
+    } else {
+        mean
+    })
+}
+
+/// Pushes (time, kind, generation, aux) the events a load starts with after its first
+/// arrival: the rate changes, the bursts and the first backlog sample. A rate change redraws
+/// the next arrival from the new rate (for Poisson arrivals this is exact: the process is
+/// memoryless; constant arrivals restart their spacing).
+fn first_events(l: &Load, mut push: impl FnMut(f64, EvKind, u32, u32)) {
+    for &(until, _) in &l.schedule {
+        if until < l.duration_s {
+            push(until, EvKind::Arrival, ARRIVAL_RATE_CHANGE, 0);
+        }
+    }
+    for (i, b) in l.bursts.iter().enumerate() {
+        push(b.at_s, EvKind::Arrival, ARRIVAL_BURST, i as u32);
+    }
+    push(0.0, EvKind::Sample, 0, 0);
+}
+
 /// Backlog samples over the arrivals' duration.
 pub const BACKLOG_SAMPLES: usize = 240;
 
@@ -925,18 +940,29 @@ const KEEP_SCRATCH_RUNS: usize = 1 << 20;
 
 /// Simulates replication `rep` of the scenario's load (a `load:` block is required).
 pub fn simulate_load(m: &Model, seed: u64, rep: u64, tasks: &mut [TaskAcc]) -> Result<LoadOutcome, SimError> {
+    simulate_load_on(m, seed, rep, tasks, Path::Auto)
+}
+
+/// [`simulate_load`] along `path`, in the thread's engine state.
+fn simulate_load_on(
+    m: &Model,
+    seed: u64,
+    rep: u64,
+    tasks: &mut [TaskAcc],
+    path: Path,
+) -> Result<LoadOutcome, SimError> {
     if m.load.is_none() {
         return Ok(LoadOutcome::default());
     }
     SCRATCH.with(|cell| match cell.try_borrow_mut() {
         Ok(mut s) => {
-            let out = simulate_load_in(m, seed, rep, tasks, &mut s, true, false);
+            let out = simulate_load_in(m, seed, rep, tasks, &mut s, path);
             if s.runs.capacity() > KEEP_SCRATCH_RUNS {
                 *s = Scratch::new();
             }
             out
         }
-        Err(_) => simulate_load_in(m, seed, rep, tasks, &mut Scratch::new(), true, false),
+        Err(_) => simulate_load_in(m, seed, rep, tasks, &mut Scratch::new(), path),
     })
 }
 
@@ -947,7 +973,7 @@ pub fn simulate_load_fibers(m: &Model, seed: u64, rep: u64, tasks: &mut [TaskAcc
     if m.load.is_none() {
         return Ok(LoadOutcome::default());
     }
-    simulate_load_in(m, seed, rep, tasks, &mut Scratch::new(), false, false)
+    simulate_load_in(m, seed, rep, tasks, &mut Scratch::new(), Path::Fibers)
 }
 
 /// [`simulate_load`] with `dispatch` scanning every sub-queue per grant instead of using the
@@ -957,7 +983,35 @@ pub fn simulate_load_scan(m: &Model, seed: u64, rep: u64, tasks: &mut [TaskAcc])
     if m.load.is_none() {
         return Ok(LoadOutcome::default());
     }
-    simulate_load_in(m, seed, rep, tasks, &mut Scratch::new(), true, true)
+    simulate_load_in(m, seed, rep, tasks, &mut Scratch::new(), Path::Scan)
+}
+
+/// [`simulate_load`] through the general engine even where the one-queue path applies (see
+/// `one_queue`): the same result bit for bit (tests/load.rs checks it).
+#[doc(hidden)]
+pub fn simulate_load_general(m: &Model, seed: u64, rep: u64, tasks: &mut [TaskAcc]) -> Result<LoadOutcome, SimError> {
+    simulate_load_on(m, seed, rep, tasks, Path::General)
+}
+
+/// Do replications of `m`'s load take the one-queue path? (Tests check that the cases they
+/// compare with the general engine do.)
+#[doc(hidden)]
+pub fn load_takes_one_queue(m: &Model) -> bool {
+    m.load.as_ref().is_some_and(|l| one_queue::eligible(m, l))
+}
+
+/// How a replication is simulated: all give the same result, bit for bit.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Path {
+    /// The one-queue path where it applies, else the general engine with the one-step
+    /// shortcut.
+    Auto,
+    /// The general engine with the one-step shortcut.
+    General,
+    /// The general engine, every run through the fibers.
+    Fibers,
+    /// The general engine with the reference dispatcher.
+    Scan,
 }
 
 /// About how many workflow runs arrive in a load's measured window (a capacity hint).
@@ -974,8 +1028,7 @@ fn simulate_load_in(
     rep: u64,
     tasks: &mut [TaskAcc],
     s: &mut Scratch,
-    one_step: bool,
-    scan: bool,
+    path: Path,
 ) -> Result<LoadOutcome, SimError> {
     let Some(l) = &m.load else {
         return Ok(LoadOutcome::default());
@@ -988,7 +1041,10 @@ fn simulate_load_in(
     let mut obs = NoObserver;
     let key = mix(crate::rng::splitmix(seed), rep.wrapping_add(0x10AD));
     let mut e = Engine { m, s, tasks, obs: &mut obs };
-    e.load_run(l, key, one_step, scan)?;
+    if path == Path::Auto && one_queue::eligible(m, l) {
+        return e.load_one_queue(l, key);
+    }
+    e.load_run(l, key, path != Path::Fibers, path == Path::Scan)?;
     e.load_tick();
     // A workflow run still unfinished when nothing is left to happen is deadlocked: every slot
     // it could use is held by runs that wait for it. It counts as FAILED at the last event.

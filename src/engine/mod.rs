@@ -40,7 +40,7 @@ macro_rules! eq_and_partial_ord_from_ord {
 mod direct;
 mod load;
 pub use direct::supported as direct_supported;
-pub use load::{BACKLOG_SAMPLES, LoadOutcome, QueueStats, SLOT_RELEASE_S, simulate_load};
+pub use load::{BACKLOG_SAMPLES, LoadOutcome, QueueStats, SLOT_RELEASE_S, load_takes_one_queue, simulate_load};
 use load::{LoadRt, QState};
 
 /// Promise.all items started in line (no event) when a step starts at most this many.
@@ -1788,6 +1788,13 @@ pub fn preset_name(m: u8) -> &'static str {
 #[doc(hidden)]
 pub fn simulate_load_fibers(m: &Model, seed: u64, rep: u64, tasks: &mut [TaskAcc]) -> Result<LoadOutcome, SimError> {
     load::simulate_load_fibers(m, seed, rep, tasks)
+}
+
+/// [`simulate_load`] through the general engine where the one-queue path would apply (tests
+/// check that both give the same replication).
+#[doc(hidden)]
+pub fn simulate_load_general(m: &Model, seed: u64, rep: u64, tasks: &mut [TaskAcc]) -> Result<LoadOutcome, SimError> {
+    load::simulate_load_general(m, seed, rep, tasks)
 }
 
 /// [`simulate_load`] with the reference dispatcher that scans every sub-queue per grant
