@@ -307,14 +307,22 @@ fn simulate_model(model: &Model, sim: &Sim, quiet: bool, keep: bool) -> Result<(
             eprintln!("error: {e}");
             Stop(2)
         })?;
-        let mc =
-            McResult::from_outcomes(r.reps.iter().flat_map(|o| o.outcomes.iter().copied()).collect(), r.tasks.clone());
+        let load = report::load::summarise(model, &r);
+        // All replications' outcomes in one vector, allocated once, each replication's freed as
+        // it is moved in. (Collected from a flat_map, the vector grew by doubling and every
+        // outcome was held twice: 235 MB peak for the M/M/4's 40 replications.)
+        let mut r = r;
+        let mut all = Vec::with_capacity(r.reps.iter().map(|o| o.outcomes.len()).sum());
+        for o in &mut r.reps {
+            all.extend_from_slice(&std::mem::take(&mut o.outcomes));
+        }
+        let mc = McResult::from_outcomes(all, std::mem::take(&mut r.tasks));
         if mc.outcomes.is_empty() {
             eprintln!("error: no workflow run arrived in the measured window; raise the arrival rate or the duration");
             return Err(Stop(2));
         }
         let mut summary = report::summarise(model, &mc, sim.seed, notes);
-        summary.load = report::load::summarise(model, &r);
+        summary.load = load;
         return Ok((mc, summary));
     }
     if !quiet {
