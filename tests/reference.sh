@@ -15,8 +15,9 @@
 # 4. Speed: customers (workflow runs, warm-up included) per second of SimPy's simulation loop
 #    and of the whole `wfsim run` process (one thread; parsing, summary and JSON included, so
 #    a lower bound of the engine's own speed: `cargo bench --bench load` measures that), by
-#    wall clock and by CPU time, and their ratio. The target is wfsim >= 50x SimPy; it is
-#    printed, never a failure (timings on a shared machine are noisy).
+#    wall clock and by CPU time, and their ratio: printed, never a failure (timings on a
+#    shared machine are noisy). The target of wfsim >= 50x SimPy is the engine's
+#    (benches/compare_mm4.sh); most of this process's time is the summary.
 #
 # Installs ciw and simpy with pip if they are missing. Uses $WFSIM, else
 # ${CARGO_TARGET_DIR:-target}/release/wfsim (CI builds it first; built here if missing).
@@ -106,8 +107,8 @@ print(f"  SimPy  {s['customers']:>9} customers  {s['wall_s']:6.2f} s wall {s['cp
 print(f"  wfsim  {n:>9} customers  {wall:6.2f} s wall {cpu:6.2f} s CPU  "
       f"{wf_wall:>12,.0f}/s wall {wf_cpu:>12,.0f}/s CPU  (whole process: parse, simulate, summarise, JSON)")
 rw, rc = wf_wall / sp_wall, wf_cpu / sp_cpu
-note = "meets" if min(rw, rc) >= 50 else "below"
-print(f"  ratio wfsim/SimPy: {rw:.1f}x wall, {rc:.1f}x CPU ({note} the 50x target; informational, timings are noisy)")
+print(f"  ratio wfsim/SimPy: {rw:.1f}x wall, {rc:.1f}x CPU (informational: the whole process against SimPy's "
+      f"simulation loop; the 50x target is the engine's, benches/compare_mm4.sh)")
 open(sys.argv[1] + ".ok", "w").write("1" if ok else "0")
 EOF
 if [ "$(cat "$out.ok" 2>/dev/null)" = 1 ]; then
