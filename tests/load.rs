@@ -386,13 +386,14 @@ fn one_step_shortcut_changes_nothing() {
 /// one-queue path (src/engine/load/one_queue.rs); through the general engine the replication
 /// must be the same, bit for bit: M/M/4; constant arrivals every 0.5 s of fixed 1 s work on
 /// two slots (ties between arrivals, work ends and samples, broken by sequence) with a
-/// priority, bursts and a full queue rejecting runs; and random start and
+/// progress slice, a priority, bursts and a full queue rejecting runs; and random start and
 /// cold-start latencies with a short keepWarm, a rate schedule with a pause, a warm-up, a
-/// larger machine and another task whose concurrencyKey gives the shared queue copies.
+/// slice starting at 20%, a larger machine and another task whose concurrencyKey gives the
+/// shared queue copies.
 #[test]
 fn the_one_queue_path_changes_nothing() {
-    let ties = "startLatency: 0\nentry: job\ntasks:\n  job:\n    priority: 2s\n    steps:\n      - work: { duration: 1s }\nload:\n  arrivals: { constant: { perMinute: 120 } }\n  bursts: [ { at: 100, runs: 30 }, { at: 200, runs: 5 } ]\n  duration: 600s\n  warmup: 60s\n  environmentConcurrency: 2\n  burstFactor: 1\n  coldStart: 0\n  maxQueueSize: 20\n";
-    let latencies = "startLatency: { uniform: [0.1s, 0.4s] }\ninput:\n  tenant: { uniform: [0, 9] }\nentry: job\ntasks:\n  job:\n    queue: { name: shared, concurrencyLimit: 3 }\n    machine: large-1x\n    steps:\n      - work: { duration: { lognormal: { median: 2s, p95: 9s } } }\n  other:\n    queue: { name: shared, concurrencyLimit: 3 }\n    concurrencyKey: tenant\n    steps:\n      - work: { duration: 1s }\nload:\n  arrivals: { poisson: { perMinute: 70 } }\n  schedule: [ { until: 300, perMinute: 120 }, { until: 400, perMinute: 0 } ]\n  duration: 1200s\n  warmup: 100s\n  environmentConcurrency: 6\n  coldStart: { uniform: [1s, 3s] }\n  keepWarm: 5s\n";
+    let ties = "startLatency: 0\nentry: job\ntasks:\n  job:\n    progress: [0, 100]\n    priority: 2s\n    steps:\n      - work: { duration: 1s }\nload:\n  arrivals: { constant: { perMinute: 120 } }\n  bursts: [ { at: 100, runs: 30 }, { at: 200, runs: 5 } ]\n  duration: 600s\n  warmup: 60s\n  environmentConcurrency: 2\n  burstFactor: 1\n  coldStart: 0\n  maxQueueSize: 20\n";
+    let latencies = "startLatency: { uniform: [0.1s, 0.4s] }\ninput:\n  tenant: { uniform: [0, 9] }\nentry: job\ntasks:\n  job:\n    queue: { name: shared, concurrencyLimit: 3 }\n    progress: [20, 60]\n    machine: large-1x\n    steps:\n      - work: { duration: { lognormal: { median: 2s, p95: 9s } } }\n  other:\n    queue: { name: shared, concurrencyLimit: 3 }\n    concurrencyKey: tenant\n    steps:\n      - work: { duration: 1s }\nload:\n  arrivals: { poisson: { perMinute: 70 } }\n  schedule: [ { until: 300, perMinute: 120 }, { until: 400, perMinute: 0 } ]\n  duration: 1200s\n  warmup: 100s\n  environmentConcurrency: 6\n  coldStart: { uniform: [1s, 3s] }\n  keepWarm: 5s\n";
     for (name, yaml) in [("mm4", MMC), ("ties", ties), ("latencies", latencies)] {
         let m = match load_str(yaml, "load.yaml") {
             Ok(l) => l.model,
@@ -417,11 +418,10 @@ fn the_one_queue_path_changes_nothing() {
             assert_eq!(fast_tasks, general_tasks, "{name} replication {rep}: task totals");
         }
     }
-    // What the path does not take: a ttl, a delay, a progress slice, a concurrencyKey on the
-    // entry, the dequeue loop, a second step, a failure.
+    // What the path does not take: a ttl, a delay, a concurrencyKey on the entry, the dequeue
+    // loop, a second step, a failure.
     for change in [
         ("    priority: 2s\n", "    ttl: 3s\n"),
-        ("    priority: 2s\n", "    progress: [0, 100]\n"),
         ("    priority: 2s\n", "    delay: 1s\n"),
         ("  maxQueueSize: 20\n", "  maxQueueSize: 20\n  dequeueInterval: 250ms\n"),
         ("      - work: { duration: 1s }\n", "      - work: { duration: 1s }\n      - wait: 1s\n"),

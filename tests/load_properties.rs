@@ -125,6 +125,8 @@ struct Task {
     ttl: Option<f64>,
     /// maxAttempts, minTimeoutInMs.
     retry: Option<(u32, u32)>,
+    /// Progress slice, percent (only the one-queue property sets one).
+    progress: Option<(u32, u32)>,
     steps: Vec<Step>,
 }
 
@@ -217,6 +219,9 @@ impl Scenario {
                 if let Some(v) = v {
                     let _ = writeln!(y, "    {k}: {}", secs(v));
                 }
+            }
+            if let Some((lo, hi)) = t.progress {
+                let _ = writeln!(y, "    progress: [{lo}, {hi}]");
             }
             if let Some((a, ms)) = t.retry {
                 let _ = writeln!(y, "    retry: {{ maxAttempts: {a}, minTimeoutInMs: {ms}, factor: 1.5 }}");
@@ -368,6 +373,7 @@ fn task(me: usize, n: usize, queues: usize) -> BoxedStrategy<Task> {
             delay,
             ttl,
             retry,
+            progress: None,
             steps,
         })
         .boxed()
@@ -633,16 +639,18 @@ proptest! {
     }
 }
 
-/// The generated scenario with its entry task made a one-step task that always completes,
-/// in its own or a named queue without a concurrencyKey, without delay or ttl, and without the
-/// dequeue loop: a load the one-queue path takes (`src/engine/load/one_queue.rs`). The other
+/// The generated scenario with its entry task made a one-step task that always completes
+/// (half of them with a progress slice), in its own or a named queue without a concurrencyKey,
+/// without delay or ttl, and without the dequeue loop: a load the one-queue path takes (`src/engine/load/one_queue.rs`). The other
 /// tasks stay as generated (never triggered; their queues still appear in the statistics).
 fn one_queue_scenario() -> impl Strategy<Value = Scenario> {
-    (scenario(), dur(30.0)).prop_map(|(mut s, d)| {
+    let slice = prop::option::weighted(0.5, (0u32..=100, 0u32..=100).prop_map(|(a, b)| (a.min(b), a.max(b))));
+    (scenario(), dur(30.0), slice).prop_map(|(mut s, d, progress)| {
         let t = &mut s.tasks[0];
         t.keyed = false;
         t.delay = None;
         t.ttl = None;
+        t.progress = progress;
         t.steps = vec![Step::Work(d, None)];
         s.load.dequeue = None;
         s

@@ -866,10 +866,18 @@ impl<O: Observer> Engine<'_, O> {
 
 /// The work step of task `t` when its program is that one step and an attempt of it can only
 /// complete: a duration distribution, no failure, no memory (no out-of-memory), no
-/// maxDuration. Else NONE.
+/// maxDuration. Else NONE. With a progress slice the step is followed by its progress report,
+/// which moves the bar to the slice's end (fraction 1 of the slice, the one step being the
+/// whole of it); the run's completion moves it there again at the same instant
+/// (`finish_run`), so leaving the report out changes nothing.
 fn simple_work(m: &Model, t: &Task) -> u32 {
     let pc = t.entry_pc as usize;
-    let (Some(&Op::Work { spec, .. }), Some(Op::End)) = (m.ops.get(pc), m.ops.get(pc + 1)) else { return NONE };
+    let Some(&Op::Work { spec, .. }) = m.ops.get(pc) else { return NONE };
+    let end = match m.ops.get(pc + 1) {
+        Some(&Op::Progress { frac: 1.0 }) => pc + 2,
+        _ => pc + 1,
+    };
+    let Some(Op::End) = m.ops.get(end) else { return NONE };
     let w = &m.works[spec as usize];
     let always_completes = matches!(w.duration, DurSpec::Dist(_))
         && w.failure <= 0.0

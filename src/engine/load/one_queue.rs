@@ -1,8 +1,7 @@
 //! The one-queue path of a load. It applies when every workflow run is one run of a one-step
 //! task that can only complete (see `simple_work`), in one queue without concurrencyKey
 //! copies, triggered without delay or ttl, with slots granted as soon as they are free (no
-//! dequeue loop), and without a progress slice (the step would report through a progress op,
-//! which `simple_work` does not take either). That is the M/G/c queue with warm and cold starts: sizing one task's
+//! dequeue loop). That is the M/G/c queue with warm and cold starts: sizing one task's
 //! concurrencyLimit, and the M/M/4 of issue 6.
 //!
 //! It is the event engine's schedule without the event engine: the same events (arrivals,
@@ -27,7 +26,6 @@ pub(super) fn eligible(m: &Model, l: &Load) -> bool {
         && t.concurrency_key.is_none_or(|(_, n)| n <= 1)
         && t.delay_s <= 0.0
         && t.ttl_s.is_none()
-        && t.progress.is_none()
 }
 
 /// A workflow run in the system (its entry run is the only task run).
@@ -37,6 +35,8 @@ struct Run {
     arrival: f64,
     /// Start of its attempt (executing from then until its work ends).
     start: f64,
+    /// Progress levels reached when it started (measured runs with a slice starting above 0).
+    level: u32,
     /// Its outcome in `outs` (measured) or its (arrival, duration) in `warm_runs`.
     out: u32,
     measured: bool,
@@ -75,6 +75,7 @@ struct OneQueue<'a> {
     part: u64,
     usd_per_s: f64,
     invocation_usd: f64,
+    progress: Option<(f64, f64)>,
     /// The task's totals (measured runs only; the general engine sends the others to a sink).
     acc: &'a mut TaskAcc,
     outs: &'a mut Vec<RunOutcome>,
@@ -142,6 +143,7 @@ impl<O: Observer> Engine<'_, O> {
             part: lr.simple[entry].1,
             usd_per_s: m.usd_per_s[t.machine as usize],
             invocation_usd: m.invocation_usd,
+            progress: t.progress,
             acc: &mut self.tasks[entry],
             outs: &mut self.s.outs,
             warm_runs: Vec::new(),
@@ -334,7 +336,7 @@ impl OneQueue<'_> {
                 o.makespan_s = o.makespan_s.max(0.0);
             }
         } else {
-            let r = Run { key, arrival: now, start: 0.0, out, measured };
+            let r = Run { key, arrival: now, start: 0.0, level: 0, out, measured };
             let id = match self.free.pop() {
                 Some(id) => {
                     self.runs[id as usize] = r;
@@ -412,7 +414,12 @@ impl OneQueue<'_> {
         if measured {
             self.acc.queued_s += now - arrival;
             self.acc.attempts += 1;
-            self.outs[out as usize].attempts += 1;
+            let o = &mut self.outs[out as usize];
+            o.attempts += 1;
+            // `task_progress(0)`: a slice starting above 0 moves the bar to its start.
+            if let Some((a, b)) = self.progress {
+                reach_levels_fill(&mut o.progress, &mut r.level, a + (b - a) * 0.0, now - arrival);
+            }
         }
         let mut rng = stream(crate::rng::mix_pre(attempt_key(key, 1), self.part));
         let end = now + self.dist.sample(&mut rng) * self.scale;
@@ -450,8 +457,14 @@ impl OneQueue<'_> {
         let d = now - r.arrival;
         if r.measured {
             let o = &mut self.outs[r.out as usize];
-            // `set_progress(100)`: without a slice the bar jumps from 0 to 100% at the end.
-            o.progress = [d; LEVELS];
+            // `task_progress(1)` and `set_progress(100)`: every level not reached at the start
+            // is reached now.
+            if r.level == 0 {
+                // (The usual case, as twenty stores of one constant length.)
+                o.progress = [d; LEVELS];
+            } else {
+                o.progress[r.level as usize..].fill(d);
+            }
             o.duration_s = d;
             o.status = Status::Completed;
             o.makespan_s = o.makespan_s.max(d);
