@@ -131,10 +131,13 @@ pub enum Op {
         prog: Prog,
     },
     /// Fire-and-forget `trigger` (count 1) or `batchTrigger` (`batch`: rate-limited under load).
+    /// `idempotent`: with `idempotencyKey`, a retried parent does not trigger again the children
+    /// that completed or still run (a failed one runs again).
     Trigger {
         task: TaskId,
         count: u32,
         batch: bool,
+        idempotent: bool,
     },
     BatchTriggerAndWait {
         task: TaskId,

@@ -164,7 +164,7 @@ fn trigger(waits: bool, batch: bool) -> Value {
             "idempotencyKey",
             d(
                 json!({ "type": "boolean" }),
-                "A key scoped to the run: when the parent retries, a child that completed is reused, a running one joined, a failed one run again.",
+                "A key scoped to the run: when the parent retries, a child that completed is reused and a running one joined (neither is triggered again), a failed one runs again.",
             ),
         ),
     ];
@@ -277,7 +277,7 @@ fn steps() -> Value {
                 "batchTriggerAndWait": d(trigger(true, true), "Trigger count children and wait for all of them (at most 1,000)."),
                 "trigger": d(
                     json!({ "oneOf": [r("taskId"), trigger(false, false)] }),
-                    "Fire-and-forget: trigger a child run and go on.",
+                    "Fire-and-forget: trigger a child run and go on: a task id, or { task, idempotencyKey }.",
                 ),
                 "batchTrigger": d(trigger(false, true), "Fire-and-forget batch of count children (at most 1,000)."),
                 "poll": d(

@@ -221,6 +221,38 @@ fn an_idempotency_key_runs_a_failed_child_again() {
     assert_eq!(r.outcomes[0].status, Status::Failed);
 }
 
+/// Fire-and-forget children of a parent that fails three times (1 s of work that always
+/// throws, retried after 1 s and 2 s: attempts start at 0, 2 and 5 s).
+const TRIGGER_RETRIES: &str = "startLatency: 0\nentry: p\ntasks:\n  p:\n    retry: { maxAttempts: 3, minTimeoutInMs: 1000, randomize: false }\n    steps:\n      - STEP\n      - work: { duration: 1s, failure: 1 }\n  c:\n    steps:\n      - work: { duration: CHILD }\n";
+
+#[test]
+fn an_idempotency_key_on_a_fire_and_forget_trigger_keeps_retries_from_triggering_again() {
+    let runs = |step: &str, child: &str| {
+        let y = TRIGGER_RETRIES.replace("STEP", step).replace("CHILD", child);
+        // Both paths: the Monte Carlo's (direct where it can) and the event engine's.
+        let r = sim(&y, 1, 1);
+        let m = load_str(&y, "t.yaml").expect("loads").model;
+        let mut tasks = vec![wfsim::engine::TaskAcc::default(); m.tasks.len()];
+        let mut s = wfsim::engine::Scratch::new();
+        let key = wfsim::rng::run_key(1, 0);
+        let e = wfsim::engine::simulate_events(&m, key, &mut s, &mut tasks, &mut wfsim::engine::NoObserver)
+            .expect("simulates");
+        assert_eq!((r.tasks[1].runs, r.outcomes[0].task_runs), (tasks[1].runs, e.task_runs), "{step} {child}");
+        r.tasks[1].runs
+    };
+    // Without a key every attempt triggers the child again.
+    assert_eq!(runs("trigger: c", "10s"), 3);
+    // With one, a child still running when the parent retries (10 s) is not triggered again,
+    // nor is one that completed (0.5 s)...
+    assert_eq!(runs("trigger: { task: c, idempotencyKey: true }", "10s"), 1);
+    assert_eq!(runs("trigger: { task: c, idempotencyKey: true }", "0.5s"), 1);
+    // ... but one that failed runs again, under the same key.
+    assert_eq!(runs("trigger: { task: c, idempotencyKey: true }", "0.5s, failure: 1"), 3);
+    // batchTrigger: each item keyed on its own.
+    assert_eq!(runs("batchTrigger: { task: c, count: 4 }", "10s"), 12);
+    assert_eq!(runs("batchTrigger: { task: c, count: 4, idempotencyKey: true }", "10s"), 4);
+}
+
 #[test]
 fn a_fire_and_forget_child_is_not_part_of_the_parent_duration_but_is_paid_for() {
     let y = "startLatency: 0\nentry: p\ntasks:\n  p:\n    steps:\n      - trigger: c\n      - work: { duration: 1s }\n  c:\n    steps:\n      - work: { duration: 100s }\n";

@@ -177,7 +177,7 @@ enum Step {
     Parallel { count: Count, limit: Option<u32>, steps: Vec<Step> },
     TriggerAndWait { task: usize, idempotent: bool, unwrap: bool },
     Batch { task: usize, count: Count, idempotent: bool, unwrap: bool },
-    Trigger { task: usize, batch: Option<Count> },
+    Trigger { task: usize, batch: Option<Count>, idempotent: bool },
     Poll { every: Dur, success: f64, max_checks: u32, check: Option<Dur> },
     Branch { arms: Vec<(&'static str, Vec<Step>)>, otherwise: Option<Vec<Step>> },
 }
@@ -276,8 +276,8 @@ impl Scenario {
             .map(|s| match s {
                 Step::Work(_) | Step::Wait(_) | Step::Poll { .. } => 0.0,
                 Step::Parallel { count, steps, .. } => f64::from(count.range(self).1) * self.children(steps),
-                Step::TriggerAndWait { task, .. } | Step::Trigger { task, batch: None } => self.max_runs(*task),
-                Step::Batch { task, count, .. } | Step::Trigger { task, batch: Some(count) } => {
+                Step::TriggerAndWait { task, .. } | Step::Trigger { task, batch: None, .. } => self.max_runs(*task),
+                Step::Batch { task, count, .. } | Step::Trigger { task, batch: Some(count), .. } => {
                     f64::from(count.range(self).1) * self.max_runs(*task)
                 }
                 Step::Branch { arms, otherwise } => {
@@ -430,11 +430,18 @@ fn steps_yaml(y: &mut String, steps: &[Step], indent: usize) {
                     count.yaml()
                 );
             }
-            Step::Trigger { task, batch: None } => {
+            Step::Trigger { task, batch: None, idempotent: false } => {
                 let _ = writeln!(y, "{pad}- trigger: t{task}");
             }
-            Step::Trigger { task, batch: Some(c) } => {
-                let _ = writeln!(y, "{pad}- batchTrigger: {{ task: t{task}, count: {} }}", c.yaml());
+            Step::Trigger { task, batch: None, idempotent: true } => {
+                let _ = writeln!(y, "{pad}- trigger: {{ task: t{task}, idempotencyKey: true }}");
+            }
+            Step::Trigger { task, batch: Some(c), idempotent } => {
+                let _ = writeln!(
+                    y,
+                    "{pad}- batchTrigger: {{ task: t{task}, count: {}, idempotencyKey: {idempotent} }}",
+                    c.yaml()
+                );
             }
             Step::Poll { every, success, max_checks, check } => {
                 let check = check.as_ref().map(|c| format!(", check: {}", c.yaml())).unwrap_or_default();
@@ -558,7 +565,9 @@ fn step(me: usize, n: usize, depth: u32, plain: bool) -> BoxedStrategy<Step> {
         }
         options.push((
             1,
-            (later, prop::option::of(count())).prop_map(|(task, batch)| Step::Trigger { task, batch }).boxed(),
+            (later, prop::option::of(count()), prop::bool::weighted(0.3))
+                .prop_map(|(task, batch, idempotent)| Step::Trigger { task, batch, idempotent })
+                .boxed(),
         ));
     }
     if depth > 0 {

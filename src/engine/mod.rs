@@ -1427,14 +1427,21 @@ impl<O: Observer> Engine<'_, O> {
                     }
                     return;
                 }
-                Op::Trigger { task, count, batch } => {
+                Op::Trigger { task, count, batch, idempotent } => {
                     let n = self.count(count, mix(self.s.runs[run as usize].key, mix(fb.pc as u64, fb.ikey)), run);
                     let avail = if batch { self.take_tokens(n) } else { f64::INFINITY };
                     for i in 0..n {
-                        let key = self.child_key(f, i as u64 + 1, false);
-                        let wf = self.s.runs[run as usize].wf;
                         let wait = self.token_wait(i, avail);
-                        self.trigger_run(task, key, Waiter::None, run, wf, wait);
+                        if idempotent {
+                            // With a key, as a waiting step's child: a child of an earlier attempt
+                            // that completed or still runs is not triggered again (nobody waits
+                            // for it, so there is nothing else to do); a failed one runs again.
+                            self.child(f, task, true, i as u64 + 1, Waiter::None, wait);
+                        } else {
+                            let key = self.child_key(f, i as u64 + 1, false);
+                            let wf = self.s.runs[run as usize].wf;
+                            self.trigger_run(task, key, Waiter::None, run, wf, wait);
+                        }
                     }
                     self.s.fibers[f as usize].pc += 1;
                 }

@@ -399,10 +399,7 @@ fn retried_children(cx: &mut Cx, m: &Model, p: &Programs) {
             Op::BatchTriggerAndWait { task, idempotent, unwrap, .. } => {
                 (task, "batchTriggerAndWait", idempotent, unwrap && p.can_fail[task as usize])
             }
-            Op::Trigger { task, .. } => {
-                let keyed = cx.locs.iter().any(|l| l.pc as usize == pc && l.field == "idempotencyKey");
-                (task, "trigger", keyed, false)
-            }
+            Op::Trigger { task, idempotent, .. } => (task, "trigger", idempotent, false),
             _ => continue,
         };
         if idempotent {
@@ -429,7 +426,9 @@ fn retried_children(cx: &mut Cx, m: &Model, p: &Programs) {
             )
         };
         let help = if kind == "trigger" {
-            "add `idempotencyKey: true` so that a retry gets the run already triggered (wfsim does not model keys on fire-and-forget triggers yet and still counts the duplicate), or trigger after the steps that can fail".to_owned()
+            format!(
+                "add `idempotencyKey: true` ({{ task: {child_name}, idempotencyKey: true }}) so that a retry does not trigger again a child that completed or still runs, or trigger after the steps that can fail"
+            )
         } else {
             format!(
                 "add `idempotencyKey: true`: {kind} {{ task: {child_name}, idempotencyKey: true }} reuses the children that completed"

@@ -1530,10 +1530,10 @@ impl<'s> Cx<'s> {
             },
             (false, false) => {
                 self.counts.push(Count::Fixed(1));
-                Op::Trigger { task: child, count: (self.counts.len() - 1) as u32, batch: false }
+                Op::Trigger { task: child, count: (self.counts.len() - 1) as u32, batch: false, idempotent: idem }
             }
             (true, false) => match count {
-                Some(count) => Op::Trigger { task: child, count: count.idx, batch: true },
+                Some(count) => Op::Trigger { task: child, count: count.idx, batch: true, idempotent: idem },
                 None => return,
             },
         };
