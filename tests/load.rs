@@ -359,12 +359,16 @@ fn an_idle_interval_without_an_interval_is_a_located_error() {
 /// shortcut off every run goes through the fibers. Both must give the same replication, bit
 /// for bit: M/M/4, constant arrivals with fixed durations (ties), ttl, priority, bursts and a
 /// full queue, and one-step children (keyed, random start and cold-start latencies) of a
-/// multi-step parent.
+/// multi-step parent; and the case a review found (cold starts at zero latency, warm ones at
+/// 0.5 s, 1 s of work every second on 2 slots: a work end ties with the next arrival, which
+/// decides whether that arrival finds a warm machine; the fourth session's in-line start put
+/// the work end first, the fibers put it after). A one-queue load compares its path too.
 #[test]
 fn one_step_shortcut_changes_nothing() {
     let ties = "startLatency: 0\nentry: job\ntasks:\n  job:\n    progress: [0, 100]\n    ttl: 3s\n    priority: 2s\n    steps:\n      - work: { duration: 1s }\nload:\n  arrivals: { constant: { perMinute: 120 } }\n  bursts: [ { at: 100, runs: 30 }, { at: 200, runs: 5 } ]\n  duration: 600s\n  warmup: 60s\n  environmentConcurrency: 2\n  burstFactor: 1\n  coldStart: 0\n  maxQueueSize: 20\n";
     let chain = "startLatency: { uniform: [0.1s, 0.4s] }\ninput:\n  tenant: { uniform: [0, 9] }\nentry: p\ntasks:\n  p:\n    progress: [0, 40]\n    steps:\n      - work: { duration: { exponential: { mean: 1s } } }\n      - triggerAndWait: c\n      - trigger: f\n  c:\n    queue: { name: cq, concurrencyLimit: 2 }\n    concurrencyKey: tenant\n    progress: [40, 100]\n    machine: small-2x\n    steps:\n      - work: { duration: { exponential: { mean: 2s } } }\n  f:\n    priority: 1s\n    steps:\n      - work: { duration: { lognormal: { median: 1s, p95: 3s } } }\nload:\n  arrivals: { poisson: { perMinute: 90 } }\n  duration: 1200s\n  warmup: 100s\n  environmentConcurrency: 6\n  coldStart: { uniform: [1s, 3s] }\n  keepWarm: 5s\n";
-    for (name, yaml) in [("mm4", MMC), ("ties", ties), ("chain", chain)] {
+    let warm = "startLatency: 0.5s\nentry: job\ntasks:\n  job:\n    steps:\n      - work: { duration: 1s }\nload:\n  arrivals: { constant: { perMinute: 60 } }\n  duration: 300s\n  environmentConcurrency: 2\n  coldStart: 0\n  keepWarm: 0\n";
+    for (name, yaml) in [("mm4", MMC), ("ties", ties), ("chain", chain), ("warm", warm)] {
         let m = match load_str(yaml, "load.yaml") {
             Ok(l) => l.model,
             Err(e) => panic!("{name}: {e}"),
@@ -372,12 +376,26 @@ fn one_step_shortcut_changes_nothing() {
         for rep in 0..2 {
             let mut fast_tasks = vec![wfsim::engine::TaskAcc::default(); m.tasks.len()];
             let mut slow_tasks = fast_tasks.clone();
-            let fast = wfsim::engine::simulate_load(&m, 5, rep, &mut fast_tasks).expect("simulates");
+            let fast = wfsim::engine::simulate_load_general(&m, 5, rep, &mut fast_tasks).expect("simulates");
             let slow = wfsim::engine::simulate_load_fibers(&m, 5, rep, &mut slow_tasks).expect("simulates");
             assert!(fast.arrived > 100, "{name}: {} arrivals", fast.arrived);
             // Debug prints each f64 exactly (shortest round trip), so equal text is equal bits.
             assert_eq!(format!("{fast:?}"), format!("{slow:?}"), "{name} replication {rep}");
             assert_eq!(fast_tasks, slow_tasks, "{name} replication {rep}: task totals");
+            if wfsim::engine::load_takes_one_queue(&m) {
+                let mut tasks = vec![wfsim::engine::TaskAcc::default(); m.tasks.len()];
+                let auto = wfsim::engine::simulate_load(&m, 5, rep, &mut tasks).expect("simulates");
+                assert_eq!(format!("{auto:?}"), format!("{slow:?}"), "{name} replication {rep}: one-queue path");
+            }
+        }
+        if name == "warm" {
+            // Through the fibers each arrival comes before the work end at the same instant
+            // (that work end's event was pushed after it), so it takes the other slot and
+            // finds no machine warm (keepWarm 0): cold, at zero latency, every time.
+            let mut t = vec![wfsim::engine::TaskAcc::default(); m.tasks.len()];
+            let o = wfsim::engine::simulate_load_fibers(&m, 5, 0, &mut t).expect("simulates");
+            assert_eq!(o.warm_starts, 0);
+            assert!(o.outcomes.iter().all(|x| x.duration_s == 1.0), "every run takes its 1 s of work");
         }
     }
 }

@@ -47,7 +47,9 @@
 //!
 //! The one-queue path (src/engine/load/one_queue.rs) against the general engine: generated
 //! scenarios whose entry is made a one-step task in one queue (the rest as generated) give
-//! the same replications, bit for bit, through both, and pass the checks above.
+//! the same replications, bit for bit, through both, and pass the checks above. And on a grid
+//! of quarter seconds where events tie (constant arrivals, fixed work and latencies), the
+//! one-queue path, the general engine and the fibers all agree.
 //!
 //! Through the binary, for one case in eight: `wfsim run FILE --format json --replications 3`
 //! is byte-identical on 1 and 2 threads, and its JSON holds no null (a NaN or infinity
@@ -662,9 +664,9 @@ proptest! {
 
     /// The one-queue path gives what the general engine gives, bit for bit: every field of
     /// every replication (outcomes, waits, areas, backlog, counts) and the task totals. The
-    /// generator covers fixed durations with constant arrivals (ties between an arrival and a
-    /// work end, broken by sequence), rate schedules, bursts, full queues, random start and
-    /// cold-start latencies, keepWarm, warm-ups and priorities.
+    /// generator covers rate schedules, bursts (tying with arrivals and samples), full queues,
+    /// random start and cold-start latencies, keepWarm, warm-ups and priorities; ties between
+    /// work ends and arrivals need the quarter-second grid of `one_step_loads_agree_on_ties`.
     #[test]
     fn the_one_queue_path_matches_the_general_engine(s in one_queue_scenario(), seed in any::<u64>()) {
         let m = model(&s)?;
@@ -679,6 +681,60 @@ proptest! {
             ensure(format!("{fast:?}") == format!("{general:?}"), || format!("replication {r} differs"))?;
             ensure(fast_tasks == general_tasks, || format!("replication {r}: task totals differ"))?;
             check_rep(&s, &fast, &fast_tasks).map_err(|e| TestCaseError::fail(format!("replication {r}: {e}")))?;
+        }
+    }
+}
+
+/// A one-step load on a grid of quarter seconds, where events tie: constant arrivals every
+/// 0.25, 0.5, 1 or 2 s (a schedule's rates from the same set), fixed work, start and
+/// cold-start latencies and keepWarm all multiples of 0.25 s (0 included), bursts on whole
+/// seconds (also at the warm-up's start and at the end), 1 to 4 slots. Random times almost never tie
+/// (a tie needs latency + duration to be a multiple of the gap exactly); these tie all the time.
+fn tie_grid_scenario() -> impl Strategy<Value = Scenario> {
+    let quarter = |hi: u32| (0..=hi).prop_map(|k| f64::from(k) * 0.25);
+    let rate = prop_oneof![Just(240.0), Just(120.0), Just(60.0), Just(30.0)];
+    (one_queue_scenario(), quarter(12), quarter(4), quarter(8), quarter(12), rate.clone(), rate, 1u32..=4).prop_map(
+        |(mut s, work, latency, cold, keep, per_minute, other, env)| {
+            s.tasks[0].steps = vec![Step::Work(Dur::Fixed(work), None)];
+            s.latency = Some(Dur::Fixed(latency));
+            let l = &mut s.load;
+            l.poisson = false;
+            l.per_minute = per_minute;
+            for e in &mut l.schedule {
+                e.1 = other;
+            }
+            l.cold_start = Some(Dur::Fixed(cold));
+            l.keep_warm = Some(keep);
+            l.env = env;
+            l.warmup = l.warmup.round();
+            s
+        },
+    )
+}
+
+proptest! {
+    #![proptest_config(config(cases()))]
+
+    /// On ties, the three ways of simulating a one-step load agree bit for bit: the one-queue
+    /// path, the general engine (whose one-step shortcut skips the fibers) and the fibers. A
+    /// review found the shortcut's in-line start at zero latency ordering a work end before a
+    /// next arrival at the same instant, where the fibers order it after.
+    #[test]
+    fn one_step_loads_agree_on_ties(s in tie_grid_scenario(), seed in any::<u64>()) {
+        let m = model(&s)?;
+        ensure(wfsim::engine::load_takes_one_queue(&m), || "the one-queue path does not apply".to_owned())?;
+        for r in 0..REPS {
+            let mut totals = Vec::new();
+            let mut outs = Vec::new();
+            for sim in [simulate_load, wfsim::engine::simulate_load_general, wfsim::engine::simulate_load_fibers] {
+                let mut tasks = vec![TaskAcc::default(); m.tasks.len()];
+                let o = sim(&m, seed, r, &mut tasks).map_err(|e| TestCaseError::fail(format!("{e}")))?;
+                outs.push(format!("{o:?}"));
+                totals.push(tasks);
+            }
+            ensure(outs[0] == outs[1], || format!("replication {r}: the one-queue path differs from the general engine"))?;
+            ensure(outs[1] == outs[2], || format!("replication {r}: the general engine differs from the fibers"))?;
+            ensure(totals[0] == totals[1] && totals[1] == totals[2], || format!("replication {r}: task totals differ"))?;
         }
     }
 }

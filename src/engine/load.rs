@@ -539,15 +539,13 @@ impl<O: Observer> Engine<'_, O> {
             None => self.cold_latency(key, attempt, nth),
         };
         match why {
-            // A one-step task's attempt without start latency starts now, in line, instead of
-            // from an AttemptStart event at this same instant: its only event is then the end
-            // of its work. That event's sequence number is taken now rather than after the
-            // events already due at this instant, which could only matter for another event at
-            // exactly the same later time pushed in between (the shortcut-off check in
-            // tests/load.rs, ties included, and the reference outputs are unchanged).
-            QState::Start if lat == 0.0 && self.s.lr.simple[self.s.runs[run as usize].task as usize].0 != NONE => {
-                self.start_attempt(run);
-            }
+            // Through an event even at zero latency: an attempt started in line here (as the
+            // fourth session did for one-step tasks) takes its work-end's sequence number
+            // before the events already due at this instant and before the rest of this one
+            // (the next arrival), so a work end tying exactly with such an event came first,
+            // where every run through the fibers has it after. A review found runs that
+            // differed that way (fixed durations with constant arrivals); the in line start
+            // saved 93 of 1,837 instructions per M/M/4 customer.
             QState::Start => {
                 let g = self.s.runs[run as usize].gn;
                 self.push(now + lat, EvKind::AttemptStart, run, g, 0);

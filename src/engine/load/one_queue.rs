@@ -1,7 +1,8 @@
 //! The one-queue path of a load. It applies when every workflow run is one run of a one-step
-//! task that can only complete (see `simple_work`), in one queue without concurrencyKey
-//! copies, triggered without delay or ttl, with slots granted as soon as they are free (no
-//! dequeue loop). That is the M/G/c queue with warm and cold starts: sizing one task's
+//! task that can only complete (see `simple_work`), without a concurrencyKey of its own (its
+//! queue may have copies that another task's key makes; its runs all wait in copy 0),
+//! triggered without delay or ttl, with slots granted as soon as they are free (no dequeue
+//! loop). That is the M/G/c queue with warm and cold starts: sizing one task's
 //! concurrencyLimit, and the M/M/4 of issue 6.
 //!
 //! It is the event engine's schedule without the event engine: the same events (arrivals,
@@ -357,8 +358,9 @@ impl OneQueue<'_> {
     /// `enqueue` then `dispatch`: a run that finds nobody waiting and a free slot gets it now.
     #[inline(always)]
     fn enqueue(&mut self, id: u32) {
+        // (The general engine also numbers the queue entry; only the order of the numbers
+        // matters, and that does not change it.)
         self.tick();
-        self.seq += 1;
         if self.waiting.is_empty() && self.active < self.cap {
             self.grant(id);
         } else {
@@ -397,11 +399,9 @@ impl OneQueue<'_> {
             None if warm => start_latency_of(&self.m.start_latency, r.key, 0, 0),
             None => start_latency_of(&self.l.cold_start, r.key, 0, 0),
         };
-        if lat == 0.0 {
-            self.start(id);
-        } else {
-            self.push(now + lat, EvKind::AttemptStart, id, 0, 0);
-        }
+        // Through an event even at zero latency, as `grant` does (so ties order as in the
+        // fibers).
+        self.push(now + lat, EvKind::AttemptStart, id, 0, 0);
     }
 
     /// `start_attempt` and `start_simple`: the first attempt starts its work.
