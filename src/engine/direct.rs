@@ -17,8 +17,10 @@
 //!
 //! [`supported`] says which models qualify. A run whose outcome could depend on how the engine
 //! breaks a tie (two events at the same instant where order matters), that goes deeper than
-//! [`MAX_DEPTH`] or takes more than [`MAX_STEPS`] steps is handed back (`None`), and the
-//! caller simulates it with the event engine instead; the totals are restored first.
+//! [`MAX_DEPTH`] or takes more than [`MAX_STEPS`] steps, or whose retry reaches a keyed
+//! fire-and-forget trigger again (whether its children run again depends on how far they got,
+//! and they are evaluated after the entry run) is handed back (`None`), and the caller
+//! simulates it with the event engine instead; the totals are restored first.
 
 use super::{
     EMPTY_OUTCOME, RunOutcome, Status, TaskAcc, draw_count, reach_levels, retry_delay, start_latency, step_key,
@@ -120,8 +122,9 @@ pub(super) struct DScratch {
     saved: Vec<TaskAcc>,
 }
 
-/// An idempotency key of a task run: its step and item, whether the child completed, and
-/// the next entry of the same parent run.
+/// An idempotency key of a task run: its step and item, whether the child completed (for a
+/// waiting step; a fire-and-forget trigger's entry only marks the key as used), and the next
+/// entry of the same parent run.
 #[derive(Clone, Copy)]
 struct Idem {
     pc: u32,

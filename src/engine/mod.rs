@@ -1472,7 +1472,9 @@ impl<O: Observer> Engine<'_, O> {
         mix3(r.key ^ purpose::CHILD, attempt << 32 | fb.pc as u64, fb.ikey, item)
     }
 
-    /// Triggers (or, with an idempotency key, reuses or joins) the child of a waiting step.
+    /// Triggers (or, with an idempotency key, reuses or joins) the child of a trigger step:
+    /// a waiting one's (`waiter` is told when it ends) or a fire-and-forget one's
+    /// (`Waiter::None`).
     fn child(&mut self, f: u32, task: TaskId, idempotent: bool, item: u64, waiter: Waiter, wait: f64) -> ChildState {
         let fb = self.s.fibers[f as usize];
         let ikey = mix(fb.ikey, item);

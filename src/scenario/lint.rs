@@ -399,7 +399,9 @@ fn retried_children(cx: &mut Cx, m: &Model, p: &Programs) {
             Op::BatchTriggerAndWait { task, idempotent, unwrap, .. } => {
                 (task, "batchTriggerAndWait", idempotent, unwrap && p.can_fail[task as usize])
             }
-            Op::Trigger { task, idempotent, .. } => (task, "trigger", idempotent, false),
+            Op::Trigger { task, idempotent, batch, .. } => {
+                (task, if batch { "batchTrigger" } else { "trigger" }, idempotent, false)
+            }
             _ => continue,
         };
         if idempotent {
@@ -425,9 +427,9 @@ fn retried_children(cx: &mut Cx, m: &Model, p: &Programs) {
                 task.name, task.retry.max_attempts
             )
         };
-        let help = if kind == "trigger" {
+        let help = if kind == "trigger" || kind == "batchTrigger" {
             format!(
-                "add `idempotencyKey: true` ({{ task: {child_name}, idempotencyKey: true }}) so that a retry does not trigger again a child that completed or still runs, or trigger after the steps that can fail"
+                "add `idempotencyKey: true` to the {kind} so that a retry does not trigger `{child_name}` again where it completed or still runs, or trigger after the steps that can fail"
             )
         } else {
             format!(

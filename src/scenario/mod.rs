@@ -242,8 +242,7 @@ struct Repeat {
 struct Loc {
     /// The step's op.
     pc: u32,
-    /// `step` (the step's kind key), `memoryMb`, `wait` (its duration), `every`, or
-    /// `idempotencyKey` (set on a fire-and-forget trigger, which the op does not keep).
+    /// `step` (the step's kind key), `memoryMb`, `wait` (its duration) or `every`.
     field: &'static str,
     line: u32,
     column: u32,
@@ -1253,10 +1252,6 @@ impl<'s> Cx<'s> {
                 _ => Some(("wait", v, key.clone())),
             },
             "poll" => v.get("every").map(|n| ("every", n, join(&key, "every"))),
-            "trigger" | "batchTrigger" => v
-                .get("idempotencyKey")
-                .filter(|n| n.kind == Kind::Bool(true))
-                .map(|n| ("idempotencyKey", n, join(&key, "idempotencyKey"))),
             _ => None,
         };
         if let Some((field, n, k)) = field {
