@@ -11,7 +11,7 @@
 //! A replication therefore comes out bit for bit as the general engine gives it
 //! (`simulate_load_general`; tests/load.rs compares them on ties, bursts, rate schedules,
 //! full queues, random start latencies and warm-ups, and tests/load_properties.rs on random
-//! designs). What it leaves out is what such a load never needs: fibers, frames, the full
+//! designs and, with the fibers as a third, on a grid of quarter seconds where events tie). What it leaves out is what such a load never needs: fibers, frames, the full
 //! per-run state, sub-queue heaps and their index, generation checks on events, the
 //! observer. The queue is a FIFO: with one task every queued run's effective time is its
 //! enqueue time minus the same priority, and subtracting one number never reorders times
