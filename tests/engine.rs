@@ -254,6 +254,34 @@ fn an_idempotency_key_on_a_fire_and_forget_trigger_keeps_retries_from_triggering
 }
 
 #[test]
+fn an_idempotency_key_on_a_batch_reuses_each_completed_child_by_its_index() {
+    // A batch of 4 and then a step that always throws: 3 attempts of the parent.
+    let batch = "startLatency: 0\nentry: p\ntasks:\n  p:\n    retry: { maxAttempts: 3, minTimeoutInMs: 1000, randomize: false }\n    steps:\n      - batchTriggerAndWait: { task: c, count: 4KEY }\n      - work: { duration: 1s, failure: 1 }\n  c:\n    steps:\n      - work: { duration: CHILD }\n";
+    let runs = |key: &str, child: &str| sim(&batch.replace("KEY", key).replace("CHILD", child), 1, 1).tasks[1].runs;
+    assert_eq!(runs("", "2s"), 12, "without a key every attempt triggers the batch again");
+    assert_eq!(runs(", idempotencyKey: true", "2s"), 4, "each completed child is reused");
+    // Failed children run again (the batch then throws: unwrap), each under its own key.
+    assert_eq!(runs(", idempotencyKey: true", "2s, failure: 1"), 12);
+    // Mixed outcomes, which only a key per item gets right: children that fail half the time
+    // (no retries of their own); a failed child fails the batch, and the parent's one retry
+    // re-runs exactly the failed ones. Child runs per workflow: 4 + F with F ~ Bin(4, 1/2)
+    // failures in the first attempt, mean 6, sd 1. (Looking every item up under one key
+    // gives about 4.5.)
+    let mixed = batch
+        .replace("maxAttempts: 3", "maxAttempts: 2")
+        .replace("      - work: { duration: 1s, failure: 1 }\n  c:", "  c:")
+        .replace("KEY", ", idempotencyKey: true")
+        .replace("CHILD", "1s, failure: 0.5");
+    let n = 4000;
+    let per_run = sim(&mixed, n, 7).tasks[1].runs as f64 / n as f64;
+    let se = 1.0 / (n as f64).sqrt();
+    assert!((per_run - 6.0).abs() < 4.0 * se, "{per_run} child runs per workflow run (6 +- {})", 4.0 * se);
+    // In Promise.all items each item keeps its own keys: 2 items x 1 child, reused twice.
+    let items = "startLatency: 0\nentry: p\ntasks:\n  p:\n    retry: { maxAttempts: 3, minTimeoutInMs: 1000, randomize: false }\n    steps:\n      - parallel:\n          count: 2\n          steps:\n            - triggerAndWait: { task: c, idempotencyKey: true }\n      - work: { duration: 1s, failure: 1 }\n  c:\n    steps:\n      - work: { duration: 2s }\n";
+    assert_eq!(sim(items, 1, 1).tasks[1].runs, 2);
+}
+
+#[test]
 fn a_fire_and_forget_child_is_not_part_of_the_parent_duration_but_is_paid_for() {
     let y = "startLatency: 0\nentry: p\ntasks:\n  p:\n    steps:\n      - trigger: c\n      - work: { duration: 1s }\n  c:\n    steps:\n      - work: { duration: 100s }\n";
     let o = one(y);

@@ -618,24 +618,24 @@ impl Direct<'_> {
                 Op::Trigger { task, count, idempotent, .. } => {
                     let n = self.count(count, mix(a.key, mix(pc as u64, 0)));
                     self.step(n as u64)?;
+                    if idempotent && n > 0 {
+                        // A retry reaching a keyed trigger again: whether each child is
+                        // triggered again depends on how far it got by now, and children are
+                        // evaluated only after the entry run. The event engine decides. (One
+                        // entry marks the step as reached.)
+                        let mut e = *idem;
+                        while e != NONE {
+                            let x = self.d.idem[e as usize];
+                            if x.pc == pc {
+                                return None;
+                            }
+                            e = x.next;
+                        }
+                        self.d.idem.push(Idem { pc, ikey: 0, completed: false, next: *idem });
+                        *idem = (self.d.idem.len() - 1) as u32;
+                    }
                     for i in 0..n {
                         let item = i as u64 + 1;
-                        if idempotent {
-                            // A retry reaching a keyed trigger again: whether each child is
-                            // triggered again depends on how far it got by now, and children are
-                            // evaluated only after the entry run. The event engine decides.
-                            let ikey = mix(0, item);
-                            let mut e = *idem;
-                            while e != NONE {
-                                let x = self.d.idem[e as usize];
-                                if x.pc == pc && x.ikey == ikey {
-                                    return None;
-                                }
-                                e = x.next;
-                            }
-                            self.d.idem.push(Idem { pc, ikey, completed: false, next: *idem });
-                            *idem = (self.d.idem.len() - 1) as u32;
-                        }
                         let key = Self::child_key(a, pc, item, idempotent);
                         self.d.deferred.push((task, key, c.now));
                         self.forgot = true;

@@ -442,6 +442,19 @@ impl RunState {
     }
 }
 
+/// The idempotency keys of one keyed trigger step of a parent run (one per Promise.all item
+/// the step is in): its children's slots in `Scratch::idem_kids`.
+#[derive(Clone, Copy)]
+struct IdemGroup {
+    pc: u32,
+    /// The key of the fiber (Promise.all item) that reached the step.
+    fkey: u64,
+    start: u32,
+    len: u32,
+    /// The parent run's next group.
+    next: u32,
+}
+
 /// One workflow run: its entry run, inputs, progress bar and where its outcome is.
 #[derive(Clone, Copy)]
 struct Wf {
@@ -479,10 +492,13 @@ pub struct Scratch {
     free_fibers: Vec<u32>,
     frames: Vec<Frame>,
     free_frames: Vec<u32>,
-    /// Idempotency keys: (parent run, pc, item key) -> child run.
-    /// Entries (pc, item key, child run, next entry of the same parent run): a list per
-    /// parent run, so a lookup scans only that run's own keys.
-    idem: Vec<(u32, u64, u32, u32)>,
+    /// Idempotency keys: one group per keyed trigger step (and Promise.all item) a parent run
+    /// has reached, in a list per parent run, so a lookup scans only that run's own steps.
+    idem: Vec<IdemGroup>,
+    /// The child runs of the groups, a slot per child of the step (NONE: not triggered yet),
+    /// so a batch item is found by its index: scanning a list of keys per item made a keyed
+    /// batch quadratic (1,000 items: half a million comparisons a batch).
+    idem_kids: Vec<u32>,
     inputs: Vec<f64>,
     wfs: Vec<Wf>,
     /// Outcomes of the measured workflow runs (a lone run's, or a load's measured window's,
@@ -534,6 +550,7 @@ impl Scratch {
             frames: Vec::new(),
             free_frames: Vec::new(),
             idem: Vec::new(),
+            idem_kids: Vec::new(),
             inputs: Vec::new(),
             wfs: Vec::new(),
             outs: Vec::with_capacity(1),
@@ -559,6 +576,7 @@ impl Scratch {
         self.frames.clear();
         self.free_frames.clear();
         self.idem.clear();
+        self.idem_kids.clear();
         self.inputs.clear();
         self.wfs.clear();
         self.outs.clear();
@@ -1363,7 +1381,7 @@ impl<O: Observer> Engine<'_, O> {
                 }
                 Op::TriggerAndWait { task, idempotent, .. } => {
                     let w = Waiter::Fiber { id: f, gn: 0 };
-                    match self.child(f, task, idempotent, 0, w, 0.0) {
+                    match self.child(f, task, idempotent, 0, 1, w, 0.0) {
                         ChildState::Reused => {
                             self.s.fibers[f as usize].pc += 1;
                         }
@@ -1405,7 +1423,8 @@ impl<O: Observer> Engine<'_, O> {
                     let avail = self.take_tokens(n);
                     for i in 0..n {
                         let wait = self.token_wait(i, avail);
-                        match self.child(f, task, idempotent, i as u64 + 1, Waiter::Frame { id: fr, gn: fgen }, wait) {
+                        match self.child(f, task, idempotent, i as u64 + 1, n, Waiter::Frame { id: fr, gn: fgen }, wait)
+                        {
                             ChildState::Reused => reused += 1,
                             ChildState::Pending(_) => {}
                         }
@@ -1436,7 +1455,7 @@ impl<O: Observer> Engine<'_, O> {
                             // With a key, as a waiting step's child: a child of an earlier attempt
                             // that completed or still runs is not triggered again (nobody waits
                             // for it, so there is nothing else to do); a failed one runs again.
-                            self.child(f, task, true, i as u64 + 1, Waiter::None, wait);
+                            self.child(f, task, true, i as u64 + 1, n, Waiter::None, wait);
                         } else {
                             let key = self.child_key(f, i as u64 + 1, false);
                             let wf = self.s.runs[run as usize].wf;
@@ -1475,23 +1494,48 @@ impl<O: Observer> Engine<'_, O> {
     /// Triggers (or, with an idempotency key, reuses or joins) the child of a trigger step:
     /// a waiting one's (`waiter` is told when it ends) or a fire-and-forget one's
     /// (`Waiter::None`).
-    fn child(&mut self, f: u32, task: TaskId, idempotent: bool, item: u64, waiter: Waiter, wait: f64) -> ChildState {
+    /// `item` is 0 for a `triggerAndWait`, 1..=`n` for the `n` children of a batch.
+    #[allow(clippy::too_many_arguments)]
+    fn child(
+        &mut self,
+        f: u32,
+        task: TaskId,
+        idempotent: bool,
+        item: u64,
+        n: u32,
+        waiter: Waiter,
+        wait: f64,
+    ) -> ChildState {
         let fb = self.s.fibers[f as usize];
-        let ikey = mix(fb.ikey, item);
-        let mut found = None;
+        // The child's slot in its step's group (created when the step is first reached; a
+        // step draws the same count in every attempt, so the group has a slot for each item).
+        let mut slot = None;
         if idempotent {
-            let mut e = self.s.runs[fb.run as usize].idem;
-            while e != NONE {
-                let (pc, k, _, next) = self.s.idem[e as usize];
-                if pc == fb.pc && k == ikey {
-                    found = Some(e as usize);
+            let i = item.saturating_sub(1);
+            let mut g = self.s.runs[fb.run as usize].idem;
+            while g != NONE {
+                let x = self.s.idem[g as usize];
+                if x.pc == fb.pc && x.fkey == fb.ikey {
                     break;
                 }
-                e = next;
+                g = x.next;
             }
+            if g == NONE {
+                let start = self.s.idem_kids.len() as u32;
+                self.s.idem_kids.resize((start + n) as usize, NONE);
+                let next = self.s.runs[fb.run as usize].idem;
+                self.s.idem.push(IdemGroup { pc: fb.pc, fkey: fb.ikey, start, len: n, next });
+                g = (self.s.idem.len() - 1) as u32;
+                self.s.runs[fb.run as usize].idem = g;
+            }
+            let x = self.s.idem[g as usize];
+            debug_assert!(i < u64::from(x.len), "item {item} of a step keyed with {} slots", x.len);
+            slot = (i < u64::from(x.len)).then_some((x.start as u64 + i) as usize);
         }
-        if let Some(pos) = found {
-            let c = self.s.idem[pos].2;
+        if let Some(at) = slot
+            && self.s.idem_kids[at] != NONE
+        {
+            let c = self.s.idem_kids[at];
             let cr = self.s.runs[c as usize];
             if cr.done && cr.status == Status::Completed {
                 return ChildState::Reused;
@@ -1503,15 +1547,13 @@ impl<O: Observer> Engine<'_, O> {
             // A failed child runs again, under the same key.
             let key = mix(self.child_key(f, item, true), self.s.runs.len() as u64);
             let c = self.trigger_run(task, key, waiter, fb.run, self.s.runs[fb.run as usize].wf, wait);
-            self.s.idem[pos].2 = c;
+            self.s.idem_kids[at] = c;
             return ChildState::Pending(c);
         }
         let key = self.child_key(f, item, idempotent);
         let c = self.trigger_run(task, key, waiter, fb.run, self.s.runs[fb.run as usize].wf, wait);
-        if idempotent {
-            let head = self.s.runs[fb.run as usize].idem;
-            self.s.idem.push((fb.pc, ikey, c, head));
-            self.s.runs[fb.run as usize].idem = (self.s.idem.len() - 1) as u32;
+        if let Some(at) = slot {
+            self.s.idem_kids[at] = c;
         }
         ChildState::Pending(c)
     }
