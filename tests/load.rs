@@ -436,6 +436,18 @@ fn the_one_queue_path_changes_nothing() {
             assert_eq!(fast_tasks, general_tasks, "{name} replication {rep}: task totals");
         }
     }
+    // An event budget too small for the load stops both paths at the same event, with the
+    // same error and the same totals so far.
+    for limit in [1u64, 57, 2000, 15000] {
+        let m = load_str(&format!("limits: {{ maxEventsPerRun: {limit} }}\n{MMC}"), "load.yaml").expect("loads").model;
+        let (mut t1, mut t2) = (vec![wfsim::engine::TaskAcc::default(); 1], vec![wfsim::engine::TaskAcc::default(); 1]);
+        let fast = wfsim::engine::simulate_load(&m, 5, 0, &mut t1).map(|o| o.arrived);
+        let general = wfsim::engine::simulate_load_general(&m, 5, 0, &mut t2).map(|o| o.arrived);
+        assert!(fast.is_err(), "a budget of {limit} events stops the load");
+        assert_eq!(fast, general, "budget {limit}");
+        assert_eq!(t1, t2, "budget {limit}: totals so far");
+        assert!(limit < 15000 || t1[0].runs > 1000, "the measured window had begun");
+    }
     // What the path does not take: a ttl, a delay, a concurrencyKey on the entry, the dequeue
     // loop, a second step, a failure.
     for change in [
