@@ -355,6 +355,22 @@ fn an_idle_interval_without_an_interval_is_a_located_error() {
     assert!(s.contains("must be positive"), "{s}");
 }
 
+/// A way of simulating a load replication (`simulate_load` and its reference modes).
+type Sim =
+    fn(&wfsim::model::Model, u64, u64, &mut [TaskAcc]) -> Result<wfsim::engine::LoadOutcome, wfsim::engine::SimError>;
+
+/// Replication `rep` (seed 5) of `m` through `a` and through `b` must be the same: every
+/// outcome and statistic bit for bit (Debug prints each f64 exactly, shortest round trip, so
+/// equal text is equal bits) and the same task totals. Returns `a`'s.
+fn same_replication(m: &wfsim::model::Model, what: &str, rep: u64, a: Sim, b: Sim) -> wfsim::engine::LoadOutcome {
+    let (mut ta, mut tb) = (vec![TaskAcc::default(); m.tasks.len()], vec![TaskAcc::default(); m.tasks.len()]);
+    let oa = a(m, 5, rep, &mut ta).expect("simulates");
+    let ob = b(m, 5, rep, &mut tb).expect("simulates");
+    assert_eq!(format!("{oa:?}"), format!("{ob:?}"), "{what} replication {rep}");
+    assert_eq!(ta, tb, "{what} replication {rep}: task totals");
+    oa
+}
+
 /// Runs of one-step tasks skip the fiber machinery under load (`start_simple`); with the
 /// shortcut off every run goes through the fibers. Both must give the same replication, bit
 /// for bit: M/M/4, constant arrivals with fixed durations (ties), ttl, priority, bursts and a
@@ -369,23 +385,13 @@ fn one_step_shortcut_changes_nothing() {
     let chain = "startLatency: { uniform: [0.1s, 0.4s] }\ninput:\n  tenant: { uniform: [0, 9] }\nentry: p\ntasks:\n  p:\n    progress: [0, 40]\n    steps:\n      - work: { duration: { exponential: { mean: 1s } } }\n      - triggerAndWait: c\n      - trigger: f\n  c:\n    queue: { name: cq, concurrencyLimit: 2 }\n    concurrencyKey: tenant\n    progress: [40, 100]\n    machine: small-2x\n    steps:\n      - work: { duration: { exponential: { mean: 2s } } }\n  f:\n    priority: 1s\n    steps:\n      - work: { duration: { lognormal: { median: 1s, p95: 3s } } }\nload:\n  arrivals: { poisson: { perMinute: 90 } }\n  duration: 1200s\n  warmup: 100s\n  environmentConcurrency: 6\n  coldStart: { uniform: [1s, 3s] }\n  keepWarm: 5s\n";
     let warm = "startLatency: 0.5s\nentry: job\ntasks:\n  job:\n    steps:\n      - work: { duration: 1s }\nload:\n  arrivals: { constant: { perMinute: 60 } }\n  duration: 300s\n  environmentConcurrency: 2\n  coldStart: 0\n  keepWarm: 0\n";
     for (name, yaml) in [("mm4", MMC), ("ties", ties), ("chain", chain), ("warm", warm)] {
-        let m = match load_str(yaml, "load.yaml") {
-            Ok(l) => l.model,
-            Err(e) => panic!("{name}: {e}"),
-        };
+        let m = model(yaml);
         for rep in 0..2 {
-            let mut fast_tasks = vec![wfsim::engine::TaskAcc::default(); m.tasks.len()];
-            let mut slow_tasks = fast_tasks.clone();
-            let fast = wfsim::engine::simulate_load_general(&m, 5, rep, &mut fast_tasks).expect("simulates");
-            let slow = wfsim::engine::simulate_load_fibers(&m, 5, rep, &mut slow_tasks).expect("simulates");
+            let fibers = wfsim::engine::simulate_load_fibers;
+            let fast = same_replication(&m, name, rep, wfsim::engine::simulate_load_general, fibers);
             assert!(fast.arrived > 100, "{name}: {} arrivals", fast.arrived);
-            // Debug prints each f64 exactly (shortest round trip), so equal text is equal bits.
-            assert_eq!(format!("{fast:?}"), format!("{slow:?}"), "{name} replication {rep}");
-            assert_eq!(fast_tasks, slow_tasks, "{name} replication {rep}: task totals");
             if wfsim::engine::load_takes_one_queue(&m) {
-                let mut tasks = vec![wfsim::engine::TaskAcc::default(); m.tasks.len()];
-                let auto = wfsim::engine::simulate_load(&m, 5, rep, &mut tasks).expect("simulates");
-                assert_eq!(format!("{auto:?}"), format!("{slow:?}"), "{name} replication {rep}: one-queue path");
+                same_replication(&m, &format!("{name} (one-queue path)"), rep, simulate_load, fibers);
             }
         }
         if name == "warm" {
@@ -413,16 +419,10 @@ fn the_one_queue_path_changes_nothing() {
     let ties = "startLatency: 0\nentry: job\ntasks:\n  job:\n    progress: [0, 100]\n    priority: 2s\n    steps:\n      - work: { duration: 1s }\nload:\n  arrivals: { constant: { perMinute: 120 } }\n  bursts: [ { at: 100, runs: 30 }, { at: 200, runs: 5 } ]\n  duration: 600s\n  warmup: 60s\n  environmentConcurrency: 2\n  burstFactor: 1\n  coldStart: 0\n  maxQueueSize: 20\n";
     let latencies = "startLatency: { uniform: [0.1s, 0.4s] }\ninput:\n  tenant: { uniform: [0, 9] }\nentry: job\ntasks:\n  job:\n    queue: { name: shared, concurrencyLimit: 3 }\n    progress: [20, 60]\n    machine: large-1x\n    steps:\n      - work: { duration: { lognormal: { median: 2s, p95: 9s } } }\n  other:\n    queue: { name: shared, concurrencyLimit: 3 }\n    concurrencyKey: tenant\n    steps:\n      - work: { duration: 1s }\nload:\n  arrivals: { poisson: { perMinute: 70 } }\n  schedule: [ { until: 300, perMinute: 120 }, { until: 400, perMinute: 0 } ]\n  duration: 1200s\n  warmup: 100s\n  environmentConcurrency: 6\n  coldStart: { uniform: [1s, 3s] }\n  keepWarm: 5s\n";
     for (name, yaml) in [("mm4", MMC), ("ties", ties), ("latencies", latencies)] {
-        let m = match load_str(yaml, "load.yaml") {
-            Ok(l) => l.model,
-            Err(e) => panic!("{name}: {e}"),
-        };
+        let m = model(yaml);
         assert!(wfsim::engine::load_takes_one_queue(&m), "{name}: the one-queue path applies");
         for rep in 0..2 {
-            let mut fast_tasks = vec![wfsim::engine::TaskAcc::default(); m.tasks.len()];
-            let mut general_tasks = fast_tasks.clone();
-            let fast = wfsim::engine::simulate_load(&m, 5, rep, &mut fast_tasks).expect("simulates");
-            let general = wfsim::engine::simulate_load_general(&m, 5, rep, &mut general_tasks).expect("simulates");
+            let fast = same_replication(&m, name, rep, simulate_load, wfsim::engine::simulate_load_general);
             assert!(fast.arrived > 100, "{name}: {} arrivals", fast.arrived);
             if name == "ties" {
                 assert!(fast.queues[0].rejected > 0, "the bursts fill the queue");
@@ -431,9 +431,6 @@ fn the_one_queue_path_changes_nothing() {
                 assert!(fast.warm_starts > 0 && fast.warm_starts < fast.starts, "warm and cold starts");
                 assert_eq!(fast.queues[0].by_key.len(), 10);
             }
-            // Debug prints each f64 exactly (shortest round trip), so equal text is equal bits.
-            assert_eq!(format!("{fast:?}"), format!("{general:?}"), "{name} replication {rep}");
-            assert_eq!(fast_tasks, general_tasks, "{name} replication {rep}: task totals");
         }
     }
     // An event budget too small for the load stops both paths at the same event, with the

@@ -68,7 +68,7 @@ use common::{config, ms, secs};
 use assert_cmd::Command;
 use proptest::prelude::*;
 use std::fmt::Write as _;
-use wfsim::engine::{LoadOutcome, Status, TaskAcc, simulate_load};
+use wfsim::engine::{LoadOutcome, Status, TaskAcc, simulate_load, simulate_load_fibers, simulate_load_general};
 use wfsim::model::Model;
 use wfsim::montecarlo::run_load;
 use wfsim::scenario::load_str;
@@ -669,20 +669,38 @@ proptest! {
     /// work ends and arrivals need the quarter-second grid of `one_step_loads_agree_on_ties`.
     #[test]
     fn the_one_queue_path_matches_the_general_engine(s in one_queue_scenario(), seed in any::<u64>()) {
-        let m = model(&s)?;
-        ensure(wfsim::engine::load_takes_one_queue(&m), || "the one-queue path does not apply".to_owned())?;
-        for r in 0..REPS {
-            let mut fast_tasks = vec![TaskAcc::default(); m.tasks.len()];
-            let mut general_tasks = fast_tasks.clone();
-            let fast = simulate_load(&m, seed, r, &mut fast_tasks).map_err(|e| TestCaseError::fail(format!("{e}")))?;
-            let general = wfsim::engine::simulate_load_general(&m, seed, r, &mut general_tasks)
-                .map_err(|e| TestCaseError::fail(format!("{e}")))?;
-            // Debug prints each f64 exactly (shortest round trip), so equal text is equal bits.
-            ensure(format!("{fast:?}") == format!("{general:?}"), || format!("replication {r} differs"))?;
-            ensure(fast_tasks == general_tasks, || format!("replication {r}: task totals differ"))?;
-            check_rep(&s, &fast, &fast_tasks).map_err(|e| TestCaseError::fail(format!("replication {r}: {e}")))?;
+        paths_agree(&s, seed, &[("the one-queue path", simulate_load), ("the general engine", simulate_load_general)])?;
+    }
+}
+
+/// A way of simulating a load replication (`simulate_load` and its reference modes).
+type Sim = fn(&Model, u64, u64, &mut [TaskAcc]) -> Result<LoadOutcome, wfsim::engine::SimError>;
+
+/// The scenario's load takes the one-queue path, and every replication comes out the same
+/// along each of `paths`, bit for bit (Debug prints each f64 exactly, shortest round trip, so
+/// equal text is equal bits), with the same task totals, and passes `check_rep`.
+fn paths_agree(s: &Scenario, seed: u64, paths: &[(&str, Sim)]) -> Result<(), TestCaseError> {
+    let m = model(s)?;
+    ensure(wfsim::engine::load_takes_one_queue(&m), || "the one-queue path does not apply".to_owned())?;
+    for r in 0..REPS {
+        let mut first: Option<(&str, String, Vec<TaskAcc>, LoadOutcome)> = None;
+        for &(name, sim) in paths {
+            let mut tasks = vec![TaskAcc::default(); m.tasks.len()];
+            let o = sim(&m, seed, r, &mut tasks).map_err(|e| TestCaseError::fail(format!("{name}: {e}")))?;
+            let text = format!("{o:?}");
+            match &first {
+                None => first = Some((name, text, tasks, o)),
+                Some((f, t, ft, _)) => {
+                    ensure(*t == text, || format!("replication {r}: {name} differs from {f}"))?;
+                    ensure(*ft == tasks, || format!("replication {r}: {name}'s task totals differ from {f}'s"))?;
+                }
+            }
+        }
+        if let Some((_, _, tasks, o)) = &first {
+            check_rep(s, o, tasks).map_err(|e| TestCaseError::fail(format!("replication {r}: {e}")))?;
         }
     }
+    Ok(())
 }
 
 /// A one-step load on a grid of quarter seconds, where events tie: constant arrivals every
@@ -721,21 +739,15 @@ proptest! {
     /// next arrival at the same instant, where the fibers order it after.
     #[test]
     fn one_step_loads_agree_on_ties(s in tie_grid_scenario(), seed in any::<u64>()) {
-        let m = model(&s)?;
-        ensure(wfsim::engine::load_takes_one_queue(&m), || "the one-queue path does not apply".to_owned())?;
-        for r in 0..REPS {
-            let mut totals = Vec::new();
-            let mut outs = Vec::new();
-            for sim in [simulate_load, wfsim::engine::simulate_load_general, wfsim::engine::simulate_load_fibers] {
-                let mut tasks = vec![TaskAcc::default(); m.tasks.len()];
-                let o = sim(&m, seed, r, &mut tasks).map_err(|e| TestCaseError::fail(format!("{e}")))?;
-                outs.push(format!("{o:?}"));
-                totals.push(tasks);
-            }
-            ensure(outs[0] == outs[1], || format!("replication {r}: the one-queue path differs from the general engine"))?;
-            ensure(outs[1] == outs[2], || format!("replication {r}: the general engine differs from the fibers"))?;
-            ensure(totals[0] == totals[1] && totals[1] == totals[2], || format!("replication {r}: task totals differ"))?;
-        }
+        paths_agree(
+            &s,
+            seed,
+            &[
+                ("the one-queue path", simulate_load),
+                ("the general engine", simulate_load_general),
+                ("the fibers", simulate_load_fibers),
+            ],
+        )?;
     }
 }
 

@@ -270,11 +270,7 @@ impl<O: Observer> Engine<'_, O> {
     fn load_tick_add(&mut self) {
         let now = self.s.now;
         let lr = &mut self.s.lr;
-        let (w0, w1) = lr.stats.window;
-        let a = lr.last_t.max(w0);
-        let b = now.min(w1);
-        if b > a {
-            let dt = b - a;
+        if let Some(dt) = window_span(lr.last_t, now, lr.stats.window) {
             lr.stats.env_busy_area += lr.env_active as f64 * dt;
             lr.stats.in_system_area += lr.in_system as f64 * dt;
             lr.stats.in_system_terms += 1;
@@ -882,6 +878,14 @@ fn simple_work(m: &Model, t: &Task) -> u32 {
         && w.memory_mb.is_none()
         && t.max_duration_s.is_none();
     if always_completes { spec } else { NONE }
+}
+
+/// The length of the part of [from, to] inside the measured window `(w0, w1)`, if it has any:
+/// what the time integrals add since their last change.
+#[inline(always)]
+fn window_span(from: f64, to: f64, (w0, w1): (f64, f64)) -> Option<f64> {
+    let (a, b) = (from.max(w0), to.min(w1));
+    (b > a).then_some(b - a)
 }
 
 /// The gap from `now` to arrival `i` of the stream keyed `arrival_key`, drawn under

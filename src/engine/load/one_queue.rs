@@ -164,7 +164,7 @@ impl<O: Observer> Engine<'_, O> {
             arrivals: &mut stats.arrivals,
             backlog: &mut stats.backlog,
         };
-        sim.run(l, key)?;
+        sim.run(key)?;
         sim.tick();
         debug_assert_eq!(sim.in_system, 0, "every run of a one-step task that cannot fail ends");
         let (w0, warm_runs) = (sim.w0, std::mem::take(&mut sim.warm_runs));
@@ -193,7 +193,8 @@ impl<O: Observer> Engine<'_, O> {
 }
 
 impl OneQueue<'_> {
-    fn run(&mut self, l: &Load, key: u64) -> Result<(), SimError> {
+    fn run(&mut self, key: u64) -> Result<(), SimError> {
+        let l = self.l;
         // As `load_run` sets up.
         self.next_arrival();
         first_events(l, |t, kind, gn, aux| self.push(t, kind, 0, gn, aux));
@@ -236,10 +237,7 @@ impl OneQueue<'_> {
     #[inline(always)]
     fn tick(&mut self) {
         if self.now != self.last_t {
-            let a = self.last_t.max(self.w0);
-            let b = self.now.min(self.w1);
-            if b > a {
-                let dt = b - a;
+            if let Some(dt) = window_span(self.last_t, self.now, (self.w0, self.w1)) {
                 self.env_busy_area += self.active as f64 * dt;
                 self.in_system_area += self.in_system as f64 * dt;
                 self.in_system_terms += 1;
@@ -331,10 +329,8 @@ impl OneQueue<'_> {
             }
             self.workflow_done();
             if measured {
-                let o = &mut self.outs[out as usize];
-                o.duration_s = 0.0;
-                o.status = Status::Failed;
-                o.makespan_s = o.makespan_s.max(0.0);
+                // Its duration and makespan stay 0: it ended as it arrived.
+                self.outs[out as usize].status = Status::Failed;
             }
         } else {
             let r = Run { key, arrival: now, start: 0.0, level: 0, out, measured };
@@ -432,16 +428,17 @@ impl OneQueue<'_> {
     fn work_end(&mut self, id: u32) {
         let now = self.now;
         let r = self.runs[id as usize];
-        // `close_attempt`: the attempt's usage starts from 0 and adds its one executing span.
-        let mut usage = 0.0;
-        usage += now - r.start;
+        // `close_attempt`: the attempt's one executing span (0 + span in the general engine,
+        // the same number: the span is never -0).
+        let usage = now - r.start;
         let usd = usage * self.usd_per_s;
         if r.measured {
             let acc = &mut *self.acc;
             acc.usage_s += usage;
             acc.compute_usd += usd;
             acc.statuses[Status::Completed as usize] += 1;
-            acc.execution_s += now - r.start;
+            // Execution from the first attempt's start, which is this one's.
+            acc.execution_s += usage;
             let o = &mut self.outs[r.out as usize];
             o.usage_s += usage;
             o.compute_usd += usd;
