@@ -336,3 +336,39 @@ pub fn run_load(model: &Model, seed: u64, replications: u64, threads: Option<usi
         None => go(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Moments;
+
+    fn moments(v: &[f64]) -> Moments {
+        let mut m = Moments::default();
+        for (i, &x) in v.iter().enumerate() {
+            m.add(x, i == 0);
+        }
+        m
+    }
+
+    /// The interval from running sums, against hand-computed values: [0, 6, 6] has mean 4,
+    /// sample variance 24 / 2 = 12 and standard error sqrt(12 / 3) = 2, so 1.96 x 2 = 3.92.
+    #[test]
+    fn mean_ci95_from_sums_by_hand() {
+        let (m, h) = moments(&[0.0, 6.0, 6.0]).mean_ci95(3);
+        assert_eq!(m, 4.0);
+        assert!((h - 3.92).abs() < 1e-12, "{h}");
+        // The same sample shifted by 1e6 s: the one-pass variance (sum of squares - n mean^2)
+        // / (n - 1) subtracts two numbers near 3e12 whose rounding (a few ulp of 3e12, about
+        // 2e-3) is small against their difference, 24.
+        let (m, h) = moments(&[1e6, 1e6 + 6.0, 1e6 + 6.0]).mean_ci95(3);
+        assert_eq!(m, 1e6 + 4.0);
+        assert!((h - 3.92).abs() < 1e-3, "{h}");
+        // Merged sums give the interval of the whole sample.
+        let (mut a, b) = (moments(&[0.0]), moments(&[6.0, 6.0]));
+        a.merge_sums(&b, false);
+        assert_eq!(a.mean_ci95(3), moments(&[0.0, 6.0, 6.0]).mean_ci95(3));
+        assert_eq!((a.min, a.max), (0.0, 6.0));
+        // One run: no spread to estimate; no run: zeros.
+        assert_eq!(moments(&[2.5]).mean_ci95(1), (2.5, 0.0));
+        assert_eq!(Moments::default().mean_ci95(0), (0.0, 0.0));
+    }
+}

@@ -102,6 +102,29 @@ mod tests {
         }
         assert_eq!(quantiles_select(&mut [], &[0.5]), vec![None]);
     }
+    /// Hand-computed: [0, 6, 6] has mean 4, sample variance ((-4)^2 + 2^2 + 2^2) / (3 - 1) =
+    /// 12, standard error sqrt(12 / 3) = 2, so the half-width is 1.96 x 2 = 3.92. (With the
+    /// population variance, 8, it would be 1.96 x sqrt(8 / 3) = 3.20; without the square
+    /// root 7.84.)
+    #[test]
+    fn mean_ci95_by_hand() {
+        let (m, h) = mean_ci95(&[0.0, 6.0, 6.0]).unwrap();
+        assert_eq!(m, 4.0);
+        assert!((h - 3.92).abs() < 1e-12, "{h}");
+        // [1, 2, 3, 4, 10]: mean 4, squared deviations 9 + 4 + 1 + 0 + 36 = 50, variance 12.5,
+        // standard error sqrt(2.5) = 1.5811388.
+        let (m, h) = mean_ci95(&[1.0, 2.0, 3.0, 4.0, 10.0]).unwrap();
+        assert_eq!(m, 4.0);
+        assert!((h - 1.96 * 1.581_138_830_084_19).abs() < 1e-12, "{h}");
+        // One value: no spread to estimate, a zero half-width; none: nothing.
+        assert_eq!(mean_ci95(&[7.5]), Some((7.5, 0.0)));
+        assert_eq!(mean_ci95(&[]), None);
+        let mut v = vec![6.0, 0.0, 6.0];
+        let s = Summary::of(&mut v).unwrap();
+        assert_eq!((s.n, s.mean), (3, 4.0));
+        assert!((s.ci95 - 3.92).abs() < 1e-12, "{}", s.ci95);
+    }
+
     #[test]
     fn type7_quantiles() {
         let v = [1.0, 2.0, 3.0, 4.0];
