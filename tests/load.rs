@@ -12,6 +12,7 @@ fn load(yaml: &str, reps: u64, seed: u64) -> wfsim::montecarlo::LoadResult {
     run_load(&m, seed, reps, None).expect("simulates")
 }
 
+/// Mean and standard error (sample standard deviation / sqrt(n)) of per-replication values.
 fn mean_ci(v: &[f64]) -> (f64, f64) {
     let n = v.len() as f64;
     let m = v.iter().sum::<f64>() / n;
@@ -19,29 +20,90 @@ fn mean_ci(v: &[f64]) -> (f64, f64) {
     (m, sd / n.sqrt())
 }
 
-/// Over the replications, with standard errors: the share of grants of the first queue that
-/// waited (P(wait)) and its mean wait (Wq).
+fn mean(v: &[f64]) -> f64 {
+    v.iter().sum::<f64>() / v.len() as f64
+}
+
+/// Of one replication: the share of grants of the first queue that waited, and its mean wait.
+fn waited_and_mean_wait(o: &wfsim::engine::LoadOutcome) -> (f64, f64) {
+    let w = &o.queues[0].waits;
+    (w.iter().filter(|&&x| x > 1e-12).count() as f64 / w.len() as f64, mean(w))
+}
+
+/// Over the replications, with standard errors: P(wait) and Wq of the first queue.
 fn wait_stats(r: &wfsim::montecarlo::LoadResult) -> ((f64, f64), (f64, f64)) {
-    let waits: Vec<&[f64]> = r.reps.iter().map(|o| o.queues[0].waits.as_slice()).collect();
-    let pw: Vec<f64> = waits.iter().map(|w| w.iter().filter(|&&x| x > 1e-12).count() as f64 / w.len() as f64).collect();
-    let wq: Vec<f64> = waits.iter().map(|w| w.iter().sum::<f64>() / w.len() as f64).collect();
-    (mean_ci(&pw), mean_ci(&wq))
+    let v: Vec<(f64, f64)> = r.reps.iter().map(waited_and_mean_wait).collect();
+    (mean_ci(&v.iter().map(|x| x.0).collect::<Vec<_>>()), mean_ci(&v.iter().map(|x| x.1).collect::<Vec<_>>()))
+}
+
+/// Replications 0..reps of `m` with `seed`, simulated one at a time and each reduced by `f`:
+/// hundreds of replications of a busy load would not fit in memory all at once.
+fn each_rep<T>(m: &wfsim::model::Model, seed: u64, reps: u64, f: impl Fn(&wfsim::engine::LoadOutcome) -> T) -> Vec<T> {
+    let mut tasks = vec![TaskAcc::default(); m.tasks.len()];
+    (0..reps).map(|r| f(&simulate_load(m, seed, r, &mut tasks).expect("simulates"))).collect()
+}
+
+/// Erlang C for an M/M/c queue: with a = lambda / mu and top = (a^c / c!) c / (c - a),
+/// P(wait) = top / (sum_{k<c} a^k / k! + top) and Wq = P(wait) / (c mu - lambda).
+fn erlang_c(lambda: f64, mu: f64, c: u32) -> (f64, f64) {
+    let a = lambda / mu;
+    let (mut sum, mut term) = (0.0, 1.0);
+    for k in 0..c {
+        sum += term;
+        term *= a / f64::from(k + 1);
+    }
+    let top = term * f64::from(c) / (f64::from(c) - a);
+    let p = top / (sum + top);
+    (p, p / (f64::from(c) * mu - lambda))
 }
 
 const MMC: &str = "startLatency: 0\nentry: job\ntasks:\n  job:\n    steps:\n      - work: { duration: { exponential: { mean: 1s } } }\nload:\n  arrivals: { poisson: { perMinute: 192 } }\n  duration: 3000s\n  warmup: 200s\n  environmentConcurrency: 4\n  burstFactor: 1\n  coldStart: 0\n";
 
 #[test]
 fn m_m_4_matches_erlang_c() {
-    // lambda 3.2/s, mu 1/s, c 4: P(wait) = 0.5964, Wq = 0.7455 s (Erlang C).
-    let r = load(MMC, 16, 21);
-    let ((pm, pse), (wm, wse)) = wait_stats(&r);
-    eprintln!("M/M/4: P(wait) {pm:.4} ± {pse:.4}, Wq {wm:.4} ± {wse:.4} s");
-    assert!((pm - 0.5964).abs() < 4.0 * pse, "P(wait) {pm} ± {pse}");
-    assert!((wm - 0.7455).abs() < 4.0 * wse, "Wq {wm} ± {wse}");
-    // Utilisation rho = lambda / (c mu) = 0.8.
-    let u: Vec<f64> = r.reps.iter().map(|o| o.env_busy_area / (4.0 * (o.window.1 - o.window.0))).collect();
-    let (um, use_) = mean_ci(&u);
+    // lambda 3.2/s, mu 1/s, c 4: Erlang C gives P(wait) 0.5964 and Wq 0.7455 s; utilisation
+    // is rho = lambda / (c mu) = 0.8. 400 replications of 2,800 measured seconds (about a
+    // millisecond each): each standard error comes from the spread of the per-replication
+    // values, and must be small enough that a 5% error in the mean wait lies beyond 4 of them.
+    let (p_th, wq_th) = erlang_c(3.2, 1.0, 4);
+    let reps = each_rep(&model(MMC), 21, 400, |o| {
+        let (waited, wq) = waited_and_mean_wait(o);
+        (waited, wq, o.env_busy_area / (4.0 * (o.window.1 - o.window.0)))
+    });
+    let (pm, pse) = mean_ci(&reps.iter().map(|r| r.0).collect::<Vec<_>>());
+    let (wm, wse) = mean_ci(&reps.iter().map(|r| r.1).collect::<Vec<_>>());
+    let (um, use_) = mean_ci(&reps.iter().map(|r| r.2).collect::<Vec<_>>());
+    eprintln!(
+        "M/M/4: P(wait) {pm:.4} ± {pse:.4} ({p_th:.4}), Wq {wm:.4} ± {wse:.4} s ({wq_th:.4}), utilisation {um:.4} ± {use_:.4}"
+    );
+    assert!(4.0 * wse < 0.05 * wq_th, "too few replications to see a 5% error: se {wse}");
+    assert!((pm - p_th).abs() < 4.0 * pse, "P(wait) {pm} ± {pse} vs {p_th}");
+    assert!((wm - wq_th).abs() < 4.0 * wse, "Wq {wm} ± {wse} vs {wq_th}");
     assert!((um - 0.8).abs() < 4.0 * use_, "utilisation {um} ± {use_}");
+}
+
+#[test]
+fn the_load_summary_intervals_are_across_replications() {
+    // report::load::summarise: the mean wait pools every grant; its 95% half-width is 1.96
+    // standard errors of the per-replication mean waits; throughput per minute is the runs
+    // completed in the window over its length, its half-width likewise across replications.
+    // Recomputed here from the replications.
+    let m = model(MMC);
+    let r = run_load(&m, 7, 6, None).expect("simulates");
+    let s = wfsim::report::load::summarise(&m, &r).expect("a load");
+    let half = |v: &[f64]| 1.96 * mean_ci(v).1;
+    let waits: Vec<f64> = r.reps.iter().map(|o| mean(&o.queues[0].waits)).collect();
+    let all: Vec<f64> = r.reps.iter().flat_map(|o| o.queues[0].waits.iter().copied()).collect();
+    let tput: Vec<f64> =
+        r.reps.iter().map(|o| o.completed_in_window as f64 / (o.window.1 - o.window.0) * 60.0).collect();
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * b.abs();
+    for (what, w) in [("overall", &s.queue_wait_s), ("queue job", &s.queues[0].queue_wait_s)] {
+        assert!(close(w.mean, mean(&all)), "{what}: mean {} vs {}", w.mean, mean(&all));
+        assert!(close(w.mean_ci95, half(&waits)), "{what}: half-width {} vs {}", w.mean_ci95, half(&waits));
+        assert_eq!(w.grants, all.len() as u64);
+    }
+    assert!(close(s.throughput_per_min, mean(&tput)), "{} vs {}", s.throughput_per_min, mean(&tput));
+    assert!(close(s.throughput_per_min_ci95, half(&tput)), "{} vs {}", s.throughput_per_min_ci95, half(&tput));
 }
 
 /// Length of the overlap of [a, a + d] with the window [w0, w1].
@@ -175,13 +237,11 @@ fn a_busy_tenant_waits_and_quiet_ones_do_not_with_a_concurrency_key() {
             .collect::<Vec<_>>(),
     );
     let shared = run_load(&model(&base.replace("KEY", "")), 5, 40, None).unwrap();
-    let s2 = wfsim::report::load::summarise(&model(&base.replace("KEY", "")), &shared).unwrap();
-    let shared_se = s2.queue_wait_s.mean_ci95 / 1.96;
+    let (shared_mean, shared_se) = mean_ci(&shared.reps.iter().map(|o| mean(&o.queues[0].waits)).collect::<Vec<_>>());
     let margin = 4.0 * big_se.hypot(shared_se);
     assert!(
-        s2.queue_wait_s.mean - big_mean > margin,
-        "shared {} (se {shared_se}) vs busy tenant {big_mean} (se {big_se}): margin {margin}",
-        s2.queue_wait_s.mean
+        shared_mean - big_mean > margin,
+        "shared {shared_mean} (se {shared_se}) vs busy tenant {big_mean} (se {big_se}): margin {margin}"
     );
 }
 
@@ -214,18 +274,30 @@ fn batch_items_past_the_rate_limit_wait_for_tokens() {
 }
 
 #[test]
-fn the_warm_share_grows_with_the_arrival_rate() {
-    let y = "entry: job\ntasks:\n  job:\n    steps:\n      - work: { duration: 5s }\nload:\n  arrivals: { poisson: { perMinute: RATE } }\n  duration: 10h\n  environmentConcurrency: 100\n";
-    let share = |rate: &str| {
-        let m = model(&y.replace("RATE", rate));
-        let r = run_load(&m, 9, 1, None).unwrap();
-        r.reps[0].warm_starts as f64 / r.reps[0].starts as f64
-    };
-    // A machine stays warm 300 s: with a run every 10 minutes on average, P(gap < 300 s) =
-    // 1 - e^(-0.5) = 0.39; with one every 6 s almost every start is warm.
-    let (slow, fast) = (share("0.1"), share("10"));
-    assert!((slow - (1.0 - (-0.5f64).exp())).abs() < 0.08, "{slow}");
-    assert!(fast > 0.98, "{fast}");
+fn the_warm_share_follows_keep_warm_and_the_run_length() {
+    // One slot, runs of d = 20 s, Poisson arrivals at rate lambda, no start latency: an M/D/1
+    // queue. A start is warm when a machine ended a run within keepWarm (k = 300 s) before
+    // it. A run that queued starts as the run before it ends, on its machine: warm. A run
+    // that finds the slot free ends an idle period, which is exponential with rate lambda
+    // (memoryless arrivals), so it is cold when that period exceeds k; by PASTA a share
+    // 1 - rho (rho = lambda d) of the arrivals find the slot free. So the warm share is
+    // 1 - (1 - lambda d) e^(-lambda k). (The first run of a replication is cold whatever the
+    // gap: about 0.0003 here, a tenth of a standard error.)
+    let y = "startLatency: 0\nentry: job\ntasks:\n  job:\n    steps:\n      - work: { duration: 20s }\nload:\n  arrivals: { poisson: { perMinute: RATE } }\n  duration: SPAN\n  environmentConcurrency: 1\n  burstFactor: 1\n  coldStart: 0\n";
+    // One run every 10 minutes (warm share 0.414; with keepWarm 200 s it would be 0.307, and
+    // 0.393 if the run's 20 s did not count) and one a minute (0.9955: cold starts are rare),
+    // 2,000 arrivals per replication, 20 replications.
+    for per_minute in [0.1f64, 1.0] {
+        let lambda = per_minute / 60.0;
+        let span = format!("{}s", 2000.0 / lambda);
+        let m = model(&y.replace("RATE", &per_minute.to_string()).replace("SPAN", &span));
+        let share = each_rep(&m, 1, 20, |o| o.warm_starts as f64 / o.starts as f64);
+        let (got, se) = mean_ci(&share);
+        let want = 1.0 - (1.0 - lambda * 20.0) * (-lambda * 300.0).exp();
+        eprintln!("{per_minute} per minute: warm share {got:.4} ± {se:.4}, expected {want:.4}");
+        assert!(4.0 * se < 0.05 * want, "too few runs to see a 5% error: se {se}");
+        assert!((got - want).abs() < 4.0 * se, "{per_minute} per minute: warm share {got} ± {se} vs {want}");
+    }
 }
 
 #[test]
