@@ -4,10 +4,10 @@
 //! times stay finite whatever the distributions.
 
 use assert_cmd::Command;
-use std::time::{Duration, Instant};
-use wfsim::engine::SimError;
+use wfsim::engine::{NoObserver, Scratch, SimError, Status};
 use wfsim::error::{Diagnostic, LoadError, Severity};
 use wfsim::montecarlo::{self, Config};
+use wfsim::rng::run_key;
 use wfsim::scenario::{Loaded, load_str};
 
 fn load(yaml: &str) -> Loaded {
@@ -125,29 +125,67 @@ fn recursion_that_multiplies_through_two_steps_is_rejected() {
     assert_eq!(d.key, "tasks.a.steps[0].trigger");
 }
 
-#[test]
-fn recursion_that_ends_by_chance_is_simulated() {
-    // Each run continues the chain with probability 0.8: 5 runs on average.
-    let y = "startLatency: 0\nentry: a\ntasks:\n  a:\n    steps:\n      - work: { duration: 1s }\n      - batchTrigger: { task: a, count: { bernoulli: 0.8 } }\n";
-    let l = load(y);
-    let r = simulate(&l, 2000).unwrap();
-    let mean = r.outcomes.iter().map(|o| o.task_runs as f64).sum::<f64>() / 2000.0;
-    assert!((mean - 5.0).abs() < 0.5, "mean chain length {mean}");
-    // A chain ended by a failing step before the trigger.
-    let y = "entry: a\ntasks:\n  a:\n    steps:\n      - work: { duration: 1s, failure: 0.3 }\n      - trigger: a\n";
-    assert!(simulate(&load(y), 100).is_ok());
+/// Mean and standard error (sample standard deviation / sqrt(n)) of per-run values.
+fn mean_se(v: &[f64]) -> (f64, f64) {
+    let n = v.len() as f64;
+    let m = v.iter().sum::<f64>() / n;
+    let sd = (v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (n - 1.0)).sqrt();
+    (m, sd / n.sqrt())
 }
 
 #[test]
-fn the_event_budget_stops_a_run_quickly_naming_the_task() {
+fn recursion_that_ends_by_chance_is_simulated() {
+    // Each run of `a` continues the chain with probability p, so the number of task runs per
+    // workflow run is geometric on 1, 2, ...: mean 1 / (1 - p), standard deviation
+    // sqrt(p) / (1 - p). 20,000 runs: the standard error of the mean, from the runs, must
+    // leave a 5% error beyond 4 of itself (p = 0.8 read as 0.79 gives 4.76 for 5).
+    let chain = |y: &str, p: f64| {
+        let r = simulate(&load(y), 20_000).unwrap();
+        let lengths: Vec<f64> = r.outcomes.iter().map(|o| o.task_runs as f64).collect();
+        let (mean, se) = mean_se(&lengths);
+        let want = 1.0 / (1.0 - p);
+        assert!(4.0 * se < 0.05 * want, "too few runs to see a 5% error: se {se}");
+        assert!((mean - want).abs() < 4.0 * se, "mean chain length {mean} ± {se} vs {want}\n{y}");
+        r
+    };
+    chain(
+        "startLatency: 0\nentry: a\ntasks:\n  a:\n    steps:\n      - work: { duration: 1s }\n      - batchTrigger: { task: a, count: { bernoulli: 0.8 } }\n",
+        0.8,
+    );
+    // A chain ended by a failing step before the trigger: with no `retry`, one attempt, so
+    // a run goes on with probability 0.7, and the workflow run (the entry run's status)
+    // fails with probability 0.3.
+    let r = chain(
+        "entry: a\ntasks:\n  a:\n    steps:\n      - work: { duration: 1s, failure: 0.3 }\n      - trigger: a\n",
+        0.7,
+    );
+    let failed: Vec<f64> = r.outcomes.iter().map(|o| f64::from(u8::from(o.status == Status::Failed))).collect();
+    let (share, se) = mean_se(&failed);
+    assert!((share - 0.3).abs() < 4.0 * se, "failed share {share} ± {se} vs 0.3");
+}
+
+/// Events the event engine processes on run 0 (seed 1) of `l` before it stops or ends.
+fn events_of_run_0(l: &Loaded) -> (Result<wfsim::engine::RunOutcome, SimError>, u64) {
+    let mut s = Scratch::new();
+    let mut tasks = vec![wfsim::engine::TaskAcc::default(); l.model.tasks.len()];
+    let r = wfsim::engine::simulate_events(&l.model, run_key(1, 0), &mut s, &mut tasks, &mut NoObserver);
+    (r, s.events())
+}
+
+#[test]
+fn the_event_budget_stops_a_run_at_the_limit_naming_the_task() {
     // Three million items pass the load-time bound (one event each) but take more events.
+    // The engine counts each event as it takes it from the queue and stops at the first past
+    // the budget: event 5,000,001, whatever the items would have needed.
     let y = "entry: root\ntasks:\n  root:\n    steps:\n      - triggerAndWait: fan\n  fan:\n    steps:\n      - parallel:\n          count: 3000000\n          steps:\n            - work: { duration: 1s }\n";
     let l = load(y);
-    let t = Instant::now();
+    let (r, events) = events_of_run_0(&l);
+    assert!(r.is_err(), "the budget stops the run");
+    assert_eq!(events, 5_000_001, "events processed before the stop");
+    // Through the Monte Carlo: the first run's error, naming the task and the setting.
     let e = simulate(&l, 50).err().expect("the budget stops the run");
-    assert!(t.elapsed() < Duration::from_secs(20), "took {:?}", t.elapsed());
-    let SimError::EventBudget { limit, task, .. } = &e;
-    assert_eq!((*limit, task.as_str()), (5_000_000, "fan"));
+    let SimError::EventBudget { limit, task, run, .. } = &e;
+    assert_eq!((*limit, task.as_str(), *run), (5_000_000, "fan", 0));
     assert!(e.to_string().contains("maxEventsPerRun"), "{e}");
 }
 
@@ -205,17 +243,23 @@ fn durations_too_large_are_rejected_and_unbounded_tails_stay_finite() {
 }
 
 /// Work done inside one event (the draws of a `perUnit` duration, the items of a `parallel`
-/// restarted in place under its `limit`) is not counted toward `limits.maxEventsPerRun`, so a
-/// fire-and-forget chain that ends by chance (allowed: a count of { bernoulli: p }) can do
-/// up to (budget x per-run work) of it per workflow run: here 5 workflow runs take about 10 s
-/// although each chain run is only a few events. Found by the fuzzer (a generated scenario ran
-/// for minutes). The engine now counts those units as events.
+/// restarted in place under its `limit`) counts toward `limits.maxEventsPerRun` as the
+/// events it saves: otherwise a fire-and-forget chain that ends by chance (allowed: a count
+/// of { bernoulli: p }) could do up to (budget x per-run work) of it per workflow run (here
+/// about a thousand chain runs of 110,000 units each), though each run is only a few events.
 #[test]
 fn per_event_work_counts_toward_the_budget() {
-    let y = "limits: { maxEventsPerRun: 100000 }\nentry: a\ntasks:\n  a:\n    steps:\n      - parallel: { count: 90000, limit: 1, steps: [] }\n      - work: { duration: { perUnit: 90000, each: 1ms } }\n      - batchTrigger: { task: a, count: { bernoulli: 0.999 } }\n";
+    let y = "limits: { maxEventsPerRun: 100000 }\nentry: a\ntasks:\n  a:\n    steps:\n      - parallel: { count: 60000, limit: 1, steps: [] }\n      - work: { duration: { perUnit: 50000, each: 1ms } }\n      - batchTrigger: { task: a, count: { bernoulli: 0.999 } }\n";
     let l = load(y);
-    let t = Instant::now();
-    let r = simulate(&l, 5);
-    assert!(t.elapsed() < Duration::from_secs(2), "took {:?}", t.elapsed());
+    let (r, events) = events_of_run_0(&l);
     assert!(matches!(r, Err(SimError::EventBudget { .. })), "the budget should stop the chain");
+    // The first chain run's 60,000 items restarted in place and its 50,000 draws pass the
+    // budget: the next event stops the run, a few events past 110,000. Were the draws not
+    // counted, the second run's items would stop it past 120,000; were the items not
+    // counted, the second run's draws past 100,000 only.
+    assert!(
+        events > 110_000 && events <= 110_010,
+        "{events} events counted when the budget stopped the run (expected a few past 110,000)"
+    );
+    assert!(matches!(simulate(&l, 5), Err(SimError::EventBudget { .. })));
 }

@@ -562,6 +562,12 @@ impl Scratch {
         }
     }
 
+    /// Events counted toward the budget (`limits.maxEventsPerRun`) by the last run simulated
+    /// with this state; for tests of where the budget stops a run.
+    pub fn events(&self) -> u64 {
+        self.events
+    }
+
     fn clear(&mut self) {
         self.heap.clear();
         self.now_q.clear();
