@@ -118,6 +118,12 @@ fn cpu_bound_durations_follow_the_documented_scaling_model_exactly() {
     assert!((row(sw, "large-2x").duration_s.p50 - 9.75).abs() < 1e-9);
     // small-2x and medium-1x both have 1 vCPU: as fast, medium-1x dearer, so dominated.
     assert!(!row(sw, "medium-1x").pareto && row(sw, "small-2x").pareto);
+    // Cost and speed pull apart here (micro is cheapest, large-2x fastest), so the balanced
+    // pick is a third preset, and `check_front` checks it against the README's formula.
+    let pick = |p: &Option<sweep::Pick>| p.as_ref().and_then(|p| p.machine).expect("a pick");
+    let picks = [pick(&sw.recommended.cost), pick(&sw.recommended.speed), pick(&sw.recommended.balanced)];
+    assert_eq!(picks, ["micro", "large-2x", "small-2x"]);
+    check_front(sw);
 }
 
 fn dominates(a: &sweep::Row, b: &sweep::Row) -> bool {
@@ -150,8 +156,9 @@ fn check_front(sw: &Sweep) {
     let b = &sw.rows[at(&sw.recommended.balanced).unwrap()];
     assert_eq!(c.cost_usd.mean, min_cost);
     assert_eq!(s.duration_s.p95, min_p95);
-    let score =
-        |r: &sweep::Row| sweep::balanced_score(sw.balance, r.cost_usd.mean, r.duration_s.p95, min_cost, min_p95);
+    // README: `balanced` is the lowest w * cost / cheapest cost + (1 - w) * p95 / fastest p95.
+    let w = sw.balance;
+    let score = |r: &sweep::Row| w * r.cost_usd.mean / min_cost + (1.0 - w) * r.duration_s.p95 / min_p95;
     for &i in &ok {
         assert!(score(b) <= score(&sw.rows[i]) + 1e-12);
     }
