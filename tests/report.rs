@@ -98,21 +98,30 @@ fn report_writes_the_page_the_markdown_the_json_and_every_chart() {
     assert!(leftovers.is_empty());
 }
 
+/// Type 7 quantile (numpy's default), the definition the README gives for every percentile.
+fn quantile(v: &mut [f64], q: f64) -> f64 {
+    v.sort_unstable_by(f64::total_cmp);
+    let h = (v.len() - 1) as f64 * q;
+    let (lo, hi) = (h.floor() as usize, h.ceil() as usize);
+    v[lo] + (h - lo as f64) * (v[hi] - v[lo])
+}
+
+/// The per-run durations and costs `compare` sees for `name` (run i of each design uses the
+/// same random streams: common random numbers).
+fn runs_of(name: &str, runs: u64) -> Vec<(f64, f64)> {
+    let l = wfsim::scenario::load_file(std::path::Path::new(&scenario(name))).unwrap_or_else(|e| panic!("{e}"));
+    let cfg = wfsim::montecarlo::Config { runs, seed: 1, threads: None };
+    let mc = wfsim::montecarlo::run(&l.model, cfg).expect("simulates");
+    mc.outcomes.iter().map(|o| (o.duration_s, o.cost_usd)).collect()
+}
+
 #[test]
 fn compare_reports_speedup_and_cost_ratio_with_intervals() {
     let out = tmp("cmp");
+    let runs = 3000;
     let o = wfsim()
-        .args([
-            "compare",
-            &scenario("transcription-sequential"),
-            &scenario("transcription-parallel"),
-            "--runs",
-            "3000",
-            "--format",
-            "json",
-            "--out",
-            out.to_str().unwrap(),
-        ])
+        .args(["compare", &scenario("transcription-sequential"), &scenario("transcription-parallel")])
+        .args(["--runs", &runs.to_string(), "--seed", "1", "--format", "json", "--out", out.to_str().unwrap()])
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -120,21 +129,73 @@ fn compare_reports_speedup_and_cost_ratio_with_intervals() {
     assert_eq!(v["baseline"], "transcription-sequential");
     let rows = v["variants"].as_array().unwrap();
     assert_eq!(rows.len(), 2);
-    // The baseline against itself: exactly 1 with a zero-width interval.
+    // The baseline against itself: exactly 1 with a zero-width interval (so resamples pair
+    // run i of one design with run i of the other).
     for k in ["speedup_p50", "speedup_p95", "cost_ratio"] {
         assert_eq!(rows[0][k]["value"], 1.0);
         assert_eq!(rows[0][k]["ci95_low"], 1.0);
         assert_eq!(rows[0][k]["ci95_high"], 1.0);
     }
-    let s = &rows[1]["speedup_p50"];
-    let (val, lo, hi) =
-        (s["value"].as_f64().unwrap(), s["ci95_low"].as_f64().unwrap(), s["ci95_high"].as_f64().unwrap());
-    assert!(lo <= val && val <= hi && lo > 1.0, "{lo} {val} {hi}");
-    // The point estimate is the ratio of the two designs' own p50s.
-    let p50 = |i: usize| rows[i]["duration_p50_s"].as_f64().unwrap();
-    assert!((val - p50(0) / p50(1)).abs() < 1e-9);
     check_charts(&out, &["compare-duration", "compare-progress"]);
     assert!(out.join("index.html").exists() && out.join("report.md").exists() && out.join("comparison.json").exists());
+
+    // The statistics as the README defines them, from the same runs through the library:
+    // speedup = baseline p50 (p95) duration / the variant's, cost ratio = the variant's mean
+    // cost / the baseline's; the interval is the 2.5% and 97.5% points of the statistic over
+    // resamples of whole runs (paired: one index picks run i of both designs).
+    let (base, var) = (runs_of("transcription-sequential", runs), runs_of("transcription-parallel", runs));
+    let stats = |idx: &mut dyn Iterator<Item = usize>| {
+        let (mut bd, mut vd, mut bc, mut vc) = (Vec::new(), Vec::new(), 0.0, 0.0);
+        for i in idx {
+            bd.push(base[i].0);
+            vd.push(var[i].0);
+            bc += base[i].1;
+            vc += var[i].1;
+        }
+        let (b50, v50, b95, v95) =
+            (quantile(&mut bd, 0.5), quantile(&mut vd, 0.5), quantile(&mut bd, 0.95), quantile(&mut vd, 0.95));
+        [b50 / v50, b95 / v95, vc / bc]
+    };
+    let point = stats(&mut (0..runs as usize));
+    // The test's own paired bootstrap: B resamples from its own generator (SplitMix64).
+    let big_b = 4000usize;
+    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = move || {
+        x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = x;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    };
+    let n = runs as usize;
+    let mut boot: [Vec<f64>; 3] = Default::default();
+    for _ in 0..big_b {
+        let s = stats(&mut (0..n).map(|_| ((next() >> 11) as f64 / (1u64 << 53) as f64 * n as f64) as usize));
+        for k in 0..3 {
+            boot[k].push(s[k]);
+        }
+    }
+    // wfsim's bounds are the 2.5% and 97.5% points of R resamples. Of R draws from the
+    // bootstrap distribution, the share below its true q-point is Binomial(R, q) / R, with
+    // standard deviation sqrt(q (1 - q) / R); the test's B resamples add their own
+    // sqrt(q (1 - q) / B). So each bound must lie between the test's bootstrap points at
+    // q -/+ 4 sqrt(q (1 - q) (1 / R + 1 / B)). An interval of another level (80% or less),
+    // of unpaired resamples, of another statistic or of no resampling at all falls outside.
+    let r = v["bootstrap_resamples"].as_u64().unwrap() as f64;
+    for (k, name) in ["speedup_p50", "speedup_p95", "cost_ratio"].iter().enumerate() {
+        let got = &rows[1][name];
+        let (val, lo, hi) =
+            (got["value"].as_f64().unwrap(), got["ci95_low"].as_f64().unwrap(), got["ci95_high"].as_f64().unwrap());
+        assert!((val - point[k]).abs() <= 1e-12 * point[k], "{name}: {val} vs {}", point[k]);
+        for (q, bound) in [(0.025, lo), (0.975, hi)] {
+            let s = 4.0 * (q * (1.0 - q) * (1.0 / r + 1.0 / big_b as f64)).sqrt();
+            let (a, b) = (quantile(&mut boot[k], (q - s).max(0.0)), quantile(&mut boot[k], (q + s).min(1.0)));
+            eprintln!("{name}: {q} bound {bound:.5}, expected in [{a:.5}, {b:.5}] (value {val:.5})");
+            assert!(a <= bound && bound <= b, "{name}: the {q} bound {bound} is outside [{a}, {b}]");
+        }
+    }
+    // Parallel transcription is the faster design: its interval says so.
+    assert!(rows[1]["speedup_p50"]["ci95_low"].as_f64().unwrap() > 1.0);
 }
 
 #[test]

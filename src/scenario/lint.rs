@@ -660,8 +660,18 @@ mod tests {
         ] {
             assert!(text.contains(h), "`{h}` missing in:\n{text}");
         }
-        let share: f64 = text.split("risk): ").nth(1).and_then(|r| r.split('%').next()).unwrap().parse().unwrap();
-        assert!((45.0..55.0).contains(&share), "{share}");
+        // The timed-out share over 20,000 attempts, against P(U[5, 15] >= 10) = 0.5 within 4
+        // standard errors of a share (sqrt(p (1 - p) / n), from the counts): a 5% error fails.
+        let w = simulated(y, 20_000);
+        let text = w[0].to_string();
+        let count = |s: &str| s.replace(',', "").parse::<f64>().unwrap();
+        let counts = text.split("% of its attempts (").nth(1).and_then(|r| r.split(')').next()).unwrap();
+        let (timed_out, attempts) = counts.split_once(" of ").map(|(a, b)| (count(a), count(b))).unwrap();
+        let share = timed_out / attempts;
+        let se = (share * (1.0 - share) / attempts).sqrt();
+        assert!(4.0 * se < 0.05 * 0.5, "se {se}");
+        assert!((share - 0.5).abs() < 4.0 * se, "{share} ± {se} in:\n{text}");
+        assert!(text.contains(&format!("{:.1}% of its attempts", share * 100.0)), "{text}");
         // A task's own key: 3 s of 100 s past it, 3% over the 1% line.
         let y = "entry: a\ntasks:\n  a:\n    maxDuration: 97s\n    steps:\n      - work: { duration: { uniform: [0s, 100s] } }\n";
         let w = simulated(y, 2000);
