@@ -14,10 +14,11 @@
 //! nesting, random bytes (through `from_utf8_lossy`, and raw through `load_file`).
 //!
 //! Case count: 256 per property by default (`PROPTEST_CASES` changes it); a longer run sets
-//! `WFSIM_FUZZ_CASES`, e.g.
+//! `WFSIM_FUZZ_CASES`. The generator's seed is fixed (1) unless `WFSIM_PROPTEST_SEED` sets
+//! another, and is printed with a failing test's output; e.g.
 //!
 //! ```sh
-//! WFSIM_FUZZ_CASES=20000 CARGO_TARGET_DIR=/tmp/t cargo test --release --test fuzz
+//! WFSIM_FUZZ_CASES=20000 WFSIM_PROPTEST_SEED=7 CARGO_TARGET_DIR=/tmp/t cargo test --release --test fuzz
 //! ```
 //!
 //! Failing inputs are printed in full (no regression file is written). Once fixed, each
@@ -53,8 +54,7 @@ const GENERATED_EVENT_BUDGET: u64 = 20_000;
 
 fn config() -> ProptestConfig {
     let base = ProptestConfig::default();
-    let cases = std::env::var("WFSIM_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(base.cases);
-    ProptestConfig { cases, failure_persistence: None, ..base }
+    common::config(std::env::var("WFSIM_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(base.cases))
 }
 
 fn panic_text(p: &(dyn std::any::Any + Send)) -> String {

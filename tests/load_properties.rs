@@ -56,7 +56,9 @@
 //! serialises as null) and only finite numbers.
 //!
 //! Case counts: 256 scenarios by default (32 through the binary; about 3 s in `cargo test
-//! --release`); `WFSIM_LOAD_PROP_CASES=N` runs N (N / 8 through the binary), e.g.
+//! --release`); `WFSIM_LOAD_PROP_CASES=N` runs N (N / 8 through the binary), from the fixed
+//! generator seed 1 unless `WFSIM_PROPTEST_SEED` sets another (printed with a failing test's
+//! output), e.g.
 //!
 //! ```sh
 //! WFSIM_LOAD_PROP_CASES=2000 cargo test --release --test load_properties

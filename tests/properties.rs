@@ -45,7 +45,9 @@
 //! WFSIM_PROP_CASES=5000 cargo test --release --test properties
 //! ```
 //!
-//! A failing case is printed in full (its YAML text) after shrinking.
+//! The generator's seed is fixed (1; `WFSIM_PROPTEST_SEED` sets another, for campaigns that
+//! explore new cases) and printed with a failing test's output. A failing case is printed in
+//! full (its YAML text) after shrinking.
 
 mod common;
 use common::{config, ms, secs};

@@ -252,14 +252,23 @@ fn ctrl_c_during_a_report_leaves_no_file() {
         .args(["report", &scenario("pdf-processing"), "--isolated", "--runs", "20000000", "--threads", "1", "--out"])
         .arg(&out)
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(700));
+    // The start signal: `report` installs its interrupt handler first, then prints
+    // `simulating N runs ...` and simulates (20 million runs: far longer than this test).
+    use std::io::BufRead;
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let started = lines.by_ref().map_while(Result::ok).any(|l| l.starts_with("simulating "));
+    assert!(started, "no `simulating` line on stderr");
+    // Whatever it prints next is read, so it never blocks on a full pipe.
+    let rest = std::thread::spawn(move || lines.map_while(Result::ok).collect::<Vec<_>>());
     let killed = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
     assert!(killed.success());
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(130), "stopped by the interrupt handler");
+    let rest = rest.join().unwrap();
+    assert!(rest.iter().any(|l| l.contains("interrupted: no report written")), "{rest:?}");
     let written: Vec<_> = std::fs::read_dir(&out).map(|d| d.filter_map(|e| e.ok()).collect()).unwrap_or_default();
     assert!(written.is_empty(), "left behind: {:?}", written.iter().map(|e| e.file_name()).collect::<Vec<_>>());
 }

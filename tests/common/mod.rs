@@ -24,8 +24,24 @@ pub fn cases(var: &str) -> u32 {
     std::env::var(var).ok().and_then(|v| v.parse().ok()).unwrap_or(256)
 }
 
+/// A property test's configuration: `cases` cases from the generator seeded by
+/// [`proptest_seed`], and no regression file.
 pub fn config(cases: u32) -> proptest::test_runner::Config {
-    proptest::test_runner::Config { cases, failure_persistence: None, ..proptest::test_runner::Config::default() }
+    proptest::test_runner::Config {
+        cases,
+        failure_persistence: None,
+        rng_seed: proptest::test_runner::RngSeed::Fixed(proptest_seed()),
+        ..proptest::test_runner::Config::default()
+    }
+}
+
+/// The seed of the property tests' generator: `WFSIM_PROPTEST_SEED` when set (another value
+/// explores other cases), else 1, so that every CI run tries the same cases. Printed with the
+/// test's output, which cargo shows when the test fails.
+pub fn proptest_seed() -> u64 {
+    let seed = std::env::var("WFSIM_PROPTEST_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or(1);
+    eprintln!("proptest seed {seed} (WFSIM_PROPTEST_SEED={seed} gives these cases again)");
+    seed
 }
 
 /// Seconds with a unit, as people write them.
