@@ -11,10 +11,39 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The shared contract scenario if this checkout sits beside `shared/`, else the shipped copy.
+/// The shipped copy of the contract scenario (the same scenario apart from its comments:
+/// `the_shipped_pdf_processing_is_the_contract_scenario`).
 fn example() -> PathBuf {
+    root().join("scenarios/pdf-processing.yaml")
+}
+
+/// A YAML text without its comments (a `#` at a line's start or after a space, outside
+/// quotes: neither file quotes a `#`), trailing spaces and blank lines.
+fn without_comments(text: &str) -> Vec<String> {
+    text.lines()
+        .map(|l| {
+            let cut = l.char_indices().find(|&(i, c)| c == '#' && (i == 0 || l[..i].ends_with(' '))).map(|(i, _)| i);
+            l[..cut.unwrap_or(l.len())].trim_end().to_owned()
+        })
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+#[test]
+fn the_shipped_pdf_processing_is_the_contract_scenario() {
+    let shipped = std::fs::read_to_string(example()).unwrap();
     let shared = root().join("../shared/example-scenario.yaml");
-    if shared.exists() { shared } else { root().join("scenarios/pdf-processing.yaml") }
+    let Ok(contract) = std::fs::read_to_string(&shared) else {
+        // A checkout without the contract beside it (a clone of this repository alone).
+        eprintln!("NOT CHECKED: {} is absent; the tests use the shipped copy", shared.display());
+        return;
+    };
+    let (shipped, contract) = (without_comments(&shipped), without_comments(&contract));
+    assert!(shipped.iter().all(|l| !l.contains(['"', '\''])), "a quoted `#` would fool without_comments");
+    let first = (0..shipped.len().max(contract.len())).find(|&i| shipped.get(i) != contract.get(i));
+    if let Some(i) = first {
+        panic!("pdf-processing.yaml has drifted from the contract: {:?} vs {:?}", shipped.get(i), contract.get(i));
+    }
 }
 
 fn json(args: &[&str]) -> serde_json::Value {
