@@ -45,8 +45,6 @@ use load::{LoadRt, QState};
 
 /// Promise.all items started in line (no event) when a step starts at most this many.
 const DIRECT_ITEMS: u32 = 64;
-/// Parents woken in line by a child's end, at most this many deep.
-const DIRECT_DEPTH: u32 = 16;
 
 /// Progress levels recorded per run: 5%, 10%, ..., 100%.
 pub const LEVELS: usize = 20;
@@ -485,8 +483,6 @@ pub struct Scratch {
     /// Task runs triggered and not ended: with none left (and no load), what remains in
     /// the queue is stale and the run is over.
     live: u32,
-    /// Parents woken in line by their child's end, nested (see `finish_run`).
-    depth: u32,
     runs: Vec<RunState>,
     fibers: Vec<Fiber>,
     free_fibers: Vec<u32>,
@@ -543,7 +539,6 @@ impl Scratch {
             now: 0.0,
             events: 0,
             live: 0,
-            depth: 0,
             runs: Vec::with_capacity(16),
             fibers: Vec::with_capacity(16),
             free_fibers: Vec::new(),
@@ -569,7 +564,6 @@ impl Scratch {
         self.now = 0.0;
         self.events = 0;
         self.live = 0;
-        self.depth = 0;
         self.runs.clear();
         self.fibers.clear();
         self.free_fibers.clear();
@@ -661,9 +655,22 @@ struct Engine<'a, O: Observer> {
 }
 
 impl<O: Observer> Engine<'_, O> {
+    /// One workflow run alone: triggered at 0 on an otherwise idle environment.
     fn run(&mut self, key: u64) -> Result<RunOutcome, SimError> {
+        self.platform_setup(None);
         self.new_workflow(key);
         self.event_loop(key)?;
+        let now = self.s.now;
+        let w = &mut self.s.wfs[0];
+        if !w.done {
+            // Nothing left to happen and the workflow not done: every slot it could use is
+            // held by its own runs waiting for it (deadlocked). It counts as FAILED then.
+            w.done = true;
+            let out = self.s.out_mut(0);
+            out.status = Status::Failed;
+            out.duration_s = now;
+            out.makespan_s = out.makespan_s.max(now);
+        }
         let out = self.s.out_mut(0);
         out.cost_usd = out.compute_usd + out.invocation_usd;
         Ok(*out)
@@ -681,7 +688,7 @@ impl<O: Observer> Engine<'_, O> {
             }
         }
         let (root, arrival) = (self.s.runs.len() as u32, self.s.now);
-        let measured = !self.s.lr.on || {
+        let measured = self.s.lr.isolated || {
             let (w0, w1) = self.s.lr.window();
             arrival >= w0 && arrival <= w1
         };
@@ -739,7 +746,7 @@ impl<O: Observer> Engine<'_, O> {
                 EvKind::Wake => {
                     if self.live(ev.id, ev.gn) {
                         let run = self.s.fibers[ev.id as usize].run;
-                        if self.s.lr.on && self.s.runs[run as usize].slot == NONE {
+                        if self.s.runs[run as usize].slot == NONE {
                             self.defer_wake(ev.id);
                         } else {
                             self.wake(ev.id);
@@ -787,7 +794,7 @@ impl<O: Observer> Engine<'_, O> {
                     }
                 }
             }
-            if self.s.live == 0 && !self.s.lr.on {
+            if self.s.live == 0 && self.s.lr.isolated {
                 break;
             }
         }
@@ -907,9 +914,7 @@ impl<O: Observer> Engine<'_, O> {
             r.busy -= 1;
             if r.busy == 0 {
                 r.attempt_usage += now - r.exec_since;
-                if self.s.lr.on {
-                    self.paused(run);
-                }
+                self.paused(run);
             }
         }
     }
@@ -937,10 +942,6 @@ impl<O: Observer> Engine<'_, O> {
         if let Some((a, b)) = self.m.tasks[t as usize].progress {
             self.set_progress(wf, a + (b - a) * frac);
         }
-    }
-
-    fn latency(&self, key: u64, attempt: u32) -> f64 {
-        start_latency(self.m, key, attempt)
     }
 
     fn count(&self, c: u32, key: u64, run: u32) -> u32 {
@@ -1021,24 +1022,19 @@ impl<O: Observer> Engine<'_, O> {
         out.cost_usd = out.compute_usd + out.invocation_usd;
         out.task_runs += 1;
         self.obs.triggered(id, task, parent, now);
-        if self.s.lr.on {
-            let t = &self.m.tasks[task as usize];
-            let delay = t.delay_s + wait;
-            if self.queue_full(id) {
-                self.reject(id);
-                return id;
-            }
-            if let Some(ttl) = t.ttl_s {
-                self.push(now + delay + ttl, EvKind::Expire, id, 0, 0);
-            }
-            if delay > 0.0 {
-                self.push(now + delay, EvKind::Enqueue, id, 0, 0);
-            } else {
-                self.enqueue(id, QState::Start);
-            }
+        let t = &self.m.tasks[task as usize];
+        let delay = t.delay_s + wait;
+        if self.queue_full(id) {
+            self.reject(id);
+            return id;
+        }
+        if let Some(ttl) = t.ttl_s {
+            self.push(now + delay + ttl, EvKind::Expire, id, 0, 0);
+        }
+        if delay > 0.0 {
+            self.push(now + delay, EvKind::Enqueue, id, 0, 0);
         } else {
-            let lat = self.latency(key, 0);
-            self.push(now + lat, EvKind::AttemptStart, id, 0, 0);
+            self.enqueue(id, QState::Start);
         }
         id
     }
@@ -1069,7 +1065,7 @@ impl<O: Observer> Engine<'_, O> {
         if attempt == 1 {
             self.task_progress(run, 0.0);
         }
-        if self.s.lr.on && self.start_simple(run, task) {
+        if self.start_simple(run, task) {
             return;
         }
         let f = self.alloc_fiber(run, self.m.tasks[task as usize].entry_pc, NONE, 0);
@@ -1117,9 +1113,7 @@ impl<O: Observer> Engine<'_, O> {
         if status == Status::Completed {
             self.task_progress(run, 1.0);
         }
-        if self.s.lr.on {
-            self.release(run);
-        }
+        self.release(run);
         let wf = self.s.runs[run as usize].wf;
         if self.s.wfs[wf as usize].root == run {
             self.workflow_done(wf);
@@ -1143,21 +1137,7 @@ impl<O: Observer> Engine<'_, O> {
             Waiter::Fiber { id, gn } => {
                 if self.s.fibers[id as usize].gn == gn {
                     self.s.fibers[id as usize].fail = failed;
-                    let pf = self.s.fibers[id as usize];
-                    let pr = &self.s.runs[pf.run as usize];
-                    // Alone (no slots to queue for), the parent goes on in line rather than
-                    // from an event at this same instant, unless the chain of parents woken
-                    // this way is already deep (the stack).
-                    if !self.s.lr.on && self.s.depth < DIRECT_DEPTH && pr.gn == pf.rgen && !pr.done {
-                        self.s.events += 1;
-                        self.s.depth += 1;
-                        let fm = &mut self.s.fibers[id as usize];
-                        fm.gn = fm.gn.wrapping_add(1);
-                        self.wake(id);
-                        self.s.depth -= 1;
-                    } else {
-                        self.wake_at(id, now);
-                    }
+                    self.wake_at(id, now);
                 }
             }
             Waiter::Frame { id, gn } => self.frame_child_done(id, gn, failed),
@@ -1174,12 +1154,10 @@ impl<O: Observer> Engine<'_, O> {
             if delay < platform::WARM_RETRY_S {
                 // Same warm machine, same slot.
                 self.push(self.s.now + delay, EvKind::AttemptStart, run, r.gn, 0);
-            } else if self.s.lr.on {
+            } else {
+                // Re-queued: the slot goes back, and the run queues for one after the delay.
                 self.release(run);
                 self.push(self.s.now + delay, EvKind::Enqueue, run, r.gn, 0);
-            } else {
-                let t = self.s.now + delay + self.latency(r.key, r.attempt);
-                self.push(t, EvKind::AttemptStart, run, r.gn, 0);
             }
         } else {
             self.finish_run(run, Status::Failed);
@@ -1200,20 +1178,13 @@ impl<O: Observer> Engine<'_, O> {
         match policy.oom_machine {
             Some(big) if !r.oom_upgraded && r.attempt < policy.max_attempts => {
                 let delay = self.retry_delay(run, &policy);
-                let lat = self.latency(r.key, r.attempt);
                 // Re-queued on the bigger machine: the small one's slot goes back first.
-                if self.s.lr.on {
-                    self.release(run);
-                }
+                self.release(run);
                 let rr = &mut self.s.runs[run as usize];
                 rr.machine = big;
                 rr.oom_upgraded = true;
                 let g = rr.gn;
-                if self.s.lr.on {
-                    self.push(self.s.now + delay, EvKind::Enqueue, run, g, 0);
-                } else {
-                    self.push(self.s.now + delay + lat, EvKind::AttemptStart, run, g, 0);
-                }
+                self.push(self.s.now + delay, EvKind::Enqueue, run, g, 0);
             }
             _ => self.finish_run(run, Status::Crashed),
         }
@@ -1791,11 +1762,6 @@ fn reach_levels_fill(progress: &mut [f64; LEVELS], level: &mut u32, v: f64, t: f
 #[inline]
 fn step_key(akey: u64, what: u64, pc: u32, tries: u32, ikey: u64) -> u64 {
     mix3(akey, what, (pc as u64) << 32 | tries as u64, ikey)
-}
-
-/// Start latency before attempt `attempt` (0-based) of task run `key`.
-fn start_latency(m: &Model, key: u64, attempt: u32) -> f64 {
-    start_latency_of(&m.start_latency, key, attempt, 0)
 }
 
 /// A start latency drawn from `d`: before attempt `attempt` (0-based) of task run `key`
