@@ -336,9 +336,19 @@ pub struct WorkSpec {
     pub fail_uniform: bool,
     /// Duration multiplier per preset (1 where not CPU-bound). Sensitivity analysis scales it.
     pub scale: [f64; 7],
+    /// CPU-bound work: it shares the attempt's vCPUs with the other CPU-bound work running
+    /// at the same time (see `platform::shared_speed`).
+    pub cpu: Option<CpuWork>,
     pub memory_mb: Option<u32>,
     /// `retry.onThrow` around this step.
     pub retry: Option<RetryPolicy>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CpuWork {
+    pub parallel_fraction: f64,
+    /// JavaScript on the main thread: one thread for all such work of the attempt.
+    pub main_thread: bool,
 }
 
 #[derive(Debug, Clone, Copy)]

@@ -225,7 +225,7 @@ fn steps() -> Value {
                 "cpuBound",
                 d(
                     json!({ "type": "boolean" }),
-                    "The duration scales with the preset's vCPU (Amdahl's law, one thread for the serial part).",
+                    "The duration scales with the preset's vCPU (Amdahl's law, one thread for the serial part); cpuBound steps running at once in one attempt share the vCPUs.",
                 ),
             ),
             (
@@ -235,6 +235,13 @@ fn steps() -> Value {
             (
                 "parallelFraction",
                 d(r("probability"), "The share of cpuBound work that uses more than one thread (default 0)."),
+            ),
+            (
+                "mainThread",
+                d(
+                    json!({ "type": "boolean" }),
+                    "cpuBound JavaScript on the main thread: all such steps of an attempt share one thread (default false: worker threads or native code).",
+                ),
             ),
             (
                 "memoryMb",

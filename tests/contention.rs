@@ -206,3 +206,54 @@ fn runs_that_fill_their_queue_go_to_the_event_engine() {
         assert!(e.makespan_s > 1.0 + 5.0 + 5.0, "{}", e.makespan_s);
     }
 }
+
+const CPU: &str = "startLatency: 0s\ncoldStart: 0s\nentry: t\ntasks:\n  t:\n    machine: MACHINE\n    steps:\n      - parallel:\n          count: 4\n          steps:\n            - work: { duration: 60s, cpuBound: true MAIN }\n";
+
+fn cpu_run(machine: &str, main: &str) -> f64 {
+    one(&CPU.replace("MACHINE", machine).replace("MAIN", main)).duration_s
+}
+
+#[test]
+fn cpu_bound_items_share_the_machine() {
+    // Four 60 s single-threaded items (measured on small-1x, 0.5 vCPU) at once on small-1x:
+    // each gets a quarter of the vCPUs, so all four take 240 s.
+    assert!(close(cpu_run("small-1x", ""), 240.0), "{}", cpu_run("small-1x", ""));
+    // On large-1x (4 vCPUs) alone one takes 30 s (its one thread at full speed instead of half
+    // a vCPU); four get a vCPU each: still 30 s.
+    assert!(close(cpu_run("large-1x", ""), 30.0), "{}", cpu_run("large-1x", ""));
+    // JavaScript on the main thread: one thread for all four, 4 x 30 s.
+    assert!(close(cpu_run("large-1x", ", mainThread: true"), 120.0), "{}", cpu_run("large-1x", ", mainThread: true"));
+    // One at a time (limit 1): 4 x 60 s as well, on small-1x; and billed alike.
+    let y = CPU.replace("MACHINE", "small-1x").replace("MAIN", "").replace("count: 4", "count: 4\n          limit: 1");
+    assert!(close(one(&y).duration_s, 240.0));
+}
+
+#[test]
+fn shared_cpu_conserves_work_across_items_of_different_lengths() {
+    // Items of 10 s and 30 s on one core (small-2x, 1 vCPU, measured there): both at half
+    // speed until the short one ends at 20 s, then the long one alone: its remaining 20 s of
+    // work end at 40 s. An I/O item beside them (not cpuBound) is not slowed.
+    let y = "startLatency: 0s\ncoldStart: 0s\ninput:\n  n: 3\nentry: t\ntasks:\n  t:\n    machine: small-2x\n    progress: [0, 100]\n    steps:\n      - parallel:\n          count: 2\n          steps:\n            - branch:\n                - when: n > 2\n                  then: [ { work: { duration: 10s, cpuBound: true, measuredOn: small-2x } } ]\n      - work: { duration: 1s }\n";
+    // (Every item takes the same branch: a first check that two equal items share.)
+    assert!(close(one(y).duration_s, 20.0 + 1.0), "{}", one(y).duration_s);
+    let mixed = "startLatency: 0s\ncoldStart: 0s\nentry: t\ntasks:\n  t:\n    machine: small-2x\n    steps:\n      - parallel:\n          count: 3\n          steps:\n            - work: { duration: { empirical: [10, 30] }, cpuBound: true, measuredOn: small-2x }\n";
+    // Items draw 10 s or 30 s each; the run ends when all the work is done on one core: the
+    // sum of the draws (processor sharing conserves work on one vCPU).
+    let r = sim(mixed, 200, 4);
+    for o in &r.outcomes {
+        let d = o.duration_s;
+        assert!([30.0, 50.0, 70.0, 90.0].iter().any(|&x| close(d, x)), "{d}");
+        // Billed: the attempt executes throughout.
+        assert!(close(o.usage_s, d));
+    }
+    assert!(
+        r.outcomes.iter().any(|o| close(o.duration_s, 50.0)) && r.outcomes.iter().any(|o| close(o.duration_s, 70.0))
+    );
+}
+
+#[test]
+fn main_thread_work_has_no_parallel_fraction() {
+    let y = "entry: t\ntasks:\n  t:\n    steps:\n      - work: { duration: 1s, cpuBound: true, parallelFraction: 0.5, mainThread: true }\n";
+    let e = load_str(y, "x.yaml").expect_err("both").to_string();
+    assert!(e.contains("mainThread") && e.contains("x.yaml:5:"), "{e}");
+}

@@ -415,7 +415,13 @@ fn overrides_replace_values_by_key_path() {
     use wfsim::scenario::load_str_with;
     let y = "startLatency: 0\ncoldStart: 0\nentry: t\ntasks:\n  t:\n    steps:\n      - parallel:\n          count: 4\n          limit: 1\n          steps:\n            - work: { duration: 1s, cpuBound: true }\n";
     let set = |p: &str, v: &str| (p.to_owned(), v.to_owned());
+    // Four CPU-bound items at once share the machine (4 x 1 s on one thread, as one at a
+    // time); I/O-bound ones run side by side.
     let m = load_str_with(y, "t.yaml", &[set("tasks.t.steps[0].parallel.limit", "4")]).unwrap().model;
+    let r = montecarlo::run(&m, Config { runs: 1, seed: 1, threads: Some(1) }).unwrap();
+    assert!(close(r.outcomes[0].duration_s, 4.0));
+    let io = y.replace(", cpuBound: true", "");
+    let m = load_str_with(&io, "t.yaml", &[set("tasks.t.steps[0].parallel.limit", "4")]).unwrap().model;
     let r = montecarlo::run(&m, Config { runs: 1, seed: 1, threads: Some(1) }).unwrap();
     assert!(close(r.outcomes[0].duration_s, 1.0));
     // A missing last key is added: the machine of a task without one.

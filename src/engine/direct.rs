@@ -58,19 +58,22 @@ const MAX_LIMIT: u32 = 256;
 /// no load and that the event budget is at least [`MIN_BUDGET`].
 pub fn supported(m: &Model) -> bool {
     let mut body = false;
+    let mut limit = 1;
     for op in &m.ops {
         match *op {
             Op::BatchTriggerAndWait { .. } => return false,
-            Op::Parallel { .. } => {
+            Op::Parallel { limit: l, .. } => {
                 if body {
                     return false;
                 }
                 body = true;
+                limit = l;
             }
             Op::EndItem => body = false,
             Op::Work { spec, .. } if body => {
                 let w = &m.works[spec as usize];
-                if w.memory_mb.is_some() || !matches!(w.duration, DurSpec::Dist(_)) {
+                // CPU-bound items running together share the machine (`engine/cpu.rs`).
+                if w.memory_mb.is_some() || !matches!(w.duration, DurSpec::Dist(_)) || w.cpu.is_some() && limit > 1 {
                     return false;
                 }
             }

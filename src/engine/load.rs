@@ -703,7 +703,8 @@ impl<O: Observer> Engine<'_, O> {
         while f != NONE {
             let next = self.s.fibers[f as usize].next;
             let g = self.s.fibers[f as usize].gn;
-            if self.live(f, g) {
+            // Only this run's fibers (a fiber of an ended attempt may have been freed).
+            if self.s.fibers[f as usize].run == run && self.live(f, g) {
                 self.wake(f);
             }
             f = next;

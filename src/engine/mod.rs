@@ -37,6 +37,7 @@ macro_rules! eq_and_partial_ord_from_ord {
     )*};
 }
 
+mod cpu;
 mod direct;
 mod load;
 pub use direct::supported as direct_supported;
@@ -163,6 +164,9 @@ pub trait Observer {
     fn work(&mut self, _run: u32, _fiber: u32, _spec: u32, _start: f64, _end: f64, _failed: bool) {}
     /// A wait: `paused` when checkpointed (not billed), else in process (billed).
     fn wait(&mut self, _run: u32, _fiber: u32, _start: f64, _end: f64, _paused: bool) {}
+    /// The work step fiber `fiber` of task run `run` is in now ends at `end`: CPU-bound work
+    /// slowed down or sped up as other CPU-bound work of its attempt started or ended.
+    fn work_retimed(&mut self, _run: u32, _fiber: u32, _end: f64) {}
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -348,6 +352,14 @@ struct Fiber {
     retryable: bool,
     /// Next fiber waiting for its run's slot (load), or NONE.
     next: u32,
+    /// CPU-bound work in progress (see `cpu.rs`): among its attempt's CPU-bound work; its
+    /// end at the present speed, that speed (relative to running alone), the whole try's work
+    /// in seconds alone, and the next such fiber of the attempt.
+    cpu_on: bool,
+    cpu_end: f64,
+    cpu_rate: f64,
+    cpu_total: f64,
+    cpu_next: u32,
 }
 
 #[derive(Clone, Copy)]
@@ -419,6 +431,11 @@ struct RunState {
     pending: u32,
     /// Head of this run's list of idempotency entries.
     idem: u32,
+    /// The attempt's CPU-bound work in progress: the first fiber of the list, how many, and
+    /// how many of them on the JavaScript main thread.
+    cpu_head: u32,
+    cpu_k: u32,
+    cpu_m: u32,
 }
 
 impl RunState {
@@ -436,6 +453,9 @@ impl RunState {
         self.mem = 0.0;
         self.child_waits = 0;
         self.pending = NONE;
+        self.cpu_head = NONE;
+        self.cpu_k = 0;
+        self.cpu_m = 0;
         self.attempt_usage
     }
 }
@@ -747,6 +767,11 @@ impl<O: Observer> Engine<'_, O> {
                     if self.live(ev.id, ev.gn) {
                         let run = self.s.fibers[ev.id as usize].run;
                         if self.s.runs[run as usize].slot == NONE {
+                            // CPU-bound work that ends here ends now, slot or not: it no
+                            // longer shares the machine while the fiber waits for a slot.
+                            if self.s.fibers[ev.id as usize].cpu_on {
+                                self.cpu_leave(ev.id);
+                            }
                             self.defer_wake(ev.id);
                         } else {
                             self.wake(ev.id);
@@ -855,6 +880,11 @@ impl<O: Observer> Engine<'_, O> {
             fail: false,
             retryable: true,
             next: NONE,
+            cpu_on: false,
+            cpu_end: 0.0,
+            cpu_rate: 1.0,
+            cpu_total: 0.0,
+            cpu_next: NONE,
         };
         match self.s.free_fibers.pop() {
             Some(i) => {
@@ -1009,6 +1039,9 @@ impl<O: Observer> Engine<'_, O> {
             child_waits: 0,
             pending: NONE,
             idem: NONE,
+            cpu_head: NONE,
+            cpu_k: 0,
+            cpu_m: 0,
         });
         self.s.live += 1;
         let inv = self.m.invocation_usd;
@@ -1049,6 +1082,9 @@ impl<O: Observer> Engine<'_, O> {
         r.attempt_usage = 0.0;
         r.mem = 0.0;
         r.busy = 0;
+        r.cpu_head = NONE;
+        r.cpu_k = 0;
+        r.cpu_m = 0;
         let q = if r.attempt == 1 {
             r.t_start = now;
             now - r.t_trigger
@@ -1196,6 +1232,9 @@ impl<O: Observer> Engine<'_, O> {
         let fb = self.s.fibers[f as usize];
         match fb.phase {
             Phase::Working => {
+                if fb.cpu_on {
+                    self.cpu_leave(f);
+                }
                 let r = fb.run as usize;
                 self.s.runs[r].mem -= fb.mem;
                 self.s.fibers[f as usize].mem = 0.0;
@@ -1633,6 +1672,14 @@ impl<O: Observer> Engine<'_, O> {
         fm.retryable = w.retryable;
         fm.aux = units;
         self.push(end, EvKind::Wake, f, gn, 0);
+        if let Some(cpu) = w.cpu {
+            // Timed as if alone; joining the attempt's other CPU-bound work re-times it.
+            let fm = &mut self.s.fibers[f as usize];
+            fm.cpu_end = end;
+            fm.cpu_rate = 1.0;
+            fm.cpu_total = end - now;
+            self.cpu_join(f, cpu.main_thread);
+        }
     }
 
     fn work_failed(&mut self, f: u32) {

@@ -160,8 +160,18 @@ const TASK_KEYS: &[&str] = &[
 const RETRY_KEYS: &[&str] = &["maxAttempts", "factor", "minTimeoutInMs", "maxTimeoutInMs", "randomize", "outOfMemory"];
 const STEP_KINDS: &[&str] =
     &["work", "wait", "branch", "parallel", "triggerAndWait", "trigger", "batchTrigger", "batchTriggerAndWait", "poll"];
-const WORK_KEYS: &[&str] =
-    &["name", "duration", "failure", "failAt", "cpuBound", "measuredOn", "parallelFraction", "memoryMb", "retry"];
+const WORK_KEYS: &[&str] = &[
+    "name",
+    "duration",
+    "failure",
+    "failAt",
+    "cpuBound",
+    "measuredOn",
+    "parallelFraction",
+    "mainThread",
+    "memoryMb",
+    "retry",
+];
 const SHAPES: &[&str] =
     &["fixed", "uniform", "triangular", "normal", "lognormal", "exponential", "bernoulli", "choice", "empirical"];
 const MODIFIERS: &[&str] = &["min", "max", "round"];
@@ -1409,6 +1419,29 @@ impl<'s> Cx<'s> {
         let scale = std::array::from_fn(|i| {
             if cpu_bound { cpu_scale(PRESETS[measured_on as usize].vcpu, PRESETS[i].vcpu, pf) } else { 1.0 }
         });
+        let main_thread = match get(m, "mainThread") {
+            Some(x) => {
+                let k = join(key, "mainThread");
+                let v = self.boolean(x, &k).unwrap_or(false);
+                if v && !cpu_bound {
+                    self.warn(x, &k, "mainThread has no effect without cpuBound: true", None);
+                }
+                if v && pf > 0.0 {
+                    self.err(
+                        x,
+                        &k,
+                        "work on the JavaScript main thread runs on one thread: it has no parallel fraction",
+                        Some(
+                            "leave out parallelFraction, or mainThread for work in worker threads or native code"
+                                .into(),
+                        ),
+                    );
+                }
+                v
+            }
+            None => false,
+        };
+        let cpu = cpu_bound.then_some(CpuWork { parallel_fraction: pf, main_thread });
         let memory_mb = get(m, "memoryMb")
             .and_then(|x| self.dist(x, &join(key, "memoryMb"), Unit::Plain, false))
             .map(|d| self.add_dist(d));
@@ -1428,6 +1461,7 @@ impl<'s> Cx<'s> {
                 retryable,
                 fail_uniform,
                 scale,
+                cpu,
                 memory_mb,
                 retry,
             });
