@@ -21,7 +21,18 @@ pub struct Model {
     pub dists: Vec<Dist>,
     pub counts: Vec<Count>,
     pub conds: Vec<Cond>,
+    /// Start latency of a warm start: a machine of the preset ended a run within
+    /// `keep_warm_s` (the scenario's `startLatency`).
     pub start_latency: Dist,
+    /// Start latency when no warm machine of the preset is free (`coldStart`).
+    pub cold_start: Dist,
+    /// A machine stays warm this long after a run ends or checkpoints (`keepWarm`).
+    pub keep_warm_s: f64,
+    /// The Trigger.dev environment every run is simulated in, alone or under load.
+    pub environment: Environment,
+    /// The queues of the environment and which one each task's runs wait in, derived from
+    /// the tasks and the environment (see [`Model::queue_layout`]).
+    pub queues: QueueLayout,
     pub invocation_usd: f64,
     /// Compute price per second of each preset (after `prices:` overrides).
     pub usd_per_s: [f64; 7],
@@ -31,6 +42,157 @@ pub struct Model {
     /// Runs alone can be evaluated without events (`engine::direct_supported`); set by
     /// `scenario::compile`.
     pub direct: bool,
+}
+
+/// A Trigger.dev plan: its concurrency, queue size and batch rate limit defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Plan {
+    Free,
+    Hobby,
+    Pro,
+}
+
+impl Plan {
+    pub const ALL: [Plan; 3] = [Plan::Free, Plan::Hobby, Plan::Pro];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Plan::Free => "free",
+            Plan::Hobby => "hobby",
+            Plan::Pro => "pro",
+        }
+    }
+
+    pub fn from_name(s: &str) -> Option<Plan> {
+        Plan::ALL.into_iter().find(|p| p.name() == s)
+    }
+
+    /// Concurrent runs of the environment (docs/limits).
+    pub fn concurrency(self) -> u32 {
+        match self {
+            Plan::Free => 10,
+            Plan::Hobby => 25,
+            Plan::Pro => 100,
+        }
+    }
+
+    /// Runs a queue may hold (docs/limits).
+    pub fn max_queue_size(self) -> u32 {
+        match self {
+            Plan::Free => 10_000,
+            Plan::Hobby => 250_000,
+            Plan::Pro => 1_000_000,
+        }
+    }
+
+    /// The batch trigger token bucket (docs/limits).
+    pub fn batch_tokens(self) -> TokenBucket {
+        match self {
+            Plan::Free => TokenBucket { bucket: 1200.0, refill: 100.0, every_s: 10.0 },
+            Plan::Hobby | Plan::Pro => TokenBucket { bucket: 5000.0, refill: 500.0, every_s: 5.0 },
+        }
+    }
+}
+
+/// Where the environment's settings came from (printed with every result).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnvSource {
+    /// Neither `environment:` nor the load's environment keys: the default plan.
+    Default,
+    /// The `environment:` block.
+    Environment,
+    /// The `load:` block's `environmentConcurrency` (and its other environment keys).
+    Load,
+}
+
+/// The environment runs share: its concurrency slots, queue size and batch rate limits and
+/// its dequeue loop. A run alone meets the same limits as runs under load.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Environment {
+    /// The plan whose defaults apply, if one was named (or taken by default).
+    pub plan: Option<Plan>,
+    pub source: EnvSource,
+    /// Concurrent runs (the base limit; each queue is capped at it).
+    pub concurrency: u32,
+    /// The environment as a whole may run this many times its limit (each queue stays capped
+    /// at the limit).
+    pub burst_factor: f64,
+    /// Runs a queue may hold; a trigger into a full queue is rejected (the run FAILED).
+    pub max_queue_size: Option<u32>,
+    /// Batch trigger rate limit: a token bucket of `bucket` items refilled by `refill` items
+    /// every `every_s` seconds; batch items past the tokens wait for them.
+    pub batch_tokens: Option<TokenBucket>,
+    /// The dequeue loop: queued runs get slots only when it polls, every `dequeue_every_s`
+    /// while runs wait and every `dequeue_idle_s` once a poll found none (0: at once, the
+    /// default; Trigger.dev self-hosted polls every 250 ms, 1 s when idle).
+    pub dequeue_every_s: f64,
+    pub dequeue_idle_s: f64,
+}
+
+impl Environment {
+    /// The default plan when a scenario names none.
+    pub const DEFAULT_PLAN: Plan = Plan::Free;
+
+    /// A plan's environment with its defaults.
+    pub fn of_plan(plan: Plan, source: EnvSource) -> Environment {
+        Environment {
+            plan: Some(plan),
+            source,
+            concurrency: plan.concurrency(),
+            burst_factor: 2.0,
+            max_queue_size: Some(plan.max_queue_size()),
+            batch_tokens: Some(plan.batch_tokens()),
+            dequeue_every_s: 0.0,
+            dequeue_idle_s: 0.0,
+        }
+    }
+
+    /// The most runs executing at once: `concurrency` x `burst_factor`, at least 1.
+    pub fn cap(&self) -> u32 {
+        ((self.concurrency as f64) * self.burst_factor).floor().max(1.0) as u32
+    }
+
+    /// One line saying which environment runs are simulated in, e.g. `environment: free plan
+    /// (10 concurrent runs, burst 2x; the default: the scenario sets no environment)`.
+    pub fn describe(&self) -> String {
+        let slots = format!("{} concurrent runs", self.concurrency);
+        let burst = if self.burst_factor == 1.0 { String::new() } else { format!(", burst {}x", self.burst_factor) };
+        let what = match self.plan {
+            Some(p) => format!("{} plan, {slots}{burst}", p.name()),
+            None => format!("{slots}{burst}"),
+        };
+        let from = match self.source {
+            EnvSource::Default => " (the default: the scenario sets no environment)",
+            EnvSource::Environment => "",
+            EnvSource::Load => " (from load.environmentConcurrency)",
+        };
+        format!("environment: {what}{from}")
+    }
+}
+
+/// The queues of an environment: a named queue is shared by the tasks naming it, a task
+/// without one has its own (named after it); each has one copy per `concurrencyKey` value.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct QueueLayout {
+    pub queues: Vec<QueueDef>,
+    /// Per task: its queue's first copy (sub-queue), its number of key values, and its
+    /// `concurrencyKey` input attribute (`NONE`: no key, the first copy).
+    pub task_subq: Vec<(u32, u32, u32)>,
+    /// Per task: the index of its queue in `queues`.
+    pub task_queue: Vec<u32>,
+    /// Sub-queues (queue copies) in all.
+    pub subqs: u32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueDef {
+    pub name: String,
+    /// Slots of each copy: min(concurrencyLimit, environment limit), at least 1.
+    pub cap: u32,
+    /// Copies (concurrencyKey values; 1 without a key).
+    pub keys: u32,
+    /// The first copy's index among all sub-queues.
+    pub first: u32,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -174,9 +336,19 @@ pub struct WorkSpec {
     pub fail_uniform: bool,
     /// Duration multiplier per preset (1 where not CPU-bound). Sensitivity analysis scales it.
     pub scale: [f64; 7],
+    /// CPU-bound work: it shares the attempt's vCPUs with the other CPU-bound work running
+    /// at the same time (see `platform::shared_speed`).
+    pub cpu: Option<CpuWork>,
     pub memory_mb: Option<u32>,
     /// `retry.onThrow` around this step.
     pub retry: Option<RetryPolicy>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CpuWork {
+    pub parallel_fraction: f64,
+    /// JavaScript on the main thread: one thread for all such work of the attempt.
+    pub main_thread: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -233,10 +405,11 @@ impl Cond {
     }
 }
 
-/// `load:`: workflow runs arriving over time and the platform they share.
+/// `load:`: workflow runs arriving over time, sharing the model's environment.
 #[derive(Debug, Clone)]
 pub struct Load {
-    /// Arrival rate per minute (before the first `schedule` entry, or always).
+    /// Arrival rate per minute (before the first `schedule` entry, or always); 0 for a load of
+    /// bursts only.
     pub per_minute: f64,
     /// Poisson arrivals (exponential gaps) or evenly spaced ones.
     pub poisson: bool,
@@ -247,24 +420,6 @@ pub struct Load {
     /// Arrivals stop after this many seconds; the statistics cover [warmup, duration].
     pub duration_s: f64,
     pub warmup_s: f64,
-    pub environment_concurrency: u32,
-    /// The environment as a whole may run this many times its limit (each queue stays capped
-    /// at the limit).
-    pub burst_factor: f64,
-    /// A machine stays warm this long after a run ends.
-    pub keep_warm_s: f64,
-    /// Start latency when no warm machine of the preset is free.
-    pub cold_start: Dist,
-    /// The dequeue loop: queued runs get slots only when it polls, every `dequeue_every_s`
-    /// while runs wait and every `dequeue_idle_s` once a poll found none (0: at once, the
-    /// default; Trigger.dev self-hosted polls every 250 ms, 1 s when idle).
-    pub dequeue_every_s: f64,
-    pub dequeue_idle_s: f64,
-    /// Runs a queue may hold; a trigger into a full queue is rejected (the run FAILED).
-    pub max_queue_size: Option<u32>,
-    /// Batch trigger rate limit: a token bucket of `bucket` items refilled by `refill` items
-    /// every `every_s` seconds; batch items past the tokens wait for them.
-    pub batch_tokens: Option<TokenBucket>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -302,5 +457,39 @@ impl Model {
 
     pub fn task_id(&self, name: &str) -> Option<TaskId> {
         self.tasks.iter().position(|t| t.name == name).map(|i| i as TaskId)
+    }
+
+    /// The queues of the model's tasks in its environment. Code that changes a task's
+    /// `queue` or the environment's concurrency sets `queues` to this again.
+    pub fn queue_layout(&self) -> QueueLayout {
+        let mut queues: Vec<QueueDef> = Vec::new();
+        let mut task_q = Vec::with_capacity(self.tasks.len());
+        for t in &self.tasks {
+            let (name, limit) = match &t.queue {
+                Some(q) => (q.name.as_str(), q.concurrency_limit),
+                None => (t.name.as_str(), None),
+            };
+            let keys = t.concurrency_key.map_or(1, |(_, n)| n.max(1));
+            let qi = match queues.iter().position(|q| q.name == name) {
+                Some(i) => {
+                    queues[i].keys = queues[i].keys.max(keys);
+                    i
+                }
+                None => {
+                    let cap = limit.unwrap_or(u32::MAX).min(self.environment.concurrency).max(1);
+                    queues.push(QueueDef { name: name.to_string(), cap, keys, first: 0 });
+                    queues.len() - 1
+                }
+            };
+            task_q.push((qi, keys, t.concurrency_key.map_or(NONE, |(attr, _)| attr as u32)));
+        }
+        let mut first = 0u32;
+        for q in &mut queues {
+            q.first = first;
+            first += q.keys;
+        }
+        let task_subq = task_q.iter().map(|&(qi, keys, attr)| (queues[qi].first, keys, attr)).collect();
+        let task_queue = task_q.iter().map(|&(qi, _, _)| qi as u32).collect();
+        QueueLayout { queues, task_subq, task_queue, subqs: first }
     }
 }

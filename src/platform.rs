@@ -96,6 +96,23 @@ pub fn cpu_scale(from_vcpu: f64, to_vcpu: f64, parallel_fraction: f64) -> f64 {
     t(to_vcpu) / t(from_vcpu)
 }
 
+/// Speed, relative to running alone, of CPU-bound work with parallel fraction `f` while `k`
+/// CPU-bound items run at once in one attempt on a preset with `vcpu` vCPUs, `m` of them on
+/// the JavaScript main thread (`main_thread`: this one is). The items share the vCPUs
+/// equally (processor sharing): each gets `vcpu / k`, through the same Amdahl curve as
+/// [`cpu_scale`]; the main thread's items share one thread besides, `1 / m` of it each. With
+/// `k` 1 the speed is 1.
+pub fn shared_speed(vcpu: f64, k: u32, m: u32, f: f64, main_thread: bool) -> f64 {
+    let share = vcpu / f64::from(k.max(1));
+    if main_thread {
+        let share = share.min(1.0 / f64::from(m.max(1)));
+        share.min(1.0) / vcpu.min(1.0)
+    } else {
+        let t = |v: f64| (1.0 - f) / v.min(1.0) + f / v;
+        t(vcpu) / t(share)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,6 +145,25 @@ mod tests {
         assert_eq!(p.delay_s(2, 0.0), 2.0);
         assert_eq!(p.delay_s(2, 0.999_999), 4.0);
         assert_eq!(p.delay_s(2, 0.5), 3.0);
+    }
+
+    #[test]
+    fn shared_speed_divides_the_vcpus() {
+        // Alone: full speed, on any preset.
+        for v in [0.25, 0.5, 1.0, 8.0] {
+            assert_eq!(shared_speed(v, 1, 0, 0.3, false), 1.0);
+            assert_eq!(shared_speed(v, 1, 1, 0.0, true), 1.0);
+        }
+        // Four single-threaded items on 0.5 vCPU: each gets 0.125, a quarter of the speed.
+        assert!((shared_speed(0.5, 4, 0, 0.0, false) - 0.25).abs() < 1e-12);
+        // On 4 vCPUs each gets a whole one: no slowdown; eight get half of one each.
+        assert!((shared_speed(4.0, 4, 0, 0.0, false) - 1.0).abs() < 1e-12);
+        assert!((shared_speed(4.0, 8, 0, 0.0, false) - 0.5).abs() < 1e-12);
+        // Fully parallel work on 4 vCPUs shared by two: half the vCPUs, half the speed.
+        assert!((shared_speed(4.0, 2, 0, 1.0, false) - 0.5).abs() < 1e-12);
+        // Four items on the main thread share one thread, however many vCPUs.
+        assert!((shared_speed(4.0, 4, 4, 0.0, true) - 0.25).abs() < 1e-12);
+        assert!((shared_speed(0.5, 2, 2, 0.0, true) - 0.5).abs() < 1e-12);
     }
 
     #[test]

@@ -225,7 +225,7 @@ fn steps() -> Value {
                 "cpuBound",
                 d(
                     json!({ "type": "boolean" }),
-                    "The duration scales with the preset's vCPU (Amdahl's law, one thread for the serial part).",
+                    "The duration scales with the preset's vCPU (Amdahl's law, one thread for the serial part); cpuBound steps running at once in one attempt share the vCPUs.",
                 ),
             ),
             (
@@ -235,6 +235,13 @@ fn steps() -> Value {
             (
                 "parallelFraction",
                 d(r("probability"), "The share of cpuBound work that uses more than one thread (default 0)."),
+            ),
+            (
+                "mainThread",
+                d(
+                    json!({ "type": "boolean" }),
+                    "cpuBound JavaScript on the main thread: all such steps of an attempt share one thread (default false: worker threads or native code).",
+                ),
             ),
             (
                 "memoryMb",
@@ -380,7 +387,7 @@ fn load() -> Value {
                         obj(vec![("poisson", obj(vec![("perMinute", per_minute.clone())], &["perMinute"]))], &["poisson"]),
                         obj(vec![("constant", obj(vec![("perMinute", per_minute.clone())], &["perMinute"]))], &["constant"]),
                     ]}),
-                    "How workflow runs arrive: { poisson: { perMinute } } or { constant: { perMinute } }.",
+                    "How workflow runs arrive: { poisson: { perMinute } } or { constant: { perMinute } }; may be left out for a load of bursts only.",
                 ),
             ),
             ("duration", d(r("duration"), "How long runs keep arriving.")),
@@ -388,7 +395,7 @@ fn load() -> Value {
                 "environmentConcurrency",
                 d(
                     json!({ "oneOf": [{ "enum": ["free", "hobby", "pro"] }, int(1)] }),
-                    "The environment's concurrency limit: a plan (free 10, hobby 25, pro 100; also sets the queue size and batch rate limits) or a number (default 10).",
+                    "The environment's concurrency limit, as environment.plan or environment.concurrencyLimit (give it once, or the same in both): a plan (free 10, hobby 25, pro 100; also sets the queue size and batch rate limits) or a number (default: the free plan).",
                 ),
             ),
             ("warmup", d(r("duration"), "Runs arriving before this are left out of the statistics.")),
@@ -419,48 +426,73 @@ fn load() -> Value {
                     "Runs arriving all at once.",
                 ),
             ),
-            ("keepWarm", d(r("duration"), "A machine stays warm this long after a run (default 300 s).")),
-            (
-                "dequeueInterval",
-                d(
-                    r("duration"),
-                    "Queued runs get slots only when the dequeue loop polls, this often while runs wait (default 0: at once; self-hosted Trigger.dev: 250ms).",
-                ),
-            ),
-            (
-                "dequeueIdleInterval",
-                d(
-                    r("duration"),
-                    "The dequeue loop's interval once a poll found no run waiting (default: dequeueInterval; self-hosted: 1s).",
-                ),
-            ),
+            ("keepWarm", d(r("duration"), "As the top-level keepWarm (give it once, or the same in both).")),
+            ("dequeueInterval", dequeue_interval()),
+            ("dequeueIdleInterval", dequeue_idle_interval()),
             (
                 "coldStart",
+                d(r("durationDistribution"), "As the top-level coldStart (give it once, or the same in both)."),
+            ),
+            ("maxQueueSize", d(int(1), "Queued runs a queue holds; a trigger beyond is rejected (default by plan).")),
+            ("batchTokens", batch_tokens()),
+        ],
+        &["duration"],
+    )
+}
+
+/// The `environment:` block.
+fn environment() -> Value {
+    obj(
+        vec![
+            (
+                "plan",
                 d(
-                    r("durationDistribution"),
-                    "Start latency of a cold machine (default lognormal, median 2 s, p95 6 s).",
+                    json!({ "enum": ["free", "hobby", "pro"] }),
+                    "The plan: its concurrency (free 10, hobby 25, pro 100), queue size and batch rate limits (default: free).",
+                ),
+            ),
+            ("concurrencyLimit", d(int(1), "Concurrent runs of the environment (default: the plan's).")),
+            (
+                "burstFactor",
+                d(
+                    json!({ "type": "number", "minimum": 1 }),
+                    "The environment may run this many times its limit; each queue stays at the limit (default 2).",
                 ),
             ),
             ("maxQueueSize", d(int(1), "Queued runs a queue holds; a trigger beyond is rejected (default by plan).")),
-            (
-                "batchTokens",
-                d(
-                    obj(
-                        vec![
-                            ("bucket", d(json!({ "type": "number", "minimum": 1 }), "Bucket size, items.")),
-                            (
-                                "refill",
-                                d(json!({ "type": "number", "exclusiveMinimum": 0 }), "Items added per refill."),
-                            ),
-                            ("every", d(r("duration"), "Time between refills.")),
-                        ],
-                        &["bucket", "refill", "every"],
-                    ),
-                    "Token bucket limiting batch items (default by plan).",
-                ),
-            ),
+            ("batchTokens", batch_tokens()),
+            ("dequeueInterval", dequeue_interval()),
+            ("dequeueIdleInterval", dequeue_idle_interval()),
         ],
-        &["arrivals", "duration"],
+        &[],
+    )
+}
+
+fn dequeue_interval() -> Value {
+    d(
+        r("duration"),
+        "Queued runs get slots only when the dequeue loop polls, this often while runs wait (default 0: at once; self-hosted Trigger.dev: 250ms).",
+    )
+}
+
+fn dequeue_idle_interval() -> Value {
+    d(
+        r("duration"),
+        "The dequeue loop's interval once a poll found no run waiting (default: dequeueInterval; self-hosted: 1s).",
+    )
+}
+
+fn batch_tokens() -> Value {
+    d(
+        obj(
+            vec![
+                ("bucket", d(json!({ "type": "number", "minimum": 1 }), "Bucket size, items.")),
+                ("refill", d(json!({ "type": "number", "exclusiveMinimum": 0 }), "Items added per refill.")),
+                ("every", d(r("duration"), "Time between refills.")),
+            ],
+            &["bucket", "refill", "every"],
+        ),
+        "Token bucket limiting batch items (default by plan).",
     )
 }
 
@@ -527,7 +559,10 @@ pub fn json_schema() -> Value {
             "name": d(json!({ "type": "string" }), "Shown in reports (default: the file name)."),
             "description": d(json!({ "type": "string" }), "Shown in reports."),
             "platform": d(json!({ "enum": ["trigger-dev-v4"] }), "The platform (the only one; may be left out)."),
-            "startLatency": d(r("durationDistribution"), "Time from trigger to the start of an attempt (default uniform 100-300 ms, a warm start)."),
+            "startLatency": d(r("durationDistribution"), "Time from a slot granted to the start of an attempt on a warm machine: one of the preset ended a run within keepWarm (default uniform 100-300 ms)."),
+            "coldStart": d(r("durationDistribution"), "Start latency when no machine of the preset is warm (default lognormal, median 2 s, p95 6 s: an assumption)."),
+            "keepWarm": d(r("duration"), "A machine stays warm this long after a run ends or gives its slot back (default 300 s)."),
+            "environment": d(environment(), "The Trigger.dev environment every run is simulated in, alone or under load (default: the free plan)."),
             "prices": d(obj(prices, &[]), "Price overrides: invocationUsd, and any preset's USD per second."),
             "input": d(
                 json!({ "type": "object", "additionalProperties": d(attribute, "A number, a distribution, or a choice of names, drawn once per workflow run.") }),

@@ -56,8 +56,13 @@ fn compare_model(m: &Model, path: &str, seed: u64) -> u64 {
 fn transcription_runs_take_the_direct_path_with_the_engines_results() {
     for path in ["scenarios/transcription-parallel.yaml", "scenarios/transcription-sequential.yaml"] {
         let direct = compare(path, 1);
-        // Handed back only on a tie between events: with these continuous durations, none.
-        assert_eq!(direct, RUNS, "{path}: {direct} of {RUNS} runs took the direct path");
+        // With these continuous durations no two events tie. A run is handed back only when
+        // its fire-and-forget summary (40% of runs: tier != free) starts before the entry run
+        // ends: its cold start (lognormal, median 2 s, p95 6 s) shorter than the entry's warm
+        // resume (at most 0.3 s), P <= Phi(ln(0.3 / 2) / (ln(3) / 1.645)) = 0.00226, so at most
+        // 0.4 x 0.00226 x 20,000 = 18 runs expected; 35 is that plus four of its standard
+        // deviations.
+        assert!(RUNS - direct <= 35, "{path}: {direct} of {RUNS} runs took the direct path");
     }
 }
 

@@ -43,7 +43,7 @@ fn harmonic(n: u32) -> f64 {
 fn promise_all_of_n_exponentials_takes_h_n_over_lambda() {
     for (n, mean) in [(1u32, 2.0), (6, 2.0), (20, 0.5)] {
         let y = format!(
-            "startLatency: 0\nentry: t\ntasks:\n  t:\n    steps:\n      - parallel:\n          count: {n}\n          steps:\n            - work: {{ duration: {{ exponential: {{ mean: {mean}s }} }} }}\n"
+            "startLatency: 0\ncoldStart: 0\nentry: t\ntasks:\n  t:\n    steps:\n      - parallel:\n          count: {n}\n          steps:\n            - work: {{ duration: {{ exponential: {{ mean: {mean}s }} }} }}\n"
         );
         let r = sim(&y, 40_000, 11);
         let d: Vec<f64> = r.outcomes.iter().map(|o| o.duration_s).collect();
@@ -53,7 +53,7 @@ fn promise_all_of_n_exponentials_takes_h_n_over_lambda() {
 
 #[test]
 fn batch_trigger_and_wait_of_n_exponential_children_takes_h_n_over_lambda() {
-    let y = "startLatency: 0\nentry: p\ntasks:\n  p:\n    steps:\n      - batchTriggerAndWait: { task: c, count: 5 }\n  c:\n    steps:\n      - work: { duration: { exponential: { mean: 1s } } }\n";
+    let y = "startLatency: 0\ncoldStart: 0\nentry: p\ntasks:\n  p:\n    steps:\n      - batchTriggerAndWait: { task: c, count: 5 }\n  c:\n    steps:\n      - work: { duration: { exponential: { mean: 1s } } }\n";
     let r = sim(y, 40_000, 12);
     let d: Vec<f64> = r.outcomes.iter().map(|o| o.duration_s).collect();
     assert_mean(&d, harmonic(5), "batch of 5 exponential children");
@@ -66,7 +66,7 @@ fn geometric_retries_match_closed_form() {
     // success probability 1 - q^k.
     let (q, k) = (0.3f64, 4);
     let y = format!(
-        "startLatency: 0\nentry: t\ntasks:\n  t:\n    retry: {{ maxAttempts: {k}, minTimeoutInMs: 100, randomize: false }}\n    steps:\n      - work: {{ duration: 1s, failure: {q} }}\n"
+        "startLatency: 0\ncoldStart: 0\nentry: t\ntasks:\n  t:\n    retry: {{ maxAttempts: {k}, minTimeoutInMs: 100, randomize: false }}\n    steps:\n      - work: {{ duration: 1s, failure: {q} }}\n"
     );
     let r = sim(&y, 50_000, 13);
     let attempts: Vec<f64> = r.outcomes.iter().map(|o| o.attempts as f64).collect();
@@ -78,12 +78,13 @@ fn geometric_retries_match_closed_form() {
 #[test]
 fn retry_delays_are_exact_without_randomize() {
     // Attempts of 1 s that always fail; delays 1, 2, 4 s (min 1000 ms, factor 2): the run
-    // fails at 1 + 1 + 1 + 2 + 1 + 4 + 1 = 11 s. Warm retries (< 30 s) have no start latency.
-    let y = "startLatency: 5s\nentry: t\ntasks:\n  t:\n    retry: { maxAttempts: 4, factor: 2, minTimeoutInMs: 1000, maxTimeoutInMs: 10000, randomize: false }\n    steps:\n      - work: { duration: 1s, failure: 1 }\n";
+    // fails at 1 + 1 + 1 + 2 + 1 + 4 + 1 = 11 s after its first start, a cold one (7 s: no
+    // machine was warm). Retries under 30 s keep the machine: no start latency.
+    let y = "startLatency: 5s\ncoldStart: 7s\nentry: t\ntasks:\n  t:\n    retry: { maxAttempts: 4, factor: 2, minTimeoutInMs: 1000, maxTimeoutInMs: 10000, randomize: false }\n    steps:\n      - work: { duration: 1s, failure: 1 }\n";
     let o = one(y);
     assert_eq!(o.status, Status::Failed);
     assert_eq!(o.attempts, 4);
-    assert!(close(o.duration_s, 5.0 + 11.0), "{}", o.duration_s);
+    assert!(close(o.duration_s, 7.0 + 11.0), "{}", o.duration_s);
     // The delays between attempts are not billed: 4 attempts of 1 s.
     assert!(close(o.usage_s, 4.0), "{}", o.usage_s);
 }
@@ -91,7 +92,7 @@ fn retry_delays_are_exact_without_randomize() {
 #[test]
 fn retry_delays_with_randomize_lie_in_their_range() {
     // r = 1 + U[0,1): delays in [1,2), [2,4), [4,8) s; total duration in [4 + 7, 4 + 14).
-    let y = "startLatency: 0\nentry: t\ntasks:\n  t:\n    retry: { maxAttempts: 4, factor: 2, minTimeoutInMs: 1000, maxTimeoutInMs: 60000, randomize: true }\n    steps:\n      - work: { duration: 1s, failure: 1 }\n";
+    let y = "startLatency: 0\ncoldStart: 0\nentry: t\ntasks:\n  t:\n    retry: { maxAttempts: 4, factor: 2, minTimeoutInMs: 1000, maxTimeoutInMs: 60000, randomize: true }\n    steps:\n      - work: { duration: 1s, failure: 1 }\n";
     let r = sim(y, 5_000, 14);
     let d: Vec<f64> = r.outcomes.iter().map(|o| o.duration_s).collect();
     assert!(
@@ -105,15 +106,16 @@ fn retry_delays_with_randomize_lie_in_their_range() {
 
 #[test]
 fn a_long_retry_delay_requeues_with_start_latency() {
-    // 40 s >= 30 s: the run goes back to the queue and starts again with latency 5 s.
-    let y = "startLatency: 5s\nentry: t\ntasks:\n  t:\n    retry: { maxAttempts: 2, minTimeoutInMs: 40000, maxTimeoutInMs: 60000, randomize: false }\n    steps:\n      - work: { duration: 1s, failure: 1 }\n";
+    // A cold first start (7 s); 40 s >= 30 s: the run gives its slot back and queues again,
+    // and starts warm (5 s): its own machine ended 40 s before, within keepWarm (300 s).
+    let y = "startLatency: 5s\ncoldStart: 7s\nentry: t\ntasks:\n  t:\n    retry: { maxAttempts: 2, minTimeoutInMs: 40000, maxTimeoutInMs: 60000, randomize: false }\n    steps:\n      - work: { duration: 1s, failure: 1 }\n";
     let o = one(y);
-    assert!(close(o.duration_s, 5.0 + 1.0 + 40.0 + 5.0 + 1.0), "{}", o.duration_s);
+    assert!(close(o.duration_s, 7.0 + 1.0 + 40.0 + 5.0 + 1.0), "{}", o.duration_s);
 }
 
 #[test]
 fn lognormal_median_and_p95_round_trip_through_the_engine() {
-    let y = "startLatency: 0\nentry: t\ntasks:\n  t:\n    steps:\n      - work: { duration: { lognormal: { median: 2s, p95: 8s } } }\n";
+    let y = "startLatency: 0\ncoldStart: 0\nentry: t\ntasks:\n  t:\n    steps:\n      - work: { duration: { lognormal: { median: 2s, p95: 8s } } }\n";
     let n = 100_000;
     let r = sim(y, n, 15);
     let mut d: Vec<f64> = r.outcomes.iter().map(|o| o.duration_s).collect();
@@ -130,7 +132,7 @@ fn lognormal_median_and_p95_round_trip_through_the_engine() {
 fn cost_of_a_fixed_scenario_to_the_dollar() {
     // Parent on small-1x: 10 s of work, then waits on a child (not billed), then 2 s.
     // Child on micro: 30 s. Two invocations.
-    let y = "startLatency: 0\nentry: p\ntasks:\n  p:\n    machine: small-1x\n    steps:\n      - work: { duration: 10s }\n      - triggerAndWait: c\n      - work: { duration: 2s }\n  c:\n    machine: micro\n    steps:\n      - work: { duration: 30s }\n";
+    let y = "startLatency: 0\ncoldStart: 0\nentry: p\ntasks:\n  p:\n    machine: small-1x\n    steps:\n      - work: { duration: 10s }\n      - triggerAndWait: c\n      - work: { duration: 2s }\n  c:\n    machine: micro\n    steps:\n      - work: { duration: 30s }\n";
     let o = one(y);
     let expected = 12.0 * 0.0000338 + 30.0 * 0.0000169 + 2.0 * 0.000025;
     assert!(close(o.cost_usd, expected), "{} vs {expected}", o.cost_usd);
@@ -141,13 +143,13 @@ fn cost_of_a_fixed_scenario_to_the_dollar() {
 
 #[test]
 fn prices_can_be_overridden() {
-    let y = "startLatency: 0\nprices: { invocationUsd: 0.001, small-1x: 0.5 }\nentry: t\ntasks:\n  t:\n    steps:\n      - work: { duration: 2s }\n";
+    let y = "startLatency: 0\ncoldStart: 0\nprices: { invocationUsd: 0.001, small-1x: 0.5 }\nentry: t\ntasks:\n  t:\n    steps:\n      - work: { duration: 2s }\n";
     assert!(close(one(y).cost_usd, 1.001));
 }
 
 #[test]
 fn waits_over_five_seconds_are_not_billed() {
-    let base = "startLatency: 0\nentry: t\ntasks:\n  t:\n    steps:\n      - work: { duration: 1s }\n";
+    let base = "startLatency: 0\ncoldStart: 0\nentry: t\ntasks:\n  t:\n    steps:\n      - work: { duration: 1s }\n";
     let short = one(&format!("{base}      - wait: 5s\n"));
     assert!(close(short.usage_s, 6.0), "a 5 s wait keeps the machine running: {}", short.usage_s);
     let long = one(&format!("{base}      - wait: 6s\n"));
@@ -159,7 +161,7 @@ fn waits_over_five_seconds_are_not_billed() {
 fn max_duration_counts_compute_time_not_wall_time() {
     // A short in-process wait (4 s) counts, a long one (60 s) does not: compute reaches
     // 10 s two seconds into the second work step, at 4 + 4 + 60 + 2 = 70 s.
-    let y = "startLatency: 0\nentry: t\ntasks:\n  t:\n    maxDuration: 10s\n    retry: { maxAttempts: 3 }\n    steps:\n      - wait: 4s\n      - work: { duration: 4s }\n      - wait: 60s\n      - work: { duration: 4s }\n";
+    let y = "startLatency: 0\ncoldStart: 0\nentry: t\ntasks:\n  t:\n    maxDuration: 10s\n    retry: { maxAttempts: 3 }\n    steps:\n      - wait: 4s\n      - work: { duration: 4s }\n      - wait: 60s\n      - work: { duration: 4s }\n";
     let o = one(y);
     assert_eq!(o.status, Status::TimedOut);
     assert_eq!(o.attempts, 1, "TIMED_OUT is not retried");
@@ -173,7 +175,7 @@ fn max_duration_counts_compute_time_not_wall_time() {
 #[test]
 fn out_of_memory_retries_once_on_the_bigger_machine() {
     // 800 MB on small-1x (512 MB) dies at once; the retry on small-2x (1024 MB) fits.
-    let y = "startLatency: 0\nentry: t\ntasks:\n  t:\n    machine: small-1x\n    retry: { maxAttempts: 2, minTimeoutInMs: 1000, randomize: false, outOfMemory: { machine: small-2x } }\n    steps:\n      - work: { duration: 10s, memoryMb: 800 }\n";
+    let y = "startLatency: 0\ncoldStart: 0\nentry: t\ntasks:\n  t:\n    machine: small-1x\n    retry: { maxAttempts: 2, minTimeoutInMs: 1000, randomize: false, outOfMemory: { machine: small-2x } }\n    steps:\n      - work: { duration: 10s, memoryMb: 800 }\n";
     let r = sim(y, 1, 1);
     let o = r.outcomes[0];
     assert_eq!(o.status, Status::Completed);
@@ -188,7 +190,7 @@ fn out_of_memory_retries_once_on_the_bigger_machine() {
     assert_eq!((o.status, o.attempts), (Status::Crashed, 1));
     // Memory of Promise.all items running together adds up: 3 x 200 MB + 0 base fits 1024,
     // plus baseMemoryMb 500 does not.
-    let par = "startLatency: 0\nentry: t\ntasks:\n  t:\n    machine: small-2x\n    steps:\n      - parallel:\n          count: 3\n          steps:\n            - work: { duration: 1s, memoryMb: 200 }\n";
+    let par = "startLatency: 0\ncoldStart: 0\nentry: t\ntasks:\n  t:\n    machine: small-2x\n    steps:\n      - parallel:\n          count: 3\n          steps:\n            - work: { duration: 1s, memoryMb: 200 }\n";
     assert_eq!(one(par).status, Status::Completed);
     assert_eq!(
         one(&par.replace("machine: small-2x\n", "machine: small-2x\n    baseMemoryMb: 500\n")).status,
@@ -196,7 +198,7 @@ fn out_of_memory_retries_once_on_the_bigger_machine() {
     );
 }
 
-const PARENT_RETRIES: &str = "startLatency: 0\nentry: p\ntasks:\n  p:\n    retry: { maxAttempts: 3, minTimeoutInMs: 1000, randomize: false }\n    steps:\n      - triggerAndWait: CHILD\n      - work: { duration: 1s, failure: 1 }\n  c:\n    steps:\n      - work: { duration: 5s }\n";
+const PARENT_RETRIES: &str = "startLatency: 0\ncoldStart: 0\nentry: p\ntasks:\n  p:\n    retry: { maxAttempts: 3, minTimeoutInMs: 1000, randomize: false }\n    steps:\n      - triggerAndWait: CHILD\n      - work: { duration: 1s, failure: 1 }\n  c:\n    steps:\n      - work: { duration: 5s }\n";
 
 #[test]
 fn a_retried_parent_triggers_its_completed_child_again_without_an_idempotency_key() {
@@ -215,7 +217,7 @@ fn an_idempotency_key_reuses_a_completed_child_across_parent_retries() {
 
 #[test]
 fn an_idempotency_key_runs_a_failed_child_again() {
-    let y = "startLatency: 0\nentry: p\ntasks:\n  p:\n    retry: { maxAttempts: 3, minTimeoutInMs: 1000, randomize: false }\n    steps:\n      - triggerAndWait: { task: c, idempotencyKey: true }\n  c:\n    steps:\n      - work: { duration: 5s, failure: 1 }\n";
+    let y = "startLatency: 0\ncoldStart: 0\nentry: p\ntasks:\n  p:\n    retry: { maxAttempts: 3, minTimeoutInMs: 1000, randomize: false }\n    steps:\n      - triggerAndWait: { task: c, idempotencyKey: true }\n  c:\n    steps:\n      - work: { duration: 5s, failure: 1 }\n";
     let r = sim(y, 1, 1);
     assert_eq!(r.tasks[1].runs, 3);
     assert_eq!(r.outcomes[0].status, Status::Failed);
@@ -223,7 +225,7 @@ fn an_idempotency_key_runs_a_failed_child_again() {
 
 /// Fire-and-forget children of a parent that fails three times (1 s of work that always
 /// throws, retried after 1 s and 2 s: attempts start at 0, 2 and 5 s).
-const TRIGGER_RETRIES: &str = "startLatency: 0\nentry: p\ntasks:\n  p:\n    retry: { maxAttempts: 3, minTimeoutInMs: 1000, randomize: false }\n    steps:\n      - STEP\n      - work: { duration: 1s, failure: 1 }\n  c:\n    steps:\n      - work: { duration: CHILD }\n";
+const TRIGGER_RETRIES: &str = "startLatency: 0\ncoldStart: 0\nentry: p\ntasks:\n  p:\n    retry: { maxAttempts: 3, minTimeoutInMs: 1000, randomize: false }\n    steps:\n      - STEP\n      - work: { duration: 1s, failure: 1 }\n  c:\n    steps:\n      - work: { duration: CHILD }\n";
 
 #[test]
 fn an_idempotency_key_on_a_fire_and_forget_trigger_keeps_retries_from_triggering_again() {
@@ -256,7 +258,7 @@ fn an_idempotency_key_on_a_fire_and_forget_trigger_keeps_retries_from_triggering
 #[test]
 fn an_idempotency_key_on_a_batch_reuses_each_completed_child_by_its_index() {
     // A batch of 4 and then a step that always throws: 3 attempts of the parent.
-    let batch = "startLatency: 0\nentry: p\ntasks:\n  p:\n    retry: { maxAttempts: 3, minTimeoutInMs: 1000, randomize: false }\n    steps:\n      - batchTriggerAndWait: { task: c, count: 4KEY }\n      - work: { duration: 1s, failure: 1 }\n  c:\n    steps:\n      - work: { duration: CHILD }\n";
+    let batch = "startLatency: 0\ncoldStart: 0\nentry: p\ntasks:\n  p:\n    retry: { maxAttempts: 3, minTimeoutInMs: 1000, randomize: false }\n    steps:\n      - batchTriggerAndWait: { task: c, count: 4KEY }\n      - work: { duration: 1s, failure: 1 }\n  c:\n    steps:\n      - work: { duration: CHILD }\n";
     let runs = |key: &str, child: &str| sim(&batch.replace("KEY", key).replace("CHILD", child), 1, 1).tasks[1].runs;
     assert_eq!(runs("", "2s"), 12, "without a key every attempt triggers the batch again");
     assert_eq!(runs(", idempotencyKey: true", "2s"), 4, "each completed child is reused");
@@ -277,13 +279,13 @@ fn an_idempotency_key_on_a_batch_reuses_each_completed_child_by_its_index() {
     let se = 1.0 / (n as f64).sqrt();
     assert!((per_run - 6.0).abs() < 4.0 * se, "{per_run} child runs per workflow run (6 +- {})", 4.0 * se);
     // In Promise.all items each item keeps its own keys: 2 items x 1 child, reused twice.
-    let items = "startLatency: 0\nentry: p\ntasks:\n  p:\n    retry: { maxAttempts: 3, minTimeoutInMs: 1000, randomize: false }\n    steps:\n      - parallel:\n          count: 2\n          steps:\n            - triggerAndWait: { task: c, idempotencyKey: true }\n      - work: { duration: 1s, failure: 1 }\n  c:\n    steps:\n      - work: { duration: 2s }\n";
+    let items = "startLatency: 0\ncoldStart: 0\nentry: p\ntasks:\n  p:\n    retry: { maxAttempts: 3, minTimeoutInMs: 1000, randomize: false }\n    steps:\n      - parallel:\n          count: 2\n          steps:\n            - triggerAndWait: { task: c, idempotencyKey: true }\n      - work: { duration: 1s, failure: 1 }\n  c:\n    steps:\n      - work: { duration: 2s }\n";
     assert_eq!(sim(items, 1, 1).tasks[1].runs, 2);
 }
 
 #[test]
 fn a_fire_and_forget_child_is_not_part_of_the_parent_duration_but_is_paid_for() {
-    let y = "startLatency: 0\nentry: p\ntasks:\n  p:\n    steps:\n      - trigger: c\n      - work: { duration: 1s }\n  c:\n    steps:\n      - work: { duration: 100s }\n";
+    let y = "startLatency: 0\ncoldStart: 0\nentry: p\ntasks:\n  p:\n    steps:\n      - trigger: c\n      - work: { duration: 1s }\n  c:\n    steps:\n      - work: { duration: 100s }\n";
     let o = one(y);
     assert!(close(o.duration_s, 1.0));
     assert!(close(o.makespan_s, 100.0));
@@ -293,7 +295,7 @@ fn a_fire_and_forget_child_is_not_part_of_the_parent_duration_but_is_paid_for() 
 #[test]
 fn step_level_retry_retries_the_block_in_process_and_bills_the_delay() {
     // retry.onThrow: 1 s fail, 0.5 s delay, 1 s fail, 1 s delay, 1 s fail -> throws at 4.5 s.
-    let y = "startLatency: 0\nentry: t\ntasks:\n  t:\n    steps:\n      - work: { duration: 1s, failure: 1, retry: { maxAttempts: 3, minTimeoutInMs: 500, randomize: false } }\n";
+    let y = "startLatency: 0\ncoldStart: 0\nentry: t\ntasks:\n  t:\n    steps:\n      - work: { duration: 1s, failure: 1, retry: { maxAttempts: 3, minTimeoutInMs: 500, randomize: false } }\n";
     let o = one(y);
     assert_eq!((o.status, o.attempts), (Status::Failed, 1));
     assert!(close(o.duration_s, 4.5) && close(o.usage_s, 4.5), "{} {}", o.duration_s, o.usage_s);
@@ -301,7 +303,7 @@ fn step_level_retry_retries_the_block_in_process_and_bills_the_delay() {
 
 #[test]
 fn abort_errors_are_not_retried() {
-    let y = "startLatency: 0\nentry: t\ntasks:\n  t:\n    retry: { maxAttempts: 5 }\n    steps:\n      - work: { duration: 1s, failure: { probability: 1, retryable: false }, retry: { maxAttempts: 3 } }\n";
+    let y = "startLatency: 0\ncoldStart: 0\nentry: t\ntasks:\n  t:\n    retry: { maxAttempts: 5 }\n    steps:\n      - work: { duration: 1s, failure: { probability: 1, retryable: false }, retry: { maxAttempts: 3 } }\n";
     let o = one(y);
     assert_eq!((o.status, o.attempts), (Status::Failed, 1));
     assert!(close(o.duration_s, 1.0));
@@ -309,7 +311,7 @@ fn abort_errors_are_not_retried() {
 
 #[test]
 fn failure_at_end_or_at_a_uniform_point() {
-    let y = "startLatency: 0\nentry: t\ntasks:\n  t:\n    steps:\n      - work: { duration: 10s, failure: 1 }\n";
+    let y = "startLatency: 0\ncoldStart: 0\nentry: t\ntasks:\n  t:\n    steps:\n      - work: { duration: 10s, failure: 1 }\n";
     assert!(close(one(y).duration_s, 10.0));
     let r = sim(&y.replace("failure: 1", "failure: 1, failAt: uniform"), 20_000, 16);
     let d: Vec<f64> = r.outcomes.iter().map(|o| o.duration_s).collect();
@@ -320,7 +322,7 @@ fn failure_at_end_or_at_a_uniform_point() {
 #[test]
 fn promise_all_limit_and_progress_steps() {
     // Four 1 s items, one at a time, in a task owning the whole bar: 25% per item.
-    let y = "startLatency: 0\nentry: t\ntasks:\n  t:\n    progress: [0, 100]\n    steps:\n      - parallel:\n          count: 4\n          limit: 1\n          steps:\n            - work: { duration: 1s }\n";
+    let y = "startLatency: 0\ncoldStart: 0\nentry: t\ntasks:\n  t:\n    progress: [0, 100]\n    steps:\n      - parallel:\n          count: 4\n          limit: 1\n          steps:\n            - work: { duration: 1s }\n";
     let o = one(y);
     assert!(close(o.duration_s, 4.0));
     // progress[l] is the time the bar reached (l + 1) * 5%.
@@ -332,7 +334,7 @@ fn promise_all_limit_and_progress_steps() {
 #[test]
 fn progress_moves_through_slices_and_reaches_100_on_success() {
     // Parent [0, 50]: two counted steps (25% each); child [50, 90]; completion -> 100.
-    let y = "startLatency: 0\nentry: p\ntasks:\n  p:\n    progress: [0, 50]\n    steps:\n      - work: { duration: 1s }\n      - work: { duration: 1s }\n      - triggerAndWait: c\n  c:\n    progress: [50, 90]\n    steps:\n      - work: { duration: { perUnit: n, each: 1s } }\ninput:\n  n: 4\n";
+    let y = "startLatency: 0\ncoldStart: 0\nentry: p\ntasks:\n  p:\n    progress: [0, 50]\n    steps:\n      - work: { duration: 1s }\n      - work: { duration: 1s }\n      - triggerAndWait: c\n  c:\n    progress: [50, 90]\n    steps:\n      - work: { duration: { perUnit: n, each: 1s } }\ninput:\n  n: 4\n";
     let o = one(y);
     assert!(close(o.progress[4], 1.0), "25% after the first step: {:?}", o.progress);
     assert!(close(o.progress[9], 2.0), "50% after the second");
@@ -343,7 +345,7 @@ fn progress_moves_through_slices_and_reaches_100_on_success() {
 
 #[test]
 fn cpu_bound_work_scales_with_the_preset() {
-    let y = "startLatency: 0\nentry: t\ntasks:\n  t:\n    machine: MACHINE\n    steps:\n      - work: { duration: 10s, cpuBound: true PF }\n";
+    let y = "startLatency: 0\ncoldStart: 0\nentry: t\ntasks:\n  t:\n    machine: MACHINE\n    steps:\n      - work: { duration: 10s, cpuBound: true PF }\n";
     let d = |m: &str, pf: &str| one(&y.replace("MACHINE", m).replace("PF", pf)).duration_s;
     assert!(close(d("small-1x", ""), 10.0));
     assert!(close(d("micro", ""), 20.0));
@@ -358,7 +360,7 @@ fn cpu_bound_work_scales_with_the_preset() {
 
 #[test]
 fn branches_follow_input_attributes() {
-    let y = "startLatency: 0\ninput:\n  scanned: { bernoulli: 0.3 }\n  tier: { choice: { free: 0.7, pro: 0.3 } }\nentry: p\ntasks:\n  p:\n    steps:\n      - branch:\n          - when: scanned\n            then: [ { triggerAndWait: ocr } ]\n          - otherwise: [ { work: { duration: 1s } } ]\n      - branch:\n          - when: tier == pro\n            then: [ { trigger: emb } ]\n  ocr:\n    steps:\n      - work: { duration: 1s }\n  emb:\n    steps:\n      - work: { duration: 1s }\n";
+    let y = "startLatency: 0\ncoldStart: 0\ninput:\n  scanned: { bernoulli: 0.3 }\n  tier: { choice: { free: 0.7, pro: 0.3 } }\nentry: p\ntasks:\n  p:\n    steps:\n      - branch:\n          - when: scanned\n            then: [ { triggerAndWait: ocr } ]\n          - otherwise: [ { work: { duration: 1s } } ]\n      - branch:\n          - when: tier == pro\n            then: [ { trigger: emb } ]\n  ocr:\n    steps:\n      - work: { duration: 1s }\n  emb:\n    steps:\n      - work: { duration: 1s }\n";
     let n = 40_000;
     let r = sim(y, n, 17);
     let share = |runs: u64| runs as f64 / n as f64;
@@ -373,7 +375,7 @@ fn a_polls_check_time_does_not_decide_its_outcome() {
     // Each check takes U[0, 2 s] (billed; the 6 s waits are not) and succeeds with
     // probability 0.5, independently: runs that needed one check billed 1 s on average, like
     // any check. (When both came from one draw, a check that succeeded had taken 0.5 s on average.)
-    let y = "startLatency: 0\nentry: t\ntasks:\n  t:\n    steps:\n      - poll: { every: 6s, check: { uniform: [0s, 2s] }, success: 0.5, maxChecks: 50 }\n";
+    let y = "startLatency: 0\ncoldStart: 0\nentry: t\ntasks:\n  t:\n    steps:\n      - poll: { every: 6s, check: { uniform: [0s, 2s] }, success: 0.5, maxChecks: 50 }\n";
     let r = sim(y, 20_000, 21);
     // One check: the run ends within [6 s, 8 s]; two need at least 12 s.
     let one: Vec<f64> = r.outcomes.iter().filter(|o| o.duration_s < 10.0).map(|o| o.usage_s).collect();
@@ -384,7 +386,7 @@ fn a_polls_check_time_does_not_decide_its_outcome() {
 #[test]
 fn poll_checks_until_success_or_gives_up() {
     // Check after each 30 s wait, success 0.5, at most 3 checks: P(fail) = 0.125.
-    let y = "startLatency: 0\nentry: t\ntasks:\n  t:\n    steps:\n      - poll: { every: 30s, success: 0.5, maxChecks: 3 }\n";
+    let y = "startLatency: 0\ncoldStart: 0\nentry: t\ntasks:\n  t:\n    steps:\n      - poll: { every: 30s, success: 0.5, maxChecks: 3 }\n";
     let n = 40_000;
     let r = sim(y, n, 18);
     let failed: Vec<f64> = r.outcomes.iter().map(|o| f64::from(o.status == Status::Failed)).collect();
@@ -411,9 +413,15 @@ fn runs_are_reproducible_and_independent_of_thread_count() {
 #[test]
 fn overrides_replace_values_by_key_path() {
     use wfsim::scenario::load_str_with;
-    let y = "startLatency: 0\nentry: t\ntasks:\n  t:\n    steps:\n      - parallel:\n          count: 4\n          limit: 1\n          steps:\n            - work: { duration: 1s, cpuBound: true }\n";
+    let y = "startLatency: 0\ncoldStart: 0\nentry: t\ntasks:\n  t:\n    steps:\n      - parallel:\n          count: 4\n          limit: 1\n          steps:\n            - work: { duration: 1s, cpuBound: true }\n";
     let set = |p: &str, v: &str| (p.to_owned(), v.to_owned());
+    // Four CPU-bound items at once share the machine (4 x 1 s on one thread, as one at a
+    // time); I/O-bound ones run side by side.
     let m = load_str_with(y, "t.yaml", &[set("tasks.t.steps[0].parallel.limit", "4")]).unwrap().model;
+    let r = montecarlo::run(&m, Config { runs: 1, seed: 1, threads: Some(1) }).unwrap();
+    assert!(close(r.outcomes[0].duration_s, 4.0));
+    let io = y.replace(", cpuBound: true", "");
+    let m = load_str_with(&io, "t.yaml", &[set("tasks.t.steps[0].parallel.limit", "4")]).unwrap().model;
     let r = montecarlo::run(&m, Config { runs: 1, seed: 1, threads: Some(1) }).unwrap();
     assert!(close(r.outcomes[0].duration_s, 1.0));
     // A missing last key is added: the machine of a task without one.

@@ -213,7 +213,9 @@ impl Task {
 
 #[derive(Clone)]
 struct Scenario {
+    /// The warm start latency (`startLatency`) and the cold one (`coldStart`).
     latency: Dur,
+    cold: Dur,
     /// The input attribute `items`: uniform whole numbers in this range.
     items: (u32, u32),
     flag: f64,
@@ -233,6 +235,7 @@ impl Scenario {
     fn yaml(&self) -> String {
         let mut y = String::from("name: generated\n");
         let _ = writeln!(y, "startLatency: {}", self.latency.yaml());
+        let _ = writeln!(y, "coldStart: {}", self.cold.yaml());
         y += "limits: { maxEventsPerRun: 1000000 }\n";
         y += "input:\n";
         let _ = writeln!(y, "  items: {{ uniform: [{}, {}], round: true }}", self.items.0, self.items.1);
@@ -295,7 +298,12 @@ impl Scenario {
     /// retried attempt only adds time; a child reused through an idempotency key completed
     /// during an earlier attempt, after the steps before it, so it adds at least as much.
     fn lower_bound(&self, t: usize) -> f64 {
-        self.latency.min() + self.steps_bound(t, &self.tasks[t].steps)
+        self.latency_min() + self.steps_bound(t, &self.tasks[t].steps)
+    }
+
+    /// The shortest start latency, warm or cold.
+    fn latency_min(&self) -> f64 {
+        self.latency.min().min(self.cold.min())
     }
 
     fn steps_bound(&self, t: usize, steps: &[Step]) -> f64 {
@@ -321,12 +329,12 @@ impl Scenario {
             }
             Step::TriggerAndWait { task, unwrap, .. } => {
                 // A child that fails (when not unwrapped) still took its start latency.
-                if *unwrap { self.lower_bound(*task) } else { self.latency.min() }
+                if *unwrap { self.lower_bound(*task) } else { self.latency_min() }
             }
             Step::Batch { task, count, unwrap, .. } => match (count.range(self).0, unwrap) {
                 (0, _) => 0.0,
                 (_, true) => self.lower_bound(*task),
-                (_, false) => self.latency.min(),
+                (_, false) => self.latency_min(),
             },
             Step::Trigger { .. } => 0.0,
             Step::Poll { every, check, .. } => every.min() + check.as_ref().map_or(0.0, Dur::min),
@@ -647,8 +655,14 @@ fn scenario_with(plain: bool) -> impl Strategy<Value = Scenario> {
                 1 => dur(2.0),
                 1 => Just(Dur::Fixed(0.0)),
             ];
-            (tasks, latency, (0u32..=2, 1u32..=2), probability(1.0))
-                .prop_map(|(tasks, latency, (lo, d), flag)| Scenario { latency, items: (lo, lo + d), flag, tasks })
+            let cold = prop_oneof![
+                2 => Just(Dur::Uniform(1.0, 3.0)),
+                1 => dur(2.0),
+                1 => Just(Dur::Fixed(0.0)),
+            ];
+            (tasks, latency, cold, (0u32..=2, 1u32..=2), probability(1.0)).prop_map(
+                |(tasks, latency, cold, (lo, d), flag)| Scenario { latency, cold, items: (lo, lo + d), flag, tasks },
+            )
         })
         .prop_filter("too many task runs per workflow run", |s| s.max_runs(0) <= MAX_TASK_RUNS)
 }
@@ -760,7 +774,7 @@ fn check_outcome(s: &Scenario, o: &RunOutcome, bound: f64) -> Result<(), String>
     if o.task_runs == 0 || o.attempts < o.task_runs {
         return Err(format!("{} attempts for {} task runs", o.attempts, o.task_runs));
     }
-    let lat = s.latency.min();
+    let lat = s.latency_min();
     if !at_least(o.duration_s, lat) {
         return Err(format!("duration {} below the minimum start latency {lat}", o.duration_s));
     }

@@ -1,14 +1,26 @@
 //! The Monte Carlo's fast path: one workflow run alone, evaluated directly, without events.
 //!
-//! Alone (no `load:`), a run's task runs only meet where the order of events cannot change
-//! the result: a parent waiting on a child is paused until the child ends, and a
-//! fire-and-forget child shares nothing with the rest but the totals. So a task run can
-//! be computed as a function call: each attempt walks its program in time order, a
+//! A run alone obeys the environment's rules (`engine/load.rs`): each task run takes a slot
+//! of its queue and of the environment, starts warm or cold from the pool of idle machines
+//! of its preset, gives its slot back at a `triggerAndWait`, 60 s into a checkpointed wait
+//! and on a long retry delay, and queues for one again (with a start latency) to go on. When
+//! the workflow's own runs can never fill a queue or the environment (checked at the end of
+//! each run: every task run of it alive at once would still fit), nobody ever waits for a
+//! slot, and its task runs only meet where the order of events cannot change the result: a
+//! parent waiting on a child is paused until the child ends, and a fire-and-forget child
+//! shares nothing with the rest but the totals and the pool of warm machines. So a task run
+//! can be computed as a function call: each attempt walks its program in time order, a
 //! `triggerAndWait` child is evaluated in the middle of it, and fire-and-forget children
 //! are evaluated once the entry run has ended. Promise.all items whose body is plain work
 //! (no memory, no waits or triggers) are independent timelines merged in time order; a poll
 //! is a loop of waits and checks in its attempt's time. batchTriggerAndWait (children side by
 //! side, adding into the same totals) is left to the event engine.
+//!
+//! The pool of warm machines is kept as the machines released so far, each with its release
+//! time: a start at `t` takes the newest one of its preset released by `t` and still warm,
+//! as the engine's pool does. The main tree's starts and releases come in time order; a
+//! fire-and-forget child's come later, so it must not take a machine the main tree took
+//! later nor release one the main tree started after (then the run is handed back).
 //!
 //! The rules are the event engine's, draw for draw: every random number comes from the same
 //! keyed stream, every time from the same arithmetic, and sums are added in the same order,
@@ -23,7 +35,8 @@
 //! simulates it with the event engine instead; the totals are restored first.
 
 use super::{
-    EMPTY_OUTCOME, RunOutcome, Status, TaskAcc, draw_count, reach_levels, retry_delay, start_latency, step_key,
+    EMPTY_OUTCOME, RunOutcome, SLOT_RELEASE_S, Status, TaskAcc, draw_count, reach_levels, retry_delay,
+    start_latency_of, step_key,
 };
 use crate::model::*;
 use crate::platform;
@@ -45,25 +58,33 @@ const MAX_LIMIT: u32 = 256;
 /// no load and that the event budget is at least [`MIN_BUDGET`].
 pub fn supported(m: &Model) -> bool {
     let mut body = false;
+    let mut limit = 1;
     for op in &m.ops {
         match *op {
             Op::BatchTriggerAndWait { .. } => return false,
-            Op::Parallel { .. } => {
+            Op::Parallel { limit: l, .. } => {
                 if body {
                     return false;
                 }
                 body = true;
+                limit = l;
             }
             Op::EndItem => body = false,
             Op::Work { spec, .. } if body => {
                 let w = &m.works[spec as usize];
-                if w.memory_mb.is_some() || !matches!(w.duration, DurSpec::Dist(_)) {
+                // CPU-bound items running together share the machine (`engine/cpu.rs`).
+                if w.memory_mb.is_some() || !matches!(w.duration, DurSpec::Dist(_)) || w.cpu.is_some() && limit > 1 {
                     return false;
                 }
             }
             _ if body => return false,
             _ => {}
         }
+    }
+    // Triggered runs wait out a delay or may expire, and the dequeue loop grants slots only
+    // when it polls: a run's start depends on more than its trigger.
+    if m.environment.dequeue_every_s > 0.0 || m.tasks.iter().any(|t| t.delay_s > 0.0 || t.ttl_s.is_some()) {
+        return false;
     }
     // A fire-and-forget child runs alongside the rest: it must not move the progress bar.
     let mut seen = vec![false; m.tasks.len()];
@@ -113,13 +134,49 @@ fn item_key(i: u32) -> u64 {
 pub(super) struct DScratch {
     inputs: Vec<f64>,
     idem: Vec<Idem>,
-    /// Fire-and-forget children waiting to be evaluated: (task, key, trigger time).
-    deferred: Vec<(TaskId, u64, f64)>,
+    /// Fire-and-forget children waiting to be evaluated, in trigger order.
+    deferred: Vec<Deferred>,
     items: Vec<Item>,
     /// Progress ticks of a perUnit work step: (time, units done).
     ticks: Vec<(f64, u32)>,
     /// The totals as they were before the run, restored if it is handed back.
     saved: Vec<TaskAcc>,
+    /// Machines released so far in the run (the pool of warm machines, see the module's
+    /// header).
+    warm: Vec<Released>,
+    /// Per preset: the latest start evaluated so far, and that of everything evaluated before
+    /// the fire-and-forget child being evaluated now.
+    granted: [f64; 7],
+    base: [f64; 7],
+    /// Whose runs are being evaluated: 0 the main tree, k the k-th fire-and-forget child's
+    /// (evaluated after the main tree, in trigger order).
+    owner: u32,
+    /// Batch items triggered (against the batch rate limit's bucket).
+    batch_items: u64,
+    /// Task runs per queue (against the queue's slots).
+    queue_runs: Vec<u64>,
+}
+
+/// A machine of `preset` released at `r` (warm until `until`) by the runs of `owner` (see
+/// `DScratch::owner`); `taken` once a start took it.
+#[derive(Clone, Copy)]
+struct Released {
+    r: f64,
+    until: f64,
+    preset: u8,
+    taken: bool,
+    owner: u32,
+}
+
+/// A fire-and-forget child triggered at `t` by the runs of `owner`, when `mark` machines had
+/// been released (those released at `t` too came before the trigger, the rest after).
+#[derive(Clone, Copy)]
+struct Deferred {
+    task: TaskId,
+    key: u64,
+    t: f64,
+    owner: u32,
+    mark: u32,
 }
 
 /// An idempotency key of a task run: its step and item, whether the child completed (for a
@@ -158,6 +215,11 @@ pub(super) fn simulate(m: &Model, key: u64, d: &mut DScratch, tasks: &mut [TaskA
     d.inputs.clear();
     d.idem.clear();
     d.deferred.clear();
+    d.warm.clear();
+    d.granted = [f64::NEG_INFINITY; 7];
+    d.base = [f64::NEG_INFINITY; 7];
+    d.owner = 0;
+    d.batch_items = 0;
     let mut irng = stream(mix(key, purpose::INPUT));
     for a in &m.inputs {
         d.inputs.push(a.dist.sample(&mut irng));
@@ -190,23 +252,105 @@ struct Direct<'a> {
 
 impl Direct<'_> {
     fn evaluate(&mut self, key: u64) -> Option<()> {
-        let (mut last, _) = self.task_run(self.m.entry, key, 0.0, true, 0)?;
+        let (mut last, _) = self.task_run(self.m.entry, key, 0.0, true, 0, Trig::Entry)?;
         self.step(0)?;
         let mut i = 0;
         while i < self.d.deferred.len() {
-            let (task, key, t) = self.d.deferred[i];
+            let f = self.d.deferred[i];
+            i += 1;
+            self.d.owner = i as u32;
+            self.d.base = self.d.granted;
             // The engine adds each quantity up in time order. A fire-and-forget child is
             // evaluated after the runs before it, so it must also start after they ended
             // (its trigger only adds the fixed invocation price, in any order the same sum);
             // else the engine's order of additions is not this one: hand the run over.
-            let start = t + self.latency(key, 0);
-            if start <= last {
-                return None;
-            }
-            (last, _) = self.task_run(task, key, t, false, 0)?;
-            i += 1;
+            (last, _) = self.task_run(f.task, f.key, f.t, false, 0, Trig::Forgotten { after: last, by: f })?;
         }
-        self.step(0)
+        self.step(0)?;
+        self.limits_never_bound()
+    }
+
+    /// Did the run's task runs always find a free slot? Every task run of the workflow alive at
+    /// once fitting in its queue and in the environment (and its batches in the batch rate
+    /// limit's bucket) is enough; else the event engine decides who waits.
+    fn limits_never_bound(&mut self) -> Option<()> {
+        let m = self.m;
+        let env = &m.environment;
+        if env.batch_tokens.is_some_and(|b| self.d.batch_items as f64 > b.bucket) {
+            return None;
+        }
+        self.d.queue_runs.clear();
+        self.d.queue_runs.resize(m.queues.queues.len(), 0);
+        let mut all = 0;
+        for (t, (now, before)) in self.tasks.iter().zip(&self.d.saved).enumerate() {
+            let n = now.runs - before.runs;
+            all += n;
+            self.d.queue_runs[m.queues.task_queue[t] as usize] += n;
+        }
+        let fits = all <= u64::from(env.cap())
+            && self.d.queue_runs.iter().zip(&m.queues.queues).all(|(&n, q)| n <= u64::from(q.cap));
+        fits.then_some(())
+    }
+
+    /// A task run of `preset` is granted a slot at `t`: does it start warm? As the engine's
+    /// pool: the newest machine of the preset released by then and still warm. A machine
+    /// released at `t` itself counts if it was released before the grant: by the runs of
+    /// `owner` (whose order is the engine's) among the first `mark` released. `None`: a
+    /// fire-and-forget child's grant or release that the main tree's order cannot place.
+    fn grant_after(&mut self, preset: u8, t: f64, owner: u32, mark: u32) -> Option<bool> {
+        let p = preset as usize;
+        if self.d.owner > 0 && t <= self.d.base[p] {
+            return None;
+        }
+        let mut best = usize::MAX;
+        let mut best_r = f64::NEG_INFINITY;
+        for (i, w) in self.d.warm.iter().enumerate() {
+            if w.preset != preset || w.taken || w.until < t || w.r > t {
+                continue;
+            }
+            if w.r == t && (w.owner != owner || i as u32 >= mark) {
+                if w.owner != owner {
+                    return None;
+                }
+                continue;
+            }
+            if w.r >= best_r {
+                best = i;
+                best_r = w.r;
+            }
+        }
+        if t > self.d.granted[p] {
+            self.d.granted[p] = t;
+        }
+        match self.d.warm.get_mut(best) {
+            Some(w) => {
+                w.taken = true;
+                Some(true)
+            }
+            None => Some(false),
+        }
+    }
+
+    /// [`Self::grant_after`] of a run of the runs being evaluated, after all they released.
+    fn grant(&mut self, preset: u8, t: f64) -> Option<bool> {
+        self.grant_after(preset, t, self.d.owner, self.d.warm.len() as u32)
+    }
+
+    /// A task run of `preset` gives its slot back at `r`: its machine stays warm.
+    fn release(&mut self, preset: u8, r: f64) -> Option<()> {
+        if self.d.owner > 0 && r <= self.d.base[preset as usize] {
+            return None;
+        }
+        let owner = self.d.owner;
+        self.d.warm.push(Released { r, until: r + self.m.keep_warm_s, preset, taken: false, owner });
+        Some(())
+    }
+
+    /// The start latency of a start (`nth` 0) or resume `nth` of attempt `attempt` (0-based
+    /// for a start: the attempts so far) of task run `key`, warm or cold, as `Engine::grant`.
+    fn latency(&self, warm: bool, key: u64, attempt: u32, nth: u32) -> f64 {
+        let d = if warm { &self.m.start_latency } else { &self.m.cold_start };
+        start_latency_of(d, key, attempt, nth)
     }
 
     #[inline]
@@ -231,16 +375,21 @@ impl Direct<'_> {
         }
     }
 
-    fn latency(&self, key: u64, attempt: u32) -> f64 {
-        start_latency(self.m, key, attempt)
-    }
-
     fn count(&self, c: u32, key: u64) -> u32 {
         draw_count(self.m, c, key, &self.d.inputs)
     }
 
-    /// One task run triggered at `t0`: its attempts and retries. Returns its end and status.
-    fn task_run(&mut self, task: TaskId, key: u64, t0: f64, root: bool, depth: u32) -> Option<(f64, Status)> {
+    /// One task run triggered at `t0` (`trig` says by what): its attempts and retries. Returns
+    /// its end and status.
+    fn task_run(
+        &mut self,
+        task: TaskId,
+        key: u64,
+        t0: f64,
+        root: bool,
+        depth: u32,
+        trig: Trig,
+    ) -> Option<(f64, Status)> {
         if depth > MAX_DEPTH {
             return None;
         }
@@ -253,7 +402,18 @@ impl Direct<'_> {
         self.out.task_runs += 1;
         let t = &self.m.tasks[task as usize];
         let policy = t.retry;
-        let mut start = t0 + self.latency(key, 0);
+        // Queued and granted at once (the limits never bind); a waiting parent then gives its
+        // slot back, after the child took one.
+        let warm = match trig {
+            Trig::Forgotten { by, .. } => self.grant_after(t.machine, t0, by.owner, by.mark)?,
+            _ => self.grant(t.machine, t0)?,
+        };
+        match trig {
+            Trig::Waited { parent } => self.release(parent, t0)?,
+            Trig::Forgotten { after, .. } if t0 + self.latency(warm, key, 0, 0) <= after => return None,
+            _ => {}
+        }
+        let mut start = t0 + self.latency(warm, key, 0, 0);
         let (mut machine, mut upgraded) = (t.machine, false);
         let (mut attempt, mut t_start) = (0u32, start);
         let mut idem = NONE;
@@ -291,9 +451,14 @@ impl Direct<'_> {
                     if retryable && attempt < policy.max_attempts {
                         let delay = retry_delay(&policy, key, attempt);
                         start = if delay < platform::WARM_RETRY_S {
+                            // The same warm machine and slot.
                             now + delay
                         } else {
-                            now + delay + self.latency(key, attempt)
+                            // Re-queued: the slot goes back, and is granted again after the delay.
+                            self.release(machine, now)?;
+                            let at = now + delay;
+                            let warm = self.grant(machine, at)?;
+                            at + self.latency(warm, key, attempt, 0)
                         };
                         continue;
                     }
@@ -302,10 +467,13 @@ impl Direct<'_> {
                 End::OutOfMemory => match policy.oom_machine {
                     Some(big) if !upgraded && attempt < policy.max_attempts => {
                         let delay = retry_delay(&policy, key, attempt);
-                        let lat = self.latency(key, attempt);
+                        // Re-queued on the bigger machine: the small one's slot goes back first.
+                        self.release(machine, now)?;
                         machine = big;
                         upgraded = true;
-                        start = now + delay + lat;
+                        let at = now + delay;
+                        let warm = self.grant(machine, at)?;
+                        start = at + self.latency(warm, key, attempt, 0);
                         continue;
                     }
                     _ => Status::Crashed,
@@ -316,7 +484,9 @@ impl Direct<'_> {
             let acc = &mut self.tasks[task as usize];
             acc.statuses[status as usize] += 1;
             acc.execution_s += now - t_start;
-            return Some(self.finish(task, status, now, root));
+            let end = self.finish(task, status, now, root);
+            self.release(machine, now)?;
+            return Some(end);
         }
     }
 
@@ -335,6 +505,19 @@ impl Direct<'_> {
         self.out.makespan_s = self.out.makespan_s.max(now);
         (now, status)
     }
+}
+
+/// What triggered a task run, for [`Direct::task_run`].
+#[derive(Clone, Copy)]
+enum Trig {
+    /// The app: the workflow's entry run.
+    Entry,
+    /// A `triggerAndWait` of a parent on `parent`'s preset, which gives its slot back once the
+    /// child has one.
+    Waited { parent: u8 },
+    /// A fire-and-forget `trigger` (`by`), evaluated after the runs that ended by `after`: it
+    /// must start after them.
+    Forgotten { after: f64, by: Deferred },
 }
 
 struct Attempt {
@@ -420,18 +603,35 @@ impl Clock {
         self.now = t;
         Some(true)
     }
+}
 
-    /// wait.for(`d`): over 5 s checkpointed (paused: neither billed nor counted toward
-    /// maxDuration), else executing. `Some(false)`: the deadline came first; `None`: a tie.
-    fn wait(&mut self, d: f64) -> Option<bool> {
-        if d > platform::CHECKPOINT_WAIT_S {
-            self.pause();
-            self.now += d;
-            self.resume();
-            Some(true)
-        } else {
-            self.run_to(self.now + d)
+impl Direct<'_> {
+    /// wait.for(`d`) in attempt `a` on clock `c`: over 5 s checkpointed (paused: neither billed
+    /// nor counted toward maxDuration), else executing. A checkpointed wait gives the slot back
+    /// 60 s in (at 60 s exactly too: that event was scheduled first); the run then queues for a
+    /// slot as it wakes and goes on after a start latency (resume `resumes` of the attempt).
+    /// `Some(false)`: the deadline came first; `None`: a tie.
+    fn wait(&mut self, c: &mut Clock, a: &Attempt, resumes: &mut u32, d: f64) -> Option<bool> {
+        if d <= platform::CHECKPOINT_WAIT_S {
+            return c.run_to(c.now + d);
         }
+        c.pause();
+        let (release, wake) = (c.now + SLOT_RELEASE_S, c.now + d);
+        c.now = wake;
+        if release <= wake {
+            self.release(a.machine, release)?;
+            c.now = self.resume_at(a, resumes, wake)?;
+        }
+        c.resume();
+        Some(true)
+    }
+
+    /// Attempt `a`, paused without a slot, wakes at `t`: it is granted one at once and goes on
+    /// after a start latency (resume `resumes + 1` of the attempt). Returns when it goes on.
+    fn resume_at(&mut self, a: &Attempt, resumes: &mut u32, t: f64) -> Option<f64> {
+        *resumes += 1;
+        let warm = self.grant(a.machine, t)?;
+        Some(t + self.latency(warm, a.key, a.attempt, *resumes))
     }
 }
 
@@ -467,6 +667,8 @@ impl Direct<'_> {
         let max = t.max_duration_s;
         let mut c = Clock::new(start, max);
         let mut pc = t.entry_pc;
+        // Resumes of the attempt after giving its slot back (each draws its own latency).
+        let mut resumes = 0u32;
         // Steps are the ops that take time (work tries, waits, items, units, triggered runs),
         // each at most a few events of the engine; branches and progress marks are free.
         loop {
@@ -545,7 +747,7 @@ impl Direct<'_> {
                     self.steps += 1;
                     let mut rng = stream(step_key(a.akey, purpose::WAIT, pc, 0, 0));
                     let d = m.dists[dur as usize].sample(&mut rng);
-                    if !c.wait(d)? {
+                    if !self.wait(&mut c, a, &mut resumes, d)? {
                         return Some(c.timeout());
                     }
                     pc += 1;
@@ -602,20 +804,22 @@ impl Direct<'_> {
                         found = (self.d.idem.len() - 1) as u32;
                         *idem = found;
                     }
-                    // Checkpointed while the child runs.
+                    // Checkpointed while the child runs, its slot given back; woken by the
+                    // child's end, it queues for a slot again.
                     c.pause();
-                    let (end, status) = self.task_run(task, key, c.now, false, a.depth + 1)?;
+                    let trig = Trig::Waited { parent: a.machine };
+                    let (end, status) = self.task_run(task, key, c.now, false, a.depth + 1, trig)?;
                     if found != NONE {
                         self.d.idem[found as usize].completed = status == Status::Completed;
                     }
-                    c.now = end;
+                    c.now = self.resume_at(a, &mut resumes, end)?;
                     c.resume();
                     if status != Status::Completed && unwrap {
                         return Some((End::Threw { retryable: true }, c.now, c.used(c.now)));
                     }
                     pc += 1;
                 }
-                Op::Trigger { task, count, idempotent, .. } => {
+                Op::Trigger { task, count, idempotent, batch } => {
                     let n = self.count(count, mix(a.key, mix(pc as u64, 0)));
                     self.step(n as u64)?;
                     if idempotent && n > 0 {
@@ -634,10 +838,14 @@ impl Direct<'_> {
                         self.d.idem.push(Idem { pc, ikey: 0, completed: false, next: *idem });
                         *idem = (self.d.idem.len() - 1) as u32;
                     }
+                    if batch {
+                        self.d.batch_items += u64::from(n);
+                    }
                     for i in 0..n {
                         let item = i as u64 + 1;
                         let key = Self::child_key(a, pc, item, idempotent);
-                        self.d.deferred.push((task, key, c.now));
+                        let (owner, mark) = (self.d.owner, self.d.warm.len() as u32);
+                        self.d.deferred.push(Deferred { task, key, t: c.now, owner, mark });
                         self.forgot = true;
                     }
                     pc += 1;
@@ -650,7 +858,7 @@ impl Direct<'_> {
                         self.steps += 1;
                         let key = step_key(a.akey, mix(purpose::POLL, checks as u64), pc, 0, 0);
                         let d = m.dists[every as usize].sample(&mut stream(key));
-                        if !c.wait(d)? {
+                        if !self.wait(&mut c, a, &mut resumes, d)? {
                             return Some(c.timeout());
                         }
                         // The check's duration and its outcome, each from a stream of its own.

@@ -128,7 +128,8 @@ pub struct LoadOutcome {
 /// The state of the platform during a load.
 #[derive(Default)]
 pub(super) struct LoadRt {
-    pub on: bool,
+    /// One workflow run alone (no arrivals, no load statistics) rather than a load.
+    pub isolated: bool,
     env_base: u32,
     env_cap: u32,
     env_active: u32,
@@ -145,9 +146,6 @@ pub(super) struct LoadRt {
     scan: bool,
     /// Slots in use per queue (the sum over its copies).
     queue_active: Vec<u32>,
-    /// Per task: its queue's first sub-queue, number of key values and concurrencyKey input
-    /// attribute (NONE: no key, the first sub-queue).
-    task_subq: Vec<(u32, u32, u32)>,
     /// Per task: the work step of a one-step task whose attempts always complete (see
     /// `simple_work`), or NONE; and `mix3_part` of its work stream's components.
     simple: Vec<(u32, u64)>,
@@ -191,66 +189,83 @@ impl LoadRt {
 }
 
 impl<O: Observer> Engine<'_, O> {
-    /// Sets up the queues of a load and its statistics.
-    fn load_setup(&mut self, l: &Load) {
+    /// Sets up the environment for a run alone (`load` None) or a load: every slot free,
+    /// every queue empty, no machine warm; a load's statistics too. A run alone reuses the
+    /// vectors of the last one: no allocation once they have their size.
+    pub(super) fn platform_setup(&mut self, load: Option<&Load>) {
         let m = self.m;
+        let env = &m.environment;
         let lr = &mut self.s.lr;
-        *lr = LoadRt {
-            on: true,
-            keep_warm_s: l.keep_warm_s,
-            warm_fixed: m.start_latency.as_fixed(),
-            cold_fixed: l.cold_start.as_fixed(),
-            dq_every: l.dequeue_every_s,
-            dq_idle: l.dequeue_idle_s,
-            ..LoadRt::default()
-        };
-        lr.env_base = l.environment_concurrency;
-        lr.env_cap = ((l.environment_concurrency as f64) * l.burst_factor).floor().max(1.0) as u32;
-        // Queues: a named queue is shared by the tasks that name it; a task without one has
-        // its own, named after it. Each gets one sub-queue per concurrencyKey value.
-        let mut names: Vec<(String, Option<u32>, u32)> = Vec::new();
-        for t in &m.tasks {
-            let (name, limit) = match &t.queue {
-                Some(q) => (q.name.clone(), q.concurrency_limit),
-                None => (t.name.clone(), None),
-            };
-            let keys = t.concurrency_key.map_or(1, |(_, n)| n.max(1));
-            let qi = match names.iter().position(|(n, _, _)| *n == name) {
-                Some(i) => {
-                    names[i].2 = names[i].2.max(keys);
-                    i
+        lr.isolated = load.is_none();
+        lr.env_base = env.concurrency;
+        lr.env_cap = env.cap();
+        lr.env_active = 0;
+        let n = m.queues.subqs as usize;
+        lr.subqs.truncate(n);
+        let mut i = 0;
+        for (qi, q) in m.queues.queues.iter().enumerate() {
+            for k in 0..q.keys {
+                let fresh = SubQ { cap: q.cap, queue: qi as u32, key: k, ready_seq: UNINDEXED, ..SubQ::default() };
+                match lr.subqs.get_mut(i) {
+                    Some(sq) => {
+                        sq.heap.clear();
+                        let heap = std::mem::take(&mut sq.heap);
+                        *sq = SubQ { heap, ..fresh };
+                    }
+                    None => lr.subqs.push(fresh),
                 }
-                None => {
-                    names.push((name, limit, keys));
-                    names.len() - 1
-                }
-            };
-            lr.task_subq.push((qi as u32, keys, t.concurrency_key.map_or(NONE, |(attr, _)| attr as u32)));
-        }
-        let mut base = Vec::new();
-        for (qi, (name, limit, keys)) in names.iter().enumerate() {
-            base.push(lr.subqs.len() as u32);
-            let cap = limit.unwrap_or(u32::MAX).min(lr.env_base).max(1);
-            for k in 0..*keys {
-                lr.subqs.push(SubQ { cap, queue: qi as u32, key: k, ready_seq: UNINDEXED, ..SubQ::default() });
+                i += 1;
             }
-            let by_key = if *keys > 1 { vec![Vec::new(); *keys as usize] } else { Vec::new() };
-            lr.stats.queues.push(QueueStats { name: name.clone(), cap: cap * keys, by_key, ..QueueStats::default() });
-            lr.queue_len.push(0);
-            lr.queue_active.push(0);
+        }
+        lr.ready.clear();
+        lr.single = n == 1;
+        lr.scan = false;
+        let nq = m.queues.queues.len();
+        lr.queue_active.clear();
+        lr.queue_active.resize(nq, 0);
+        lr.queue_len.clear();
+        lr.queue_len.resize(nq, 0);
+        lr.simple.clear();
+        lr.simple.extend(
+            m.tasks
+                .iter()
+                .map(|t| (simple_work(m, t), crate::rng::mix3_part(purpose::WORK, (t.entry_pc as u64) << 32, 0))),
+        );
+        for pool in &mut lr.warm {
+            pool.clear();
+        }
+        lr.keep_warm_s = m.keep_warm_s;
+        lr.warm_fixed = m.start_latency.as_fixed();
+        lr.cold_fixed = m.cold_start.as_fixed();
+        lr.dq_every = env.dequeue_every_s;
+        lr.dq_idle = env.dequeue_idle_s;
+        lr.dq_pending = false;
+        lr.dq_last = 0.0;
+        lr.dq_busy = false;
+        lr.queued = 0;
+        lr.arrival_gen = 0;
+        lr.gap_mean = (0.0, 0.0);
+        lr.tokens = env.batch_tokens.map_or(f64::INFINITY, |b| b.bucket);
+        lr.tokens_t = 0.0;
+        lr.last_t = 0.0;
+        lr.in_system = 0;
+        let Some(l) = load else {
+            // Alone: no statistics (an empty window, so nothing is ever inside it).
+            lr.stats.window = (f64::INFINITY, f64::NEG_INFINITY);
+            return;
+        };
+        lr.stats = LoadOutcome::default();
+        for q in &m.queues.queues {
+            let by_key = if q.keys > 1 { vec![Vec::new(); q.keys as usize] } else { Vec::new() };
+            lr.stats.queues.push(QueueStats {
+                name: q.name.clone(),
+                cap: q.cap * q.keys,
+                by_key,
+                ..QueueStats::default()
+            });
         }
         // At most one live entry per sub-queue; superseded ones come from priorities only.
-        lr.ready = BinaryHeap::with_capacity(lr.subqs.len() + 64);
-        lr.single = lr.subqs.len() == 1;
-        for ts in lr.task_subq.iter_mut() {
-            ts.0 = base[ts.0 as usize];
-        }
-        lr.simple = m
-            .tasks
-            .iter()
-            .map(|t| (simple_work(m, t), crate::rng::mix3_part(purpose::WORK, (t.entry_pc as u64) << 32, 0)))
-            .collect();
-        lr.tokens = l.batch_tokens.map_or(f64::INFINITY, |b| b.bucket);
+        lr.ready.reserve(n + 64);
         lr.stats.env_base = lr.env_base;
         lr.stats.env_cap = lr.env_cap;
         lr.stats.window = (l.warmup_s, l.duration_s);
@@ -286,7 +301,7 @@ impl<O: Observer> Engine<'_, O> {
     /// The sub-queue of a task run (its queue's copy for its concurrencyKey value).
     fn subq_of(&self, run: u32) -> u32 {
         let r = &self.s.runs[run as usize];
-        let (first, keys, attr) = self.s.lr.task_subq[r.task as usize];
+        let (first, keys, attr) = self.m.queues.task_subq[r.task as usize];
         if attr == NONE {
             return first;
         }
@@ -688,7 +703,8 @@ impl<O: Observer> Engine<'_, O> {
         while f != NONE {
             let next = self.s.fibers[f as usize].next;
             let g = self.s.fibers[f as usize].gn;
-            if self.live(f, g) {
+            // Only this run's fibers (a fiber of an ended attempt may have been freed).
+            if self.s.fibers[f as usize].run == run && self.live(f, g) {
                 self.wake(f);
             }
             f = next;
@@ -710,7 +726,7 @@ impl<O: Observer> Engine<'_, O> {
 
     /// Is the queue of a new run at its size limit?
     pub(super) fn queue_full(&self, run: u32) -> bool {
-        let Some(max) = self.m.load.as_ref().and_then(|l| l.max_queue_size) else { return false };
+        let Some(max) = self.m.environment.max_queue_size else { return false };
         let qi = self.s.lr.subqs[self.subq_of(run) as usize].queue as usize;
         self.s.lr.queue_len[qi] >= max
     }
@@ -718,17 +734,16 @@ impl<O: Observer> Engine<'_, O> {
     /// A trigger into a full queue fails: the run ends FAILED without starting.
     pub(super) fn reject(&mut self, run: u32) {
         let qi = self.s.lr.subqs[self.subq_of(run) as usize].queue as usize;
-        self.s.lr.stats.queues[qi].rejected += 1;
+        if let Some(q) = self.s.lr.stats.queues.get_mut(qi) {
+            q.rejected += 1;
+        }
         self.finish_run(run, Status::Failed);
     }
 
     /// Takes `n` batch items' tokens; returns the tokens that were available (items past
     /// them wait for the refill). Without a rate limit: infinity.
     pub(super) fn take_tokens(&mut self, n: u32) -> f64 {
-        if !self.s.lr.on {
-            return f64::INFINITY;
-        }
-        let Some(b) = self.m.load.as_ref().and_then(|l| l.batch_tokens) else { return f64::INFINITY };
+        let Some(b) = self.m.environment.batch_tokens else { return f64::INFINITY };
         let now = self.s.now;
         let lr = &mut self.s.lr;
         let avail = (lr.tokens + (now - lr.tokens_t) * b.refill / b.every_s).min(b.bucket);
@@ -744,23 +759,19 @@ impl<O: Observer> Engine<'_, O> {
         if need <= 0.0 {
             return 0.0;
         }
-        match self.m.load.as_ref().and_then(|l| l.batch_tokens) {
+        match self.m.environment.batch_tokens {
             Some(b) => need * b.every_s / b.refill,
             None => 0.0,
         }
     }
 
     fn cold_latency(&self, key: u64, attempt: u32, nth: u32) -> f64 {
-        let d = match &self.m.load {
-            Some(l) => &l.cold_start,
-            None => &self.m.start_latency,
-        };
-        start_latency_of(d, key, attempt, nth)
+        start_latency_of(&self.m.cold_start, key, attempt, nth)
     }
 
     /// Runs a whole load: arrivals over `duration`, then until every run has ended.
     fn load_run(&mut self, l: &Load, key: u64, one_step: bool, scan: bool) -> Result<(), SimError> {
-        self.load_setup(l);
+        self.platform_setup(Some(l));
         self.s.lr.scan = scan;
         if !one_step {
             self.s.lr.simple.iter_mut().for_each(|s| s.0 = NONE);
@@ -843,7 +854,7 @@ impl<O: Observer> Engine<'_, O> {
 
     /// An entry run ended: the workflow leaves the system.
     pub(super) fn workflow_done(&mut self, wf: u32) {
-        if !self.s.lr.on {
+        if self.s.lr.isolated {
             return;
         }
         self.load_tick();

@@ -37,6 +37,7 @@ macro_rules! eq_and_partial_ord_from_ord {
     )*};
 }
 
+mod cpu;
 mod direct;
 mod load;
 pub use direct::supported as direct_supported;
@@ -45,8 +46,6 @@ use load::{LoadRt, QState};
 
 /// Promise.all items started in line (no event) when a step starts at most this many.
 const DIRECT_ITEMS: u32 = 64;
-/// Parents woken in line by a child's end, at most this many deep.
-const DIRECT_DEPTH: u32 = 16;
 
 /// Progress levels recorded per run: 5%, 10%, ..., 100%.
 pub const LEVELS: usize = 20;
@@ -165,6 +164,9 @@ pub trait Observer {
     fn work(&mut self, _run: u32, _fiber: u32, _spec: u32, _start: f64, _end: f64, _failed: bool) {}
     /// A wait: `paused` when checkpointed (not billed), else in process (billed).
     fn wait(&mut self, _run: u32, _fiber: u32, _start: f64, _end: f64, _paused: bool) {}
+    /// The work step fiber `fiber` of task run `run` is in now ends at `end`: CPU-bound work
+    /// slowed down or sped up as other CPU-bound work of its attempt started or ended.
+    fn work_retimed(&mut self, _run: u32, _fiber: u32, _end: f64) {}
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -350,6 +352,14 @@ struct Fiber {
     retryable: bool,
     /// Next fiber waiting for its run's slot (load), or NONE.
     next: u32,
+    /// CPU-bound work in progress (see `cpu.rs`): among its attempt's CPU-bound work; its
+    /// end at the present speed, that speed (relative to running alone), the whole try's work
+    /// in seconds alone, and the next such fiber of the attempt.
+    cpu_on: bool,
+    cpu_end: f64,
+    cpu_rate: f64,
+    cpu_total: f64,
+    cpu_next: u32,
 }
 
 #[derive(Clone, Copy)]
@@ -421,6 +431,11 @@ struct RunState {
     pending: u32,
     /// Head of this run's list of idempotency entries.
     idem: u32,
+    /// The attempt's CPU-bound work in progress: the first fiber of the list, how many, and
+    /// how many of them on the JavaScript main thread.
+    cpu_head: u32,
+    cpu_k: u32,
+    cpu_m: u32,
 }
 
 impl RunState {
@@ -438,6 +453,9 @@ impl RunState {
         self.mem = 0.0;
         self.child_waits = 0;
         self.pending = NONE;
+        self.cpu_head = NONE;
+        self.cpu_k = 0;
+        self.cpu_m = 0;
         self.attempt_usage
     }
 }
@@ -485,8 +503,6 @@ pub struct Scratch {
     /// Task runs triggered and not ended: with none left (and no load), what remains in
     /// the queue is stale and the run is over.
     live: u32,
-    /// Parents woken in line by their child's end, nested (see `finish_run`).
-    depth: u32,
     runs: Vec<RunState>,
     fibers: Vec<Fiber>,
     free_fibers: Vec<u32>,
@@ -543,7 +559,6 @@ impl Scratch {
             now: 0.0,
             events: 0,
             live: 0,
-            depth: 0,
             runs: Vec::with_capacity(16),
             fibers: Vec::with_capacity(16),
             free_fibers: Vec::new(),
@@ -575,7 +590,6 @@ impl Scratch {
         self.now = 0.0;
         self.events = 0;
         self.live = 0;
-        self.depth = 0;
         self.runs.clear();
         self.fibers.clear();
         self.free_fibers.clear();
@@ -667,9 +681,22 @@ struct Engine<'a, O: Observer> {
 }
 
 impl<O: Observer> Engine<'_, O> {
+    /// One workflow run alone: triggered at 0 on an otherwise idle environment.
     fn run(&mut self, key: u64) -> Result<RunOutcome, SimError> {
+        self.platform_setup(None);
         self.new_workflow(key);
         self.event_loop(key)?;
+        let now = self.s.now;
+        let w = &mut self.s.wfs[0];
+        if !w.done {
+            // Nothing left to happen and the workflow not done: every slot it could use is
+            // held by its own runs waiting for it (deadlocked). It counts as FAILED then.
+            w.done = true;
+            let out = self.s.out_mut(0);
+            out.status = Status::Failed;
+            out.duration_s = now;
+            out.makespan_s = out.makespan_s.max(now);
+        }
         let out = self.s.out_mut(0);
         out.cost_usd = out.compute_usd + out.invocation_usd;
         Ok(*out)
@@ -687,7 +714,7 @@ impl<O: Observer> Engine<'_, O> {
             }
         }
         let (root, arrival) = (self.s.runs.len() as u32, self.s.now);
-        let measured = !self.s.lr.on || {
+        let measured = self.s.lr.isolated || {
             let (w0, w1) = self.s.lr.window();
             arrival >= w0 && arrival <= w1
         };
@@ -745,7 +772,12 @@ impl<O: Observer> Engine<'_, O> {
                 EvKind::Wake => {
                     if self.live(ev.id, ev.gn) {
                         let run = self.s.fibers[ev.id as usize].run;
-                        if self.s.lr.on && self.s.runs[run as usize].slot == NONE {
+                        if self.s.runs[run as usize].slot == NONE {
+                            // CPU-bound work that ends here ends now, slot or not: it no
+                            // longer shares the machine while the fiber waits for a slot.
+                            if self.s.fibers[ev.id as usize].cpu_on {
+                                self.cpu_leave(ev.id);
+                            }
                             self.defer_wake(ev.id);
                         } else {
                             self.wake(ev.id);
@@ -793,7 +825,7 @@ impl<O: Observer> Engine<'_, O> {
                     }
                 }
             }
-            if self.s.live == 0 && !self.s.lr.on {
+            if self.s.live == 0 && self.s.lr.isolated {
                 break;
             }
         }
@@ -854,6 +886,11 @@ impl<O: Observer> Engine<'_, O> {
             fail: false,
             retryable: true,
             next: NONE,
+            cpu_on: false,
+            cpu_end: 0.0,
+            cpu_rate: 1.0,
+            cpu_total: 0.0,
+            cpu_next: NONE,
         };
         match self.s.free_fibers.pop() {
             Some(i) => {
@@ -913,9 +950,7 @@ impl<O: Observer> Engine<'_, O> {
             r.busy -= 1;
             if r.busy == 0 {
                 r.attempt_usage += now - r.exec_since;
-                if self.s.lr.on {
-                    self.paused(run);
-                }
+                self.paused(run);
             }
         }
     }
@@ -943,10 +978,6 @@ impl<O: Observer> Engine<'_, O> {
         if let Some((a, b)) = self.m.tasks[t as usize].progress {
             self.set_progress(wf, a + (b - a) * frac);
         }
-    }
-
-    fn latency(&self, key: u64, attempt: u32) -> f64 {
-        start_latency(self.m, key, attempt)
     }
 
     fn count(&self, c: u32, key: u64, run: u32) -> u32 {
@@ -1014,6 +1045,9 @@ impl<O: Observer> Engine<'_, O> {
             child_waits: 0,
             pending: NONE,
             idem: NONE,
+            cpu_head: NONE,
+            cpu_k: 0,
+            cpu_m: 0,
         });
         self.s.live += 1;
         let inv = self.m.invocation_usd;
@@ -1027,24 +1061,19 @@ impl<O: Observer> Engine<'_, O> {
         out.cost_usd = out.compute_usd + out.invocation_usd;
         out.task_runs += 1;
         self.obs.triggered(id, task, parent, now);
-        if self.s.lr.on {
-            let t = &self.m.tasks[task as usize];
-            let delay = t.delay_s + wait;
-            if self.queue_full(id) {
-                self.reject(id);
-                return id;
-            }
-            if let Some(ttl) = t.ttl_s {
-                self.push(now + delay + ttl, EvKind::Expire, id, 0, 0);
-            }
-            if delay > 0.0 {
-                self.push(now + delay, EvKind::Enqueue, id, 0, 0);
-            } else {
-                self.enqueue(id, QState::Start);
-            }
+        let t = &self.m.tasks[task as usize];
+        let delay = t.delay_s + wait;
+        if self.queue_full(id) {
+            self.reject(id);
+            return id;
+        }
+        if let Some(ttl) = t.ttl_s {
+            self.push(now + delay + ttl, EvKind::Expire, id, 0, 0);
+        }
+        if delay > 0.0 {
+            self.push(now + delay, EvKind::Enqueue, id, 0, 0);
         } else {
-            let lat = self.latency(key, 0);
-            self.push(now + lat, EvKind::AttemptStart, id, 0, 0);
+            self.enqueue(id, QState::Start);
         }
         id
     }
@@ -1059,6 +1088,9 @@ impl<O: Observer> Engine<'_, O> {
         r.attempt_usage = 0.0;
         r.mem = 0.0;
         r.busy = 0;
+        r.cpu_head = NONE;
+        r.cpu_k = 0;
+        r.cpu_m = 0;
         let q = if r.attempt == 1 {
             r.t_start = now;
             now - r.t_trigger
@@ -1075,7 +1107,7 @@ impl<O: Observer> Engine<'_, O> {
         if attempt == 1 {
             self.task_progress(run, 0.0);
         }
-        if self.s.lr.on && self.start_simple(run, task) {
+        if self.start_simple(run, task) {
             return;
         }
         let f = self.alloc_fiber(run, self.m.tasks[task as usize].entry_pc, NONE, 0);
@@ -1123,9 +1155,7 @@ impl<O: Observer> Engine<'_, O> {
         if status == Status::Completed {
             self.task_progress(run, 1.0);
         }
-        if self.s.lr.on {
-            self.release(run);
-        }
+        self.release(run);
         let wf = self.s.runs[run as usize].wf;
         if self.s.wfs[wf as usize].root == run {
             self.workflow_done(wf);
@@ -1149,21 +1179,7 @@ impl<O: Observer> Engine<'_, O> {
             Waiter::Fiber { id, gn } => {
                 if self.s.fibers[id as usize].gn == gn {
                     self.s.fibers[id as usize].fail = failed;
-                    let pf = self.s.fibers[id as usize];
-                    let pr = &self.s.runs[pf.run as usize];
-                    // Alone (no slots to queue for), the parent goes on in line rather than
-                    // from an event at this same instant, unless the chain of parents woken
-                    // this way is already deep (the stack).
-                    if !self.s.lr.on && self.s.depth < DIRECT_DEPTH && pr.gn == pf.rgen && !pr.done {
-                        self.s.events += 1;
-                        self.s.depth += 1;
-                        let fm = &mut self.s.fibers[id as usize];
-                        fm.gn = fm.gn.wrapping_add(1);
-                        self.wake(id);
-                        self.s.depth -= 1;
-                    } else {
-                        self.wake_at(id, now);
-                    }
+                    self.wake_at(id, now);
                 }
             }
             Waiter::Frame { id, gn } => self.frame_child_done(id, gn, failed),
@@ -1180,12 +1196,10 @@ impl<O: Observer> Engine<'_, O> {
             if delay < platform::WARM_RETRY_S {
                 // Same warm machine, same slot.
                 self.push(self.s.now + delay, EvKind::AttemptStart, run, r.gn, 0);
-            } else if self.s.lr.on {
+            } else {
+                // Re-queued: the slot goes back, and the run queues for one after the delay.
                 self.release(run);
                 self.push(self.s.now + delay, EvKind::Enqueue, run, r.gn, 0);
-            } else {
-                let t = self.s.now + delay + self.latency(r.key, r.attempt);
-                self.push(t, EvKind::AttemptStart, run, r.gn, 0);
             }
         } else {
             self.finish_run(run, Status::Failed);
@@ -1206,20 +1220,13 @@ impl<O: Observer> Engine<'_, O> {
         match policy.oom_machine {
             Some(big) if !r.oom_upgraded && r.attempt < policy.max_attempts => {
                 let delay = self.retry_delay(run, &policy);
-                let lat = self.latency(r.key, r.attempt);
                 // Re-queued on the bigger machine: the small one's slot goes back first.
-                if self.s.lr.on {
-                    self.release(run);
-                }
+                self.release(run);
                 let rr = &mut self.s.runs[run as usize];
                 rr.machine = big;
                 rr.oom_upgraded = true;
                 let g = rr.gn;
-                if self.s.lr.on {
-                    self.push(self.s.now + delay, EvKind::Enqueue, run, g, 0);
-                } else {
-                    self.push(self.s.now + delay + lat, EvKind::AttemptStart, run, g, 0);
-                }
+                self.push(self.s.now + delay, EvKind::Enqueue, run, g, 0);
             }
             _ => self.finish_run(run, Status::Crashed),
         }
@@ -1231,6 +1238,9 @@ impl<O: Observer> Engine<'_, O> {
         let fb = self.s.fibers[f as usize];
         match fb.phase {
             Phase::Working => {
+                if fb.cpu_on {
+                    self.cpu_leave(f);
+                }
                 let r = fb.run as usize;
                 self.s.runs[r].mem -= fb.mem;
                 self.s.fibers[f as usize].mem = 0.0;
@@ -1668,6 +1678,14 @@ impl<O: Observer> Engine<'_, O> {
         fm.retryable = w.retryable;
         fm.aux = units;
         self.push(end, EvKind::Wake, f, gn, 0);
+        if let Some(cpu) = w.cpu {
+            // Timed as if alone; joining the attempt's other CPU-bound work re-times it.
+            let fm = &mut self.s.fibers[f as usize];
+            fm.cpu_end = end;
+            fm.cpu_rate = 1.0;
+            fm.cpu_total = end - now;
+            self.cpu_join(f, cpu.main_thread);
+        }
     }
 
     fn work_failed(&mut self, f: u32) {
@@ -1797,11 +1815,6 @@ fn reach_levels_fill(progress: &mut [f64; LEVELS], level: &mut u32, v: f64, t: f
 #[inline]
 fn step_key(akey: u64, what: u64, pc: u32, tries: u32, ikey: u64) -> u64 {
     mix3(akey, what, (pc as u64) << 32 | tries as u64, ikey)
-}
-
-/// Start latency before attempt `attempt` (0-based) of task run `key`.
-fn start_latency(m: &Model, key: u64, attempt: u32) -> f64 {
-    start_latency_of(&m.start_latency, key, attempt, 0)
 }
 
 /// A start latency drawn from `d`: before attempt `attempt` (0-based) of task run `key`

@@ -58,6 +58,11 @@ impl Observer for Recorder {
     fn wait(&mut self, run: u32, fiber: u32, start: f64, end: f64, paused: bool) {
         self.spans.push(Span { run, fiber, start, end, flag: paused, is_wait: true });
     }
+    fn work_retimed(&mut self, run: u32, fiber: u32, end: f64) {
+        if let Some(w) = self.spans.iter_mut().rev().find(|s| s.run == run && s.fiber == fiber && !s.is_wait) {
+            w.end = end;
+        }
+    }
 }
 
 impl Recorder {

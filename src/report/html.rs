@@ -101,11 +101,12 @@ pub fn run_page(s: &RunSummary, charts: &[Rendered], warnings: &[Diagnostic]) ->
     let mut o = head(&format!("wfsim: {}", s.scenario));
     let _ = writeln!(
         o,
-        "<h1>{}</h1><p class=\"sub\">{} simulated runs, seed {}, wfsim {}</p>",
+        "<h1>{}</h1><p class=\"sub\">{} simulated runs, seed {}, wfsim {}; {}</p>",
         escape(&s.scenario),
         s.runs,
         s.seed,
-        s.wfsim_version
+        s.wfsim_version,
+        escape(&s.environment.description)
     );
     summary_table(&mut o, s);
     if let Some(l) = &s.load {

@@ -61,8 +61,10 @@ pub fn chart(o: &mut String, c: &Rendered) {
 }
 
 pub fn run_page(s: &RunSummary, charts: &[Rendered], warnings: &[crate::error::Diagnostic]) -> String {
-    let mut o =
-        format!("# {}\n\n{} simulated runs, seed {}, wfsim {}.\n\n", s.scenario, s.runs, s.seed, s.wfsim_version);
+    let mut o = format!(
+        "# {}\n\n{} simulated runs, seed {}, wfsim {}; {}.\n\n",
+        s.scenario, s.runs, s.seed, s.wfsim_version, s.environment.description
+    );
     summary(&mut o, s);
     if let Some(l) = &s.load {
         o.push_str("## Under load\n\n```text\n");

@@ -122,12 +122,61 @@ pub struct SloResult {
     pub pass: bool,
 }
 
+/// The environment of a simulation, as the JSON's `environment` object holds it.
+#[derive(Debug, Clone, Serialize)]
+pub struct EnvironmentSummary {
+    /// `free`, `hobby`, `pro`, or null for a number of slots without a plan.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan: Option<&'static str>,
+    /// `default` (the scenario names no environment), `environment` (its `environment:`
+    /// block) or `load` (`load.environmentConcurrency`).
+    pub source: &'static str,
+    pub concurrency: u32,
+    pub burst_factor: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_queue_size: Option<u32>,
+    /// Batch items the rate limit's bucket holds, and refills per second.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch_bucket: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch_refill_per_s: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cold_start_s_mean: Option<f64>,
+    pub keep_warm_s: f64,
+    /// The line every command prints first.
+    pub description: String,
+}
+
+impl EnvironmentSummary {
+    pub fn of(m: &Model) -> EnvironmentSummary {
+        let e = &m.environment;
+        EnvironmentSummary {
+            plan: e.plan.map(|p| p.name()),
+            source: match e.source {
+                crate::model::EnvSource::Default => "default",
+                crate::model::EnvSource::Environment => "environment",
+                crate::model::EnvSource::Load => "load",
+            },
+            concurrency: e.concurrency,
+            burst_factor: e.burst_factor,
+            max_queue_size: e.max_queue_size,
+            batch_bucket: e.batch_tokens.map(|b| b.bucket),
+            batch_refill_per_s: e.batch_tokens.map(|b| b.refill / b.every_s),
+            cold_start_s_mean: m.cold_start.shape_mean(),
+            keep_warm_s: m.keep_warm_s,
+            description: e.describe(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct RunSummary {
     pub scenario: String,
     pub wfsim_version: &'static str,
     pub runs: u64,
     pub seed: u64,
+    /// The environment the runs were simulated in (slots, limits), and where it came from.
+    pub environment: EnvironmentSummary,
     /// Entry task's trigger to the end of its run, seconds.
     pub duration_s: Dur,
     pub cost_usd: Cost,
@@ -273,6 +322,7 @@ pub fn summarise(model: &Model, mc: &McResult, seed: u64, notes: Vec<String>) ->
         wfsim_version: env!("CARGO_PKG_VERSION"),
         runs: st.n,
         seed,
+        environment: EnvironmentSummary::of(model),
         duration_s,
         cost_usd,
         success_rate,

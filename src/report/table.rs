@@ -34,7 +34,7 @@ impl Render for Table {
     fn render(&self, s: &RunSummary) -> String {
         let mut o = String::new();
         let d = &s.duration_s;
-        let _ = writeln!(o, "{}: {} runs, seed {}", s.scenario, s.runs, s.seed);
+        let _ = writeln!(o, "{}: {} runs, seed {}; {}", s.scenario, s.runs, s.seed, s.environment.description);
         let _ = writeln!(o);
         let _ = writeln!(
             o,

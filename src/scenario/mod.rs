@@ -6,6 +6,7 @@
 //! hand lets every problem be reported at once, each with its file, line, column, the
 //! dotted key to fix, what was expected and the closest valid key.
 
+mod environment;
 mod lint;
 pub mod units;
 pub mod yaml;
@@ -135,6 +136,9 @@ const TOP_KEYS: &[&str] = &[
     "entry",
     "tasks",
     "load",
+    "environment",
+    "coldStart",
+    "keepWarm",
     "slo",
     "defaults",
     "limits",
@@ -156,8 +160,18 @@ const TASK_KEYS: &[&str] = &[
 const RETRY_KEYS: &[&str] = &["maxAttempts", "factor", "minTimeoutInMs", "maxTimeoutInMs", "randomize", "outOfMemory"];
 const STEP_KINDS: &[&str] =
     &["work", "wait", "branch", "parallel", "triggerAndWait", "trigger", "batchTrigger", "batchTriggerAndWait", "poll"];
-const WORK_KEYS: &[&str] =
-    &["name", "duration", "failure", "failAt", "cpuBound", "measuredOn", "parallelFraction", "memoryMb", "retry"];
+const WORK_KEYS: &[&str] = &[
+    "name",
+    "duration",
+    "failure",
+    "failAt",
+    "cpuBound",
+    "measuredOn",
+    "parallelFraction",
+    "mainThread",
+    "memoryMb",
+    "retry",
+];
 const SHAPES: &[&str] =
     &["fixed", "uniform", "triangular", "normal", "lognormal", "exponential", "bernoulli", "choice", "empirical"];
 const MODIFIERS: &[&str] = &["min", "max", "round"];
@@ -851,9 +865,10 @@ impl<'s> Cx<'s> {
             }
         };
         let load = get(top, "load").and_then(|n| self.load(n));
+        let platform = self.platform(top);
         let slos = get(top, "slo").map(|n| self.slos(n)).unwrap_or_default();
         let tasks: Option<Vec<Task>> = tasks.into_iter().collect();
-        let (tasks, entry, start_latency) = (tasks?, entry?, start_latency?);
+        let (tasks, entry, start_latency, platform) = (tasks?, entry?, start_latency?, platform?);
         self.check_graph(entry, task_map);
         self.check_limits(entry);
         let mut model = Model {
@@ -868,6 +883,10 @@ impl<'s> Cx<'s> {
             counts: std::mem::take(&mut self.counts),
             conds: std::mem::take(&mut self.conds),
             start_latency,
+            cold_start: platform.cold_start,
+            keep_warm_s: platform.keep_warm_s,
+            environment: platform.environment,
+            queues: QueueLayout::default(),
             invocation_usd,
             usd_per_s,
             limits,
@@ -875,6 +894,7 @@ impl<'s> Cx<'s> {
             slos,
             direct: false,
         };
+        model.queues = model.queue_layout();
         model.direct = crate::engine::direct_supported(&model);
         if !self.diags.iter().any(|d| d.severity == Severity::Error) {
             lint::run(self, &model);
@@ -1399,6 +1419,29 @@ impl<'s> Cx<'s> {
         let scale = std::array::from_fn(|i| {
             if cpu_bound { cpu_scale(PRESETS[measured_on as usize].vcpu, PRESETS[i].vcpu, pf) } else { 1.0 }
         });
+        let main_thread = match get(m, "mainThread") {
+            Some(x) => {
+                let k = join(key, "mainThread");
+                let v = self.boolean(x, &k).unwrap_or(false);
+                if v && !cpu_bound {
+                    self.warn(x, &k, "mainThread has no effect without cpuBound: true", None);
+                }
+                if v && pf > 0.0 {
+                    self.err(
+                        x,
+                        &k,
+                        "work on the JavaScript main thread runs on one thread: it has no parallel fraction",
+                        Some(
+                            "leave out parallelFraction, or mainThread for work in worker threads or native code"
+                                .into(),
+                        ),
+                    );
+                }
+                v
+            }
+            None => false,
+        };
+        let cpu = cpu_bound.then_some(CpuWork { parallel_fraction: pf, main_thread });
         let memory_mb = get(m, "memoryMb")
             .and_then(|x| self.dist(x, &join(key, "memoryMb"), Unit::Plain, false))
             .map(|d| self.add_dist(d));
@@ -1418,6 +1461,7 @@ impl<'s> Cx<'s> {
                 retryable,
                 fail_uniform,
                 scale,
+                cpu,
                 memory_mb,
                 retry,
             });
@@ -1697,6 +1741,7 @@ impl<'s> Cx<'s> {
     }
 
     fn load(&mut self, n: &Node) -> Option<Load> {
+        // The environment keys are read with the environment (`environment.rs`).
         const LOAD_KEYS: &[&str] = &[
             "arrivals",
             "duration",
@@ -1713,121 +1758,40 @@ impl<'s> Cx<'s> {
             "dequeueIdleInterval",
         ];
         let m = self.fields(n, "load", LOAD_KEYS)?;
-        let arrivals = self.req(n, m, "load", "arrivals", |c, n, k| {
-            let am = c.fields(n, k, &["poisson", "constant"])?;
-            let Some((kind, v)) = am.first() else {
-                c.err(n, k, "no arrival process given", Some("give one of poisson, constant".into()));
-                return None;
-            };
-            let more = am.len() > 1;
-            if more {
-                c.err(n, k, "give exactly one of poisson, constant", None);
-            }
-            let kk = join(k, kind.as_str().unwrap_or_default());
-            let pm = c.fields(v, &kk, &["perMinute"])?;
-            let rate = c.req(v, pm, &kk, "perMinute", |c, n, k| c.number(n, k, Unit::Plain))?;
-            Some((rate, kind.as_str() == Some("poisson")))
-        });
-        let duration_s = self.req(n, m, "load", "duration", |c, n, k| c.number(n, k, Unit::Seconds));
-        // A plan name also sets the plan's queue size limit and batch rate limit.
-        let plan = get(m, "environmentConcurrency").and_then(|v| v.as_str()).unwrap_or("");
-        let (plan_queue, plan_tokens) = match plan {
-            "free" => (Some(10_000), Some(TokenBucket { bucket: 1200.0, refill: 100.0, every_s: 10.0 })),
-            "hobby" => (Some(250_000), Some(TokenBucket { bucket: 5000.0, refill: 500.0, every_s: 5.0 })),
-            "pro" => (Some(1_000_000), Some(TokenBucket { bucket: 5000.0, refill: 500.0, every_s: 5.0 })),
-            _ => (None, None),
-        };
-        let max_queue_size = match get(m, "maxQueueSize") {
-            Some(v) => self.integer(v, "load.maxQueueSize", 1).map(Some),
-            None => Some(plan_queue),
-        };
-        let batch_tokens = match get(m, "batchTokens") {
+        let arrivals = match get(m, "arrivals") {
             Some(v) => {
-                let k = "load.batchTokens";
-                let tm = self.fields(v, k, &["bucket", "refill", "every"]);
-                tm.and_then(|tm| {
-                    let bucket = self.req(v, tm, k, "bucket", |c, n, k| c.number(n, k, Unit::Plain));
-                    let refill = self.req(v, tm, k, "refill", |c, n, k| c.number(n, k, Unit::Plain));
-                    let every = self.req(v, tm, k, "every", |c, n, k| c.number(n, k, Unit::Seconds));
-                    match (bucket, refill, every) {
-                        (Some(b), Some(r), Some(e)) if b >= 1.0 && r > 0.0 && e > 0.0 => {
-                            Some(Some(TokenBucket { bucket: b, refill: r, every_s: e }))
-                        }
-                        (Some(_), Some(_), Some(_)) => {
-                            self.err(v, k, "bucket must be at least 1, refill and every above 0", None);
-                            None
-                        }
-                        _ => None,
+                let k = "load.arrivals";
+                let am = self.fields(v, k, &["poisson", "constant"]);
+                am.and_then(|am| {
+                    let Some((kind, rv)) = am.first() else {
+                        self.err(v, k, "no arrival process given", Some("give one of poisson, constant".into()));
+                        return None;
+                    };
+                    if am.len() > 1 {
+                        self.err(v, k, "give exactly one of poisson, constant", None);
                     }
+                    let kk = join(k, kind.as_str().unwrap_or_default());
+                    let pm = self.fields(rv, &kk, &["perMinute"])?;
+                    let rate = self.req(rv, pm, &kk, "perMinute", |c, n, k| c.number(n, k, Unit::Plain))?;
+                    Some((rate, kind.as_str() == Some("poisson")))
                 })
             }
-            None => Some(plan_tokens),
+            // A load of bursts only: no steady stream.
+            None if get(m, "bursts").is_some() => Some((0.0, true)),
+            None => {
+                self.err(
+                    n,
+                    "load.arrivals",
+                    "missing key `arrivals`",
+                    Some("give arrivals: { poisson: { perMinute: 30 } }, or bursts: [ { at: 0s, runs: 100 } ]".into()),
+                );
+                None
+            }
         };
-        let env = match get(m, "environmentConcurrency") {
-            Some(v) => match v.as_str() {
-                Some("free") => Some(10),
-                Some("hobby") => Some(25),
-                Some("pro") => Some(100),
-                Some(s) => {
-                    self.err(
-                        v,
-                        "load.environmentConcurrency",
-                        format!("unknown plan `{s}`"),
-                        Some("free, hobby, pro, or a whole number of concurrent runs".into()),
-                    );
-                    None
-                }
-                None => self.integer(v, "load.environmentConcurrency", 1),
-            },
-            None => Some(10),
-        };
+        let duration_s = self.req(n, m, "load", "duration", |c, n, k| c.number(n, k, Unit::Seconds));
         let warmup_s = match get(m, "warmup") {
             Some(v) => self.number(v, "load.warmup", Unit::Seconds),
             None => Some(0.0),
-        };
-        let burst_factor = match get(m, "burstFactor") {
-            Some(v) => match self.number(v, "load.burstFactor", Unit::Plain) {
-                Some(b) if b >= 1.0 => Some(b),
-                Some(_) => {
-                    self.err(v, "load.burstFactor", "the burst factor must be at least 1", None);
-                    None
-                }
-                None => None,
-            },
-            None => Some(2.0),
-        };
-        let keep_warm_s = match get(m, "keepWarm") {
-            Some(v) => self.number(v, "load.keepWarm", Unit::Seconds),
-            None => Some(300.0),
-        };
-        let dequeue_every = match get(m, "dequeueInterval") {
-            Some(v) => self.number(v, "load.dequeueInterval", Unit::Seconds),
-            None => Some(0.0),
-        };
-        let dequeue_idle = match get(m, "dequeueIdleInterval") {
-            Some(v) => self.number(v, "load.dequeueIdleInterval", Unit::Seconds),
-            None => dequeue_every,
-        };
-        if let (Some(e), Some(i), Some(v)) = (dequeue_every, dequeue_idle, get(m, "dequeueIdleInterval")) {
-            if e == 0.0 && i > 0.0 {
-                self.err(
-                    v,
-                    "load.dequeueIdleInterval",
-                    "an idle interval needs a dequeueInterval",
-                    Some("set load.dequeueInterval too (self-hosted: 250ms and 1s)".into()),
-                );
-            } else if e > 0.0 && i <= 0.0 {
-                self.err(
-                    v,
-                    "load.dequeueIdleInterval",
-                    "the dequeue loop's idle interval must be positive",
-                    Some("leave it out to poll every dequeueInterval, or give e.g. 1s".into()),
-                );
-            }
-        }
-        let cold_start = match get(m, "coldStart") {
-            Some(v) => self.dist(v, "load.coldStart", Unit::Seconds, false),
-            None => Some(Dist::plain(Dist::lognormal_median_p95(2.0, 6.0))),
         };
         let mut schedule = Vec::new();
         if let Some(v) = get(m, "schedule") {
@@ -1865,8 +1829,7 @@ impl<'s> Cx<'s> {
                 self.err(v, "load.bursts", "expected a list of { at, runs }", None);
             }
         }
-        let ((per_minute, poisson), duration_s, environment_concurrency) = (arrivals?, duration_s?, env?);
-        let (warmup_s, burst_factor, keep_warm_s, cold_start) = (warmup_s?, burst_factor?, keep_warm_s?, cold_start?);
+        let ((per_minute, poisson), duration_s, warmup_s) = (arrivals?, duration_s?, warmup_s?);
         if warmup_s >= duration_s {
             self.err(
                 get(m, "warmup").unwrap_or(n),
@@ -1876,22 +1839,7 @@ impl<'s> Cx<'s> {
             );
             return None;
         }
-        Some(Load {
-            per_minute,
-            poisson,
-            schedule,
-            bursts,
-            duration_s,
-            warmup_s,
-            environment_concurrency,
-            burst_factor,
-            keep_warm_s,
-            cold_start,
-            max_queue_size: max_queue_size?,
-            batch_tokens: batch_tokens?,
-            dequeue_every_s: dequeue_every?,
-            dequeue_idle_s: dequeue_idle?,
-        })
+        Some(Load { per_minute, poisson, schedule, bursts, duration_s, warmup_s })
     }
 
     fn slos(&mut self, n: &Node) -> Vec<crate::slo::Slo> {

@@ -20,9 +20,9 @@
 use super::*;
 
 /// Can replications of this load take the one-queue path?
-pub(super) fn eligible(m: &Model, l: &Load) -> bool {
+pub(super) fn eligible(m: &Model, _l: &Load) -> bool {
     let t = &m.tasks[m.entry as usize];
-    l.dequeue_every_s == 0.0
+    m.environment.dequeue_every_s == 0.0
         && simple_work(m, t) != NONE
         && t.concurrency_key.is_none_or(|(_, n)| n <= 1)
         && t.delay_s <= 0.0
@@ -104,7 +104,7 @@ impl<O: Observer> Engine<'_, O> {
     /// Runs a whole load on the one-queue path (the caller checked [`eligible`]) and returns
     /// what `simulate_load_in` returns for it.
     pub(super) fn load_one_queue(&mut self, l: &Load, key: u64) -> Result<LoadOutcome, SimError> {
-        self.load_setup(l);
+        self.platform_setup(Some(l));
         let m = self.m;
         let entry = m.entry as usize;
         let t = &m.tasks[entry];
@@ -112,7 +112,7 @@ impl<O: Observer> Engine<'_, O> {
         let work = &m.works[spec as usize];
         let DurSpec::Dist(d) = work.duration else { unreachable!("simple work has a duration distribution") };
         let lr = &mut self.s.lr;
-        let (sq, _, _) = lr.task_subq[entry];
+        let (sq, _, _) = m.queues.task_subq[entry];
         let q = &lr.subqs[sq as usize];
         let (qi, qkey) = (q.queue as usize, q.key as usize);
         let mut stats = std::mem::take(&mut lr.stats);
@@ -129,7 +129,7 @@ impl<O: Observer> Engine<'_, O> {
             waiting: std::collections::VecDeque::with_capacity(64),
             active: 0,
             cap: q.cap.min(lr.env_cap),
-            max_queue: l.max_queue_size.unwrap_or(u32::MAX),
+            max_queue: m.environment.max_queue_size.unwrap_or(u32::MAX),
             in_system: 0,
             warm: std::collections::VecDeque::with_capacity(64),
             warm_fixed: lr.warm_fixed,
@@ -393,7 +393,7 @@ impl OneQueue<'_> {
         let lat = match if warm { self.warm_fixed } else { self.cold_fixed } {
             Some(v) => v,
             None if warm => start_latency_of(&self.m.start_latency, r.key, 0, 0),
-            None => start_latency_of(&self.l.cold_start, r.key, 0, 0),
+            None => start_latency_of(&self.m.cold_start, r.key, 0, 0),
         };
         // Through an event even at zero latency, as `grant` does (so ties order as in the
         // fibers).
