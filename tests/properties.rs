@@ -1065,10 +1065,12 @@ fn the_direct_path_gives_the_engines_results() {
     }
     let (compared, direct) = (COMPARED.load(Relaxed), DIRECT.load(Relaxed));
     eprintln!("direct path: {direct} of {compared} runs");
-    // Most of these designs qualify; a run is handed back on a tie between events, a
-    // fire-and-forget child that overlaps the rest, a fire-and-forget child with progress, or
-    // a retry that reaches a keyed fire-and-forget trigger again.
-    assert!(direct * 2 > compared, "only {direct} of {compared} runs took the direct path");
+    // About half of these designs' runs qualify (47-50% over generator seeds 1 to 5); a run
+    // is handed back on a tie between events, a fire-and-forget child that overlaps the rest,
+    // a fire-and-forget child with progress, a retry that reaches a keyed fire-and-forget
+    // trigger again, or runs of its own that could fill a queue or the environment. At least
+    // 40% must take it, so the check cannot pass by handing (nearly) everything back.
+    assert!(direct * 5 > compared * 2, "only {direct} of {compared} runs took the direct path");
 }
 
 // ------------------------------------------------------------------ through the binary
