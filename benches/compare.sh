@@ -3,18 +3,15 @@
 #
 #   benches/compare.sh [WFSIM_RUNS [SIMPY_RUNS]]      (defaults 20000 and 5000)
 #
-# Builds wfsim in release, installs SimPy if missing, runs
-#   wfsim run scenarios/transcription-parallel.yaml --runs N --threads 1 --format json
-# and benches/reference/transcription_parallel.py --runs M --json, then prints runs per
-# second of each (single thread), their ratio, and p50/p95/mean duration and mean cost of
-# each. Exits 1 if a statistic disagrees beyond its sampling error (4 sigma):
-#   - means: |difference| > 4 sqrt(se_wfsim^2 + se_simpy^2), se_wfsim = mean_ci95 / 1.96,
-#     se_simpy = sd / sqrt(M);
-#   - quantiles: the number of sample values below the true q-quantile is Binomial(n, q),
-#     so the SimPy sample gives a distribution-free 4-sigma interval for it between order
-#     statistics n q -/+ 4 sqrt(n q (1 - q)); its half-width h (on the side of the
-#     difference) is 4 se_simpy, and se_wfsim = se_simpy sqrt(M / N) for the same
-#     distribution, so the tolerance on the difference is h sqrt(1 + M / N).
+# Builds wfsim in release, installs SimPy and PyYAML if missing, writes the zero-latency
+# variant of scenarios/transcription-parallel.yaml (startLatency: 0, coldStart: 0: the
+# reference has no warm pool; see its header), runs
+#   wfsim run VARIANT --runs N --threads 1 --format json
+# and benches/reference/transcription_parallel.py --scenario VARIANT --runs M --json, then
+# prints runs per second of each (single thread) and their ratio, and compares their
+# statistics with tests/reference/compare_transcription.py (duration mean, p50, p95, cost,
+# success, each task's runs and attempts per workflow run; tolerances of 4 standard errors
+# from the SimPy runs). Exits 1 if a statistic disagrees beyond its sampling error.
 # Exit 2 on a setup error (build, install, a run that fails).
 #
 # Environment: SEED (default 1), REPEAT (timings of each side, interleaved, best of; default 5),
@@ -29,12 +26,13 @@ M=${2:-5000}
 SEED=${SEED:-1}
 REPEAT=${REPEAT:-5}
 PY=${PYTHON:-python3}
-scenario=scenarios/transcription-parallel.yaml
+shipped=scenarios/transcription-parallel.yaml
 reference=benches/reference/transcription_parallel.py
 target=${CARGO_TARGET_DIR:-$root/target}
 wfsim=$target/release/wfsim
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+scenario=$tmp/transcription-parallel-zero-latency.yaml
 
 die() { echo "compare.sh: $*" >&2; exit 2; }
 
@@ -42,10 +40,11 @@ echo "building wfsim (release)..." >&2
 cargo build --release --quiet --bin wfsim || die "cargo build failed"
 [ -x "$wfsim" ] || die "no binary at $wfsim (is CARGO_TARGET_DIR set as for the build?)"
 
-if ! "$PY" -c 'import simpy' 2>/dev/null; then
-    echo "installing simpy..." >&2
-    "$PY" -m pip install --quiet simpy || die "pip install simpy failed"
+if ! "$PY" -c 'import simpy, yaml' 2>/dev/null; then
+    echo "installing simpy and pyyaml..." >&2
+    "$PY" -m pip install --quiet simpy pyyaml || die "pip install simpy pyyaml failed"
 fi
+"$PY" "$reference" --scenario "$shipped" --zero-latency-variant "$scenario" || die "cannot write the zero-latency variant"
 
 now() { date +%s.%N; }
 
@@ -72,7 +71,8 @@ for ((i = 0; i < REPEAT; i++)); do
     dt=$(once_wfsim "$N")
     if [ -z "$t_wfsim" ] || less "$dt" "$t_wfsim"; then t_wfsim=$dt; fi
     a=$(now)
-    "$PY" "$reference" --runs "$M" --seed "$SEED" --json >"$tmp/simpy.try.json" || die "SimPy reference failed"
+    "$PY" "$reference" --scenario "$scenario" --runs "$M" --seed "$SEED" --json >"$tmp/simpy.try.json" \
+        || die "SimPy reference failed"
     b=$(now)
     # SimPy's own time is of its simulation loop (seconds in its JSON): keep the fastest run.
     s=$("$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))["seconds"])' "$tmp/simpy.try.json") \
@@ -84,7 +84,7 @@ for ((i = 0; i < REPEAT; i++)); do
 done
 
 "$PY" - "$tmp/wfsim.json" "$tmp/simpy.json" "$N" "$M" "$t_wfsim" "$t_fixed" "$t0" "$t1" <<'EOF'
-import json, math, os, platform, sys
+import json, os, sys
 
 w = json.load(open(sys.argv[1]))
 s = json.load(open(sys.argv[2]))
@@ -114,41 +114,7 @@ print(f"{'seconds':<28}{t_w:>14.3f}{s['seconds']:>14.3f}")
 print(f"{'runs/s (net of start)':<28}{w_net:>14,.0f}{s_rate:>14,.0f}{w_net / s_rate:>13.1f}x")
 print(f"{'runs/s (whole process)':<28}{w_gross:>14,.0f}{M / t_s_wall:>14,.0f}{w_gross / (M / t_s_wall):>13.1f}x")
 print(f"  wfsim process for 1 run: {1000 * t_fixed:.1f} ms; best of {os.environ.get('REPEAT', '5')} timings of each side, interleaved")
-print()
-
-# Statistics.
-wd, wc = w["duration_s"], w["cost_usd"]
-rows = []
-def mean_row(name, mw, ciw, ms, sds, fmt):
-    se_w = ciw / 1.96
-    se_s = sds / math.sqrt(M)
-    tol = 4 * math.hypot(se_w, se_s)
-    rows.append((name, mw, ms, mw - ms, tol, fmt))
-
-def quantile_row(name, q, pw, ps, lo, hi, fmt):
-    h = (hi - ps) if pw >= ps else (ps - lo)
-    tol = h * math.sqrt(1 + M / N)
-    rows.append((name, pw, ps, pw - ps, tol, fmt))
-
-quantile_row("duration p50 (s)", 0.5, wd["p50"], s["duration_p50"], s["duration_p50_lo4"], s["duration_p50_hi4"], "{:.2f}")
-quantile_row("duration p95 (s)", 0.95, wd["p95"], s["duration_p95"], s["duration_p95_lo4"], s["duration_p95_hi4"], "{:.2f}")
-mean_row("duration mean (s)", wd["mean"], wd["mean_ci95"], s["duration_mean"], s["duration_sd"], "{:.2f}")
-mean_row("cost mean (USD)", wc["mean"], wc["mean_ci95"], s["cost_mean"], s["cost_sd"], "{:.6f}")
-
-print(f"{'statistic':<28}{'wfsim':>14}{'SimPy':>14}{'difference':>14}{'tolerance':>14}  verdict")
-bad = 0
-for name, a, b, d, tol, fmt in rows:
-    ok = abs(d) <= tol
-    bad += not ok
-    f = lambda x: fmt.format(x)
-    print(f"{name:<28}{f(a):>14}{f(b):>14}{f(d):>14}{f(tol):>14}  {'ok' if ok else 'DISAGREE'}"
-          f"  ({abs(d) / tol * 4:.1f} sigma)")
-print(f"{'success rate':<28}{w['success_rate']:>14.5f}{s['success_rate']:>14.5f}")
-print()
-print("tolerance: 4 standard errors of the difference (means); 4-sigma binomial order-statistic"
-      " bound of the SimPy quantile, widened by sqrt(1 + M/N) for wfsim's own error (quantiles)")
-if bad:
-    print(f"FAIL: {bad} statistic(s) disagree beyond sampling error")
-    sys.exit(1)
-print("PASS: wfsim and the SimPy reference agree within sampling error")
+print(flush=True)
 EOF
+"$PY" tests/reference/compare_transcription.py "$tmp/wfsim.json" "$tmp/simpy.json" \
+    --label "transcription-parallel (zero-latency variant)"
