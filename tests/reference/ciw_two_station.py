@@ -7,18 +7,21 @@ triggers `b` fire-and-forget; `b` works for an exponential time (mean MEAN_B s).
 in the named queue `shared` with C slots; no start latency, no cold start, burst factor 1, the
 environment's limit above C.
 
-How wfsim orders the end of `a` (src/engine/mod.rs, `advance`): the `trigger: b` step calls
-`trigger_run`, which enqueues `b` (and dispatches: `b` starts at once only if a slot is free)
-while `a` still holds its slot; then `Op::End` ends `a`, `finish_run` releases its slot and the
-dispatcher grants it to the queued run with the earliest enqueue time. So `b` joins the tail of
-the FIFO queue at the instant `a` ends, behind every run already waiting.
+Where `b` joins the queue follows from the platform facts (../shared/trigger-dev-facts.md),
+not from wfsim's engine. A queue is served in order of queued time (a `priority` of p is
+"dequeued as if it had been queued p seconds earlier"), and a run without `delay` is queued
+when it is triggered. `a` triggers `b` in its last step, while it still executes, so `b` is
+queued at the instant `a` ends, after every run already waiting (Poisson arrivals: no ties).
+Whether `a`'s slot comes back just before or just after `b` is queued, it then goes to the
+earliest queued run: the head of the queue if anyone waits, else `b`. So `b` joins the tail
+of the FIFO queue, behind every run already waiting.
 
 The Ciw model: one node with C servers (FIFO) and two customer classes. Class `a` arrives
 (Poisson, LAMBDA); at the end of its service it changes to class `b` (class change matrix) and
 is routed back to the same node (process-based route [1]); class `b` leaves after its service.
-On a service end Ciw's `Node.release` first starts the head of the queue on the freed server
-(`begin_service_if_possible_release`), then accepts the rerouted customer at the tail
-(`next_node.accept`): the same order as wfsim. (With nobody waiting, both start `b` at once.)
+On a service end Ciw's `Node.release` starts the head of the queue on the freed server, then
+accepts the rerouted customer at the tail: `b` joins the tail, as the facts say. (With nobody
+waiting, `b` starts at once on either order.)
 
 Statistics, the same way on both sides (wfsim: src/engine/load.rs and src/report/load.rs):
   - the measured window is [WARMUP, DURATION]; arrivals stop at DURATION (the system then drains);
@@ -34,7 +37,9 @@ Statistics, the same way on both sides (wfsim: src/engine/load.rs and src/report
 With --wfsim PATH the script also runs wfsim on the scenario (R replications in one run, and R
 single-replication runs with seeds 1..R for per-replication values), prints both side by side,
 and exits 1 if any statistic differs by more than 4 standard errors of the difference, each
-side's standard error from its replication means (sd / sqrt(R)). Exit 2 on a setup error.
+side's standard error from its replication means (sd / sqrt(R)); the pooled run of R
+replications takes the standard error of the R single runs (the same sampling distribution).
+Exit 2 on a setup error.
 
     python3 tests/reference/ciw_two_station.py [--reps 20] [--wfsim target/release/wfsim] [--json]
 """
@@ -224,9 +229,9 @@ def main():
 
     row("wait for a slot, mean (s)", "wait_mean", "wait_mean")
     cm, cse = mean_se([r["wait_mean"] for r in ciw_reps])
-    rows.append(
-        (f"  same, --replications {R} (s)", pl["queue_wait_s"]["mean"], pl["queue_wait_s"]["mean_ci95"] / 1.96, cm, cse)
-    )
+    # The pooled run's R replications vary as the R single runs do: their standard error.
+    wse = mean_se([r["wait_mean"] for r in wf_reps])[1]
+    rows.append((f"  same, --replications {R} (s)", pl["queue_wait_s"]["mean"], wse, cm, cse))
     row("share of grants waiting", "share_waiting", "share_waiting")
     row("utilisation of `shared`", "utilisation", "utilisation")
     row("a: wait, whole run (s)", "run_wait_a", "run_wait_a")
