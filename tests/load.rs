@@ -225,9 +225,8 @@ fn a_busy_tenant_waits_and_quiet_ones_do_not_with_a_concurrency_key() {
     // 85 s in the steady state; a 10-minute warm-up is shorter than the queue's relaxation
     // time of about 2,000 s, so a 2-hour replication averages less, about 76 s.) Both means
     // come from replications whose waits vary a lot at these utilisations, so the gap must
-    // exceed 4 standard errors of the difference, both sides' errors counted: 16 replications
-    // of the keyed queue, 40 of the shared one (a review found 40 seeds all passing, the
-    // tightest with 8 s to spare).
+    // exceed 4 standard errors of the difference, each side's from its per-replication mean
+    // waits: 16 replications of the keyed queue, 40 of the shared one.
     assert_eq!(q.keys[0].key, "big", "by_key[0] is the busy tenant's copy");
     let (big_mean, big_se) = mean_ci(
         &keyed
