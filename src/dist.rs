@@ -261,7 +261,7 @@ mod tests {
         check_mean(&Dist::plain(Shape::Triangular { lo: 1.0, mode: 2.0, hi: 6.0 }), 3.0, 2);
         check_mean(&Dist::plain(Shape::Exponential { mean: 1.5 }), 1.5, 3);
         check_mean(&Dist::plain(Shape::UniformInt { lo: 5, hi: 40 }), 22.5, 4);
-        // README: sigma = ln(p95 / median) / 1.6448536 (the normal's 95% point), and a
+        // docs/scenario-language.md: sigma = ln(p95 / median) / 1.6448536 (the normal's 95% point), and a
         // lognormal's mean is median x e^(sigma^2 / 2): 24.998 for median 20, p95 60.
         let sigma = (60.0f64 / 20.0).ln() / 1.644_853_6;
         check_mean(&Dist::plain(Dist::lognormal_median_p95(20.0, 60.0)), 20.0 * (sigma * sigma / 2.0).exp(), 5);

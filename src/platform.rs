@@ -1,5 +1,5 @@
 //! Trigger.dev v4 platform facts: machine presets, prices, retry delays.
-//! Every number here has its source in `README.md` ("Platform facts").
+//! Every number here has its source in `docs/semantics.md` ("Rule by rule").
 
 /// A machine preset as Trigger.dev names it.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -551,7 +551,7 @@ pub fn json_schema() -> Value {
     json!({
         "$schema": "http://json-schema.org/draft-07/schema#",
         "title": "wfsim scenario",
-        "description": "A Trigger.dev v4 workflow design for wfsim to simulate (see the README's Scenario language).",
+        "description": "A Trigger.dev v4 workflow design for wfsim to simulate (see docs/scenario-language.md).",
         "type": "object",
         "additionalProperties": false,
         "required": ["entry", "tasks"],

@@ -98,7 +98,7 @@ fn report_writes_the_page_the_markdown_the_json_and_every_chart() {
     assert!(leftovers.is_empty());
 }
 
-/// Type 7 quantile (numpy's default), the definition the README gives for every percentile.
+/// Type 7 quantile (numpy's default), the definition docs/guide.md gives for every percentile.
 fn quantile(v: &mut [f64], q: f64) -> f64 {
     v.sort_unstable_by(f64::total_cmp);
     let h = (v.len() - 1) as f64 * q;
@@ -139,7 +139,7 @@ fn compare_reports_speedup_and_cost_ratio_with_intervals() {
     check_charts(&out, &["compare-duration", "compare-progress"]);
     assert!(out.join("index.html").exists() && out.join("report.md").exists() && out.join("comparison.json").exists());
 
-    // The statistics as the README defines them, from the same runs through the library:
+    // The statistics as docs/guide.md defines them, from the same runs through the library:
     // speedup = baseline p50 (p95) duration / the variant's, cost ratio = the variant's mean
     // cost / the baseline's; the interval is the 2.5% and 97.5% points of the statistic over
     // resamples of whole runs (paired: one index picks run i of both designs).

@@ -104,7 +104,7 @@ tasks:
 #[test]
 fn cpu_bound_durations_follow_the_documented_scaling_model_exactly() {
     let sw = &run(CPU, &opts(Some("crunch")), 50)[0];
-    // README: T(v) = (1 - f) / min(v, 1) + f / v, relative to the preset it was measured on.
+    // docs/semantics.md: T(v) = (1 - f) / min(v, 1) + f / v, relative to the preset it was measured on.
     let f = 0.6;
     let t = |v: f64| (1.0 - f) / v.min(1.0) + f / v;
     for p in PRESETS {
@@ -120,7 +120,7 @@ fn cpu_bound_durations_follow_the_documented_scaling_model_exactly() {
     // small-2x and medium-1x both have 1 vCPU: as fast, medium-1x dearer, so dominated.
     assert!(!row(sw, "medium-1x").pareto && row(sw, "small-2x").pareto);
     // Cost and speed pull apart here (micro is cheapest, large-2x fastest), so the balanced
-    // pick is a third preset, and `check_front` checks it against the README's formula.
+    // pick is a third preset, and `check_front` checks it against the formula in docs/guide.md.
     let pick = |p: &Option<sweep::Pick>| p.as_ref().and_then(|p| p.machine).expect("a pick");
     let picks = [pick(&sw.recommended.cost), pick(&sw.recommended.speed), pick(&sw.recommended.balanced)];
     assert_eq!(picks, ["micro", "large-2x", "small-2x"]);
@@ -157,7 +157,7 @@ fn check_front(sw: &Sweep) {
     let b = &sw.rows[at(&sw.recommended.balanced).unwrap()];
     assert_eq!(c.cost_usd.mean, min_cost);
     assert_eq!(s.duration_s.p95, min_p95);
-    // README: `balanced` is the lowest w * cost / cheapest cost + (1 - w) * p95 / fastest p95.
+    // docs/guide.md: `balanced` is the lowest w * cost / cheapest cost + (1 - w) * p95 / fastest p95.
     let w = sw.balance;
     let score = |r: &sweep::Row| w * r.cost_usd.mean / min_cost + (1.0 - w) * r.duration_s.p95 / min_p95;
     for &i in &ok {

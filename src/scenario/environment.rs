@@ -20,7 +20,7 @@ pub(super) const ENVIRONMENT_KEYS: &[&str] = &[
 ];
 
 /// The default cold start: the docs give no number ("a few seconds"), so this is an
-/// assumption the README states.
+/// assumption docs/semantics.md states.
 pub(super) fn default_cold_start() -> Dist {
     Dist::plain(Dist::lognormal_median_p95(2.0, 6.0))
 }
