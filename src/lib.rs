@@ -11,6 +11,7 @@ pub mod error;
 pub mod model;
 pub mod montecarlo;
 pub mod output;
+pub mod paired;
 pub mod platform;
 pub mod plot;
 pub mod report;
