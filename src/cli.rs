@@ -162,8 +162,9 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
-    /// Rank what matters: each work step's duration and failure probability moved down and up
-    /// one at a time, by effect on p95 duration and mean cost.
+    /// Rank what matters: work durations and failure rates, input attributes, counts, queue
+    /// limits, maxAttempts and presets moved down and up one at a time, by their effect on one
+    /// metric with a paired 95% interval.
     #[command(
         after_help = "Examples:\n  wfsim sensitivity scenarios/pdf-processing.yaml\n  wfsim sensitivity scenarios/transcription-parallel.yaml --delta 0.5 --out reports/sensitivity"
     )]
@@ -173,6 +174,9 @@ pub enum Command {
         /// How far each parameter moves: x(1 - delta) and x(1 + delta).
         #[arg(long, default_value_t = 0.2)]
         delta: f64,
+        /// What parameters are ranked by: p95 or p50 duration, mean duration, mean cost.
+        #[arg(long, value_enum, default_value_t = crate::paired::Metric::P95)]
+        metric: crate::paired::Metric,
         /// Also write the tornado chart (SVG and PNG) and sensitivity.json here.
         #[arg(long)]
         out: Option<PathBuf>,
@@ -243,8 +247,14 @@ pub fn main_with(cli: Cli) -> ExitCode {
             };
             sweep_cmd(&file, opts, out.as_deref(), runs.config(), format)
         }
-        Command::Sensitivity { file, delta, out, runs, format } => {
-            sensitivity_cmd(&file, delta, out.as_deref(), runs.config(), format)
+        Command::Sensitivity { file, delta, metric, out, runs, format } => {
+            let o = crate::sweep::SensitivityOptions {
+                delta,
+                metric,
+                isolated: runs.isolated,
+                replications: runs.replications,
+            };
+            sensitivity_cmd(&file, o, out.as_deref(), runs.config(), format)
         }
     };
     match r {
@@ -543,18 +553,24 @@ fn sweep_cmd(file: &Path, a: SweepArgs, out: Option<&Path>, cfg: Config, format:
     Ok(none > 0)
 }
 
-fn sensitivity_cmd(file: &Path, delta: f64, out: Option<&Path>, cfg: Config, format: Format) -> Result<bool, Stop> {
+fn sensitivity_cmd(
+    file: &Path,
+    o: crate::sweep::SensitivityOptions,
+    out: Option<&Path>,
+    cfg: Config,
+    format: Format,
+) -> Result<bool, Stop> {
     use crate::sweep;
     let (model, _) = load_source(file, cfg)?;
     if out.is_some() {
         crate::output::install_interrupt_cleanup();
     }
-    let variants = sweep::sensitivity_variants(&model);
+    let variants = sweep::sensitivity_variants(&model, o.delta);
     if format == Format::Table {
         eprintln!("simulating {variants} variants of {}, {} runs each (seed {})", model.name, cfg.runs, cfg.seed);
     }
     let bar = ProgressBar::new(variants * cfg.runs);
-    let r = sweep::sensitivity(&model, delta, cfg, &|n| bar.advance(n));
+    let r = sweep::sensitivity(&model, o, cfg, &|n| bar.advance(n));
     bar.finish();
     let s = r.map_err(sweep_error)?;
     let json = to_json(&s)?;

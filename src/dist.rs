@@ -93,6 +93,32 @@ impl Dist {
         Shape::LogNormal { mu, sigma: (p95.ln() - mu) / Z95 }
     }
 
+    /// The distribution of `f` times a draw (before `min`/`max` and rounding, which scale
+    /// too: a rounded attribute stays whole). None for a 0/1 draw (`bernoulli`), which has no
+    /// scale. Draws from the same random numbers as the original: a draw of the result is
+    /// `f` times the unclamped draw of `self` (up to rounding; a uniform of whole numbers
+    /// keeps whole ends, scaled and rounded).
+    pub fn scaled(&self, f: f64) -> Option<Dist> {
+        let shape = match &self.shape {
+            Shape::Fixed(v) => Shape::Fixed(v * f),
+            Shape::Uniform { lo, hi } => Shape::Uniform { lo: lo * f, hi: hi * f },
+            // Whole numbers stay whole: the ends scaled and rounded.
+            Shape::UniformInt { lo, hi } => {
+                Shape::UniformInt { lo: (*lo as f64 * f).round() as i64, hi: (*hi as f64 * f).round() as i64 }
+            }
+            Shape::Triangular { lo, mode, hi } => Shape::Triangular { lo: lo * f, mode: mode * f, hi: hi * f },
+            Shape::Normal { mean, sd } => Shape::Normal { mean: mean * f, sd: sd * f },
+            Shape::LogNormal { mu, sigma } => Shape::LogNormal { mu: mu + f.ln(), sigma: *sigma },
+            Shape::Exponential { mean } => Shape::Exponential { mean: mean * f },
+            Shape::Bernoulli { .. } => return None,
+            Shape::Choice { cum, values } => {
+                Shape::Choice { cum: cum.clone(), values: values.iter().map(|v| v * f).collect() }
+            }
+            Shape::Empirical(v) => Shape::Empirical(v.iter().map(|x| x * f).collect()),
+        };
+        Some(Dist { shape, min: self.min.map(|x| x * f), max: self.max.map(|x| x * f), round: self.round })
+    }
+
     pub fn sample(&self, rng: &mut SimRng) -> f64 {
         let mut x = match &self.shape {
             Shape::Fixed(v) => *v,

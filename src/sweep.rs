@@ -11,7 +11,7 @@
 use crate::engine::SimError;
 use crate::error::{LoadError, closest};
 use crate::model::{Model, TaskId};
-use crate::montecarlo::{self, Config};
+use crate::montecarlo::Config;
 use crate::paired;
 use crate::platform::{MachineId, PRESETS, machine_by_name, machine_names};
 use crate::report::Statuses;
@@ -888,28 +888,75 @@ pub fn all_table(sweeps: &[Sweep]) -> String {
 // Sensitivity
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum Kind {
     /// A work step's duration, scaled.
     Duration,
     /// A work step's failure probability, scaled and clamped to [0, 1].
     Failure,
+    /// An `input:` attribute, every draw scaled (a whole-number attribute stays whole).
+    Input,
+    /// A count (fan-out size) written as a number or a distribution, scaled and rounded.
+    Count,
+    /// A queue's `concurrencyLimit`, one step at least each way.
+    QueueLimit,
+    /// A task's `retry.maxAttempts`, one step at least each way.
+    MaxAttempts,
+    /// A task's machine preset: the next smaller and the next larger.
+    Machine,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Duration => "duration",
+            Kind::Failure => "failure",
+            Kind::Input => "input",
+            Kind::Count => "count",
+            Kind::QueueLimit => "queue_limit",
+            Kind::MaxAttempts => "max_attempts",
+            Kind::Machine => "machine",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Base {
     pub p95_duration_s: f64,
     pub mean_cost_usd: f64,
+    /// The ranking metric's value in the scenario as written.
+    pub value: f64,
 }
 
-/// One parameter moved down and up: the relative change of p95 duration and mean cost
-/// (0.1 = 10% more than the base).
+/// A relative effect (0.1 = 10% more than the base) and the half-width of its paired 95%
+/// interval (null when it cannot be estimated).
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Effect {
+    pub value: f64,
+    pub ci95: f64,
+}
+
+impl Effect {
+    /// Inside the noise: the interval holds 0.
+    pub fn noise(&self) -> bool {
+        !self.ci95.is_nan() && self.value.abs() <= self.ci95
+    }
+}
+
+/// One parameter moved down and up: the relative change of the ranking metric (with its
+/// interval), of p95 duration and of mean cost.
 #[derive(Debug, Clone, Serialize)]
 pub struct Param {
     pub key: String,
     pub kind: Kind,
-    /// The step's task and name (`generate-summary/gpt-4o`), or its key when it has no name.
+    /// The step's task and name (`generate-summary/gpt-4o`), the task, queue or attribute.
     pub label: String,
+    /// The value as written and the two it moved to (`10`, `8`, `12`; `x1`, `x0.8`, `x1.2`).
+    pub values: [String; 3],
+    pub down: Effect,
+    pub up: Effect,
+    /// Both effects inside the noise.
+    pub noise: bool,
     pub p95_down: f64,
     pub p95_up: f64,
     pub cost_down: f64,
@@ -917,20 +964,28 @@ pub struct Param {
 }
 
 impl Param {
-    /// The largest absolute effect, on either measure, in either direction.
+    /// The largest absolute effect on the ranking metric.
     pub fn effect(&self) -> f64 {
-        [self.p95_down, self.p95_up, self.cost_down, self.cost_up].iter().fold(0.0, |a, x| a.max(x.abs()))
+        self.down.value.abs().max(self.up.value.abs())
     }
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Sensitivity {
     pub scenario: String,
+    /// The environment the variants were simulated in (`Environment::describe`).
+    pub environment: String,
+    /// Replications of the scenario's load per variant; null: runs alone.
+    pub load: Option<u64>,
+    /// The scenario has a load but `--isolated` simulated runs alone.
+    pub isolated: bool,
     pub runs: u64,
     pub seed: u64,
     pub delta: f64,
+    /// What parameters are ranked by.
+    pub metric: paired::Metric,
     pub base: Base,
-    /// Largest effect first.
+    /// Largest effect on the metric first.
     pub parameters: Vec<Param>,
 }
 
@@ -944,68 +999,288 @@ pub fn step_label(key: &str, name: &str) -> String {
     format!("{task}/{name}")
 }
 
-fn p95_and_cost(model: &Model, cfg: Config, on_runs: &(dyn Fn(u64) + Sync)) -> Result<(f64, f64), SimError> {
-    let mc = montecarlo::run_with(model, cfg, on_runs)?;
-    let mut d: Vec<f64> = mc.outcomes.iter().map(|o| o.duration_s).collect();
-    d.sort_unstable_by(f64::total_cmp);
-    let p95 = crate::stats::quantile_sorted(&d, 0.95).unwrap_or(0.0);
-    let cost = crate::stats::mean(&mc.outcomes.iter().map(|o| o.cost_usd).collect::<Vec<_>>()).unwrap_or(0.0);
-    Ok((p95, cost))
+/// One parameter a sensitivity analysis moves, and how.
+#[derive(Debug, Clone)]
+struct Knob {
+    key: String,
+    kind: Kind,
+    label: String,
+    values: [String; 3],
+    what: Move,
+}
+
+#[derive(Debug, Clone)]
+enum Move {
+    Work(usize),
+    Failure(usize),
+    Input(usize),
+    /// A count: fixed (index into `counts`) or a distribution (index into `dists`).
+    CountFixed(usize, [u32; 2]),
+    CountDist(usize),
+    /// Tasks sharing the queue, and the two limits.
+    Queue(Vec<usize>, [u32; 2]),
+    Attempts(usize, [u32; 2]),
+    Machine(usize, [MachineId; 2]),
+}
+
+/// An integer moved by x(1 - delta) and x(1 + delta), rounded, and at least one step each
+/// way (not below 1). None when it cannot move down.
+fn int_steps(v: u32, delta: f64) -> Option<[u32; 2]> {
+    let x = v as f64;
+    let down = ((x * (1.0 - delta)).round() as u32).min(v.saturating_sub(1));
+    let up = ((x * (1.0 + delta)).round() as u32).max(v + 1);
+    (down >= 1).then_some([down, up])
+}
+
+fn knobs(model: &Model, delta: f64) -> Vec<Knob> {
+    let f = |x: f64| format!("x{}", (x * 1000.0).round() / 1000.0);
+    let scaled = [f(1.0), f(1.0 - delta), f(1.0 + delta)];
+    let mut out = Vec::new();
+    for (i, w) in model.works.iter().enumerate() {
+        let label = step_label(&w.key, &w.name);
+        out.push(Knob {
+            key: w.key.clone(),
+            kind: Kind::Duration,
+            label: label.clone(),
+            values: scaled.clone(),
+            what: Move::Work(i),
+        });
+        if w.failure > 0.0 {
+            out.push(Knob {
+                key: format!("{}.failure", w.key),
+                kind: Kind::Failure,
+                label,
+                values: scaled.clone(),
+                what: Move::Failure(i),
+            });
+        }
+    }
+    for (i, a) in model.inputs.iter().enumerate() {
+        if a.categories.is_empty() && a.dist.scaled(1.0).is_some() && a.dist.as_fixed() != Some(0.0) {
+            out.push(Knob {
+                key: format!("input.{}", a.name),
+                kind: Kind::Input,
+                label: format!("input {}", a.name),
+                values: scaled.clone(),
+                what: Move::Input(i),
+            });
+        }
+    }
+    for (i, c) in model.counts.iter().enumerate() {
+        let label = count_label(model, i as u32);
+        match *c {
+            crate::model::Count::Fixed(n) => {
+                if let Some(st) = int_steps(n, delta) {
+                    out.push(Knob {
+                        key: format!("counts[{i}]"),
+                        kind: Kind::Count,
+                        label,
+                        values: [n.to_string(), st[0].to_string(), st[1].to_string()],
+                        what: Move::CountFixed(i, st),
+                    });
+                }
+            }
+            crate::model::Count::Dist(d) => out.push(Knob {
+                key: format!("counts[{i}]"),
+                kind: Kind::Count,
+                label,
+                values: scaled.clone(),
+                what: Move::CountDist(d as usize),
+            }),
+            crate::model::Count::Attr(_) => {}
+        }
+    }
+    let mut queues_seen: Vec<&str> = Vec::new();
+    for t in &model.tasks {
+        if let Some(q) = &t.queue
+            && let Some(l) = q.concurrency_limit
+            && !queues_seen.contains(&q.name.as_str())
+        {
+            queues_seen.push(&q.name);
+            let tasks: Vec<usize> = (0..model.tasks.len())
+                .filter(|&j| model.tasks[j].queue.as_ref().is_some_and(|o| o.name == q.name))
+                .collect();
+            if let Some(st) = int_steps(l, delta) {
+                out.push(Knob {
+                    key: format!("tasks.{}.queue.concurrencyLimit", t.name),
+                    kind: Kind::QueueLimit,
+                    label: format!("queue {}", q.name),
+                    values: [l.to_string(), st[0].to_string(), st[1].to_string()],
+                    what: Move::Queue(tasks, st),
+                });
+            }
+        }
+    }
+    for (i, t) in model.tasks.iter().enumerate() {
+        if let Some(st) = int_steps(t.retry.max_attempts, delta) {
+            out.push(Knob {
+                key: format!("tasks.{}.retry.maxAttempts", t.name),
+                kind: Kind::MaxAttempts,
+                label: format!("{} maxAttempts", t.name),
+                values: [t.retry.max_attempts.to_string(), st[0].to_string(), st[1].to_string()],
+                what: Move::Attempts(i, st),
+            });
+        }
+    }
+    for (i, t) in model.tasks.iter().enumerate() {
+        let m = t.machine as usize;
+        if m > 0 && m + 1 < PRESETS.len() {
+            let pair = [(m - 1) as MachineId, (m + 1) as MachineId];
+            out.push(Knob {
+                key: format!("tasks.{}.machine", t.name),
+                kind: Kind::Machine,
+                label: format!("{} machine", t.name),
+                values: [PRESETS[m].name.into(), PRESETS[m - 1].name.into(), PRESETS[m + 1].name.into()],
+                what: Move::Machine(i, pair),
+            });
+        }
+    }
+    out
+}
+
+/// What count `c` counts, e.g. `ocr-pdf parallel count`, `fan-out batch of fetch`.
+fn count_label(model: &Model, c: u32) -> String {
+    use crate::model::{DurSpec, Op};
+    let task_at = |pc: usize| {
+        model.tasks.iter().filter(|t| t.entry_pc as usize <= pc).max_by_key(|t| t.entry_pc).map_or("?", |t| &t.name)
+    };
+    for (pc, op) in model.ops.iter().enumerate() {
+        let what = match op {
+            Op::Parallel { count, .. } if *count == c => "parallel count".to_owned(),
+            Op::Trigger { task, count, .. } | Op::BatchTriggerAndWait { task, count, .. } if *count == c => {
+                format!("batch of {}", model.tasks[*task as usize].name)
+            }
+            _ => continue,
+        };
+        return format!("{} {what}", task_at(pc));
+    }
+    for w in &model.works {
+        if let DurSpec::PerUnit { count, .. } = w.duration
+            && count == c
+        {
+            return format!("{} units", step_label(&w.key, &w.name));
+        }
+    }
+    format!("count {c}")
+}
+
+/// The model with one knob moved (`k` 0: down, 1: up), its derived parts (queue layout, the
+/// choice of engine path) recomputed as the scenario loader computes them.
+fn moved(model: &Model, knob: &Knob, k: usize, delta: f64) -> Model {
+    let f = [1.0 - delta, 1.0 + delta][k];
+    let mut m = model.clone();
+    match &knob.what {
+        Move::Work(i) => m.works[*i].scale.iter_mut().for_each(|s| *s *= f),
+        Move::Failure(i) => m.works[*i].failure = (m.works[*i].failure * f).clamp(0.0, 1.0),
+        Move::Input(i) => {
+            if let Some(d) = m.inputs[*i].dist.scaled(f) {
+                m.inputs[*i].dist = d;
+            }
+        }
+        Move::CountFixed(i, st) => m.counts[*i] = crate::model::Count::Fixed(st[k]),
+        Move::CountDist(d) => {
+            if let Some(x) = m.dists[*d].scaled(f) {
+                m.dists[*d] = x;
+            }
+        }
+        Move::Queue(tasks, st) => {
+            for &t in tasks {
+                if let Some(q) = &mut m.tasks[t].queue {
+                    q.concurrency_limit = Some(st[k]);
+                }
+            }
+        }
+        Move::Attempts(t, st) => m.tasks[*t].retry.max_attempts = st[k],
+        Move::Machine(t, pair) => m.tasks[*t].machine = pair[k],
+    }
+    m.queues = m.queue_layout();
+    m.direct = crate::engine::direct_supported(&m);
+    m
 }
 
 /// How many simulations [`sensitivity`] runs for a model: the base, and two per parameter.
-pub fn sensitivity_variants(model: &Model) -> u64 {
-    1 + 2 * model.works.iter().map(|w| 1 + u64::from(w.failure > 0.0)).sum::<u64>()
+pub fn sensitivity_variants(model: &Model, delta: f64) -> u64 {
+    1 + 2 * knobs(model, delta).len() as u64
 }
 
-/// Moves each work step's duration (its per-preset scale) and each non-zero failure
-/// probability by `x(1 - delta)` and `x(1 + delta)`, one at a time, with the same seed.
+/// What [`sensitivity`] simulates and ranks by.
+#[derive(Debug, Clone, Copy)]
+pub struct SensitivityOptions {
+    pub delta: f64,
+    pub metric: paired::Metric,
+    pub isolated: bool,
+    pub replications: u64,
+}
+
+/// Moves each parameter a designer can change or does not know down and up, one at a time,
+/// with the same random numbers (see [`Kind`]): work durations and failure probabilities,
+/// input attributes and counts by `x(1 - delta)` and `x(1 + delta)`; queue limits and
+/// `maxAttempts` by as much and at least one step; machine presets to their neighbours. Each
+/// effect on the metric is a paired difference against the scenario as written, with its
+/// 95% interval; parameters are ranked by their largest effect.
 pub fn sensitivity(
     model: &Model,
-    delta: f64,
+    o: SensitivityOptions,
     cfg: Config,
     on_runs: &(dyn Fn(u64) + Sync),
 ) -> Result<Sensitivity, SweepError> {
+    let delta = o.delta;
     if !(delta > 0.0 && delta < 1.0) {
         return Err(SweepError::Usage(format!("--delta {delta} is not in (0, 1) (0.2 moves each parameter by 20%)")));
     }
     if cfg.runs == 0 {
         return Err(SweepError::Usage("--runs must be at least 1".into()));
     }
-    let (bp, bc) = p95_and_cost(model, cfg, on_runs)?;
+    let mode = sim::Mode::of(model, o.isolated, o.replications);
+    let blocks = |m: &Model| -> Result<paired::Blocks, SweepError> {
+        Ok(paired::Blocks::of(&sim::simulate(m, mode, cfg, true, Vec::new(), on_runs)?))
+    };
+    let base = blocks(model)?;
     let rel = |v: f64, b: f64| if b != 0.0 { v / b - 1.0 } else { 0.0 };
+    let metric = o.metric;
+    let bv = base.pooled.get(metric);
     let mut params = Vec::new();
-    for (i, w) in model.works.iter().enumerate() {
-        let kinds: &[Kind] = if w.failure > 0.0 { &[Kind::Duration, Kind::Failure] } else { &[Kind::Duration] };
-        for &kind in kinds {
-            let mut res = [(0.0, 0.0); 2];
-            for (k, f) in [1.0 - delta, 1.0 + delta].into_iter().enumerate() {
-                let mut m = model.clone();
-                let ws = &mut m.works[i];
-                match kind {
-                    Kind::Duration => ws.scale.iter_mut().for_each(|s| *s *= f),
-                    Kind::Failure => ws.failure = (ws.failure * f).clamp(0.0, 1.0),
-                }
-                res[k] = p95_and_cost(&m, cfg, on_runs)?;
-            }
-            params.push(Param {
-                key: w.key.clone(),
-                kind,
-                label: step_label(&w.key, &w.name),
-                p95_down: rel(res[0].0, bp),
-                p95_up: rel(res[1].0, bp),
-                cost_down: rel(res[0].1, bc),
-                cost_up: rel(res[1].1, bc),
-            });
+    for knob in knobs(model, delta) {
+        let mut eff = [Effect { value: 0.0, ci95: f64::NAN }; 2];
+        let mut pooled = [paired::Values::default(); 2];
+        for (k, e) in eff.iter_mut().enumerate() {
+            let b = blocks(&moved(model, &knob, k, delta))?;
+            let d = paired::diff(&b, &base, metric);
+            *e = if bv != 0.0 {
+                Effect { value: d.value / bv, ci95: d.half / bv.abs() }
+            } else {
+                Effect { value: 0.0, ci95: f64::NAN }
+            };
+            pooled[k] = b.pooled;
         }
+        params.push(Param {
+            key: knob.key,
+            kind: knob.kind,
+            label: knob.label,
+            values: knob.values,
+            noise: eff[0].noise() && eff[1].noise(),
+            down: eff[0],
+            up: eff[1],
+            p95_down: rel(pooled[0].p95, base.pooled.p95),
+            p95_up: rel(pooled[1].p95, base.pooled.p95),
+            cost_down: rel(pooled[0].cost, base.pooled.cost),
+            cost_up: rel(pooled[1].cost, base.pooled.cost),
+        });
     }
     params.sort_by(|a, b| b.effect().total_cmp(&a.effect()));
     Ok(Sensitivity {
         scenario: model.name.clone(),
+        environment: model.environment.describe(),
+        load: match mode {
+            sim::Mode::Load { replications } => Some(replications),
+            sim::Mode::Alone => None,
+        },
+        isolated: o.isolated && model.load.is_some(),
         runs: cfg.runs,
         seed: cfg.seed,
         delta,
-        base: Base { p95_duration_s: bp, mean_cost_usd: bc },
+        metric,
+        base: Base { p95_duration_s: base.pooled.p95, mean_cost_usd: base.pooled.cost, value: bv },
         parameters: params,
     })
 }
@@ -1014,40 +1289,69 @@ pub fn sensitivity(
 pub fn sensitivity_table(s: &Sensitivity) -> String {
     use crate::report::table::{secs, usd};
     let d = (s.delta * 100.0).round();
-    let signed = |x: f64| if (x * 100.0).abs() < 0.05 { "0.0%".to_owned() } else { format!("{:+.1}%", x * 100.0) };
+    let signed = |x: f64| {
+        if x == 0.0 {
+            "0.0%".to_owned()
+        } else if (x * 100.0).abs() < 0.05 {
+            // Too small to show but not nothing: the sign says which way.
+            if x > 0.0 { "+0.0%".to_owned() } else { "-0.0%".to_owned() }
+        } else {
+            format!("{:+.1}%", x * 100.0)
+        }
+    };
+    let eff = |e: &Effect| {
+        let ci = if e.ci95.is_nan() { String::new() } else { format!(" ± {:.1}%", e.ci95 * 100.0) };
+        format!("{}{ci}", signed(e.value))
+    };
+    let m = s.metric.name();
     let mut rows = vec![vec![
         "rank".to_owned(),
         "parameter".to_owned(),
         "kind".to_owned(),
-        format!("p95 -{d}%"),
-        format!("p95 +{d}%"),
-        format!("cost -{d}%"),
-        format!("cost +{d}%"),
+        "as written".to_owned(),
+        "down / up".to_owned(),
+        format!("{m} down"),
+        format!("{m} up"),
+        String::new(),
     ]];
     for (i, p) in s.parameters.iter().enumerate() {
         rows.push(vec![
             (i + 1).to_string(),
             p.label.clone(),
-            format!("{:?}", p.kind).to_lowercase(),
-            signed(p.p95_down),
-            signed(p.p95_up),
-            signed(p.cost_down),
-            signed(p.cost_up),
+            p.kind.name().to_owned(),
+            p.values[0].clone(),
+            format!("{} / {}", p.values[1], p.values[2]),
+            eff(&p.down),
+            eff(&p.up),
+            if p.noise { "noise".to_owned() } else { String::new() },
         ]);
     }
-    let t = if s.parameters.is_empty() {
-        "the scenario has no work step: nothing to vary\n".to_owned()
+    let t =
+        if s.parameters.is_empty() { "the scenario has nothing to vary\n".to_owned() } else { layout(&rows, 5, true) };
+    let base = match s.metric {
+        paired::Metric::Cost => usd(s.base.value),
+        _ => secs(s.base.value),
+    };
+    let each = match s.load {
+        Some(r) => format!("{r} replications of the load each"),
+        None => format!("{} runs each", s.runs),
+    };
+    let noise = match s.load {
+        Some(r) => format!("over the {r} replications"),
+        None => format!("over {} batches of runs", paired::BATCHES),
+    };
+    let isolated = if s.isolated {
+        "--isolated: the scenario's load: block is ignored; each workflow run has the platform to itself\n"
     } else {
-        layout(&rows, 3, false)
+        ""
     };
     format!(
-        "sensitivity of {}: each parameter x{} and x{} in turn, {} runs each, seed {} (the same random numbers)\n\
-         base: p95 duration {}, mean cost {} per run\n\
-         columns: change of p95 duration and of mean cost when the parameter moves down / up by {d}%\n\n{t}",
+        "sensitivity of {}; {}\n\
+         each parameter down and up in turn ({d}%, at least one step for whole numbers, neighbouring presets), {each}, seed {} (the same random numbers)\n\
+         {isolated}base: {m} {base} (p95 duration {}, mean cost {} per run)\n\
+         columns: change of the {m} against the scenario as written, ± a paired 95% interval {noise}; noise: both inside it\n\n{t}",
         s.scenario,
-        1.0 - s.delta,
-        1.0 + s.delta,
-        s.runs,
+        s.environment,
         s.seed,
         secs(s.base.p95_duration_s),
         usd(s.base.mean_cost_usd),

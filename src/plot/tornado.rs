@@ -31,7 +31,7 @@ impl Tornado<'_> {
 }
 
 fn label(p: &Param) -> String {
-    format!("{} ({})", p.label, if p.kind == crate::sweep::Kind::Duration { "duration" } else { "failure" })
+    format!("{} ({})", p.label, p.kind.name())
 }
 
 impl Chart for Tornado<'_> {
