@@ -44,9 +44,10 @@ pub struct Sim {
     /// An extra SLO to check, e.g. 'p95(duration) < 5m' (repeatable).
     #[arg(long = "slo", value_name = "EXPR")]
     pub slo: Vec<String>,
-    /// With a `load:` block: independent replications of the whole period (for intervals).
-    #[arg(long, default_value_t = 1)]
-    pub replications: u64,
+    /// With a `load:` block: independent replications of the whole period; their means give
+    /// the intervals (default: 1 for run and report, 10 for compare).
+    #[arg(long)]
+    pub replications: Option<u64>,
     /// Ignore the `load:` block: every workflow run has the platform to itself.
     #[arg(long)]
     pub isolated: bool,
@@ -271,6 +272,8 @@ struct Simulated {
     summary: RunSummary,
     /// Design warnings: the loader's, then those the simulation found (for the report).
     warnings: Vec<crate::error::Diagnostic>,
+    /// Under load: measured runs per replication (`sim::Simulation::reps`).
+    reps: Vec<usize>,
 }
 
 /// `validate`'s short simulation: the warnings that need one (printed and returned), and a
@@ -304,13 +307,13 @@ fn simulate(file: &Path, sim: &Sim, quiet: bool, keep: bool) -> Result<Simulated
     let cli_slos = parse_slos(&sim.slo)?;
     let mut loaded = load(file)?;
     loaded.model.slos.extend(cli_slos);
-    let (mc, summary) = simulate_model(&loaded.model, sim, quiet, keep)?;
+    let crate::sim::Simulation { mc, summary, reps } = simulate_model(&loaded.model, sim, quiet, keep)?;
     let mut warnings = std::mem::take(&mut loaded.warnings);
     warnings.extend(print_simulated_warnings(&loaded, &mc, sim.seed));
-    Ok(Simulated { model: loaded.model, mc, summary, warnings })
+    Ok(Simulated { model: loaded.model, mc, summary, warnings, reps })
 }
 
-fn simulate_model(model: &Model, sim: &Sim, quiet: bool, keep: bool) -> Result<(McResult, RunSummary), Stop> {
+fn simulate_model(model: &Model, sim: &Sim, quiet: bool, keep: bool) -> Result<crate::sim::Simulation, Stop> {
     if sim.runs == 0 {
         eprintln!("error: --runs must be at least 1");
         return Err(Stop(2));
@@ -325,7 +328,7 @@ fn simulate_model(model: &Model, sim: &Sim, quiet: bool, keep: bool) -> Result<(
     for n in &notes {
         eprintln!("note: {n}");
     }
-    let mode = crate::sim::Mode::of(model, sim.isolated, sim.replications);
+    let mode = crate::sim::Mode::of(model, sim.isolated, sim.replications.unwrap_or(1));
     let cfg = Config { runs: sim.runs, seed: sim.seed, threads: sim.threads };
     if !quiet {
         match mode {
@@ -341,7 +344,7 @@ fn simulate_model(model: &Model, sim: &Sim, quiet: bool, keep: bool) -> Result<(
         Stop(2)
     })?;
     bar.finish();
-    Ok((s.mc, s.summary))
+    Ok(s)
 }
 
 fn run(file: &Path, sim: &Sim, format: Format) -> Result<bool, Stop> {
@@ -386,9 +389,13 @@ fn compare_cmd(files: &[PathBuf], out: Option<&Path>, sim: &Sim, format: Format)
     if out.is_some() {
         crate::output::install_interrupt_cleanup();
     }
+    // Paired intervals under load need replications to pair.
+    let sim =
+        &Sim { replications: Some(sim.replications.unwrap_or(crate::sweep::DEFAULT_REPLICATIONS)), ..sim.clone() };
     let sims: Vec<Simulated> = files.iter().map(|f| simulate(f, sim, true, true)).collect::<Result<_, _>>()?;
     let pairs: Vec<(&RunSummary, &McResult)> = sims.iter().map(|s| (&s.summary, &s.mc)).collect();
-    let c = bundle::compare(&pairs, sim.seed);
+    let reps: Vec<&[usize]> = sims.iter().map(|s| s.reps.as_slice()).collect();
+    let c = bundle::compare_blocks(&pairs, &reps, sim.seed);
     let text = match format {
         Format::Table => report::table::comparison(&c),
         Format::Json => {

@@ -562,3 +562,66 @@ fn each_resume_of_an_attempt_draws_its_own_start_latency() {
         assert!((sd - want).abs() < 4.0 * se, "{k} resumes: sd {sd} vs {want} (shared draw: {shared}), {n} runs");
     }
 }
+
+/// The 95% interval of a mean under load comes from replication means (Student's t), not
+/// from runs that share queues treated as independent. Over 200 seeds of 5 replications of an
+/// M/M/4 at utilisation 0.8, the interval of the mean duration must cover the grand mean of
+/// all 1,000 replications in 95% of seeds: within 4 binomial standard errors (sqrt(0.95 x
+/// 0.05 / 200) = 1.5%). The interval that treats runs as independent covers it far less
+/// often (checked, so the test can tell the two apart).
+#[test]
+fn the_interval_of_a_mean_under_load_covers_the_spread_of_replication_means() {
+    use wfsim::montecarlo::Config;
+    use wfsim::sim::{self, Mode};
+    let y = MMC.replace("duration: 3000s", "duration: 600s").replace("warmup: 200s", "warmup: 100s");
+    let m = load_str(&y, "mmc.yaml").unwrap().model;
+    let (seeds, reps) = (200u64, 5u64);
+    let mut per_seed = Vec::new();
+    let mut all_means = Vec::new();
+    for seed in 1..=seeds {
+        let cfg = Config { runs: 1, seed, threads: None };
+        let s = sim::simulate(&m, Mode::Load { replications: reps }, cfg, true, Vec::new(), &|_| {}).unwrap();
+        let means: Vec<f64> =
+            s.replications().iter().map(|r| mean(&r.iter().map(|o| o.duration_s).collect::<Vec<_>>())).collect();
+        all_means.extend_from_slice(&means);
+        // The interval the summary prints, and the one that treats every run as independent.
+        let naive = wfsim::stats::mean_ci95(&s.mc.outcomes.iter().map(|o| o.duration_s).collect::<Vec<_>>()).unwrap().1;
+        per_seed.push((s.summary.duration_s.mean, s.summary.duration_s.mean_ci95, mean(&means), naive));
+    }
+    let truth = mean(&all_means);
+    let covered =
+        |f: &dyn Fn(&(f64, f64, f64, f64)) -> bool| per_seed.iter().filter(|x| f(x)).count() as f64 / seeds as f64;
+    let coverage = covered(&|&(_, ci, rep_mean, _)| (rep_mean - truth).abs() <= ci);
+    let naive = covered(&|&(m, _, _, naive)| (m - truth).abs() <= naive);
+    let se = (0.95f64 * 0.05 / seeds as f64).sqrt();
+    assert!((coverage - 0.95).abs() <= 4.0 * se, "coverage {coverage} (naive {naive})");
+    assert!(naive < 0.95 - 4.0 * se, "the naive interval covers {naive}: the test could not tell them apart");
+}
+
+/// A load of bursts only (no steady arrivals) runs, and one arrival reports every grant it
+/// made: a parent that waits for three children in turn takes a slot to start, gives it back
+/// at each triggerAndWait and takes one to resume (4 grants in its queue), and each child one
+/// (3): 7, all without waiting on an idle environment.
+#[test]
+fn bursts_only_and_a_single_arrival_report_every_grant() {
+    let y = "name: one\nstartLatency: 0s\ncoldStart: 0s\nentry: p\ntasks:\n  p:\n    steps:\n      - triggerAndWait: c\n      - triggerAndWait: c\n      - triggerAndWait: c\n  c:\n    steps:\n      - work: { duration: 5s }\nload:\n  duration: 10m\n  bursts: [ { at: 0s, runs: RUNS } ]\n";
+    let one = load(&y.replace("RUNS", "1"), 1, 1);
+    let r = &one.reps[0];
+    assert_eq!(r.outcomes.len(), 1);
+    assert_eq!(r.outcomes[0].duration_s, 15.0);
+    let grants: Vec<usize> = r.queues.iter().map(|q| q.waits.len()).collect();
+    assert_eq!(grants.iter().sum::<usize>(), 7, "{grants:?}");
+    assert!(r.queues.iter().all(|q| q.waits.iter().all(|&w| w == 0.0)));
+    let m = load_str(&y.replace("RUNS", "1"), "one.yaml").unwrap().model;
+    let s = wfsim::report::load::summarise(&m, &one).unwrap();
+    assert_eq!((s.queue_wait_s.grants, s.arrived), (7, 1));
+    // One replication: no interval (null), not a made-up 0.
+    assert!(s.queue_wait_s.mean_ci95.is_nan());
+    // Bursts only: 20 runs at once, in 3 replications, every one measured and completed.
+    let b = load(&y.replace("RUNS", "20"), 3, 1);
+    for r in &b.reps {
+        assert_eq!(r.outcomes.len(), 20);
+        assert!(r.outcomes.iter().all(|o| o.status == wfsim::engine::Status::Completed));
+        assert_eq!(r.queues.iter().map(|q| q.waits.len()).sum::<usize>(), 20 * 7);
+    }
+}

@@ -3,14 +3,15 @@
 use crate::engine::LoadOutcome;
 use crate::model::Model;
 use crate::montecarlo::LoadResult;
-use crate::stats::mean_ci95;
+use crate::stats::mean_ci95_t;
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct Waits {
     pub mean: f64,
-    /// Half-width of the 95% interval of the mean, across replications.
+    /// Half-width of the 95% interval of the mean: Student's t over the replication means
+    /// (null from one replication).
     pub mean_ci95: f64,
     pub p50: f64,
     pub p95: f64,
@@ -117,7 +118,8 @@ fn waits(per_rep: &[&[f64]]) -> Waits {
     }
     let means: Vec<f64> =
         per_rep.iter().filter(|w| !w.is_empty()).map(|w| w.iter().sum::<f64>() / w.len() as f64).collect();
-    let ci = if means.len() >= 2 { mean_ci95(&means).map_or(0.0, |x| x.1) } else { 0.0 };
+    // Student's t over the replication means (NaN, null in JSON, from one replication).
+    let ci = mean_ci95_t(&means).map_or(f64::NAN, |x| x.1);
     let waiting = all.iter().filter(|&&x| x > 1e-9).count() as f64 / all.len() as f64;
     let mean = all.iter().sum::<f64>() / all.len() as f64;
     let q = crate::stats::quantiles_select(&mut all, &[0.5, 0.95, 0.99]);
@@ -187,7 +189,7 @@ pub fn summarise(model: &Model, r: &LoadResult) -> Option<LoadSummary> {
     let mut overall = waits(&per_rep_refs);
     overall.grants = all.iter().map(|w| w.len() as u64).sum();
     let tput: Vec<f64> = reps.iter().map(|o| o.completed_in_window as f64 / span(o) * 60.0).collect();
-    let (tm, tci) = mean_ci95(&tput).unwrap_or((0.0, 0.0));
+    let (tm, tci) = mean_ci95_t(&tput).unwrap_or((0.0, f64::NAN));
     let env = reps.iter().map(|o| o.env_busy_area / (o.env_base as f64 * span(o))).sum::<f64>() / reps.len() as f64;
     let starts: u64 = reps.iter().map(|o| o.starts).sum();
     let warm: u64 = reps.iter().map(|o| o.warm_starts).sum();

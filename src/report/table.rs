@@ -143,12 +143,28 @@ fn statuses(s: &super::Statuses) -> String {
 /// The side-by-side table of `wfsim compare`.
 pub fn comparison(c: &super::bundle::Comparison) -> String {
     let mut o = String::new();
-    let _ = writeln!(o, "{} designs, {} runs each, seed {}; baseline {}", c.variants.len(), c.runs, c.seed, c.baseline);
-    let _ = writeln!(
-        o,
-        "(the same random numbers run by run; 95% intervals from a paired bootstrap of {} resamples)\n",
-        c.bootstrap_resamples
-    );
+    let _ = writeln!(o, "compare, baseline {}; {}", c.baseline, environments(c));
+    match c.load_replications {
+        Some(r) => {
+            let _ = writeln!(
+                o,
+                "{} designs under their load, {r} replications each, seed {} (the same arrivals replication by replication; 95% intervals from a bootstrap of {} resamples of whole replications, paired)\n",
+                c.variants.len(),
+                c.seed,
+                c.bootstrap_resamples
+            );
+        }
+        None => {
+            let _ = writeln!(
+                o,
+                "{} designs, {} runs each, seed {} (the same random numbers run by run; 95% intervals from a paired bootstrap of {} resamples)\n",
+                c.variants.len(),
+                c.runs,
+                c.seed,
+                c.bootstrap_resamples
+            );
+        }
+    }
     let w = c.variants.iter().map(|v| v.scenario.len()).max().unwrap_or(6).max(6);
     let _ = writeln!(
         o,
@@ -160,6 +176,13 @@ pub fn comparison(c: &super::bundle::Comparison) -> String {
         let _ = writeln!(
             o,
             "{name:w$}  {p50:>8}  {p95:>8}  {mean:>8}  {cost:>10}  {ok:>8}  {s50:>22}  {s95:>22}  {cr:>22}"
+        );
+    }
+    if c.identical {
+        let _ = writeln!(
+            o,
+            "all {} designs came out the same (p50, p95, mean duration, mean cost, success)",
+            c.variants.len()
         );
     }
     for s in &c.summaries {
@@ -177,10 +200,29 @@ pub fn comparison(c: &super::bundle::Comparison) -> String {
     o
 }
 
+/// The environment the designs were simulated in: one line when they share it, else each
+/// design's.
+fn environments(c: &super::bundle::Comparison) -> String {
+    let first = c.summaries.first().map(|s| s.environment.description.clone()).unwrap_or_default();
+    if c.summaries.iter().all(|s| s.environment.description == first) {
+        first
+    } else {
+        let each: Vec<String> =
+            c.summaries.iter().map(|s| format!("{}: {}", s.scenario, s.environment.description)).collect();
+        format!("environments differ: {}", each.join("; "))
+    }
+}
+
 /// The cells of one design's row of a comparison: design, p50, p95, mean, cost per run,
 /// success, speedup p50, speedup p95, cost ratio (shared by the table, HTML and Markdown).
 pub fn compare_cells(v: &super::bundle::VariantRow) -> [String; 9] {
-    let r = |x: &super::bundle::Ratio| format!("{:.2}x [{:.2}, {:.2}]", x.value, x.ci95_low, x.ci95_high);
+    let r = |x: &super::bundle::Ratio| {
+        if x.ci95_low.is_nan() {
+            format!("{:.2}x (no interval)", x.value)
+        } else {
+            format!("{:.2}x [{:.2}, {:.2}]", x.value, x.ci95_low, x.ci95_high)
+        }
+    };
     [
         v.scenario.clone(),
         secs(v.duration_p50_s),
