@@ -589,8 +589,8 @@ fn the_interval_of_a_mean_under_load_covers_the_spread_of_replication_means() {
         per_seed.push((s.summary.duration_s.mean, s.summary.duration_s.mean_ci95, mean(&means), naive));
     }
     let truth = mean(&all_means);
-    let covered =
-        |f: &dyn Fn(&(f64, f64, f64, f64)) -> bool| per_seed.iter().filter(|x| f(x)).count() as f64 / seeds as f64;
+    type Seed = (f64, f64, f64, f64);
+    let covered = |f: &dyn Fn(&Seed) -> bool| per_seed.iter().filter(|x| f(x)).count() as f64 / seeds as f64;
     let coverage = covered(&|&(_, ci, rep_mean, _)| (rep_mean - truth).abs() <= ci);
     let naive = covered(&|&(m, _, _, naive)| (m - truth).abs() <= naive);
     let se = (0.95f64 * 0.05 / seeds as f64).sqrt();
