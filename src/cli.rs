@@ -260,7 +260,7 @@ fn quick_simulation(l: &Loaded) -> Result<Vec<crate::error::Diagnostic>, Stop> {
 
 /// Prints (and returns) the warnings made from a simulation's per-task totals.
 fn print_simulated_warnings(l: &Loaded, mc: &McResult, seed: u64) -> Vec<crate::error::Diagnostic> {
-    let w = scenario::simulated_warnings(l, &mc.tasks, mc.stats.n, seed);
+    let w = crate::analysis::simulated_warnings(l, &mc.tasks, mc.stats.n, seed);
     for d in &w {
         eprintln!("{d}\n");
     }
