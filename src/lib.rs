@@ -19,6 +19,7 @@ pub mod report;
 pub mod rng;
 pub mod scenario;
 pub mod schema;
+pub mod sim;
 pub mod slo;
 pub mod stats;
 pub mod sweep;

@@ -13,8 +13,9 @@ use crate::error::{LoadError, closest};
 use crate::model::{Model, TaskId};
 use crate::montecarlo::{self, Config, McResult};
 use crate::platform::{MachineId, PRESETS, machine_by_name, machine_names};
-use crate::report::{self, RunSummary, Statuses};
+use crate::report::{RunSummary, Statuses};
 use crate::scenario;
+use crate::sim;
 use crate::slo::Slo;
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
@@ -24,6 +25,9 @@ use serde::ser::{SerializeMap, Serializer};
 pub const SUCCESS_SE: f64 = 4.0;
 /// The value `--balance` takes when not given: cost and p95 duration weigh the same.
 pub const DEFAULT_BALANCE: f64 = 0.5;
+/// Replications of a scenario's load per variant when `--replications` is not given: enough
+/// for Student's t intervals (t = 2.26 with 9 degrees of freedom) at little cost.
+pub const DEFAULT_REPLICATIONS: u64 = 10;
 
 /// One `--set PATH=V1,V2,...`: the key path and the values it takes, in order.
 #[derive(Debug, Clone, PartialEq)]
@@ -86,6 +90,10 @@ pub struct SweepOptions {
     pub balance: f64,
     /// SLOs to check besides the scenario's `slo:` list.
     pub slos: Vec<Slo>,
+    /// Simulate runs alone even when the scenario has a `load:` block.
+    pub isolated: bool,
+    /// Replications of the load per variant (their means give the intervals).
+    pub replications: u64,
 }
 
 /// Why a sweep or a sensitivity analysis stopped. All of them are bad input (exit code 2).
@@ -99,6 +107,8 @@ pub enum SweepError {
     Load { context: String, source: LoadError },
     #[error("error: {0}")]
     Sim(#[from] SimError),
+    #[error("error: {0}")]
+    Simulate(#[from] crate::sim::SimulateError),
 }
 
 /// Set values of a variant, in `--set` order; serialised as a map whose numeric values are
@@ -187,6 +197,15 @@ pub struct Recommended {
 #[derive(Debug, Clone, Serialize)]
 pub struct Sweep {
     pub scenario: String,
+    /// The environment the variants were simulated in (`Environment::describe`).
+    pub environment: String,
+    /// Replications of the scenario's load per variant; null: runs alone.
+    pub load: Option<u64>,
+    /// The scenario has a load but `--isolated` simulated runs alone.
+    pub isolated: bool,
+    /// Every variant came out the same (p50, p95, mean duration, mean cost, success rate):
+    /// what was swept does not matter here.
+    pub identical: bool,
     pub task: Option<String>,
     /// The task's preset in the scenario as written.
     pub scenario_machine: Option<&'static str>,
@@ -296,15 +315,22 @@ pub fn sweep(
                 })?;
                 let mut vm = loaded.model;
                 vm.slos.extend(opts.slos.iter().cloned());
-                let mc = montecarlo::run_with(&vm, cfg, on_runs)?;
-                let s = report::summarise(&vm, &mc, cfg.seed, Vec::new());
-                rows.push(row(&vm, &mc, &s, tid, combo.clone()));
+                let mode = sim::Mode::of(&vm, opts.isolated, opts.replications);
+                let s = sim::simulate(&vm, mode, cfg, true, Vec::new(), on_runs)?;
+                rows.push(row(&vm, &s.mc, &s.summary, tid, combo.clone()));
             }
         }
         let mut slos: Vec<String> = model.slos.iter().map(|s| s.expr.clone()).collect();
         slos.extend(opts.slos.iter().map(|s| s.expr.clone()));
         let mut sw = Sweep {
             scenario: model.name.clone(),
+            environment: model.environment.describe(),
+            load: match sim::Mode::of(model, opts.isolated, opts.replications) {
+                sim::Mode::Load { replications } => Some(replications),
+                sim::Mode::Alone => None,
+            },
+            isolated: opts.isolated && model.load.is_some(),
+            identical: false,
             task,
             scenario_machine: tid.map(|t| PRESETS[model.tasks[t as usize].machine as usize].name),
             runs: cfg.runs,
@@ -385,6 +411,7 @@ fn row(model: &Model, mc: &McResult, s: &RunSummary, task: Option<TaskId>, set: 
 
 /// Feasibility, the Pareto front and the picks of a sweep's rows.
 pub fn decide(sw: &mut Sweep) {
+    sw.identical = sw.rows.len() > 1 && sw.rows.iter().all(|r| same_outcome(r, &sw.rows[0]));
     let best = sw.rows.iter().map(|r| (r.success_rate, r.runs)).max_by(|a, b| a.0.total_cmp(&b.0));
     if let Some((pb, nb)) = best {
         for r in &mut sw.rows {
@@ -426,6 +453,15 @@ pub fn decide(sw: &mut Sweep) {
     let speed = by(&|i| (pts[i].1, pts[i].0));
     let balanced = by(&|i| (balanced_score(w, pts[i].0, pts[i].1, min_cost, min_p95), pts[i].0));
     sw.recommended = Recommended { cost: cost.map(pick), speed: speed.map(pick), balanced: balanced.map(pick) };
+}
+
+/// Two rows with the same p50, p95 and mean duration, mean cost and success rate.
+fn same_outcome(a: &Row, b: &Row) -> bool {
+    a.duration_s.p50 == b.duration_s.p50
+        && a.duration_s.p95 == b.duration_s.p95
+        && a.duration_s.mean == b.duration_s.mean
+        && a.cost_usd.mean == b.cost_usd.mean
+        && a.success_rate == b.success_rate
 }
 
 /// `w * cost / min_cost + (1 - w) * p95 / min_p95`: 1 for a variant that is both the
@@ -538,13 +574,19 @@ pub fn table(sw: &Sweep) -> String {
         Some(t) => format!("{}, task {t}", sw.scenario),
         None => sw.scenario.clone(),
     };
-    let _ = writeln!(
-        o,
-        "sweep of {what}: {} variants, {} runs each, seed {} (the same random numbers in every variant)",
-        sw.rows.len(),
-        sw.runs,
-        sw.seed
-    );
+    let each = match sw.load {
+        Some(r) => format!("{r} replications of the load each"),
+        None => format!("{} runs each", sw.runs),
+    };
+    let _ = writeln!(o, "sweep of {what}; {}", sw.environment);
+    let _ =
+        writeln!(o, "{} variants, {each}, seed {} (the same random numbers in every variant)", sw.rows.len(), sw.seed);
+    if sw.isolated {
+        let _ = writeln!(
+            o,
+            "--isolated: the scenario's load: block is ignored; each workflow run has the platform to itself"
+        );
+    }
     if let (Some(t), Some(m)) = (&sw.task, sw.scenario_machine) {
         let _ = writeln!(o, "the scenario has {t} on {m}; OOM and TIMED_OUT are shares of {t}'s runs");
     }
@@ -598,6 +640,13 @@ pub fn table(sw: &Sweep) -> String {
     }
     o.push_str(&layout(&rows, left, true));
     let _ = writeln!(o);
+    if sw.identical {
+        let _ = writeln!(
+            o,
+            "all {} variants came out the same (p50, p95, mean duration, mean cost, success): what is swept does not change the outcome here\n",
+            sw.rows.len()
+        );
+    }
     let line = |name: &str, p: &Option<Pick>| match p {
         Some(p) => {
             let r = &sw.rows[p.row];

@@ -27,6 +27,9 @@ fn opts(task: Option<&str>) -> SweepOptions {
         sets: Vec::new(),
         balance: sweep::DEFAULT_BALANCE,
         slos: Vec::new(),
+        // Runs alone: these tests are about sizing itself; the load's own tests set it false.
+        isolated: true,
+        replications: sweep::DEFAULT_REPLICATIONS,
     }
 }
 
