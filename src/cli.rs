@@ -151,6 +151,10 @@ pub enum Command {
         out: Option<PathBuf>,
         #[command(flatten)]
         runs: Runs,
+        /// Allow recommending a variant whose runs ran out of memory and finished on
+        /// retry.outOfMemory.machine (it is really partly that preset).
+        #[arg(long)]
+        allow_oom_rescue: bool,
         /// An extra SLO every feasible variant must pass, e.g. 'p95(duration) < 5m' (repeatable).
         #[arg(long = "slo", value_name = "EXPR")]
         slo: Vec<String>,
@@ -226,7 +230,7 @@ pub fn main_with(cli: Cli) -> ExitCode {
         Command::Run { file, sim, format } => run(&file, &sim, format),
         Command::Report { files, out, sim } => report_cmd(&files, out.as_deref(), &sim),
         Command::Compare { files, out, sim, format } => compare_cmd(&files, out.as_deref(), &sim, format),
-        Command::Sweep { file, task, machines, set, balance, out, runs, slo, format } => {
+        Command::Sweep { file, task, machines, set, balance, out, runs, allow_oom_rescue, slo, format } => {
             let opts = SweepArgs {
                 task,
                 machines,
@@ -235,6 +239,7 @@ pub fn main_with(cli: Cli) -> ExitCode {
                 slo,
                 isolated: runs.isolated,
                 replications: runs.replications,
+                allow_oom_rescue,
             };
             sweep_cmd(&file, opts, out.as_deref(), runs.config(), format)
         }
@@ -411,6 +416,7 @@ struct SweepArgs {
     slo: Vec<String>,
     isolated: bool,
     replications: u64,
+    allow_oom_rescue: bool,
 }
 
 /// Loads the scenario (printing its warnings once) and returns its text for the variants.
@@ -480,6 +486,7 @@ fn sweep_cmd(file: &Path, a: SweepArgs, out: Option<&Path>, cfg: Config, format:
         slos,
         isolated: a.isolated,
         replications: a.replications,
+        allow_oom_rescue: a.allow_oom_rescue,
     };
     let bar = ProgressBar::new(variants * cfg.runs);
     let r = sweep::sweep(&src, &file.display().to_string(), &opts, cfg, &|n| bar.advance(n));

@@ -13,6 +13,7 @@ pub mod format;
 pub mod model;
 pub mod montecarlo;
 pub mod output;
+pub mod paired;
 pub mod platform;
 pub mod plot;
 pub mod report;

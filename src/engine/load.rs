@@ -619,6 +619,7 @@ impl<O: Observer> Engine<'_, O> {
         acc.usage_s += usage;
         acc.compute_usd += usd;
         acc.statuses[Status::Completed as usize] += 1;
+        acc.finished_on[machine as usize] += 1;
         if t_start.is_finite() {
             acc.execution_s += now - t_start;
         }

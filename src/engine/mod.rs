@@ -87,6 +87,9 @@ pub struct TaskAcc {
     pub usage_s: f64,
     pub compute_usd: f64,
     pub invocation_usd: f64,
+    /// Task runs by the preset of their last attempt (an out-of-memory retry moves a run to
+    /// `retry.outOfMemory.machine`).
+    pub finished_on: [u64; 7],
 }
 
 impl TaskAcc {
@@ -102,6 +105,9 @@ impl TaskAcc {
         self.usage_s += o.usage_s;
         self.compute_usd += o.compute_usd;
         self.invocation_usd += o.invocation_usd;
+        for i in 0..7 {
+            self.finished_on[i] += o.finished_on[i];
+        }
     }
 }
 
@@ -1153,9 +1159,10 @@ impl<O: Observer> Engine<'_, O> {
         r.done = true;
         r.status = status;
         self.s.live -= 1;
-        let (waiter, t_start) = (r.waiter, r.t_start);
+        let (waiter, t_start, machine) = (r.waiter, r.t_start, r.machine);
         let acc = self.acc(run);
         acc.statuses[status as usize] += 1;
+        acc.finished_on[machine as usize] += 1;
         if t_start.is_finite() {
             acc.execution_s += now - t_start;
         }
