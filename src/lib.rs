@@ -9,6 +9,7 @@ pub mod cli;
 pub mod dist;
 pub mod engine;
 pub mod error;
+pub mod fit;
 pub mod format;
 pub mod model;
 pub mod montecarlo;
