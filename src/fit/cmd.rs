@@ -13,9 +13,6 @@ pub struct FitArgs {
     /// Write the fitted scenario here (default: standard output).
     #[arg(short = 'o', long = "output", value_name = "SCENARIO.yaml")]
     pub output: Option<PathBuf>,
-    /// Also write the fit report (index.html, report.md, fit.json, one CDF chart per fit) here.
-    #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
     /// The task the app triggers (default: the task with most root runs).
     #[arg(long)]
     pub entry: Option<String>,
