@@ -198,6 +198,12 @@ pub enum Command {
     },
     /// Print the JSON Schema of the scenario language (editors use it to complete and check keys).
     Schema,
+    /// Calibrate a scenario from real runs: TRQL `runs` exports (CSV or JSON) to a scenario
+    /// whose every fitted number says how many runs it came from and how well it fits.
+    #[command(
+        after_help = "Examples:\n  wfsim fit runs.csv -o fitted.yaml\n  wfsim fit week-1.json week-2.json -o fitted.yaml\n\nThe query, paging and the columns read: docs/fit.md."
+    )]
+    Fit(crate::fit::cmd::FitArgs),
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -232,6 +238,7 @@ pub fn main_with(cli: Cli) -> ExitCode {
             t.push('\n');
             print(&t).map(|_| false)
         }
+        Command::Fit(a) => crate::fit::cmd::run(&a).map_err(Stop),
         Command::Run { file, sim, format } => run(&file, &sim, format),
         Command::Report { files, out, sim } => report_cmd(&files, out.as_deref(), &sim),
         Command::Compare { files, out, sim, format } => compare_cmd(&files, out.as_deref(), &sim, format),
@@ -294,7 +301,7 @@ fn quick_simulation(l: &Loaded) -> Result<Vec<crate::error::Diagnostic>, Stop> {
 
 /// Prints (and returns) the warnings made from a simulation's per-task totals.
 fn print_simulated_warnings(l: &Loaded, mc: &McResult, seed: u64) -> Vec<crate::error::Diagnostic> {
-    let w = scenario::simulated_warnings(l, &mc.tasks, mc.stats.n, seed);
+    let w = crate::analysis::simulated_warnings(l, &mc.tasks, mc.stats.n, seed);
     for d in &w {
         eprintln!("{d}\n");
     }

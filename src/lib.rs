@@ -4,10 +4,13 @@
 //! [`engine`] (one workflow run, discrete-event) -> [`montecarlo`] (many runs, rayon,
 //! deterministic) -> [`stats`] (pure) -> [`report`] (table, JSON).
 
+pub mod analysis;
 pub mod cli;
 pub mod dist;
 pub mod engine;
 pub mod error;
+pub mod fit;
+pub mod format;
 pub mod model;
 pub mod montecarlo;
 pub mod output;
@@ -22,3 +25,4 @@ pub mod sim;
 pub mod slo;
 pub mod stats;
 pub mod sweep;
+pub mod units;

@@ -66,7 +66,7 @@ impl Status {
         [Status::Completed, Status::Failed, Status::Crashed, Status::TimedOut, Status::Expired];
     /// Trigger.dev's name for the status.
     pub fn name(self) -> &'static str {
-        crate::slo::STATUSES[self as usize]
+        crate::platform::STATUSES[self as usize]
     }
 }
 
@@ -644,7 +644,7 @@ pub fn simulate_into<O: Observer>(
     out: &mut RunOutcome,
 ) -> Result<(), SimError> {
     if O::DIRECT
-        && m.direct
+        && direct_decided(m)
         && m.load.is_none()
         && m.limits.max_events_per_run >= direct::MIN_BUDGET
         && direct::simulate(m, key, &mut s.direct, tasks, out)
@@ -655,11 +655,18 @@ pub fn simulate_into<O: Observer>(
     Ok(())
 }
 
+/// Whether `m`'s runs alone may take the direct path ([`direct_supported`]), decided once
+/// per model.
+#[inline]
+fn direct_decided(m: &Model) -> bool {
+    *m.direct.get_or_init(|| direct::supported(m))
+}
+
 /// The direct path alone: `None` when the model or this run needs the event engine (with
 /// `tasks` left as it was). For tests and benchmarks; [`simulate`] chooses by itself.
 pub fn simulate_direct(m: &Model, key: u64, s: &mut Scratch, tasks: &mut [TaskAcc]) -> Option<RunOutcome> {
     let mut out = EMPTY_OUTCOME;
-    let ok = m.direct
+    let ok = direct_decided(m)
         && m.load.is_none()
         && m.limits.max_events_per_run >= direct::MIN_BUDGET
         && direct::simulate(m, key, &mut s.direct, tasks, &mut out);

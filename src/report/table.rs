@@ -5,30 +5,7 @@ use std::fmt::Write;
 
 pub struct Table;
 
-/// Seconds as a short human duration.
-pub fn secs(s: f64) -> String {
-    if !s.is_finite() {
-        "-".into()
-    } else if s < 1.0 {
-        format!("{:.0}ms", s * 1000.0)
-    } else if s < 120.0 {
-        format!("{s:.1}s")
-    } else if s < 7200.0 {
-        format!("{:.1}m", s / 60.0)
-    } else {
-        format!("{:.1}h", s / 3600.0)
-    }
-}
-
-pub fn usd(v: f64) -> String {
-    if v == 0.0 {
-        "$0".into()
-    } else if v < 0.01 {
-        format!("${v:.6}")
-    } else {
-        format!("${v:.4}")
-    }
-}
+pub use crate::format::{secs, usd};
 
 impl Render for Table {
     fn render(&self, s: &RunSummary) -> String {
