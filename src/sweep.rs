@@ -562,9 +562,11 @@ pub fn decide(sw: &mut Sweep) {
             let others: Vec<String> = tied.iter().filter(|&&i| i != win).map(|&i| name(i)).collect();
             let why = if others.is_empty() {
                 let beyond = if ok.len() > 1 {
-                    " beyond the noise against every other eligible variant"
+                    " beyond the noise against every other variant on the front"
+                } else if n > 1 {
+                    ", the only variant on the front (it dominates the others)"
                 } else {
-                    ": the only eligible variant"
+                    ", the only variant"
                 };
                 format!("lowest {what}{beyond}")
             } else {
@@ -926,6 +928,7 @@ pub struct Base {
     pub mean_cost_usd: f64,
     /// The ranking metric's value in the scenario as written.
     pub value: f64,
+    pub success_rate: f64,
 }
 
 /// A relative effect (0.1 = 10% more than the base) and the half-width of its paired 95%
@@ -957,6 +960,10 @@ pub struct Param {
     pub up: Effect,
     /// Both effects inside the noise.
     pub noise: bool,
+    /// Success rate of the down and up variants (the base's is `Base::success_rate`): a
+    /// parameter that makes runs cheaper or faster by failing them shows here.
+    pub success_down: f64,
+    pub success_up: f64,
     pub p95_down: f64,
     pub p95_up: f64,
     pub cost_down: f64,
@@ -1194,7 +1201,7 @@ fn moved(model: &Model, knob: &Knob, k: usize, delta: f64) -> Model {
         Move::Machine(t, pair) => m.tasks[*t].machine = pair[k],
     }
     m.queues = m.queue_layout();
-    m.direct = crate::engine::direct_supported(&m);
+    m.direct = std::sync::OnceLock::new();
     m
 }
 
@@ -1259,6 +1266,8 @@ pub fn sensitivity(
             label: knob.label,
             values: knob.values,
             noise: eff[0].noise() && eff[1].noise(),
+            success_down: pooled[0].success,
+            success_up: pooled[1].success,
             down: eff[0],
             up: eff[1],
             p95_down: rel(pooled[0].p95, base.pooled.p95),
@@ -1280,7 +1289,12 @@ pub fn sensitivity(
         seed: cfg.seed,
         delta,
         metric,
-        base: Base { p95_duration_s: base.pooled.p95, mean_cost_usd: base.pooled.cost, value: bv },
+        base: Base {
+            p95_duration_s: base.pooled.p95,
+            mean_cost_usd: base.pooled.cost,
+            value: bv,
+            success_rate: base.pooled.success,
+        },
         parameters: params,
     })
 }
@@ -1323,7 +1337,17 @@ pub fn sensitivity_table(s: &Sensitivity) -> String {
             format!("{} / {}", p.values[1], p.values[2]),
             eff(&p.down),
             eff(&p.up),
-            if p.noise { "noise".to_owned() } else { String::new() },
+            {
+                let mut note: Vec<String> = Vec::new();
+                if p.noise {
+                    note.push("noise".into());
+                }
+                let b = s.base.success_rate;
+                if p.success_down != b || p.success_up != b {
+                    note.push(format!("success {} / {}", pct(p.success_down, 2), pct(p.success_up, 2)));
+                }
+                note.join("; ")
+            },
         ]);
     }
     let t =
@@ -1349,12 +1373,14 @@ pub fn sensitivity_table(s: &Sensitivity) -> String {
         "sensitivity of {}; {}\n\
          each parameter down and up in turn ({d}%, at least one step for whole numbers, neighbouring presets), {each}, seed {} (the same random numbers)\n\
          {isolated}base: {m} {base} (p95 duration {}, mean cost {} per run)\n\
-         columns: change of the {m} against the scenario as written, ± a paired 95% interval {noise}; noise: both inside it\n\n{t}",
+         columns: change of the {m} against the scenario as written, ± a paired 95% interval {noise}; noise: both inside it;\n\
+         success: the down / up variants' success rates where they differ from the base's ({})\n\n{t}",
         s.scenario,
         s.environment,
         s.seed,
         secs(s.base.p95_duration_s),
         usd(s.base.mean_cost_usd),
+        pct(s.base.success_rate, 2),
     )
 }
 
