@@ -115,6 +115,25 @@ impl Summary {
 
 #[cfg(test)]
 mod tests {
+    use super::{mean_ci95_t, t975};
+
+    /// Student's t 0.975 quantiles against a printed table (1: 12.706, 4: 2.776, 30: 2.042;
+    /// 40: 2.021, 120: 1.980 from the expansion past the tabulated range) and the interval by
+    /// hand: [0, 6, 6] has mean 4, standard error 2, so t(2) x 2 = 4.303 x 2 = 8.606.
+    #[test]
+    fn t_quantiles_and_the_t_interval_by_hand() {
+        for (df, want) in [(1, 12.706), (4, 2.776), (30, 2.042), (40, 2.021), (120, 1.980)] {
+            assert!((t975(df) - want).abs() < 6e-4, "df {df}: {} vs {want}", t975(df));
+        }
+        assert!(t975(0).is_nan());
+        assert!((t975(1_000_000) - 1.959_964).abs() < 1e-5);
+        let (m, h) = mean_ci95_t(&[0.0, 6.0, 6.0]).unwrap();
+        assert_eq!(m, 4.0);
+        assert!((h - 8.606).abs() < 1e-9, "{h}");
+        assert!(mean_ci95_t(&[3.0]).unwrap().1.is_nan());
+        assert!(mean_ci95_t(&[]).is_none());
+    }
+
     use super::*;
 
     #[test]

@@ -84,14 +84,15 @@ fn m_m_4_matches_erlang_c() {
 
 #[test]
 fn the_load_summary_intervals_are_across_replications() {
-    // report::load::summarise: the mean wait pools every grant; its 95% half-width is 1.96
-    // standard errors of the per-replication mean waits; throughput per minute is the runs
-    // completed in the window over its length, its half-width likewise across replications.
-    // Recomputed here from the replications.
+    // report::load::summarise: the mean wait pools every grant; its 95% half-width is Student's
+    // t with 5 degrees of freedom (2.571, from a table) times the standard error of the 6
+    // per-replication mean waits; throughput per minute is the runs completed in the window
+    // over its length, its half-width likewise across replications. Recomputed here from the
+    // replications.
     let m = model(MMC);
     let r = run_load(&m, 7, 6, None).expect("simulates");
     let s = wfsim::report::load::summarise(&m, &r).expect("a load");
-    let half = |v: &[f64]| 1.96 * mean_ci(v).1;
+    let half = |v: &[f64]| 2.571 * mean_ci(v).1;
     let waits: Vec<f64> = r.reps.iter().map(|o| mean(&o.queues[0].waits)).collect();
     let all: Vec<f64> = r.reps.iter().flat_map(|o| o.queues[0].waits.iter().copied()).collect();
     let tput: Vec<f64> =
