@@ -13,6 +13,7 @@ use crate::error::{LoadError, closest};
 use crate::model::{Model, TaskId};
 use crate::montecarlo::{self, Config, McResult};
 use crate::platform::{MachineId, PRESETS, machine_by_name, machine_names};
+use crate::report::grid::{Align, Grid};
 use crate::report::{self, RunSummary, Statuses};
 use crate::scenario;
 use crate::slo::Slo;
@@ -501,69 +502,20 @@ pub fn variant_label(sw: &Sweep, r: &Row) -> String {
     if parts.is_empty() { "base".into() } else { parts.join(" ") }
 }
 
-/// Columns laid out with the first `left` left-aligned (and the last one when `last_left`),
-/// the rest right-aligned.
-fn layout(rows: &[Vec<String>], left: usize, last_left: bool) -> String {
-    let cols = rows.iter().map(|r| r.len()).max().unwrap_or(0);
-    let width: Vec<usize> =
-        (0..cols).map(|c| rows.iter().filter_map(|r| r.get(c)).map(|s| s.chars().count()).max().unwrap_or(0)).collect();
-    let mut o = String::new();
-    for r in rows {
-        let mut line = String::new();
-        for (c, cell) in r.iter().enumerate() {
-            if c > 0 {
-                line.push_str("   ");
-            }
-            let pad = width[c].saturating_sub(cell.chars().count());
-            if c < left || (last_left && c + 1 == cols) {
-                line.push_str(cell);
-                line.push_str(&" ".repeat(pad));
-            } else {
-                line.push_str(&" ".repeat(pad));
-                line.push_str(cell);
-            }
-        }
-        o.push_str(line.trim_end());
-        o.push('\n');
-    }
-    o
-}
-
-/// The human table of a sweep.
-pub fn table(sw: &Sweep) -> String {
+/// The variants of a sweep as a table (the text, Markdown and HTML tables draw it).
+pub fn grid(sw: &Sweep) -> Grid {
     use crate::report::table::{secs, usd};
-    use std::fmt::Write;
-    let mut o = String::new();
-    let what = match &sw.task {
-        Some(t) => format!("{}, task {t}", sw.scenario),
-        None => sw.scenario.clone(),
-    };
-    let _ = writeln!(
-        o,
-        "sweep of {what}: {} variants, {} runs each, seed {} (the same random numbers in every variant)",
-        sw.rows.len(),
-        sw.runs,
-        sw.seed
-    );
-    if let (Some(t), Some(m)) = (&sw.task, sw.scenario_machine) {
-        let _ = writeln!(o, "the scenario has {t} on {m}; OOM and TIMED_OUT are shares of {t}'s runs");
-    }
     let set_paths: Vec<&str> =
         sw.rows.first().map(|r| r.set.0.iter().map(|(k, _)| k.as_str()).collect()).unwrap_or_default();
-    for p in &set_paths {
-        let _ = writeln!(o, "{}: {p}", short_path(p));
-    }
-    let _ = writeln!(o);
-    let mut header: Vec<String> = Vec::new();
+    let mut columns: Vec<(&str, Align)> = Vec::new();
     if sw.task.is_some() {
-        header.push("machine".into());
+        columns.push(("machine", Align::Left));
     }
-    header.extend(set_paths.iter().map(|p| short_path(p).to_owned()));
-    let left = header.len();
-    header.extend(
-        ["p50", "p95", "cost/run", "per 1,000 runs", "success", "OOM", "TIMED_OUT", "verdict"].map(String::from),
-    );
-    let mut rows = vec![header];
+    columns.extend(set_paths.iter().map(|p| (short_path(p), Align::Left)));
+    columns
+        .extend(["p50", "p95", "cost/run", "per 1,000 runs", "success", "OOM", "TIMED_OUT"].map(|h| (h, Align::Right)));
+    columns.push(("verdict", Align::Left));
+    let mut g = Grid::new(&columns);
     for (i, r) in sw.rows.iter().enumerate() {
         let mut cells: Vec<String> = Vec::new();
         if sw.task.is_some() {
@@ -594,9 +546,37 @@ pub fn table(sw: &Sweep) -> String {
             rate_cell("TIMED_OUT", r.timed_out_rate),
             verdict,
         ]);
-        rows.push(cells);
+        g.push(cells);
     }
-    o.push_str(&layout(&rows, left, true));
+    g
+}
+
+/// The human table of a sweep.
+pub fn table(sw: &Sweep) -> String {
+    use crate::report::table::{secs, usd};
+    use std::fmt::Write;
+    let mut o = String::new();
+    let what = match &sw.task {
+        Some(t) => format!("{}, task {t}", sw.scenario),
+        None => sw.scenario.clone(),
+    };
+    let _ = writeln!(
+        o,
+        "sweep of {what}: {} variants, {} runs each, seed {} (the same random numbers in every variant)",
+        sw.rows.len(),
+        sw.runs,
+        sw.seed
+    );
+    if let (Some(t), Some(m)) = (&sw.task, sw.scenario_machine) {
+        let _ = writeln!(o, "the scenario has {t} on {m}; OOM and TIMED_OUT are shares of {t}'s runs");
+    }
+    let set_paths: Vec<&str> =
+        sw.rows.first().map(|r| r.set.0.iter().map(|(k, _)| k.as_str()).collect()).unwrap_or_default();
+    for p in &set_paths {
+        let _ = writeln!(o, "{}: {p}", short_path(p));
+    }
+    let _ = writeln!(o);
+    o.push_str(&grid(sw).text(3));
     let _ = writeln!(o);
     let line = |name: &str, p: &Option<Pick>| match p {
         Some(p) => {
@@ -632,12 +612,18 @@ pub fn table(sw: &Sweep) -> String {
     o
 }
 
-/// The summary table of `--task all`: each task's picks.
-pub fn all_table(sweeps: &[Sweep]) -> String {
-    let mut rows = vec![["task", "scenario has", "cost", "speed", "balanced"].map(String::from).to_vec()];
+/// Each task's picks of `--task all`.
+pub fn all_grid(sweeps: &[Sweep]) -> Grid {
+    let mut g = Grid::new(&[
+        ("task", Align::Left),
+        ("scenario has", Align::Left),
+        ("cost", Align::Left),
+        ("speed", Align::Left),
+        ("balanced", Align::Left),
+    ]);
     for sw in sweeps {
         let name = |p: &Option<Pick>| p.as_ref().map_or("none".to_owned(), |p| variant_name(&sw.rows[p.row]));
-        rows.push(vec![
+        g.push(vec![
             sw.task.clone().unwrap_or_default(),
             sw.scenario_machine.unwrap_or("-").to_owned(),
             name(&sw.recommended.cost),
@@ -645,7 +631,12 @@ pub fn all_table(sweeps: &[Sweep]) -> String {
             name(&sw.recommended.balanced),
         ]);
     }
-    format!("recommended per task (each swept with the others as written)\n\n{}", layout(&rows, 5, true))
+    g
+}
+
+/// The summary table of `--task all`: each task's picks.
+pub fn all_table(sweeps: &[Sweep]) -> String {
+    format!("recommended per task (each swept with the others as written)\n\n{}", all_grid(sweeps).text(3))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -774,22 +765,22 @@ pub fn sensitivity(
     })
 }
 
-/// The human table of a sensitivity analysis.
-pub fn sensitivity_table(s: &Sensitivity) -> String {
-    use crate::report::table::{secs, usd};
+/// The parameters of a sensitivity analysis as a table, largest effect first.
+pub fn sensitivity_grid(s: &Sensitivity) -> Grid {
     let d = (s.delta * 100.0).round();
     let signed = |x: f64| if (x * 100.0).abs() < 0.05 { "0.0%".to_owned() } else { format!("{:+.1}%", x * 100.0) };
-    let mut rows = vec![vec![
-        "rank".to_owned(),
-        "parameter".to_owned(),
-        "kind".to_owned(),
-        format!("p95 -{d}%"),
-        format!("p95 +{d}%"),
-        format!("cost -{d}%"),
-        format!("cost +{d}%"),
-    ]];
+    let heads = [format!("p95 -{d}%"), format!("p95 +{d}%"), format!("cost -{d}%"), format!("cost +{d}%")];
+    let mut g = Grid::new(&[
+        ("rank", Align::Left),
+        ("parameter", Align::Left),
+        ("kind", Align::Left),
+        (&heads[0], Align::Right),
+        (&heads[1], Align::Right),
+        (&heads[2], Align::Right),
+        (&heads[3], Align::Right),
+    ]);
     for (i, p) in s.parameters.iter().enumerate() {
-        rows.push(vec![
+        g.push(vec![
             (i + 1).to_string(),
             p.label.clone(),
             format!("{:?}", p.kind).to_lowercase(),
@@ -799,10 +790,17 @@ pub fn sensitivity_table(s: &Sensitivity) -> String {
             signed(p.cost_up),
         ]);
     }
+    g
+}
+
+/// The human table of a sensitivity analysis.
+pub fn sensitivity_table(s: &Sensitivity) -> String {
+    use crate::report::table::{secs, usd};
+    let d = (s.delta * 100.0).round();
     let t = if s.parameters.is_empty() {
         "the scenario has no work step: nothing to vary\n".to_owned()
     } else {
-        layout(&rows, 3, false)
+        sensitivity_grid(s).text(3)
     };
     format!(
         "sensitivity of {}: each parameter x{} and x{} in turn, {} runs each, seed {} (the same random numbers)\n\

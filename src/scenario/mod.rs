@@ -126,6 +126,17 @@ enum Unit {
     Millis,
 }
 
+impl Unit {
+    /// A value of this unit for a message: `5s`, `250ms`, `12`.
+    fn show(self, v: f64) -> String {
+        match self {
+            Unit::Seconds => units::format_duration(v),
+            Unit::Millis => format!("{v}ms"),
+            Unit::Plain => format!("{v}"),
+        }
+    }
+}
+
 const TOP_KEYS: &[&str] = &[
     "name",
     "description",
@@ -574,7 +585,7 @@ impl<'s> Cx<'s> {
             "uniform" => {
                 let p = self.pair_or_triple(v, key, unit, 2)?;
                 if p[0] > p[1] {
-                    self.err(v, key, format!("low ({}) is above high ({})", p[0], p[1]), None);
+                    self.err(v, key, format!("low ({}) is above high ({})", unit.show(p[0]), unit.show(p[1])), None);
                     return None;
                 }
                 if count && p[0].fract() == 0.0 && p[1].fract() == 0.0 {
@@ -610,7 +621,7 @@ impl<'s> Cx<'s> {
                         self.err(
                             get(m, "p95").unwrap_or(v),
                             &join(key, "p95"),
-                            format!("p95 ({p95}) must be above the median ({median})"),
+                            format!("p95 ({}) must be above the median ({})", unit.show(p95), unit.show(median)),
                             Some("a lognormal is right-skewed: its p95 lies above its median".into()),
                         );
                         return None;
@@ -2179,7 +2190,12 @@ pub fn set_path(root: &mut Node, path: &str, value: &str) -> Result<(), String> 
                     let n = m.len() - 1;
                     node = &mut m[n].1;
                 }
-                None => return Err(format!("there is no key `{key}`")),
+                None => {
+                    let keys: Vec<&str> = m.iter().filter_map(|(k, _)| k.as_str()).collect();
+                    let hint =
+                        crate::error::closest(key, &keys).map_or(String::new(), |c| format!("; did you mean `{c}`?"));
+                    return Err(format!("there is no key `{key}`{hint}"));
+                }
             }
         }
         for idx in indices.split('[').filter(|x| !x.is_empty()) {
