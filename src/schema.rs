@@ -18,7 +18,7 @@ use crate::platform::PRESETS;
 use serde_json::{Map, Value, json};
 
 /// `500ms`, `2s`, `10m`, `1h`, `1d`, `1m30s`, `2 minutes`, or a bare number of seconds as
-/// text; every spelling of `scenario::units::UNITS` (tests/schema.rs checks each).
+/// text; every spelling of `units::UNITS` (tests/schema.rs checks each).
 pub const DURATION_PATTERN: &str = r"^\s*(([0-9]+(\.[0-9]*)?|\.[0-9]+)\s*|(([0-9]+(\.[0-9]*)?|\.[0-9]+)\s*(milliseconds|millisecond|msecs|msec|ms|seconds|second|secs|sec|s|minutes|minute|mins|min|m|hours|hour|hrs|hr|h|days|day|d)\s*)+)$";
 
 /// An SLO expression: a metric, a comparison, a threshold.

@@ -1,6 +1,7 @@
 //! Service-level objectives a design review asserts, e.g. `p95(duration) < 5m`.
 
-use crate::scenario::units::parse_duration_unit;
+use crate::platform;
+use crate::units::parse_duration_unit;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Metric {
@@ -55,8 +56,6 @@ pub enum Unit {
     /// A fraction or a plain number (`successRate`, `rate(..)`).
     Plain,
 }
-
-pub const STATUSES: [&str; 5] = ["COMPLETED", "FAILED", "CRASHED", "TIMED_OUT", "EXPIRED"];
 
 impl Slo {
     pub fn holds(&self, value: f64) -> bool {
@@ -144,10 +143,10 @@ fn parse_metric(s: &str) -> Result<Metric, String> {
         .ok_or_else(|| format!("unknown metric `{s}`: {expected}"))?;
     let arg = arg.trim();
     if f == "rate" {
-        return if STATUSES.contains(&arg) {
+        return if platform::STATUSES.contains(&arg) {
             Ok(Metric::StatusRate(arg.to_owned()))
         } else {
-            Err(format!("unknown status `{arg}`: expected one of {}", STATUSES.join(", ")))
+            Err(format!("unknown status `{arg}`: expected one of {}", platform::STATUSES.join(", ")))
         };
     }
     let of = match arg {
