@@ -618,6 +618,7 @@ impl<O: Observer> Engine<'_, O> {
         let acc = self.acc(run);
         acc.usage_s += usage;
         acc.compute_usd += usd;
+        acc.attempt_on(machine, usage, usd, false);
         acc.statuses[Status::Completed as usize] += 1;
         acc.finished_on[machine as usize] += 1;
         if t_start.is_finite() {
