@@ -11,6 +11,7 @@ pub mod cmd;
 pub mod csv;
 pub mod export;
 pub mod families;
+pub mod simulated;
 pub mod table;
 pub mod tree;
 pub mod write;
@@ -258,16 +259,20 @@ fn mode<T: PartialEq + Clone>(xs: impl Iterator<Item = T>) -> Option<(T, usize)>
 
 fn task_fit(runs: &[Run], tree: &tree::Tree, name: &str, idx: &[usize], notes: &mut Vec<String>) -> TaskFit {
     let rs: Vec<&Run> = idx.iter().map(|&i| &runs[i]).collect();
-    let oom: Vec<&&Run> = rs.iter().filter(|r| r.out_of_memory()).collect();
-    // The preset a run starts on: the runs that did not run out of memory show it.
-    let machine = mode(rs.iter().filter(|r| !r.out_of_memory()).filter_map(|r| r.machine.clone()))
+    // The preset a run starts on: the runs with one attempt that did not run out of memory
+    // show it (an out-of-memory retry moves a run to a bigger preset).
+    let machine = mode(rs.iter().filter(|r| r.attempts == 1 && !r.out_of_memory()).filter_map(|r| r.machine.clone()))
         .or_else(|| mode(rs.iter().filter_map(|r| r.machine.clone())));
-    let oom_machine = mode(
-        oom.iter()
-            .filter(|r| r.status == RunStatus::Completed || r.attempts > 1)
-            .filter_map(|r| r.machine.clone())
-            .filter(|m| machine.as_ref().is_none_or(|(b, _)| b != m)),
-    );
+    let base = machine.as_ref().map(|m| m.0.clone());
+    // Out of memory: the error says so, or the run ended on another preset after a retry.
+    let oom_of = |r: &Run| r.out_of_memory() || (r.attempts > 1 && r.machine.is_some() && r.machine != base);
+    let oom: Vec<&&Run> = rs.iter().filter(|r| oom_of(r)).collect();
+    let oom_machine = mode(oom.iter().filter_map(|r| r.machine.clone()).filter(|m| base.as_ref() != Some(m)));
+    // Runs that started on it: those on it, and those that moved off it after running out of memory.
+    let machine = machine.map(|(m, _)| {
+        let n = rs.iter().filter(|r| r.machine.as_ref() == Some(&m) || oom_of(r)).count();
+        (m, n)
+    });
     let queue = mode(rs.iter().filter_map(|r| r.queue.clone()));
     let max_duration_s =
         mode(rs.iter().filter_map(|r| r.max_duration_s.map(|v| v.to_bits()))).map(|(b, n)| (f64::from_bits(b), n));
@@ -275,7 +280,7 @@ fn task_fit(runs: &[Run], tree: &tree::Tree, name: &str, idx: &[usize], notes: &
     // else every run's compute divided by its attempts (timed-out runs are cut short: left out).
     let clean: Vec<f64> = rs
         .iter()
-        .filter(|r| r.attempts == 1 && r.status == RunStatus::Completed && !r.out_of_memory())
+        .filter(|r| r.attempts == 1 && r.status == RunStatus::Completed && !oom_of(r))
         .filter_map(|r| r.usage_s)
         .collect();
     let (sample, compute_from) = if clean.len() >= MIN_CLEAN {
@@ -303,11 +308,13 @@ fn task_fit(runs: &[Run], tree: &tree::Tree, name: &str, idx: &[usize], notes: &
         if r.status == RunStatus::Expired || r.status == RunStatus::Canceled {
             continue;
         }
-        let oom_here = u64::from(r.out_of_memory());
+        // The attempt that ran out of memory was not a trial of the task's own failure.
+        let oom_here = u64::from(oom_of(r));
         let last_trial = u64::from(r.status != RunStatus::TimedOut);
-        trials += u64::from(r.attempts) - 1 + last_trial;
-        fails += u64::from(r.attempts) - 1 - oom_here.min(u64::from(r.attempts) - 1);
-        if failed_final(r) && !r.out_of_memory() {
+        let att = u64::from(r.attempts);
+        trials += (att - 1 + last_trial).saturating_sub(oom_here);
+        fails += (att - 1).saturating_sub(oom_here);
+        if failed_final(r) && !oom_of(r) {
             if r.attempts < max_att { aborts += 1 } else { fails += 1 }
         }
     }

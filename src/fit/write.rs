@@ -45,9 +45,9 @@ pub fn fit_comment(f: &Fitted, from: &str) -> String {
     let best = f.candidates.first().map_or("fixed", |c| c.family);
     let how = match f.verdict {
         Verdict::Poor => format!(
-            "empirical: the best family by AIC ({best}) is too far off (KS {} > {})",
+            "empirical: the best family by AIC ({best}) is rejected (KS {} > {} at 5%)",
             num(f.candidates[0].ks, 2),
-            num(super::families::FAIR_KS, 2)
+            num(f.ks_crit, 2)
         ),
         _ if matches!(f.family, Family::Fixed(_)) => "every value equal".to_owned(),
         v => format!("{best} by AIC, KS {} vs {} at 5%: {}", num(f.ks, 2), num(f.ks_crit, 2), v.name()),
@@ -78,7 +78,7 @@ pub fn scenario(fit: &Fit, plan: Option<&str>) -> String {
     s.push_str(
         "# Distributions: the lowest AIC among uniform, normal, lognormal and exponential (fixed when all\n\
          # values are equal); KS = the Kolmogorov-Smirnov distance to the data against its 5% critical\n\
-         # value 1.358/sqrt(n): good below it, fair up to 0.05, else the data itself (empirical).\n",
+         # value 1.358/sqrt(n): good below it, else the data itself is written (empirical).\n",
     );
     for n in &fit.notes {
         let _ = writeln!(s, "# note: {n}");
@@ -168,6 +168,24 @@ fn task(s: &mut String, t: &TaskFit) {
             let _ = writeln!(s, "          duration: {}   # {}", dist(&f.family), fit_comment(f, t.compute_from));
         }
         None => s.push_str("          duration: 0s   # no compute time in the export\n"),
+    }
+    if t.oom_runs > 0 {
+        let ram = |m: &str| crate::platform::PRESETS.iter().find(|p| p.name == m).map(|p| p.ram_gb * 1024.0);
+        if let Some(base) = t.machine.as_ref().and_then(|m| ram(&m.0)) {
+            let high = t.oom_machine.as_ref().and_then(|m| ram(&m.0)).map_or(1.5 * base, |big| (base + big) / 2.0);
+            let q = t.oom_runs as f64 / t.runs as f64;
+            let _ = writeln!(
+                s,
+                "          memoryMb: {{ choice: {{ {}: {}, {}: {} }} }}   # {} of {} runs ran out of memory on {}: that share of attempts needs more than its RAM",
+                num(base / 2.0, 4),
+                num(1.0 - q, 4),
+                num(high, 4),
+                num(q, 4),
+                t.oom_runs,
+                t.runs,
+                t.machine.as_ref().map_or("", |m| m.0.as_str())
+            );
+        }
     }
     if let Some((p, se, n)) = t.failure {
         let _ = writeln!(
