@@ -363,3 +363,152 @@ fn an_export_of_a_known_design_is_recovered() {
     assert_eq!(wfsim::fit::write::scenario(&g, None).replace("runs.json", "runs.csv"), yaml);
     std::fs::write(dir.join("fitted.yaml"), &yaml).unwrap();
 }
+
+fn wfsim() -> Command {
+    Command::cargo_bin("wfsim").expect("binary built")
+}
+
+/// Runs `wfsim fit FILE` on `text` written to `name`: (exit code, stderr, the file's path).
+fn fit_cli(test: &str, name: &str, text: &str) -> (Option<i32>, String, String) {
+    let p = temp_dir(test).join(name);
+    std::fs::write(&p, text).unwrap();
+    let out = wfsim().arg("fit").arg(&p).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    (out.status.code(), stderr, p.display().to_string())
+}
+
+const HEADER: &str = "run_id,task_identifier,status,usage_duration,parent_run_id\n";
+
+#[test]
+fn bad_exports_get_located_errors() {
+    // A missing column: at the header, with the query that exports it.
+    let (code, err, f) = fit_cli("missing", "runs.csv", "run_id,task_identifier,status\nr1,a,Completed\n");
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains(&format!("--> {f}:1:1")), "{err}");
+    assert!(err.contains("no `usage_duration` column") && err.contains("key: column usage_duration"), "{err}");
+    assert!(err.contains("SELECT run_id, task_identifier"), "{err}");
+    // An unparsable number: its line and column, what was expected.
+    let text = format!("{HEADER}r1,a,Completed,1200,\nr2,a,Completed,12x0,\n");
+    let (code, err, f) = fit_cli("number", "runs.csv", &text);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains(&format!("--> {f}:3:16")), "{err}");
+    assert!(err.contains("usage_duration: `12x0` is not a number") && err.contains("milliseconds"), "{err}");
+    // An unknown status, in a JSON export: the line and column of the value.
+    let json = "[\n  {\"run_id\": \"r1\", \"task_identifier\": \"a\", \"status\": \"Completed\", \"usage_duration\": 5},\n  {\"run_id\": \"r2\", \"task_identifier\": \"a\",\n   \"status\": \"Finished\", \"usage_duration\": 5}\n]\n";
+    let (code, err, f) = fit_cli("status", "runs.json", json);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains(&format!("--> {f}:4:14")) && err.contains("not a run status"), "{err}");
+    // An empty file, a ragged row, broken JSON.
+    let (code, err, _) = fit_cli("empty", "runs.csv", "");
+    assert!(code == Some(2) && err.contains("the file is empty"), "{err}");
+    let (code, err, f) = fit_cli("ragged", "runs.csv", &format!("{HEADER}r1,a,Completed\n"));
+    assert!(code == Some(2) && err.contains(&format!("--> {f}:2:")) && err.contains("3 fields"), "{err}");
+    let (code, err, f) = fit_cli("json", "runs.json", "[{\"run_id\": }]");
+    assert!(code == Some(2) && err.contains(&format!("--> {f}:1:")) && err.contains("not valid JSON"), "{err}");
+    // Only test runs: nothing to fit, and how to keep them.
+    let (code, err, _) =
+        fit_cli("tests", "runs.csv", "run_id,task_identifier,status,usage_duration,is_test\nr1,a,Completed,10,1\n");
+    assert!(code == Some(2) && err.contains("--include-tests"), "{err}");
+}
+
+#[test]
+fn the_command_writes_a_scenario_that_validates_and_runs() {
+    let dir = temp_dir("cli");
+    let ex = known_export();
+    let csv = dir.join("runs.csv");
+    std::fs::write(&csv, ex.csv()).unwrap();
+    let out = dir.join("fitted.yaml");
+    let o = wfsim().arg("fit").arg(&csv).arg("-o").arg(&out).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(err.contains("25 with a parent missing from the export"), "{err}");
+    let v = wfsim().arg("validate").arg(&out).output().unwrap();
+    assert_eq!(v.status.code(), Some(0), "{}", String::from_utf8_lossy(&v.stderr));
+    let r = wfsim().args(["run", "--isolated", "--runs", "500"]).arg(&out).output().unwrap();
+    assert_eq!(r.status.code(), Some(0), "{}", String::from_utf8_lossy(&r.stderr));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The standard error of the p-quantile of `sorted` (n values): half the distance between
+/// the order statistics one binomial standard deviation of the rank either side.
+fn quantile_se(sorted: &[f64], p: f64) -> f64 {
+    let s = (p * (1.0 - p) / sorted.len() as f64).sqrt();
+    let q = |x: f64| wfsim::stats::quantile_sorted(sorted, x.clamp(0.0, 1.0)).unwrap();
+    (q(p + s) - q(p - s)) / 2.0
+}
+
+fn mean_se(v: &[f64]) -> (f64, f64) {
+    let n = v.len() as f64;
+    let m = v.iter().sum::<f64>() / n;
+    let var = v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0);
+    (m, (var / n).sqrt())
+}
+
+/// Simulate a shipped scenario, export its runs in the query's columns, fit the export,
+/// simulate the fit: the end-to-end p50 and p95 and the mean cost agree within 4 standard
+/// errors (those of both simulations and of the export the fit came from), and the tree and
+/// the presets are the original's.
+#[test]
+fn round_trip_of_a_shipped_scenario() {
+    let dir = temp_dir("round-trip");
+    let orig = wfsim::scenario::load_file(std::path::Path::new("scenarios/transcription-parallel.yaml")).unwrap().model;
+    let exported = 3000;
+    let spacing = wfsim::fit::simulated::Spacing { start: 1_790_000_000.0, per_minute: 10.0, poisson: true };
+    let csv = wfsim::fit::simulated::export_csv(&orig, exported, 7, spacing).unwrap();
+    let path = dir.join("runs.csv");
+    std::fs::write(&path, &csv).unwrap();
+    let f = fit_files(std::slice::from_ref(&path));
+    let yaml = wfsim::fit::write::scenario(&f, Some("free"));
+    std::fs::write(dir.join("fitted.yaml"), &yaml).unwrap();
+    let fitted = wfsim::scenario::load_str(&yaml, "fitted.yaml").unwrap_or_else(|e| panic!("{e}\n{yaml}")).model;
+    // The tree and the presets.
+    for t in &orig.tasks {
+        let ft = fitted.tasks.iter().find(|x| x.name == t.name).unwrap_or_else(|| panic!("{} not fitted", t.name));
+        assert_eq!(ft.machine, t.machine, "{}", t.name);
+    }
+    let edges = |name: &str| -> Vec<(String, bool)> {
+        f.tasks.iter().find(|t| t.name == name).unwrap().edges.iter().map(|e| (e.child.clone(), e.waited())).collect()
+    };
+    let s = |x: &str| x.to_owned();
+    assert_eq!(
+        edges("extract-audio"),
+        [(s("chunk-audio"), true), (s("transcribe-audio"), true), (s("save-transcript"), true)]
+    );
+    assert_eq!(edges("save-transcript"), [(s("generate-summary"), false)]);
+    // The numbers.
+    let runs = 20_000;
+    let sim = |m: &wfsim::model::Model, seed| {
+        let mc = wfsim::montecarlo::run(m, wfsim::montecarlo::Config { runs, seed, threads: None }).unwrap();
+        let mut d: Vec<f64> = mc.outcomes.iter().map(|o| o.duration_s).collect();
+        d.sort_by(f64::total_cmp);
+        let c: Vec<f64> = mc.outcomes.iter().map(|o| o.cost_usd).collect();
+        (d, c)
+    };
+    let (d0, c0) = sim(&orig, 1);
+    let (d1, c1) = sim(&fitted, 2);
+    // The export's own root runs: the fit can be no closer to the truth than they are.
+    let ex = export::read_files(&[path], false).unwrap();
+    let roots: Vec<&export::Run> = ex.runs.iter().filter(|r| r.is_root()).collect();
+    let mut dx: Vec<f64> = roots.iter().map(|r| r.completed_at.unwrap() - r.triggered_at.unwrap()).collect();
+    dx.sort_by(f64::total_cmp);
+    for p in [0.5, 0.95] {
+        let q = |v: &[f64]| wfsim::stats::quantile_sorted(v, p).unwrap();
+        let se = (quantile_se(&d0, p).powi(2) + quantile_se(&d1, p).powi(2) + quantile_se(&dx, p).powi(2)).sqrt();
+        let (a, b) = (q(&d0), q(&d1));
+        eprintln!("p{}: original {a:.2}s, fitted {b:.2}s, export {:.2}s, se {se:.2}s", p * 100.0, q(&dx));
+        assert!((a - b).abs() < 4.0 * se, "p{} duration: original {a}, fitted {b}, se {se}", p * 100.0);
+    }
+    // Cost per workflow run in the export: the sum over its tree.
+    let mut per_root: std::collections::HashMap<&str, f64> = std::collections::HashMap::new();
+    for r in &ex.runs {
+        let root = r.root_id.as_deref().unwrap_or(&r.id);
+        *per_root.entry(root).or_default() += r.total_cost.unwrap();
+    }
+    let cx: Vec<f64> = per_root.values().copied().collect();
+    let ((m0, s0), (m1, s1), (mx, sx)) = (mean_se(&c0), mean_se(&c1), mean_se(&cx));
+    let se = (s0 * s0 + s1 * s1 + sx * sx).sqrt();
+    eprintln!("cost: original {m0:.6}, fitted {m1:.6}, export {mx:.6}, se {se:.6}");
+    assert!((m0 - m1).abs() < 4.0 * se, "mean cost: original {m0}, fitted {m1}, se {se}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -154,7 +154,10 @@ fn task(s: &mut String, t: &TaskFit) {
             Some((m, _)) => format!(", outOfMemory: {{ machine: {m} }}"),
             None => String::new(),
         };
-        let _ = write!(s, "    retry: {{ maxAttempts: {k}{oom} }}   # {n} runs used {k} attempts");
+        let _ = write!(
+            s,
+            "    retry: {{ maxAttempts: {k}{oom} }}   # the most attempts seen (at least this many allowed): {n} runs used {k}"
+        );
         if let Some((m, c)) = &t.oom_machine {
             let _ = write!(s, "; {c} runs out of memory moved to {m}");
         }
