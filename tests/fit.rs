@@ -512,3 +512,87 @@ fn round_trip_of_a_shipped_scenario() {
     assert!((m0 - m1).abs() < 4.0 * se, "mean cost: original {m0}, fitted {m1}, se {se}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The backtest passes the scenario an export was simulated from and fails another design
+/// (exit code 1), and reports the observed price per second against the scenario's.
+#[test]
+fn backtest_passes_the_source_and_fails_another_design() {
+    let dir = temp_dir("backtest");
+    let orig = wfsim::scenario::load_file(std::path::Path::new("scenarios/transcription-parallel.yaml")).unwrap().model;
+    let spacing = wfsim::fit::simulated::Spacing { start: 1_790_000_000.0, per_minute: 10.0, poisson: true };
+    let csv = wfsim::fit::simulated::export_csv(&orig, 2000, 11, spacing).unwrap();
+    let path = dir.join("runs.csv");
+    std::fs::write(&path, &csv).unwrap();
+    let ex = export::read_files(std::slice::from_ref(&path), false).unwrap();
+    let cfg = wfsim::montecarlo::Config { runs: 10_000, seed: 1, threads: None };
+    let b = wfsim::fit::check::backtest(&orig, &ex, cfg, 0.0).unwrap();
+    for l in &b.lines {
+        assert!(l.pass, "{l:?}");
+    }
+    assert!(b.lines.len() >= 10, "{:?}", b.lines);
+    for d in &b.price_drift {
+        assert!(d.drift.abs() < 1e-3, "{d:?}");
+    }
+    // The same export against the sequential design: the chunks one by one take far longer.
+    let o = wfsim()
+        .args(["fit", "--check", "scenarios/transcription-sequential.yaml", "--runs", "2000"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{out}\n{}", String::from_utf8_lossy(&o.stderr));
+    assert!(out.contains("p50 duration") && out.contains("FAIL"), "{out}");
+    // Prices 20% above the preset table show as drift, not hidden.
+    let dear: String = {
+        let mut lines = csv.lines();
+        let header = lines.next().unwrap();
+        let cols: Vec<&str> = header.split(',').collect();
+        let ci = cols.iter().position(|c| *c == "compute_cost").unwrap();
+        let mut s = format!("{header}\n");
+        for l in lines {
+            let mut f: Vec<String> = l.split(',').map(str::to_owned).collect();
+            f[ci] = format!("{}", f[ci].parse::<f64>().unwrap() * 1.2);
+            s += &(f.join(",") + "\n");
+        }
+        s
+    };
+    let dear_path = dir.join("dear.csv");
+    std::fs::write(&dear_path, dear).unwrap();
+    let ex = export::read_files(&[dear_path], false).unwrap();
+    let b = wfsim::fit::check::backtest(&orig, &ex, cfg, 0.1).unwrap();
+    assert!(!b.price_drift.is_empty());
+    for d in &b.price_drift {
+        assert!((d.drift - 0.2).abs() < 1e-3, "{d:?}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_fit_report_sets_observed_beside_fitted() {
+    let dir = temp_dir("report");
+    let csv = dir.join("runs.csv");
+    std::fs::write(&csv, known_export().csv()).unwrap();
+    let rep = dir.join("report");
+    let o =
+        wfsim().arg("fit").arg(&csv).arg("-o").arg(dir.join("fitted.yaml")).arg("--out").arg(&rep).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    for f in ["index.html", "report.md", "fit.json", "scenario.yaml", "fit-cdfs.svg", "fit-cdfs.png"] {
+        assert!(rep.join(f).is_file(), "{f} missing");
+    }
+    let j: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(rep.join("fit.json")).unwrap()).unwrap();
+    let q = j["quantities"].as_array().unwrap();
+    let ingest = q.iter().find(|x| x["what"] == "ingest: compute per attempt").unwrap();
+    assert_eq!(ingest["family"], "lognormal");
+    assert_eq!(ingest["verdict"], "good");
+    // Observed and fitted medians: the lognormal's median e^1 against the sample's.
+    let p50 = ingest["quantiles"].as_array().unwrap().iter().find(|r| r[0] == 0.5).unwrap();
+    let (obs, fit) = (p50[1].as_f64().unwrap(), p50[2].as_f64().unwrap());
+    // The sample median's relative standard error: sqrt(pi / 2) sigma / sqrt(n).
+    let se = (std::f64::consts::PI / 2.0).sqrt() * ROOT_SIGMA / (ROOTS as f64).sqrt();
+    assert!((obs / fit - 1.0).abs() < 4.0 * se, "observed {obs}, fitted {fit}");
+    assert_eq!(
+        std::fs::read_to_string(rep.join("scenario.yaml")).unwrap(),
+        std::fs::read_to_string(dir.join("fitted.yaml")).unwrap()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -29,6 +29,26 @@ pub struct FitArgs {
     /// Keep test runs (`is_test`), which are left out by default.
     #[arg(long)]
     pub include_tests: bool,
+    /// Backtest instead of fitting: simulate this scenario and set its predictions beside the
+    /// observed root runs (exit code 1 when a line fails).
+    #[arg(long, value_name = "SCENARIO.yaml")]
+    pub check: Option<PathBuf>,
+    /// Backtest: a line passes when predicted and observed differ by at most this share of the
+    /// observed value (or by at most 4 standard errors).
+    #[arg(long, default_value_t = 0.1)]
+    pub tolerance: f64,
+    /// Backtest: simulated workflow runs.
+    #[arg(long, default_value_t = 10_000)]
+    pub runs: u64,
+    /// Backtest: seed of the random streams.
+    #[arg(long, default_value_t = crate::cli::DEFAULT_SEED)]
+    pub seed: u64,
+    /// Worker threads (default: all cores). The output does not depend on it.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Backtest: output format.
+    #[arg(long, value_enum, default_value_t = crate::cli::Format::Table)]
+    pub format: crate::cli::Format,
 }
 
 /// Runs `wfsim fit`; `Err(code)` after printing why.
@@ -40,6 +60,9 @@ pub fn run(a: &FitArgs) -> Result<bool, u8> {
         eprintln!("{} error(s) in the export", ds.len());
         2u8
     })?;
+    if let Some(sc) = &a.check {
+        return check(a, sc, &ex);
+    }
     let opts = Options { entry: a.entry.clone(), name: a.name.clone(), include_tests: a.include_tests };
     let fit = super::fit(&ex, &opts).map_err(|e| {
         eprintln!("error: {}", e.0);
@@ -64,9 +87,60 @@ pub fn run(a: &FitArgs) -> Result<bool, u8> {
             let _ = std::io::stdout().lock().write_all(yaml.as_bytes());
         }
     }
+    if let Some(dir) = &a.out {
+        crate::output::install_interrupt_cleanup();
+        let files = super::report::files(&fit, &yaml).map_err(|m| {
+            eprintln!("internal error: {m}");
+            3u8
+        })?;
+        let write = || -> std::io::Result<()> {
+            let mut out = crate::output::OutDir::new(dir)?;
+            for (name, bytes) in &files {
+                out.write(name, bytes)?;
+            }
+            out.commit().map(|_| ())
+        };
+        write().map_err(|e| {
+            eprintln!("error: cannot write the report in {}: {e}", dir.display());
+            3u8
+        })?;
+    }
     eprint!("{}", super::summary(&fit));
     if let Some(p) = &a.output {
         eprintln!("wrote {}", p.display());
     }
+    if let Some(dir) = &a.out {
+        eprintln!("wrote {}", dir.join("index.html").display());
+    }
     Ok(false)
+}
+
+fn check(a: &FitArgs, scenario: &std::path::Path, ex: &export::Export) -> Result<bool, u8> {
+    if a.runs == 0 || a.tolerance.is_nan() || a.tolerance < 0.0 {
+        eprintln!("error: --runs must be at least 1 and --tolerance at least 0");
+        return Err(2);
+    }
+    let loaded = crate::scenario::load_file(scenario).map_err(|e| {
+        eprintln!("{e}");
+        2u8
+    })?;
+    let cfg = crate::montecarlo::Config { runs: a.runs, seed: a.seed, threads: a.threads };
+    let b = super::check::backtest(&loaded.model, ex, cfg, a.tolerance).map_err(|m| {
+        eprintln!("error: {m}");
+        2u8
+    })?;
+    let text = match a.format {
+        crate::cli::Format::Table => super::check::table(&b),
+        crate::cli::Format::Json => {
+            let mut t = serde_json::to_string_pretty(&b).map_err(|e| {
+                eprintln!("internal error: {e}");
+                3u8
+            })?;
+            t.push('\n');
+            t
+        }
+    };
+    use std::io::Write;
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    Ok(!b.passed())
 }

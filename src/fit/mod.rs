@@ -7,10 +7,13 @@
 //! comment beside every fitted number) -> report.rs (observed against fitted).
 
 pub mod arrivals;
+pub mod chart;
+pub mod check;
 pub mod cmd;
 pub mod csv;
 pub mod export;
 pub mod families;
+pub mod report;
 pub mod simulated;
 pub mod table;
 pub mod tree;
