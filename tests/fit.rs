@@ -445,38 +445,24 @@ fn mean_se(v: &[f64]) -> (f64, f64) {
     (m, (var / n).sqrt())
 }
 
-/// Simulate a shipped scenario, export its runs in the query's columns, fit the export,
-/// simulate the fit: the end-to-end p50 and p95 and the mean cost agree within 4 standard
-/// errors (those of both simulations and of the export the fit came from), and the tree and
-/// the presets are the original's.
-#[test]
-fn round_trip_of_a_shipped_scenario() {
-    let dir = temp_dir("round-trip");
-    let orig = wfsim::scenario::load_file(std::path::Path::new("scenarios/transcription-parallel.yaml")).unwrap().model;
-    let exported = 3000;
+/// Simulates a shipped scenario, exports `exported` of its runs in the query's columns, fits
+/// the export and simulates the fit: the end-to-end p50 and p95 and the mean cost must agree
+/// within 4 standard errors (those of both simulations and of the export the fit came from),
+/// and the presets must be the original's. Returns the fit.
+fn round_trip(scenario: &str, exported: u64, plan: &str) -> wfsim::fit::Fit {
+    let dir = temp_dir(&format!("round-trip-{scenario}"));
+    let orig = wfsim::scenario::load_file(std::path::Path::new(&format!("scenarios/{scenario}.yaml"))).unwrap().model;
     let spacing = wfsim::fit::simulated::Spacing { start: 1_790_000_000.0, per_minute: 10.0, poisson: true };
     let csv = wfsim::fit::simulated::export_csv(&orig, exported, 7, spacing).unwrap();
     let path = dir.join("runs.csv");
     std::fs::write(&path, &csv).unwrap();
     let f = fit_files(std::slice::from_ref(&path));
-    let yaml = wfsim::fit::write::scenario(&f, Some("free"));
-    std::fs::write(dir.join("fitted.yaml"), &yaml).unwrap();
+    let yaml = wfsim::fit::write::scenario(&f, Some(plan));
     let fitted = wfsim::scenario::load_str(&yaml, "fitted.yaml").unwrap_or_else(|e| panic!("{e}\n{yaml}")).model;
-    // The tree and the presets.
     for t in &orig.tasks {
         let ft = fitted.tasks.iter().find(|x| x.name == t.name).unwrap_or_else(|| panic!("{} not fitted", t.name));
         assert_eq!(ft.machine, t.machine, "{}", t.name);
     }
-    let edges = |name: &str| -> Vec<(String, bool)> {
-        f.tasks.iter().find(|t| t.name == name).unwrap().edges.iter().map(|e| (e.child.clone(), e.waited())).collect()
-    };
-    let s = |x: &str| x.to_owned();
-    assert_eq!(
-        edges("extract-audio"),
-        [(s("chunk-audio"), true), (s("transcribe-audio"), true), (s("save-transcript"), true)]
-    );
-    assert_eq!(edges("save-transcript"), [(s("generate-summary"), false)]);
-    // The numbers.
     let runs = 20_000;
     let sim = |m: &wfsim::model::Model, seed| {
         let mc = wfsim::montecarlo::run(m, wfsim::montecarlo::Config { runs, seed, threads: None }).unwrap();
@@ -489,15 +475,19 @@ fn round_trip_of_a_shipped_scenario() {
     let (d1, c1) = sim(&fitted, 2);
     // The export's own root runs: the fit can be no closer to the truth than they are.
     let ex = export::read_files(&[path], false).unwrap();
-    let roots: Vec<&export::Run> = ex.runs.iter().filter(|r| r.is_root()).collect();
-    let mut dx: Vec<f64> = roots.iter().map(|r| r.completed_at.unwrap() - r.triggered_at.unwrap()).collect();
+    let mut dx: Vec<f64> =
+        ex.runs.iter().filter(|r| r.is_root()).map(|r| r.completed_at.unwrap() - r.triggered_at.unwrap()).collect();
     dx.sort_by(f64::total_cmp);
     for p in [0.5, 0.95] {
         let q = |v: &[f64]| wfsim::stats::quantile_sorted(v, p).unwrap();
         let se = (quantile_se(&d0, p).powi(2) + quantile_se(&d1, p).powi(2) + quantile_se(&dx, p).powi(2)).sqrt();
         let (a, b) = (q(&d0), q(&d1));
-        eprintln!("p{}: original {a:.2}s, fitted {b:.2}s, export {:.2}s, se {se:.2}s", p * 100.0, q(&dx));
-        assert!((a - b).abs() < 4.0 * se, "p{} duration: original {a}, fitted {b}, se {se}", p * 100.0);
+        eprintln!("{scenario} p{}: original {a:.2}s, fitted {b:.2}s, export {:.2}s, se {se:.2}s", p * 100.0, q(&dx));
+        assert!(
+            (a - b).abs() < 4.0 * se,
+            "{scenario} p{} duration: original {a}, fitted {b}, se {se}\n{yaml}",
+            p * 100.0
+        );
     }
     // Cost per workflow run in the export: the sum over its tree.
     let mut per_root: std::collections::HashMap<&str, f64> = std::collections::HashMap::new();
@@ -508,9 +498,34 @@ fn round_trip_of_a_shipped_scenario() {
     let cx: Vec<f64> = per_root.values().copied().collect();
     let ((m0, s0), (m1, s1), (mx, sx)) = (mean_se(&c0), mean_se(&c1), mean_se(&cx));
     let se = (s0 * s0 + s1 * s1 + sx * sx).sqrt();
-    eprintln!("cost: original {m0:.6}, fitted {m1:.6}, export {mx:.6}, se {se:.6}");
-    assert!((m0 - m1).abs() < 4.0 * se, "mean cost: original {m0}, fitted {m1}, se {se}");
+    eprintln!("{scenario} cost: original {m0:.6}, fitted {m1:.6}, export {mx:.6}, se {se:.6}");
+    assert!((m0 - m1).abs() < 4.0 * se, "{scenario} mean cost: original {m0}, fitted {m1}, se {se}\n{yaml}");
     let _ = std::fs::remove_dir_all(&dir);
+    f
+}
+
+#[test]
+fn round_trip_of_a_fan_out_with_a_fire_and_forget_child() {
+    let f = round_trip("transcription-parallel", 3000, "free");
+    let edges = |name: &str| -> Vec<(String, bool)> {
+        f.tasks.iter().find(|t| t.name == name).unwrap().edges.iter().map(|e| (e.child.clone(), e.waited())).collect()
+    };
+    let s = |x: &str| x.to_owned();
+    assert_eq!(
+        edges("extract-audio"),
+        [(s("chunk-audio"), true), (s("transcribe-audio"), true), (s("save-transcript"), true)]
+    );
+    assert_eq!(edges("save-transcript"), [(s("generate-summary"), false)]);
+    // Three warm resumes are no idle time.
+    assert!(f.tasks.iter().all(|t| t.idle.is_none()));
+}
+
+#[test]
+fn round_trip_of_a_polling_loop() {
+    let f = round_trip("polling-external-api", 3000, "free");
+    // The poll's 30 s waits are idle time, written as a wait step.
+    let idle = f.tasks[0].idle.as_ref().expect("the polling waits as a wait step");
+    assert!(idle.family.quantile(0.5) >= 30.0, "{:?}", idle.family);
 }
 
 /// The backtest passes the scenario an export was simulated from and fails another design

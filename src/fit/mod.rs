@@ -63,7 +63,14 @@ pub struct TaskFit {
     pub max_attempts: Option<(u32, usize)>,
     pub timed_out: usize,
     pub edges: Vec<tree::Edge>,
+    /// Time a run was neither computing nor waiting for its children (`wait.for`, polling),
+    /// net of the start latencies of its resumes: written as a `wait` step when its median is
+    /// above [`MIN_IDLE_S`].
+    pub idle: Option<Fitted>,
 }
+
+/// Median idle time per run (seconds) above which a task gets a `wait` step.
+pub const MIN_IDLE_S: f64 = 1.0;
 
 /// The whole fit.
 #[derive(Debug)]
@@ -171,11 +178,16 @@ pub fn fit(ex: &Export, opts: &Options) -> Result<Fit, FitError> {
     // dropped (a triggerAndWait cycle cannot be simulated).
     let mut order: Vec<String> = vec![entry.clone()];
     let mut fits: Vec<TaskFit> = Vec::new();
+    // The median start latency: what each resume after waiting for children costs.
+    let mut lat: Vec<f64> =
+        runs.iter().filter_map(|r| Some(r.executed_at? - r.dequeued_at?)).filter(|d| *d >= 0.0).collect();
+    lat.sort_by(f64::total_cmp);
+    let latency = crate::stats::quantile_sorted(&lat, 0.5).unwrap_or(0.0);
     let mut i = 0;
     while i < order.len() {
         let name = order[i].clone();
         let idx = by_task.get(name.as_str()).cloned().unwrap_or_default();
-        let mut t = task_fit(runs, &tree, &name, &idx, &mut notes);
+        let mut t = task_fit(runs, &tree, &name, &idx, latency, &mut notes);
         let ancestors = ancestors_of(&fits, &name, &entry);
         t.edges.retain(|e| {
             let cyc = e.child == name || ancestors.contains(&e.child);
@@ -260,7 +272,14 @@ fn mode<T: PartialEq + Clone>(xs: impl Iterator<Item = T>) -> Option<(T, usize)>
     counts.into_iter().reduce(|a, b| if b.1 > a.1 { b } else { a })
 }
 
-fn task_fit(runs: &[Run], tree: &tree::Tree, name: &str, idx: &[usize], notes: &mut Vec<String>) -> TaskFit {
+fn task_fit(
+    runs: &[Run],
+    tree: &tree::Tree,
+    name: &str,
+    idx: &[usize],
+    latency: f64,
+    notes: &mut Vec<String>,
+) -> TaskFit {
     let rs: Vec<&Run> = idx.iter().map(|&i| &runs[i]).collect();
     // The preset a run starts on: the runs with one attempt that did not run out of memory
     // show it (an out-of-memory retry moves a run to a bigger preset).
@@ -329,6 +348,7 @@ fn task_fit(runs: &[Run], tree: &tree::Tree, name: &str, idx: &[usize], notes: &
     let abort = (trials > 0 && aborts > 0 && max_att > 1).then(|| se(aborts, trials));
     let max_attempts = (max_att > 1).then(|| (max_att, rs.iter().filter(|r| r.attempts == max_att).count()));
     let edges = tree::edges(runs, tree, idx);
+    let idle = idle_time(runs, tree, idx, &edges, latency);
     TaskFit {
         name: name.to_owned(),
         runs: rs.len(),
@@ -344,7 +364,60 @@ fn task_fit(runs: &[Run], tree: &tree::Tree, name: &str, idx: &[usize], notes: &
         max_attempts,
         timed_out: rs.iter().filter(|r| r.status == RunStatus::TimedOut).count(),
         edges,
+        idle,
     }
+}
+
+/// Idle time of the task's completed one-attempt runs: execution_duration - usage_duration -
+/// the time covered by the children it waited for - one start latency per resume (per group of
+/// waited children: a batch, or one child); `None` when its median is at most [`MIN_IDLE_S`].
+fn idle_time(runs: &[Run], tree: &tree::Tree, idx: &[usize], edges: &[tree::Edge], latency: f64) -> Option<Fitted> {
+    let waited: Vec<&str> = edges.iter().filter(|e| e.waited()).map(|e| e.child.as_str()).collect();
+    let mut xs = Vec::new();
+    for &i in idx {
+        let r = &runs[i];
+        if r.attempts != 1 || r.status != RunStatus::Completed {
+            continue;
+        }
+        let (Some(ex), Some(u)) = (r.execution_s, r.usage_s) else { continue };
+        let mut spans: Vec<(f64, f64)> = Vec::new();
+        let mut groups: Vec<Option<&str>> = Vec::new();
+        for &c in &tree.children[i] {
+            let k = &runs[c];
+            if !waited.contains(&k.task.as_str()) {
+                continue;
+            }
+            let (Some(a), Some(b)) = (k.triggered_at, k.completed_at) else { continue };
+            spans.push((a, b));
+            let g = k.batch_id.as_deref();
+            if g.is_none() || !groups.contains(&g) {
+                groups.push(g);
+            }
+        }
+        spans.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let mut covered = 0.0;
+        let mut cur: Option<(f64, f64)> = None;
+        for (a, b) in spans {
+            cur = match cur {
+                Some((s, e)) if a <= e => Some((s, e.max(b))),
+                Some((s, e)) => {
+                    covered += e - s;
+                    Some((a, b))
+                }
+                None => Some((a, b)),
+            };
+        }
+        if let Some((s, e)) = cur {
+            covered += e - s;
+        }
+        xs.push((ex - u - covered - groups.len() as f64 * latency).max(0.0));
+    }
+    xs.sort_by(f64::total_cmp);
+    let med = crate::stats::quantile_sorted(&xs, 0.5)?;
+    if med <= MIN_IDLE_S {
+        return None;
+    }
+    families::fit(&xs)
 }
 
 /// Start latency (dequeued -> executed, seconds) of warm or cold starts.

@@ -211,6 +211,14 @@ fn task(s: &mut String, t: &TaskFit) {
             num(se, 2)
         );
     }
+    if let Some(f) = &t.idle {
+        let _ = writeln!(
+            s,
+            "      - wait: {{ for: {} }}   # idle, neither computing nor waiting for children (wait.for, polling): {}",
+            dist(&f.family),
+            fit_comment(f, "runs completed in one attempt")
+        );
+    }
     for e in &t.edges {
         edge(s, t, e);
     }
