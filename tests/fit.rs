@@ -361,7 +361,17 @@ fn an_export_of_a_known_design_is_recovered() {
     std::fs::write(&json, ex.json()).unwrap();
     let g = fit_files(&[json]);
     assert_eq!(wfsim::fit::write::scenario(&g, None).replace("runs.json", "runs.csv"), yaml);
-    std::fs::write(dir.join("fitted.yaml"), &yaml).unwrap();
+    // Two overlapping pages (as an export paged by time window with some slack) give the
+    // same fit: the runs seen twice are kept once.
+    let (a, b) = (dir.join("page-1.csv"), dir.join("page-2.csv"));
+    let half = ex.rows.len() / 2;
+    std::fs::write(&a, Export { rows: ex.rows[..half + 100].to_vec() }.csv()).unwrap();
+    std::fs::write(&b, Export { rows: ex.rows[half..].to_vec() }.csv()).unwrap();
+    let p = fit_files(&[a, b]);
+    assert_eq!(p.export.duplicates, 100);
+    let body = |y: &str| y.lines().skip(2).collect::<Vec<_>>().join("\n");
+    assert_eq!(body(&wfsim::fit::write::scenario(&p, None)), body(&yaml));
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 fn wfsim() -> Command {

@@ -245,14 +245,14 @@ pub fn table(b: &Backtest) -> String {
         ));
     }
     if !b.price_drift.is_empty() {
-        s.push_str("\nprice per second   observed (median)   scenario      drift   runs\n");
+        s.push_str("\nUSD per second     observed (median)   scenario      drift   runs\n");
         for d in &b.price_drift {
             s.push_str(&format!(
-                "{:<18} {:>17} {:>10} {:>9}% {:>6}\n",
+                "{:<18} {:>17} {:>10} {:>+9.1}% {:>6}\n",
                 d.machine,
                 num(d.observed_usd_per_s, 4),
                 num(d.scenario_usd_per_s, 4),
-                num(d.drift * 100.0, 2),
+                d.drift * 100.0,
                 d.runs
             ));
         }

@@ -111,7 +111,7 @@ pub const READ: [&str; 27] = [
 
 /// The TRQL query that exports them (the docs show it with paging).
 pub fn query() -> String {
-    format!("SELECT {} FROM runs", READ.iter().filter(|c| **c != "is_root_run").copied().collect::<Vec<_>>().join(", "))
+    format!("SELECT {} FROM runs", READ.join(", "))
 }
 
 /// All runs of all files, and what was left out.

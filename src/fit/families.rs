@@ -7,7 +7,7 @@
 //! the family with the lowest AIC (2k - 2 ln L, k its number of parameters) is chosen; its
 //! Kolmogorov-Smirnov distance D to the sample gives the verdict: `good` when D is below the
 //! 5% critical value 1.358/sqrt(n) (the test does not reject the family; with estimated
-//! parameters it is lenient), else `poor`, and then the sample itself is written as an
+//! parameters it is lenient), else `rejected`, and then the sample itself is written as an
 //! `empirical` distribution (at most 200 of its quantiles): a family the data reject would
 //! bias the predictions by more than the data's own uncertainty. Values that are all equal are
 //! `fixed`.
@@ -50,7 +50,7 @@ impl Verdict {
     pub fn name(self) -> &'static str {
         match self {
             Verdict::Good => "good",
-            Verdict::Poor => "poor",
+            Verdict::Poor => "rejected",
         }
     }
 }
@@ -72,7 +72,7 @@ pub struct Fitted {
     pub ks: f64,
     /// The 5% critical value 1.358/sqrt(n).
     pub ks_crit: f64,
-    /// The verdict on the best named family (`poor`: the empirical one was written instead).
+    /// The verdict on the best named family (`rejected`: the empirical one was written instead).
     pub verdict: Verdict,
     /// Every family tried, best AIC first.
     pub candidates: Vec<Candidate>,

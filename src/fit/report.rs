@@ -95,15 +95,8 @@ pub fn markdown(r: &Report) -> String {
     );
     s.push_str("![observed and fitted CDFs](fit-cdfs.svg)\n\n");
     for q in &r.quantities {
-        s.push_str(&format!(
-            "## {}\n\nn {}, written as `{}`; KS {} (5% critical value {}): **{}**.\n\n",
-            q.what,
-            q.n,
-            q.written.chars().take(120).collect::<String>() + if q.written.len() > 120 { " ..." } else { "" },
-            num(q.ks, 3),
-            num(q.ks_critical_5pct, 3),
-            q.verdict
-        ));
+        let written = q.written.chars().take(120).collect::<String>() + if q.written.len() > 120 { " ..." } else { "" };
+        s.push_str(&format!("## {}\n\nn {}, {}.\n\n", q.what, q.n, verdict_text(q, &format!("`{written}`"))));
         s.push_str("| quantile | observed | fitted | difference |\n|---|---:|---:|---:|\n");
         for (p, o, f) in &q.quantiles {
             let d = if *o > 0.0 { format!("{}%", num((f / o - 1.0) * 100.0, 2)) } else { "-".into() };
@@ -124,6 +117,25 @@ pub fn markdown(r: &Report) -> String {
     s
 }
 
+/// What was written and why, in words.
+fn verdict_text(q: &Quantity, written: &str) -> String {
+    match q.candidates.first() {
+        Some(b) if q.verdict == "rejected" => format!(
+            "written as the data ({written}, KS {}): the best family by AIC, {}, is rejected (KS {} > {} at 5%)",
+            num(q.ks, 3),
+            b.family,
+            num(b.ks, 3),
+            num(q.ks_critical_5pct, 3)
+        ),
+        _ => format!(
+            "written as {written}: KS {} against the 5% critical value {}: {}",
+            num(q.ks, 3),
+            num(q.ks_critical_5pct, 3),
+            q.verdict
+        ),
+    }
+}
+
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
@@ -134,7 +146,7 @@ pub fn html(r: &Report, svg: &str) -> String {
         "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>Fit of {0}</title>\n<style>\
          body{{font-family:sans-serif;max-width:1280px;margin:2em auto;color:#212529}}\
          table{{border-collapse:collapse;margin:0.5em 0 1.5em}}td,th{{border:1px solid #dee2e6;padding:3px 8px;text-align:right}}\
-         th:first-child,td:first-child{{text-align:left}}.good{{color:#16a34a}}.poor{{color:#dc2626}}</style></head><body>\n\
+         th:first-child,td:first-child{{text-align:left}}.good{{color:#16a34a}}.rejected{{color:#dc2626}}</style></head><body>\n\
          <h1>Fit of {0}</h1>\n<p>From {1} ({2} finished runs, {3} root runs of <code>{4}</code>). Each distribution is the family with the \
          lowest AIC; its Kolmogorov-Smirnov distance to the data is set against the 5% critical value 1.358/&radic;n: \
          <span class=good>good</span> below it, else the data itself is written (empirical).</p>\n{5}\n",
@@ -147,14 +159,11 @@ pub fn html(r: &Report, svg: &str) -> String {
     );
     for q in &r.quantities {
         s.push_str(&format!(
-            "<h2>{}</h2>\n<p>n {}, {}; KS {} (5% critical value {}): <b class={}>{}</b></p>\n<table><tr><th>quantile</th><th>observed</th><th>fitted</th><th>difference</th></tr>\n",
+            "<h2>{}</h2>\n<p class={}>n {}, {}</p>\n<table><tr><th>quantile</th><th>observed</th><th>fitted</th><th>difference</th></tr>\n",
             esc(&q.what),
-            q.n,
-            q.family,
-            num(q.ks, 3),
-            num(q.ks_critical_5pct, 3),
             q.verdict,
-            q.verdict
+            q.n,
+            esc(&verdict_text(q, q.family))
         ));
         for (p, o, f) in &q.quantiles {
             let d = if *o > 0.0 { format!("{}%", num((f / o - 1.0) * 100.0, 2)) } else { "-".into() };
