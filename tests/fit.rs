@@ -621,3 +621,93 @@ fn the_fit_report_sets_observed_beside_fitted() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Traces with two `logger.trace` spans per attempt (download: lognormal, parse:
+/// exponential) become two steps with their parameters recovered, in order, and the rest of
+/// the attempt a third; failed attempts, log lines, triggers and child runs' spans are not steps.
+#[test]
+fn traced_spans_become_steps() {
+    let dir = temp_dir("traces");
+    let tdir = dir.join("traces");
+    std::fs::create_dir_all(&tdir).unwrap();
+    let ex = known_export();
+    let csv = dir.join("runs.csv");
+    std::fs::write(&csv, ex.csv()).unwrap();
+    let mut rng = stream(9);
+    let n = 400;
+    let ms = |s: f64| (s * 1000.0 * 1000.0).round() / 1000.0;
+    for (i, r) in ex.rows.iter().filter(|r| r[1] == "ingest" && r[20] == "0").take(n).enumerate() {
+        let t0 = export::parse_time(&r[12]).unwrap();
+        let d1 = draw(Shape::LogNormal { mu: 0.5, sigma: 0.4 }, &mut rng);
+        let d2 = draw(Shape::Exponential { mean: 0.3 }, &mut rng);
+        let span = |m: &str, st: f64, d: f64, kids: serde_json::Value| {
+            serde_json::json!({ "id": format!("s{i}{m}"), "runId": r[0], "message": m,
+                "data": { "startTime": format_time(st), "duration": ms(d), "isError": false, "events": [] },
+                "children": kids })
+        };
+        let mut attempts = Vec::new();
+        let mut a0 = t0;
+        if i % 10 == 0 {
+            // A failed attempt first: not a sample of the steps.
+            let mut f =
+                span("Attempt 1", a0, 9.0, serde_json::json!([span("download", a0, 9.0, serde_json::json!([]))]));
+            f["data"]["isError"] = serde_json::json!(true);
+            attempts.push(f);
+            a0 += 10.0;
+        }
+        let child = serde_json::json!({ "id": "c", "runId": "someone-else", "message": "item",
+            "data": { "startTime": format_time(a0 + 1.0), "duration": 5000.0 }, "children": [
+                { "id": "cc", "runId": "someone-else", "message": "download",
+                  "data": { "startTime": format_time(a0 + 1.0), "duration": 4000.0 }, "children": [] } ] });
+        let kids = serde_json::json!([
+            span(
+                "download",
+                a0 + 0.01,
+                d1,
+                serde_json::json!([span("GET", a0 + 0.02, d1 / 2.0, serde_json::json!([]))])
+            ),
+            span("log line", a0 + 0.02, 0.0, serde_json::json!([])),
+            span("parse", a0 + 0.01 + d1, d2, serde_json::json!([])),
+            span("batchTriggerAndWait()", a0 + 0.02 + d1 + d2, 6.0, serde_json::json!([child])),
+        ]);
+        attempts.push(span(&format!("Attempt {}", attempts.len() + 1), a0, d1 + d2 + 0.05, kids));
+        let root = span("ingest", t0, 20.0, serde_json::json!(attempts));
+        let mut root = root;
+        root["data"]["taskSlug"] = serde_json::json!("ingest");
+        let doc = serde_json::json!({ "trace": { "traceId": "t", "rootSpan": root } });
+        std::fs::write(tdir.join(format!("{}.json", r[0])), serde_json::to_string_pretty(&doc).unwrap()).unwrap();
+    }
+    let traces = wfsim::fit::traces::read_dir(&tdir).unwrap();
+    let ex2 = export::read_files(std::slice::from_ref(&csv), false).unwrap();
+    let f = wfsim::fit::fit(&ex2, &wfsim::fit::Options { traces: Some(traces), ..Default::default() }).unwrap();
+    let steps = &f.tasks[0].steps;
+    let names: Vec<&str> = steps.iter().map(|s| s.0.as_str()).collect();
+    assert_eq!(names, ["download", "parse", "untraced"]);
+    let nf = n as f64;
+    let Family::LogNormal { mu, sigma } = steps[0].1.family else { panic!("{:?}", steps[0].1.family) };
+    assert!(
+        (mu - 0.5).abs() < 4.0 * 0.4 / nf.sqrt() && (sigma - 0.4).abs() < 4.0 * 0.4 / (2.0 * nf).sqrt(),
+        "{mu} {sigma}"
+    );
+    let Family::Exponential { mean } = steps[1].1.family else { panic!("{:?}", steps[1].1.family) };
+    assert!((mean - 0.3).abs() < 4.0 * 0.3 / nf.sqrt(), "{mean}");
+    // The rest of each attempt: 50 ms give or take the millisecond rounding.
+    assert!((steps[2].1.family.quantile(0.5) - 0.05).abs() < 0.002, "{:?}", steps[2].1.family);
+    // Through the binary: the steps are in the scenario, which validates.
+    let out = dir.join("fitted.yaml");
+    let o = wfsim().arg("fit").arg(&csv).arg("--traces").arg(&tdir).arg("-o").arg(&out).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let yaml = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        yaml.contains("name: download") && yaml.contains("name: parse") && yaml.contains("name: untraced"),
+        "{yaml}"
+    );
+    let v = wfsim().arg("validate").arg(&out).output().unwrap();
+    assert_eq!(v.status.code(), Some(0), "{}", String::from_utf8_lossy(&v.stderr));
+    // A trace that is not one: located, exit 2.
+    std::fs::write(tdir.join("zz-bad.json"), "{\"hello\": 1}").unwrap();
+    let o = wfsim().arg("fit").arg(&csv).arg("--traces").arg(&tdir).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.code() == Some(2) && err.contains("zz-bad.json:1:1") && err.contains("not a run trace"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -10,6 +10,10 @@ pub struct FitArgs {
     /// POST /api/v1/query returns them (several files: pages of one export).
     #[arg(required = true, value_name = "RUNS.csv|RUNS.json")]
     pub files: Vec<PathBuf>,
+    /// A folder of run traces (GET /api/v1/runs/{id}/trace, one JSON file per run): the
+    /// `logger.trace` spans of each attempt become steps inside its task.
+    #[arg(long, value_name = "DIR")]
+    pub traces: Option<PathBuf>,
     /// Write the fitted scenario here (default: standard output).
     #[arg(short = 'o', long = "output", value_name = "SCENARIO.yaml")]
     pub output: Option<PathBuf>,
@@ -63,7 +67,17 @@ pub fn run(a: &FitArgs) -> Result<bool, u8> {
     if let Some(sc) = &a.check {
         return check(a, sc, &ex);
     }
-    let opts = Options { entry: a.entry.clone(), name: a.name.clone(), include_tests: a.include_tests };
+    let traces = match &a.traces {
+        Some(dir) => Some(super::traces::read_dir(dir).map_err(|ds| {
+            for d in &ds {
+                eprintln!("{d}\n");
+            }
+            eprintln!("{} error(s) in the traces", ds.len());
+            2u8
+        })?),
+        None => None,
+    };
+    let opts = Options { entry: a.entry.clone(), name: a.name.clone(), include_tests: a.include_tests, traces };
     let fit = super::fit(&ex, &opts).map_err(|e| {
         eprintln!("error: {}", e.0);
         2u8

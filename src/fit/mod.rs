@@ -16,6 +16,7 @@ pub mod families;
 pub mod report;
 pub mod simulated;
 pub mod table;
+pub mod traces;
 pub mod tree;
 pub mod write;
 
@@ -24,7 +25,7 @@ use families::Fitted;
 use std::collections::HashMap;
 
 /// What the fit was asked for.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct Options {
     /// The task the app triggers (default: the task of most root runs).
     pub entry: Option<String>,
@@ -32,6 +33,8 @@ pub struct Options {
     pub name: Option<String>,
     /// Keep `is_test` runs.
     pub include_tests: bool,
+    /// Run traces: steps inside tasks.
+    pub traces: Option<traces::Traces>,
 }
 
 /// Fewest clean runs (one attempt, completed) for the compute time to be fitted on them alone;
@@ -67,7 +70,13 @@ pub struct TaskFit {
     /// net of the start latencies of its resumes: written as a `wait` step when its median is
     /// above [`MIN_IDLE_S`].
     pub idle: Option<Fitted>,
+    /// Steps from the traces (`logger.trace` spans), in order, each with its fitted duration;
+    /// the last one, `untraced`, the attempts' time outside them. Empty without traces.
+    pub steps: Vec<(String, Fitted)>,
 }
+
+/// Fewest traced attempts of a task for its steps to be fitted.
+pub const MIN_TRACED: usize = 20;
 
 /// Median idle time per run (seconds) above which a task gets a `wait` step.
 pub const MIN_IDLE_S: f64 = 1.0;
@@ -188,6 +197,15 @@ pub fn fit(ex: &Export, opts: &Options) -> Result<Fit, FitError> {
         let name = order[i].clone();
         let idx = by_task.get(name.as_str()).cloned().unwrap_or_default();
         let mut t = task_fit(runs, &tree, &name, &idx, latency, &mut notes);
+        if let Some(tt) = opts.traces.as_ref().and_then(|tr| tr.tasks.get(&name)) {
+            t.steps = traced_steps(tt);
+            if t.steps.is_empty() && !tt.attempts.is_empty() {
+                notes.push(format!(
+                    "{name}: {} traced attempts (at least {MIN_TRACED} with a logger.trace span are needed for steps)",
+                    tt.attempts.len()
+                ));
+            }
+        }
         let ancestors = ancestors_of(&fits, &name, &entry);
         t.edges.retain(|e| {
             let cyc = e.child == name || ancestors.contains(&e.child);
@@ -365,7 +383,39 @@ fn task_fit(
         timed_out: rs.iter().filter(|r| r.status == RunStatus::TimedOut).count(),
         edges,
         idle,
+        steps: Vec::new(),
     }
+}
+
+/// The traced steps of a task, ordered by their median start in the attempt, and the
+/// attempts' untraced time last (when its median is at least 1 ms).
+fn traced_steps(tt: &traces::TaskTraces) -> Vec<(String, Fitted)> {
+    if tt.attempts.len() < MIN_TRACED || tt.steps.is_empty() {
+        return Vec::new();
+    }
+    let mut steps: Vec<(f64, String, Fitted)> = tt
+        .steps
+        .iter()
+        .filter(|s| s.durations.len() >= MIN_TRACED)
+        .filter_map(|s| {
+            let mut o = s.offsets.clone();
+            o.sort_by(f64::total_cmp);
+            Some((crate::stats::quantile_sorted(&o, 0.5)?, s.name.clone(), families::fit(&s.durations)?))
+        })
+        .collect();
+    steps.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    let mut out: Vec<(String, Fitted)> = steps.into_iter().map(|(_, n, f)| (n, f)).collect();
+    if out.is_empty() {
+        return out;
+    }
+    let mut u = tt.untraced.clone();
+    u.sort_by(f64::total_cmp);
+    if crate::stats::quantile_sorted(&u, 0.5).is_some_and(|m| m >= 0.001)
+        && let Some(f) = families::fit(&u)
+    {
+        out.push(("untraced".into(), f));
+    }
+    out
 }
 
 /// Idle time of the task's completed one-attempt runs: execution_duration - usage_duration -

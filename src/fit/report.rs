@@ -42,6 +42,12 @@ pub fn panels(fit: &Fit) -> Vec<(String, &Fitted)> {
         if let Some(f) = &t.compute {
             out.push((format!("{}: compute per attempt", t.name), f));
         }
+        for (name, f) in &t.steps {
+            out.push((format!("{}: step {name}", t.name), f));
+        }
+        if let Some(f) = &t.idle {
+            out.push((format!("{}: idle (wait)", t.name), f));
+        }
     }
     if let Some(f) = &fit.warm_start {
         out.push(("warm start latency".into(), f));

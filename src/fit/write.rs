@@ -164,13 +164,24 @@ fn task(s: &mut String, t: &TaskFit) {
         s.push_str("; the delays are not in the export: the SDK defaults\n");
     }
     s.push_str("    steps:\n");
-    s.push_str("      - work:\n");
-    s.push_str("          name: compute\n");
-    match &t.compute {
-        Some(f) => {
-            let _ = writeln!(s, "          duration: {}   # {}", dist(&f.family), fit_comment(f, t.compute_from));
+    if t.steps.is_empty() {
+        s.push_str("      - work:\n");
+        s.push_str("          name: compute\n");
+        match &t.compute {
+            Some(f) => {
+                let _ = writeln!(s, "          duration: {}   # {}", dist(&f.family), fit_comment(f, t.compute_from));
+            }
+            None => s.push_str("          duration: 0s   # no compute time in the export\n"),
         }
-        None => s.push_str("          duration: 0s   # no compute time in the export\n"),
+    }
+    // Traced steps: the first carries the memory and the failures, then the rest.
+    for (i, (name, f)) in t.steps.iter().enumerate() {
+        if i == 1 {
+            break;
+        }
+        s.push_str("      - work:\n");
+        let _ = writeln!(s, "          name: {}", yaml_str(name));
+        let _ = writeln!(s, "          duration: {}   # {}", dist(&f.family), fit_comment(f, "traced attempts"));
     }
     if t.oom_runs > 0 {
         let ram = |m: &str| crate::platform::PRESETS.iter().find(|p| p.name == m).map(|p| p.ram_gb * 1024.0);
@@ -198,6 +209,11 @@ fn task(s: &mut String, t: &TaskFit) {
             (p * n as f64).round(),
             num(se, 2)
         );
+    }
+    for (name, f) in t.steps.iter().skip(1) {
+        s.push_str("      - work:\n");
+        let _ = writeln!(s, "          name: {}", yaml_str(name));
+        let _ = writeln!(s, "          duration: {}   # {}", dist(&f.family), fit_comment(f, "traced attempts"));
     }
     if let Some((p, se, n)) = t.abort {
         s.push_str("      - work:\n");
