@@ -17,7 +17,8 @@ pub struct FitArgs {
     /// Write the fitted scenario here (default: standard output).
     #[arg(short = 'o', long = "output", value_name = "SCENARIO.yaml")]
     pub output: Option<PathBuf>,
-    /// Also write the fit report (index.html, report.md, fit.json, one CDF chart per fit) here.
+    /// Also write the fit report (index.html, report.md, fit.json, scenario.yaml and the CDF
+    /// chart as SVG and PNG) here.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// The task the app triggers (default: the task with most root runs).
