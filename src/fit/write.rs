@@ -252,7 +252,17 @@ fn edge(s: &mut String, t: &TaskFit, e: &Edge) {
     dist.sort();
     let total: u64 = e.counts.iter().map(|&c| u64::from(c)).sum();
     let mean = total as f64 / n.max(1) as f64;
-    let count = count_dist(&dist, n, &e.counts);
+    let mut count = count_dist(&dist, n, &e.counts);
+    // A parent's children over several batches are written as one batch, which holds at most
+    // 1,000 items.
+    let over = e.batch && dist.last().is_some_and(|d| d.0 > 1000);
+    if over {
+        count = if count.starts_with('{') {
+            format!("{}, max: 1000 }}", count.trim_end_matches('}').trim_end())
+        } else {
+            "1000".to_owned()
+        };
+    }
     let (yes, m) = e.wait_evidence;
     let waited = e.waited();
     let why = if m == 0 {
@@ -262,7 +272,10 @@ fn edge(s: &mut String, t: &TaskFit, e: &Edge) {
     } else {
         format!("not waited: only {yes} of {m} children ended before their parent while it was idle")
     };
-    let comment = format!("{} per run of {} (mean {}, {n} parent runs); {why}", e.child, t.name, num(mean, 3));
+    let mut comment = format!("{} per run of {} (mean {}, {n} parent runs); {why}", e.child, t.name, num(mean, 3));
+    if over {
+        comment.push_str("; more than 1,000 children in some runs (several batches), capped at one batch of 1,000");
+    }
     let task = yaml_str(&e.child);
     let fixed = (dist.len() == 1).then(|| dist[0].0);
     match (e.batch, waited, fixed) {
