@@ -763,3 +763,35 @@ fn a_broken_export_is_a_located_error_with_exit_2() {
     assert!(err.contains("runs.csv:2"), "{err}");
     assert!(!dir.join("x.yaml").exists());
 }
+
+/// fan-out-batch: children triggered with idempotency keys, and parent retries caused by a
+/// child that failed. The batch is keyed, its count is per key (a failed child's rerun is not
+/// another item), and the parent's own failure rate is its steps' (0.005 + 0.002 per attempt),
+/// not the share of attempts its children's failures ended.
+#[test]
+fn keyed_batches_and_failures_caused_by_children() {
+    let dir = temp_dir("keyed");
+    let orig = wfsim::scenario::load_file(std::path::Path::new("scenarios/fan-out-batch.yaml")).unwrap().model;
+    let spacing = wfsim::fit::simulated::Spacing { start: 1_790_000_000.0, per_minute: 10.0, poisson: true };
+    let path = dir.join("runs.csv");
+    std::fs::write(&path, wfsim::fit::simulated::export_csv(&orig, 300, 7, spacing).unwrap()).unwrap();
+    let ex = export::read_files(std::slice::from_ref(&path), false).unwrap();
+    // Some parents did retry because a child failed (else this test shows nothing).
+    let retried = ex.runs.iter().filter(|r| r.task == "fan-out" && r.attempts > 1).count();
+    assert!(retried >= 20, "{retried} retried parents");
+    let f = wfsim::fit::fit(&ex, &wfsim::fit::Options::default()).unwrap();
+    let e = &f.tasks[0].edges[0];
+    assert!(e.keyed && e.batch && e.waited(), "{e:?}");
+    // Items per run: the input's lognormal (median 150) capped at 1,000, one per key.
+    let keys = ex.runs.iter().filter(|r| r.task == "process-item").filter_map(|r| r.idempotency_key.as_ref());
+    let distinct: std::collections::HashSet<&String> = keys.collect();
+    assert_eq!(e.counts.iter().map(|&c| c as usize).sum::<usize>(), distinct.len());
+    let truth: f64 = 1.0 - (1.0 - 0.005) * (1.0 - 0.002);
+    let p = f.tasks[0].failure.map_or(0.0, |x| x.0);
+    let se = (truth * (1.0 - truth) / 300.0).sqrt();
+    assert!((p - truth).abs() < 4.0 * se, "own failure per attempt {p}, truth {truth}, se {se}");
+    let yaml = wfsim::fit::write::scenario(&f, Some("pro"));
+    assert!(yaml.contains("idempotencyKey: true"), "{yaml}");
+    wfsim::scenario::load_str(&yaml, "fitted.yaml").unwrap_or_else(|e| panic!("{e}\n{yaml}"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -91,6 +91,8 @@ pub struct Fit {
     /// Start latency (dequeued -> executed) of warm and of cold starts.
     pub warm_start: Option<Fitted>,
     pub cold_start: Option<Fitted>,
+    /// The start latencies came from `queued_duration` (no timestamps to split it).
+    pub start_from_queued: bool,
     pub arrivals: Option<arrivals::Arrivals>,
     /// Root runs of the entry task.
     pub root_runs: usize,
@@ -222,8 +224,21 @@ pub fn fit(ex: &Export, opts: &Options) -> Result<Fit, FitError> {
         fits.push(t);
         i += 1;
     }
-    let warm_start = start_latency(runs, true);
-    let cold_start = start_latency(runs, false);
+    let mut start_from_queued = false;
+    let mut warm_start = start_latency(runs, true, false);
+    let mut cold_start = start_latency(runs, false, false);
+    if warm_start.is_none() && cold_start.is_none() {
+        // Without the timestamps, queued_duration: it holds the wait for a slot as well.
+        warm_start = start_latency(runs, true, true);
+        cold_start = start_latency(runs, false, true);
+        start_from_queued = warm_start.is_some() || cold_start.is_some();
+        if start_from_queued {
+            notes.push(
+                "start latency from queued_duration (no dequeued_at and executed_at): it includes any wait for a slot"
+                    .into(),
+            );
+        }
+    }
     if warm_start.is_none() && cold_start.is_none() {
         notes.push(
             "start latency not fitted (needs dequeued_at, executed_at and is_warm_start): the defaults apply".into(),
@@ -245,6 +260,7 @@ pub fn fit(ex: &Export, opts: &Options) -> Result<Fit, FitError> {
         tasks: fits,
         warm_start,
         cold_start,
+        start_from_queued,
         arrivals,
         root_runs,
         other_roots,
@@ -344,19 +360,42 @@ fn task_fit(
     let mut trials = 0u64;
     let mut fails = 0u64;
     let mut aborts = 0u64;
-    for r in &rs {
+    // A child the run waited for that failed throws in the parent (unwrap): that attempt's
+    // failure is the child's, not the task's own.
+    let child_failed = |i: usize| {
+        tree.children[i]
+            .iter()
+            .filter(|&&c| {
+                matches!(
+                    runs[c].status,
+                    RunStatus::Failed | RunStatus::Crashed | RunStatus::SystemFailure | RunStatus::TimedOut
+                ) && runs[c].completed_at.zip(runs[i].completed_at).is_none_or(|(a, b)| a <= b + 0.001)
+            })
+            .count() as u64
+    };
+    for (&i, r) in idx.iter().zip(&rs) {
         if r.status == RunStatus::Expired || r.status == RunStatus::Canceled {
             continue;
         }
+        let by_children = child_failed(i);
         // The attempt that ran out of memory was not a trial of the task's own failure.
         let oom_here = u64::from(oom_of(r));
         let last_trial = u64::from(r.status != RunStatus::TimedOut);
         let att = u64::from(r.attempts);
-        trials += (att - 1 + last_trial).saturating_sub(oom_here);
-        fails += (att - 1).saturating_sub(oom_here);
+        let own_trials = (att - 1 + last_trial).saturating_sub(oom_here);
+        let mut own_fails = (att - 1).saturating_sub(oom_here);
+        let mut abort = 0;
         if failed_final(r) && !oom_of(r) {
-            if r.attempts < max_att { aborts += 1 } else { fails += 1 }
+            if r.attempts < max_att { abort = 1 } else { own_fails += 1 }
         }
+        // Failures the children explain come off the task's own, then off its aborts.
+        let from_children = by_children.min(own_fails + abort);
+        let off_fails = from_children.min(own_fails);
+        own_fails -= off_fails;
+        abort -= (from_children - off_fails).min(abort);
+        trials += own_trials.saturating_sub(from_children);
+        fails += own_fails;
+        aborts += abort;
     }
     let se = |k: u64, n: u64| {
         let p = k as f64 / n as f64;
@@ -470,12 +509,13 @@ fn idle_time(runs: &[Run], tree: &tree::Tree, idx: &[usize], edges: &[tree::Edge
     families::fit(&xs)
 }
 
-/// Start latency (dequeued -> executed, seconds) of warm or cold starts.
-fn start_latency(runs: &[Run], warm: bool) -> Option<Fitted> {
+/// Start latency (dequeued -> executed, seconds; `queued`: queued_duration) of warm or cold
+/// starts.
+fn start_latency(runs: &[Run], warm: bool, queued: bool) -> Option<Fitted> {
     let xs: Vec<f64> = runs
         .iter()
         .filter(|r| r.warm == Some(warm))
-        .filter_map(|r| Some(r.executed_at? - r.dequeued_at?))
+        .filter_map(|r| if queued { r.queued_s } else { Some(r.executed_at? - r.dequeued_at?) })
         .filter(|d| *d >= 0.0)
         .collect();
     families::fit(&xs)

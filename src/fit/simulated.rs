@@ -68,7 +68,7 @@ impl Observer for Recorder {
 }
 
 /// The columns written, in the query's names.
-pub const COLUMNS: [&str; 26] = [
+pub const COLUMNS: [&str; 27] = [
     "run_id",
     "task_identifier",
     "status",
@@ -95,6 +95,7 @@ pub const COLUMNS: [&str; 26] = [
     "max_duration",
     "error",
     "is_test",
+    "idempotency_key",
 ];
 
 /// How the simulated workflow runs arrive in the export.
@@ -179,6 +180,21 @@ fn rows(m: &Model, runs: u64, seed: u64, sp: Spacing) -> Result<Vec<Vec<String>>
     Ok(out)
 }
 
+/// Tasks some step triggers with `idempotencyKey`: their runs carry a key in the export.
+fn keyed_tasks(m: &Model) -> Vec<bool> {
+    use crate::model::Op;
+    let mut keyed = vec![false; m.tasks.len()];
+    for op in &m.ops {
+        match op {
+            Op::TriggerAndWait { task, idempotent: true, .. }
+            | Op::Trigger { task, idempotent: true, .. }
+            | Op::BatchTriggerAndWait { task, idempotent: true, .. } => keyed[*task as usize] = true,
+            _ => {}
+        }
+    }
+    keyed
+}
+
 fn write_workflow(m: &Model, wf: u64, t0: f64, runs: &[Rec], out: &mut Vec<Vec<String>>) {
     let id = |i: usize| format!("run_{wf}_{i}");
     let ms = |s: f64| format!("{}", (s * 1000.0).round());
@@ -195,6 +211,32 @@ fn write_workflow(m: &Model, wf: u64, t0: f64, runs: &[Rec], out: &mut Vec<Vec<S
             for j in same {
                 batch[j] = Some(format!("batch_{wf}_{i}"));
             }
+        }
+    }
+    let keyed = keyed_tasks(m);
+    // A child's key: new for each child its parent triggers, except that a child triggered
+    // again after one of the same parent and task failed (the parent's retry) takes that
+    // one's key, as Trigger.dev reruns a failed keyed child.
+    let mut keys: Vec<String> = vec![String::new(); runs.len()];
+    let mut order: Vec<usize> =
+        (0..runs.len()).filter(|&i| runs[i].parent != u32::MAX && keyed[runs[i].task as usize]).collect();
+    order.sort_by(|&a, &b| runs[a].triggered.total_cmp(&runs[b].triggered).then(a.cmp(&b)));
+    let mut fresh = 0usize;
+    let mut reusable: Vec<usize> = Vec::new();
+    for &i in &order {
+        let r = &runs[i];
+        let reuse = reusable
+            .iter()
+            .position(|&j| runs[j].parent == r.parent && runs[j].task == r.task && runs[j].end <= r.triggered);
+        keys[i] = match reuse {
+            Some(k) => keys[reusable.remove(k)].clone(),
+            None => {
+                fresh += 1;
+                format!("key-{wf}-{fresh}")
+            }
+        };
+        if r.status.is_some_and(|s| s != Status::Completed) {
+            reusable.push(i);
         }
     }
     for (i, r) in runs.iter().enumerate() {
@@ -241,6 +283,7 @@ fn write_workflow(m: &Model, wf: u64, t0: f64, runs: &[Rec], out: &mut Vec<Vec<S
             t.max_duration_s.map_or(String::new(), |d| format!("{d}")),
             error,
             "0".into(),
+            keys[i].clone(),
         ]);
     }
 }

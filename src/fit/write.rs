@@ -107,17 +107,13 @@ pub fn scenario(fit: &Fit, plan: Option<&str>) -> String {
         .to_owned()
     });
     let _ = writeln!(s, "environment: {{ plan: {plan} }}   # {plan_comment}");
+    let from = if fit.start_from_queued { "queued_duration" } else { "dequeued -> executed" };
     if let Some(f) = &fit.warm_start {
-        let _ = writeln!(
-            s,
-            "startLatency: {}   # {}",
-            dist(&f.family),
-            fit_comment(f, "warm starts (dequeued -> executed)")
-        );
+        let _ =
+            writeln!(s, "startLatency: {}   # {}", dist(&f.family), fit_comment(f, &format!("warm starts ({from})")));
     }
     if let Some(f) = &fit.cold_start {
-        let _ =
-            writeln!(s, "coldStart: {}   # {}", dist(&f.family), fit_comment(f, "cold starts (dequeued -> executed)"));
+        let _ = writeln!(s, "coldStart: {}   # {}", dist(&f.family), fit_comment(f, &format!("cold starts ({from})")));
     }
     let _ = writeln!(s, "entry: {}", yaml_str(&fit.entry));
     s.push_str("tasks:\n");
@@ -278,24 +274,32 @@ fn edge(s: &mut String, t: &TaskFit, e: &Edge) {
     }
     let task = yaml_str(&e.child);
     let fixed = (dist.len() == 1).then(|| dist[0].0);
+    let key = if e.keyed { ", idempotencyKey: true" } else { "" };
+    let comment = if e.keyed {
+        format!("{comment}; idempotency keys: a retried parent reuses completed children")
+    } else {
+        comment
+    };
+    // A single child: `task` alone, or a map with its key.
+    let one = if e.keyed { format!("{{ task: {task}{key} }}") } else { task.clone() };
     match (e.batch, waited, fixed) {
         (true, true, _) => {
-            let _ = writeln!(s, "      - batchTriggerAndWait: {{ task: {task}, count: {count} }}   # {comment}");
+            let _ = writeln!(s, "      - batchTriggerAndWait: {{ task: {task}, count: {count}{key} }}   # {comment}");
         }
         (true, false, _) => {
-            let _ = writeln!(s, "      - batchTrigger: {{ task: {task}, count: {count} }}   # {comment}");
+            let _ = writeln!(s, "      - batchTrigger: {{ task: {task}, count: {count}{key} }}   # {comment}");
         }
         (false, w, Some(k)) if k <= 4 => {
             let verb = if w { "triggerAndWait" } else { "trigger" };
             for _ in 0..k {
-                let _ = writeln!(s, "      - {verb}: {task}   # {comment}");
+                let _ = writeln!(s, "      - {verb}: {one}   # {comment}");
             }
         }
         (false, w, _) => {
             let verb = if w { "triggerAndWait" } else { "trigger" };
             let _ = writeln!(
                 s,
-                "      - parallel: {{ count: {count}, limit: 1, steps: [ {{ {verb}: {task} }} ] }}   # one after the other: {comment}"
+                "      - parallel: {{ count: {count}, limit: 1, steps: [ {{ {verb}: {one} }} ] }}   # one after the other: {comment}"
             );
         }
     }
