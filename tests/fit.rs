@@ -437,6 +437,18 @@ fn the_command_writes_a_scenario_that_validates_and_runs() {
     assert_eq!(v.status.code(), Some(0), "{}", String::from_utf8_lossy(&v.stderr));
     let r = wfsim().args(["run", "--isolated", "--runs", "500"]).arg(&out).output().unwrap();
     assert_eq!(r.status.code(), Some(0), "{}", String::from_utf8_lossy(&r.stderr));
+    // The backtest of the fitted scenario under its own load (two replications), as JSON.
+    let b = wfsim()
+        .args(["fit", "--check"])
+        .arg(&out)
+        .arg(&csv)
+        .args(["--load", "--replications", "2", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(matches!(b.status.code(), Some(0 | 1)), "{}", String::from_utf8_lossy(&b.stderr));
+    let j: serde_json::Value = serde_json::from_slice(&b.stdout).unwrap();
+    assert!(j["notes"][0].as_str().unwrap().contains("load: block simulated (2 replication(s)"), "{j}");
+    assert!(j["lines"].as_array().unwrap().len() >= 6, "{j}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -550,7 +562,7 @@ fn backtest_passes_the_source_and_fails_another_design() {
     std::fs::write(&path, &csv).unwrap();
     let ex = export::read_files(std::slice::from_ref(&path), false).unwrap();
     let cfg = wfsim::montecarlo::Config { runs: 10_000, seed: 1, threads: None };
-    let b = wfsim::fit::check::backtest(&orig, &ex, cfg, 0.0).unwrap();
+    let b = wfsim::fit::check::backtest(&orig, &ex, cfg, 0.0, None).unwrap();
     for l in &b.lines {
         assert!(l.pass, "{l:?}");
     }
@@ -584,7 +596,7 @@ fn backtest_passes_the_source_and_fails_another_design() {
     let dear_path = dir.join("dear.csv");
     std::fs::write(&dear_path, dear).unwrap();
     let ex = export::read_files(&[dear_path], false).unwrap();
-    let b = wfsim::fit::check::backtest(&orig, &ex, cfg, 0.1).unwrap();
+    let b = wfsim::fit::check::backtest(&orig, &ex, cfg, 0.1, None).unwrap();
     assert!(!b.price_drift.is_empty());
     for d in &b.price_drift {
         assert!((d.drift - 0.2).abs() < 1e-3, "{d:?}");

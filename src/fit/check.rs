@@ -3,7 +3,7 @@
 //! Observed: the entry task's root runs (end-to-end duration = completed_at - triggered_at,
 //! success = COMPLETED), the cost of each workflow run (total_cost summed over its tree, by
 //! `root_run_id`), and each task's compute per run (usage_duration). Predicted: the scenario's
-//! runs simulated alone (its `load:` block is not applied). Each line has both values with
+//! runs simulated alone, or with `load` its `load:` block in replications. Each line has both values with
 //! standard errors (quantiles: half the distance between the order statistics one binomial
 //! standard deviation of the rank either side; means and shares: the usual ones; a task's
 //! predicted compute: the observed standard deviation over the simulated runs' square root, as
@@ -44,6 +44,7 @@ pub struct Backtest {
     pub scenario: String,
     pub entry: String,
     pub observed_root_runs: usize,
+    /// Workflow runs simulated (under load: the runs that arrived in the measured windows).
     pub simulated_runs: u64,
     pub seed: u64,
     pub tolerance: f64,
@@ -78,6 +79,7 @@ pub fn backtest(
     ex: &Export,
     cfg: crate::montecarlo::Config,
     tolerance: f64,
+    load: Option<u64>,
 ) -> Result<Backtest, String> {
     let entry = model.tasks[model.entry as usize].name.clone();
     let roots: Vec<&Run> = ex.runs.iter().filter(|r| r.is_root() && r.task == entry).collect();
@@ -90,8 +92,37 @@ pub fn backtest(
             if tasks.is_empty() { "none".into() } else { tasks.join(", ") }
         ));
     }
-    let mc = crate::montecarlo::run(model, cfg).map_err(|e| e.to_string())?;
-    let mut notes = vec!["predicted: the scenario's runs simulated alone (a load: block is not applied)".to_owned()];
+    let under_load = load.filter(|_| model.load.is_some());
+    let mode = match under_load {
+        Some(r) => crate::sim::Mode::Load { replications: r.max(1) },
+        None => crate::sim::Mode::Alone,
+    };
+    let sim = crate::sim::simulate(model, mode, cfg, true, Vec::new(), &|_| {}).map_err(|e| e.to_string())?;
+    // Under load, the runs of one replication share queues and are not independent: standard
+    // errors come from the spread of the replications' values (from 2 of them).
+    let reps: Vec<&[crate::engine::RunOutcome]> = sim.replications();
+    let by_reps = under_load.is_some() && reps.len() >= 2;
+    let rep_se = |stat: &dyn Fn(&[crate::engine::RunOutcome]) -> f64| -> f64 {
+        let v: Vec<f64> = reps.iter().map(|r| stat(r)).collect();
+        let (_, se, _) = mean_se(&v);
+        se
+    };
+    let mc = &sim.mc;
+    let mut notes = vec![match under_load {
+        Some(r) => format!(
+            "predicted: the scenario's load: block simulated ({} replication(s){})",
+            r.max(1),
+            if by_reps {
+                "; standard errors from the spread of the replications"
+            } else {
+                "; with one replication the standard errors ignore that runs under load are not independent: use --replications 5 or more"
+            }
+        ),
+        None if model.load.is_some() => {
+            "predicted: the scenario's runs simulated alone (--load simulates its load: block)".to_owned()
+        }
+        None => "predicted: the scenario's runs simulated alone".to_owned(),
+    }];
     let mut lines = Vec::new();
     let line = |what: String, (o, ose): (f64, f64), (p, pse): (f64, f64), n: usize| {
         let se = (ose * ose + pse * pse).sqrt();
@@ -122,10 +153,23 @@ pub fn backtest(
     } else {
         for p in [0.5, 0.9, 0.95, 0.99] {
             let q = |v: &[f64]| quantile_sorted(v, p).unwrap_or(0.0);
+            let se = if by_reps {
+                rep_se(&|r| {
+                    let mut d: Vec<f64> = r
+                        .iter()
+                        .filter(|o| o.status == crate::engine::Status::Completed)
+                        .map(|o| o.duration_s)
+                        .collect();
+                    d.sort_by(f64::total_cmp);
+                    q(&d)
+                })
+            } else {
+                quantile_se(&dsim, p)
+            };
             lines.push(line(
                 format!("p{} duration (s), completed runs", (p * 100.0) as u32),
                 (q(&dobs), quantile_se(&dobs, p)),
-                (q(&dsim), quantile_se(&dsim, p)),
+                (q(&dsim), se),
                 dobs.len(),
             ));
         }
@@ -146,7 +190,10 @@ pub fn backtest(
         let cobs: Vec<f64> = by_root.values().copied().collect();
         let csim: Vec<f64> = mc.outcomes.iter().map(|o| o.cost_usd).collect();
         let (mo, so, _) = mean_se(&cobs);
-        let (mp, sp, _) = mean_se(&csim);
+        let (mp, mut sp, _) = mean_se(&csim);
+        if by_reps {
+            sp = rep_se(&|r| r.iter().map(|o| o.cost_usd).sum::<f64>() / r.len().max(1) as f64);
+        }
         lines.push(line("mean cost per workflow run (USD)".into(), (mo, so), (mp, sp), cobs.len()));
     } else {
         notes.push("no cost: the export has no total_cost (or compute_cost and invocation_cost)".into());
@@ -156,12 +203,14 @@ pub fn backtest(
     let ok = roots.iter().filter(|r| r.status == RunStatus::Completed).count() as f64 / n;
     let sims = mc.outcomes.len() as f64;
     let okp = mc.outcomes.iter().filter(|o| o.status == crate::engine::Status::Completed).count() as f64 / sims;
-    lines.push(line(
-        "success rate".into(),
-        (ok, (ok * (1.0 - ok) / n).sqrt()),
-        (okp, (okp * (1.0 - okp) / sims).sqrt()),
-        roots.len(),
-    ));
+    let okp_se = if by_reps {
+        rep_se(&|r| {
+            r.iter().filter(|o| o.status == crate::engine::Status::Completed).count() as f64 / r.len().max(1) as f64
+        })
+    } else {
+        (okp * (1.0 - okp) / sims).sqrt()
+    };
+    lines.push(line("success rate".into(), (ok, (ok * (1.0 - ok) / n).sqrt()), (okp, okp_se), roots.len()));
     // Compute per task run.
     for (i, t) in model.tasks.iter().enumerate() {
         let obs: Vec<f64> = ex.runs.iter().filter(|r| r.task == t.name).filter_map(|r| r.usage_s).collect();
@@ -211,7 +260,7 @@ pub fn backtest(
         scenario: model.name.clone(),
         entry,
         observed_root_runs: roots.len(),
-        simulated_runs: cfg.runs,
+        simulated_runs: mc.outcomes.len() as u64,
         seed: cfg.seed,
         tolerance,
         lines,

@@ -42,6 +42,14 @@ pub struct FitArgs {
     /// observed value (or by at most 4 standard errors).
     #[arg(long, default_value_t = 0.1)]
     pub tolerance: f64,
+    /// Backtest: simulate the scenario's `load:` block (runs sharing queues and slots, as the
+    /// observed runs did) instead of runs alone.
+    #[arg(long)]
+    pub load: bool,
+    /// Backtest under --load: independent replications of the load (standard errors from
+    /// their spread).
+    #[arg(long, default_value_t = 5)]
+    pub replications: u64,
     /// Backtest: simulated workflow runs.
     #[arg(long, default_value_t = 10_000)]
     pub runs: u64,
@@ -140,7 +148,8 @@ fn check(a: &FitArgs, scenario: &std::path::Path, ex: &export::Export) -> Result
         2u8
     })?;
     let cfg = crate::montecarlo::Config { runs: a.runs, seed: a.seed, threads: a.threads };
-    let b = super::check::backtest(&loaded.model, ex, cfg, a.tolerance).map_err(|m| {
+    let load = a.load.then_some(a.replications);
+    let b = super::check::backtest(&loaded.model, ex, cfg, a.tolerance, load).map_err(|m| {
         eprintln!("error: {m}");
         2u8
     })?;
