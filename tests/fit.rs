@@ -778,8 +778,9 @@ fn a_broken_export_is_a_located_error_with_exit_2() {
 
 /// fan-out-batch: children triggered with idempotency keys, and parent retries caused by a
 /// child that failed. The batch is keyed, its count is per key (a failed child's rerun is not
-/// another item), and the parent's own failure rate is its steps' (0.005 + 0.002 per attempt),
-/// not the share of attempts its children's failures ended.
+/// another item), the parent's own failure rate is its steps' (0.005 + 0.002 per attempt),
+/// not the share of attempts its children's failures ended, and both tasks' retry delays are
+/// recovered.
 #[test]
 fn keyed_batches_and_failures_caused_by_children() {
     let dir = temp_dir("keyed");
@@ -802,6 +803,13 @@ fn keyed_batches_and_failures_caused_by_children() {
     let p = f.tasks[0].failure.map_or(0.0, |x| x.0);
     let se = (truth * (1.0 - truth) / 300.0).sqrt();
     assert!((p - truth).abs() < 4.0 * se, "own failure per attempt {p}, truth {truth}, se {se}");
+    // Retry delays from the gaps between attempts: fan-out's minTimeoutInMs 5000, and
+    // process-item's 1000 with factor 2 (its third delay, 4 s, is under its 10 s cap).
+    let d = f.tasks[0].delays.as_ref().expect("fan-out's delays");
+    assert!((d.min_ms - 5000.0).abs() < 4.0 * d.min_se_ms, "{d:?}");
+    let d = f.tasks[1].delays.as_ref().expect("process-item's delays");
+    assert!((d.min_ms - 1000.0).abs() < 4.0 * d.min_se_ms, "{d:?}");
+    assert!((d.factor.unwrap() - 2.0).abs() < 4.0 * d.factor_se, "{d:?}");
     let yaml = wfsim::fit::write::scenario(&f, Some("pro"));
     assert!(yaml.contains("idempotencyKey: true"), "{yaml}");
     wfsim::scenario::load_str(&yaml, "fitted.yaml").unwrap_or_else(|e| panic!("{e}\n{yaml}"));

@@ -64,6 +64,8 @@ pub struct TaskFit {
     pub abort: Option<(f64, f64, u64)>,
     /// `retry.maxAttempts`, with how many runs show it.
     pub max_attempts: Option<(u32, usize)>,
+    /// `retry.minTimeoutInMs` and `factor`, from the retried runs' gaps.
+    pub delays: Option<RetryDelay>,
     pub timed_out: usize,
     pub edges: Vec<tree::Edge>,
     /// Time a run was neither computing nor waiting for its children (`wait.for`, polling),
@@ -406,6 +408,9 @@ fn task_fit(
     let max_attempts = (max_att > 1).then(|| (max_att, rs.iter().filter(|r| r.attempts == max_att).count()));
     let edges = tree::edges(runs, tree, idx);
     let idle = idle_time(runs, tree, idx, &edges, latency);
+    // A task that waits (polls) mixes its waits into the gaps between attempts: no delays then.
+    let delays =
+        if max_att > 1 && idle.is_none() { retry_delays(runs, tree, idx, &edges, latency, &oom_of) } else { None };
     TaskFit {
         name: name.to_owned(),
         runs: rs.len(),
@@ -419,6 +424,7 @@ fn task_fit(
         failure,
         abort,
         max_attempts,
+        delays,
         timed_out: rs.iter().filter(|r| r.status == RunStatus::TimedOut).count(),
         edges,
         idle,
@@ -457,56 +463,136 @@ fn traced_steps(tt: &traces::TaskTraces) -> Vec<(String, Fitted)> {
     out
 }
 
-/// Idle time of the task's completed one-attempt runs: execution_duration - usage_duration -
-/// the time covered by the children it waited for - one start latency per resume (per group of
-/// waited children: a batch, or one child); `None` when its median is at most [`MIN_IDLE_S`].
-fn idle_time(runs: &[Run], tree: &tree::Tree, idx: &[usize], edges: &[tree::Edge], latency: f64) -> Option<Fitted> {
-    let waited: Vec<&str> = edges.iter().filter(|e| e.waited()).map(|e| e.child.as_str()).collect();
-    let mut xs = Vec::new();
-    for &i in idx {
-        let r = &runs[i];
-        if r.attempts != 1 || r.status != RunStatus::Completed {
+/// Per run: its time not computing (execution_duration - usage_duration) less the time
+/// covered by the children it waited for and one start latency per resume (per group of
+/// waited children: a batch, or one child). `None` without the columns.
+fn unexplained(runs: &[Run], tree: &tree::Tree, i: usize, waited: &[&str], latency: f64) -> Option<f64> {
+    let r = &runs[i];
+    let (ex, u) = (r.execution_s?, r.usage_s?);
+    let mut spans: Vec<(f64, f64)> = Vec::new();
+    let mut groups: Vec<Option<&str>> = Vec::new();
+    for &c in &tree.children[i] {
+        let k = &runs[c];
+        if !waited.contains(&k.task.as_str()) {
             continue;
         }
-        let (Some(ex), Some(u)) = (r.execution_s, r.usage_s) else { continue };
-        let mut spans: Vec<(f64, f64)> = Vec::new();
-        let mut groups: Vec<Option<&str>> = Vec::new();
-        for &c in &tree.children[i] {
-            let k = &runs[c];
-            if !waited.contains(&k.task.as_str()) {
-                continue;
-            }
-            let (Some(a), Some(b)) = (k.triggered_at, k.completed_at) else { continue };
-            spans.push((a, b));
-            let g = k.batch_id.as_deref();
-            if g.is_none() || !groups.contains(&g) {
-                groups.push(g);
-            }
+        let (Some(a), Some(b)) = (k.triggered_at, k.completed_at) else { continue };
+        spans.push((a, b));
+        let g = k.batch_id.as_deref();
+        if g.is_none() || !groups.contains(&g) {
+            groups.push(g);
         }
-        spans.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let mut covered = 0.0;
-        let mut cur: Option<(f64, f64)> = None;
-        for (a, b) in spans {
-            cur = match cur {
-                Some((s, e)) if a <= e => Some((s, e.max(b))),
-                Some((s, e)) => {
-                    covered += e - s;
-                    Some((a, b))
-                }
-                None => Some((a, b)),
-            };
-        }
-        if let Some((s, e)) = cur {
-            covered += e - s;
-        }
-        xs.push((ex - u - covered - groups.len() as f64 * latency).max(0.0));
     }
+    spans.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut covered = 0.0;
+    let mut cur: Option<(f64, f64)> = None;
+    for (a, b) in spans {
+        cur = match cur {
+            Some((s, e)) if a <= e => Some((s, e.max(b))),
+            Some((s, e)) => {
+                covered += e - s;
+                Some((a, b))
+            }
+            None => Some((a, b)),
+        };
+    }
+    if let Some((s, e)) = cur {
+        covered += e - s;
+    }
+    Some((ex - u - covered - groups.len() as f64 * latency).max(0.0))
+}
+
+/// Idle time of the task's completed one-attempt runs ([`unexplained`]); `None` when its
+/// median is at most [`MIN_IDLE_S`].
+fn idle_time(runs: &[Run], tree: &tree::Tree, idx: &[usize], edges: &[tree::Edge], latency: f64) -> Option<Fitted> {
+    let waited: Vec<&str> = edges.iter().filter(|e| e.waited()).map(|e| e.child.as_str()).collect();
+    let mut xs: Vec<f64> = idx
+        .iter()
+        .filter(|&&i| runs[i].attempts == 1 && runs[i].status == RunStatus::Completed)
+        .filter_map(|&i| unexplained(runs, tree, i, &waited, latency))
+        .collect();
     xs.sort_by(f64::total_cmp);
     let med = crate::stats::quantile_sorted(&xs, 0.5)?;
     if med <= MIN_IDLE_S {
         return None;
     }
     families::fit(&xs)
+}
+
+/// Fewest runs with two attempts for the retry delay to be estimated.
+pub const MIN_RETRIED: usize = 10;
+
+/// The retry delays: `minTimeoutInMs` from the runs with two attempts, `factor` from those
+/// with three (when at least [`MIN_RETRIED`]). A run's delays are its unexplained time
+/// ([`unexplained`]) less the median of the one-attempt runs' (their idle time; a retry under
+/// 30 s stays on its warm machine, with no start latency); with the SDK's `randomize` (a factor uniform in [1, 2)) the first delay
+/// averages 1.5 x minTimeoutInMs and the first two 1.5 x minTimeoutInMs x (1 + factor).
+/// Out-of-memory retries are left out (they re-queue without a delay).
+fn retry_delays(
+    runs: &[Run],
+    tree: &tree::Tree,
+    idx: &[usize],
+    edges: &[tree::Edge],
+    latency: f64,
+    oom: &dyn Fn(&Run) -> bool,
+) -> Option<RetryDelay> {
+    let waited: Vec<&str> = edges.iter().filter(|e| e.waited()).map(|e| e.child.as_str()).collect();
+    let mut base: Vec<f64> = idx
+        .iter()
+        .filter(|&&i| runs[i].attempts == 1 && runs[i].status == RunStatus::Completed)
+        .filter_map(|&i| unexplained(runs, tree, i, &waited, latency))
+        .collect();
+    base.sort_by(f64::total_cmp);
+    let idle = crate::stats::quantile_sorted(&base, 0.5).unwrap_or(0.0);
+    let gaps = |k: u32| -> Vec<f64> {
+        idx.iter()
+            .filter(|&&i| runs[i].attempts == k && !oom(&runs[i]) && runs[i].status != RunStatus::TimedOut)
+            .filter_map(|&i| unexplained(runs, tree, i, &waited, latency))
+            .map(|g| (g - idle).max(0.0))
+            .collect()
+    };
+    let two = gaps(2);
+    if two.len() < MIN_RETRIED {
+        return None;
+    }
+    let n2 = two.len() as f64;
+    let m2 = two.iter().sum::<f64>() / n2;
+    let sd2 = (two.iter().map(|g| (g - m2).powi(2)).sum::<f64>() / (n2 - 1.0)).sqrt();
+    let min_s = m2 / 1.5;
+    let three = gaps(3);
+    // Above the SDK's default maxTimeoutInMs (60 s) the gaps are not retry delays alone.
+    if !(min_s > 0.0 && min_s <= 60.0) {
+        return None;
+    }
+    let min_se = sd2 / n2.sqrt() / 1.5;
+    // factor = m3 / (1.5 min) - 1: its standard error from both means' (first order).
+    let factor = (three.len() >= MIN_RETRIED && min_s > 0.0).then(|| {
+        let n3 = three.len() as f64;
+        let m3 = three.iter().sum::<f64>() / n3;
+        let se3 = (three.iter().map(|g| (g - m3).powi(2)).sum::<f64>() / (n3 - 1.0)).sqrt() / n3.sqrt();
+        let f = m3 / (1.5 * min_s);
+        let se = f * ((se3 / m3).powi(2) + (min_se / min_s).powi(2)).sqrt();
+        ((f - 1.0).clamp(1.0, 10.0), se)
+    });
+    Some(RetryDelay {
+        min_ms: (min_s * 1000.0).round(),
+        min_se_ms: min_se * 1000.0,
+        n2: two.len(),
+        factor: factor.map(|f| f.0),
+        factor_se: factor.map_or(0.0, |f| f.1),
+        n3: three.len(),
+    })
+}
+
+/// Fitted retry delays.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetryDelay {
+    pub min_ms: f64,
+    pub min_se_ms: f64,
+    pub n2: usize,
+    pub factor: Option<f64>,
+    pub factor_se: f64,
+    pub n3: usize,
 }
 
 /// Start latency (dequeued -> executed, seconds; `queued`: queued_duration) of warm or cold

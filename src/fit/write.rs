@@ -150,14 +150,38 @@ fn task(s: &mut String, t: &TaskFit) {
             Some((m, _)) => format!(", outOfMemory: {{ machine: {m} }}"),
             None => String::new(),
         };
+        let delay = match &t.delays {
+            Some(d) => format!(
+                ", minTimeoutInMs: {}{}",
+                d.min_ms,
+                d.factor.map_or(String::new(), |f| format!(", factor: {}", num(f, 3)))
+            ),
+            None => String::new(),
+        };
         let _ = write!(
             s,
-            "    retry: {{ maxAttempts: {k}{oom} }}   # the most attempts seen (at least this many allowed): {n} runs used {k}"
+            "    retry: {{ maxAttempts: {k}{delay}{oom} }}   # the most attempts seen (at least this many allowed): {n} runs used {k}"
         );
         if let Some((m, c)) = &t.oom_machine {
             let _ = write!(s, "; {c} runs out of memory moved to {m}");
         }
-        s.push_str("; the delays are not in the export: the SDK defaults\n");
+        match &t.delays {
+            Some(d) => {
+                let _ = writeln!(
+                    s,
+                    "; minTimeoutInMs from {} runs with 2 attempts (their gap between attempts averages 1.5 x it; standard error {} ms){}",
+                    d.n2,
+                    num(d.min_se_ms, 2),
+                    match d.factor {
+                        Some(_) => format!(", factor from {} runs with 3", d.n3),
+                        None => ", factor the SDK default".into(),
+                    }
+                );
+            }
+            None => s.push_str(
+                "; the delays: not told apart from the runs' other waits (or too few retried runs), the SDK defaults\n",
+            ),
+        }
     }
     s.push_str("    steps:\n");
     if t.steps.is_empty() {
