@@ -239,7 +239,7 @@ pub enum Command {
     /// Calibrate a scenario from real runs: TRQL `runs` exports (CSV or JSON) to a scenario
     /// whose every fitted number says how many runs it came from and how well it fits.
     #[command(
-        after_help = "Examples:\n  wfsim fit runs.csv -o fitted.yaml\n  wfsim fit week-1.json week-2.json -o fitted.yaml\n\nThe query, paging and the columns read: docs/fit.md."
+        after_help = "Examples:\n  wfsim fit runs.csv -o fitted.yaml\n  wfsim fit week-1.json week-2.json -o fitted.yaml --out reports/fit\n  wfsim fit --check fitted.yaml week-3.json --load\n\nThe query, paging and the columns read: docs/fit.md."
     )]
     Fit(crate::fit::cmd::FitArgs),
 }

@@ -549,6 +549,7 @@ impl<O: Observer> Engine<'_, O> {
             None if warm => start_latency_of(&self.m.start_latency, key, attempt, nth),
             None => self.cold_latency(key, attempt, nth),
         };
+        self.obs.granted(run, now, wait, warm, lat, why == QState::Resume);
         match why {
             // Through an event even at zero latency: an attempt started in line here would
             // take its work-end's sequence number before the events already due at this

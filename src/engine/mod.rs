@@ -202,6 +202,10 @@ pub trait Observer {
     /// The work step fiber `fiber` of task run `run` is in now ends at `end`: CPU-bound work
     /// slowed down or sped up as other CPU-bound work of its attempt started or ended.
     fn work_retimed(&mut self, _run: u32, _fiber: u32, _end: f64) {}
+    /// Task run `run` got a concurrency slot at `at` after `waited` seconds in its queue; its
+    /// attempt starts (or, `resume`, goes on) `latency` seconds later, on a machine that was
+    /// warm or not.
+    fn granted(&mut self, _run: u32, _at: f64, _waited: f64, _warm: bool, _latency: f64, _resume: bool) {}
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
