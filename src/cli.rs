@@ -181,6 +181,21 @@ pub enum Command {
     },
     /// Print the JSON Schema of the scenario language (editors use it to complete and check keys).
     Schema,
+    /// Draft a scenario from Trigger.dev v4 task code (.ts, .tsx, .js, .mjs files or folders).
+    #[command(
+        after_help = "Examples:\n  wfsim import src/trigger -o my-workflow.yaml\n  wfsim import src/trigger --durations fitted.yaml -o my-workflow.yaml"
+    )]
+    Import {
+        /// Source files or folders (folders are searched; node_modules and dist are skipped).
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Write the scenario here instead of to stdout.
+        #[arg(short, long)]
+        out: Option<PathBuf>,
+        /// Fill the placeholders from this scenario (e.g. one `wfsim fit` wrote), by task id.
+        #[arg(long, value_name = "FITTED.yaml")]
+        durations: Option<PathBuf>,
+    },
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -216,6 +231,12 @@ pub fn main_with(cli: Cli) -> ExitCode {
             print(&t).map(|_| false)
         }
         Command::Run { file, sim, format } => run(&file, &sim, format),
+        Command::Import { paths, out, durations } => {
+            match crate::import::command(&paths, out.as_deref(), durations.as_deref()) {
+                0 => Ok(false),
+                code => Err(Stop(code)),
+            }
+        }
         Command::Report { files, out, sim } => report_cmd(&files, out.as_deref(), &sim),
         Command::Compare { files, out, sim, format } => compare_cmd(&files, out.as_deref(), &sim, format),
         Command::Sweep { file, task, machines, set, balance, out, runs, slo, format } => {

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod dist;
 pub mod engine;
 pub mod error;
+pub mod import;
 pub mod model;
 pub mod montecarlo;
 pub mod output;
