@@ -20,7 +20,10 @@ const POLL_CHECKS_PLACEHOLDER: f64 = 10.0;
 pub fn scalar(s: &str) -> String {
     let plain = !s.is_empty()
         && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./ ".contains(c))
-        && s.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && s.chars().next().is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+        && s.parse::<f64>().is_err()
+        && !s.starts_with("0x")
+        && !s.starts_with("0o")
         && !s.ends_with(' ')
         && !matches!(
             s.to_ascii_lowercase().as_str(),
@@ -556,6 +559,8 @@ mod tests {
         assert_eq!(scalar("yes"), "\"yes\"");
         assert_eq!(scalar("a: b"), "\"a: b\"");
         assert_eq!(scalar("12"), "\"12\"");
+        assert_eq!(scalar("1e3"), "\"1e3\"");
+        assert_eq!(scalar("2m"), "2m");
         assert_eq!(scalar(""), "\"\"");
     }
 
