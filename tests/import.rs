@@ -52,3 +52,60 @@ fn basic_task_and_trigger_and_wait() {
     assert!(o.yaml.contains("entry: process-order"));
     assert!(o.yaml.contains("- triggerAndWait: { task: charge-card, idempotencyKey: true }"));
 }
+
+#[test]
+fn transcription_across_files() {
+    let o = check("transcription");
+    assert_eq!(o.tasks, 5);
+    // Depth first from the entry, in trigger order.
+    let order: Vec<&str> = o
+        .yaml
+        .lines()
+        .filter(|l| l.starts_with("  ") && !l.starts_with("   ") && l.contains(":  #"))
+        .map(|l| l.trim().split(':').next().unwrap())
+        .collect();
+    assert_eq!(order, ["extract-audio", "chunk-audio", "transcribe-audio", "save-transcript", "generate-summary"]);
+}
+
+#[test]
+fn transcription_with_durations_from_the_shipped_scenario() {
+    let o = draft("transcription", Some("scenarios/transcription-parallel.yaml"));
+    wfsim::scenario::load_str(&o.yaml, "filled.yaml").unwrap_or_else(|e| panic!("{e}\n{}", o.yaml));
+    assert!(!o.yaml.contains("# TODO"), "every placeholder is filled:\n{}", o.yaml);
+    golden("transcription-filled.yaml", &o.yaml);
+}
+
+fn json_run(file: &Path, seed: u64) -> serde_json::Value {
+    let out = assert_cmd::Command::cargo_bin("wfsim")
+        .unwrap()
+        .current_dir(root())
+        .args(["run", file.to_str().unwrap(), "--runs", "4000", "--seed", &seed.to_string(), "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The import of the guide's transcription code, filled from the shipped scenario, simulates
+/// the same workflow: mean duration and mean cost agree within 4 standard errors of the
+/// difference of two independent runs (different seeds), success rates are both 1.
+#[test]
+fn imported_transcription_reproduces_the_shipped_numbers() {
+    let o = draft("transcription", Some("scenarios/transcription-parallel.yaml"));
+    let dir = std::env::temp_dir().join(format!("wfsim-import-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("imported.yaml");
+    std::fs::write(&file, &o.yaml).unwrap();
+    let a = json_run(&file, 11);
+    let b = json_run(Path::new("scenarios/transcription-parallel.yaml"), 12);
+    for key in ["duration_s", "cost_usd"] {
+        let (ma, mb) = (a[key]["mean"].as_f64().unwrap(), b[key]["mean"].as_f64().unwrap());
+        // mean_ci95 is 1.96 standard errors.
+        let se = ((a[key]["mean_ci95"].as_f64().unwrap() / 1.96).powi(2)
+            + (b[key]["mean_ci95"].as_f64().unwrap() / 1.96).powi(2))
+        .sqrt();
+        assert!((ma - mb).abs() < 4.0 * se, "{key}: imported {ma}, shipped {mb}, 4 SE = {}", 4.0 * se);
+    }
+    assert_eq!(a["success_rate"], b["success_rate"]);
+    std::fs::remove_dir_all(&dir).ok();
+}

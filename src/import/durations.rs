@@ -88,7 +88,15 @@ impl Fitted {
                 out[i] = Some(WorkFill::Step(t.works[j].1.clone()));
             }
         }
-        if out.iter().any(|o| o.is_some()) {
+        let matched: Vec<usize> = (0..names.len()).filter(|&i| out[i].is_some()).collect();
+        if !matched.is_empty() {
+            // Every fitted step found its match: the rest of ours take no time of their own.
+            if used.iter().all(|u| *u) {
+                let into = names[matched[0]].clone();
+                for o in out.iter_mut().filter(|o| o.is_none()) {
+                    *o = Some(WorkFill::Folded(into.clone()));
+                }
+            }
             return out;
         }
         if t.works.len() == names.len() {

@@ -3,7 +3,7 @@
 
 use super::Note;
 use super::parse::{Call, Expr, Func, Loc, Stmt};
-use super::tasks::{Program, QueueDef, fmt_num};
+use super::tasks::{Program, QueueDef, RetryDef, fmt_num};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -71,9 +71,11 @@ pub struct Arm {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Step {
+    /// `retry`: a `retry.onThrow` around it.
     Work {
         name: String,
         loc: Loc,
+        retry: Option<RetryDef>,
     },
     Trigger(Trigger),
     /// `wait.for` / `wait.until`: seconds when literal.
@@ -456,9 +458,27 @@ impl<'a, 'p> Extractor<'a, 'p> {
                     if inner.iter().any(|s| !matches!(s, Step::Work { .. } | Step::Progress { .. })) {
                         out.append(&mut inner);
                     } else {
-                        out.push(Step::Work { name: name.unwrap_or_else(|| "trace".into()), loc: c.loc });
+                        out.push(Step::Work { name: name.unwrap_or_else(|| "trace".into()), loc: c.loc, retry: None });
                         out.extend(inner.into_iter().filter(|s| matches!(s, Step::Progress { .. })));
                     }
+                }
+                return;
+            }
+            "retry.onThrow" => {
+                // The work of the callback, each step retried as the options say.
+                if let Some(Expr::Func(f)) = c.args.first() {
+                    let mut inner = Vec::new();
+                    self.stmts(&f.body, &mut inner);
+                    if inner.is_empty() {
+                        inner.push(Step::Work { name: "retry.onThrow".into(), loc: c.loc, retry: None });
+                    }
+                    let r = c.args.get(1).map(|o| self.prog.retry(self.file, o, self.notes));
+                    for s in inner.iter_mut() {
+                        if let Step::Work { retry, .. } = s {
+                            *retry = r.clone();
+                        }
+                    }
+                    out.append(&mut inner);
                 }
                 return;
             }
@@ -491,7 +511,7 @@ impl<'a, 'p> Extractor<'a, 'p> {
                 self.stmts(&f.body, &mut inner);
                 self.file = saved;
                 self.following.pop();
-                if inner.iter().any(|s| !matches!(s, Step::Work { .. })) {
+                if !inner.is_empty() {
                     out.append(&mut inner);
                     return;
                 }
@@ -513,7 +533,7 @@ impl<'a, 'p> Extractor<'a, 'p> {
             }
         }
         if awaited {
-            out.push(Step::Work { name: work_name(p), loc: c.loc });
+            out.push(Step::Work { name: work_name(p), loc: c.loc, retry: None });
         }
     }
 

@@ -356,7 +356,7 @@ impl<'p> Program<'p> {
         }
     }
 
-    fn retry(&self, fi: usize, e: &'p Expr, notes: &mut Vec<Note>) -> RetryDef {
+    pub fn retry(&self, fi: usize, e: &'p Expr, notes: &mut Vec<Note>) -> RetryDef {
         let f = self.resolve(fi, e);
         let r = f.expr;
         let num = |k: &str| r.get(k).and_then(|x| self.number(f.file, x));

@@ -82,34 +82,41 @@ impl W<'_> {
 
     fn step(&mut self, file: usize, s: &Step, ind: usize) {
         match s {
-            Step::Work { name, loc } => {
+            Step::Work { name, loc, retry } => {
                 let fill = self.works.get(self.next_work).cloned().flatten();
                 self.next_work += 1;
+                let own_retry = retry.as_ref().map(|r| format!(", retry: {}", retry_text(r))).unwrap_or_default();
                 match fill {
                     Some(WorkFill::Step(node)) => {
                         let mut node = node;
                         if let crate::scenario::yaml::Kind::Map(m) = &mut node.kind {
-                            m.retain(|(k, _)| k.as_str() != Some("name"));
+                            m.retain(|(k, _)| {
+                                k.as_str() != Some("name") && !(retry.is_some() && k.as_str() == Some("retry"))
+                            });
                         }
                         let rest = flow(&node);
-                        let rest = rest.trim_start_matches("{ ").trim_end_matches(" }");
+                        let rest = rest.strip_prefix("{ ").and_then(|r| r.strip_suffix(" }")).unwrap_or("");
                         let body = if rest.is_empty() || rest == "{}" {
-                            format!("{{ name: {} }}", scalar(name))
+                            format!("{{ name: {}{own_retry} }}", scalar(name))
                         } else {
-                            format!("{{ name: {}, {rest} }}", scalar(name))
+                            format!("{{ name: {}, {rest}{own_retry} }}", scalar(name))
                         };
                         let c = format!("{}; {}", self.fitted_note(), self.at(file, *loc));
                         self.line(ind, &format!("- work: {body}"), Some(c));
                     }
                     Some(WorkFill::Folded(into)) => {
                         let c = format!("{} (its time is in `{into}`); {}", self.fitted_note(), self.at(file, *loc));
-                        self.line(ind, &format!("- work: {{ name: {}, duration: 0s }}", scalar(name)), Some(c));
+                        self.line(
+                            ind,
+                            &format!("- work: {{ name: {}, duration: 0s{own_retry} }}", scalar(name)),
+                            Some(c),
+                        );
                     }
                     None => {
                         let c = format!("TODO duration (and failure rate): {}", self.at(file, *loc));
                         self.line(
                             ind,
-                            &format!("- work: {{ name: {}, duration: {WORK_PLACEHOLDER} }}", scalar(name)),
+                            &format!("- work: {{ name: {}, duration: {WORK_PLACEHOLDER}{own_retry} }}", scalar(name)),
                             Some(c),
                         );
                     }
@@ -349,6 +356,27 @@ fn ident(s: &str) -> String {
     if out.starts_with(|c: char| c.is_ascii_digit()) { format!("v{out}") } else { out }
 }
 
+fn retry_text(r: &super::tasks::RetryDef) -> String {
+    let mut parts = Vec::new();
+    for (k, v) in [
+        ("maxAttempts", r.max_attempts),
+        ("factor", r.factor),
+        ("minTimeoutInMs", r.min_timeout),
+        ("maxTimeoutInMs", r.max_timeout),
+    ] {
+        if let Some(v) = v {
+            parts.push(format!("{k}: {}", fmt_num(v)));
+        }
+    }
+    if let Some(b) = r.randomize {
+        parts.push(format!("randomize: {b}"));
+    }
+    if let Some(m) = &r.oom_machine {
+        parts.push(format!("outOfMemory: {{ machine: {m} }}"));
+    }
+    if parts.is_empty() { "{}".to_owned() } else { format!("{{ {} }}", parts.join(", ")) }
+}
+
 fn secs_text(s: f64) -> String {
     if s >= 3600.0 && (s / 3600.0).fract() == 0.0 {
         format!("{}h", fmt_num(s / 3600.0))
@@ -473,24 +501,7 @@ fn task(w: &mut W, t: &DraftTask) {
             }
         }
         if let Some(r) = &d.retry {
-            let mut parts = Vec::new();
-            for (k, v) in [
-                ("maxAttempts", r.max_attempts),
-                ("factor", r.factor),
-                ("minTimeoutInMs", r.min_timeout),
-                ("maxTimeoutInMs", r.max_timeout),
-            ] {
-                if let Some(v) = v {
-                    parts.push(format!("{k}: {}", fmt_num(v)));
-                }
-            }
-            if let Some(b) = r.randomize {
-                parts.push(format!("randomize: {b}"));
-            }
-            if let Some(m) = &r.oom_machine {
-                parts.push(format!("outOfMemory: {{ machine: {m} }}"));
-            }
-            w.line(4, &format!("retry: {{ {} }}", parts.join(", ")), None);
+            w.line(4, &format!("retry: {}", retry_text(r)), None);
         }
         if let Some(m) = d.max_duration {
             w.line(4, &format!("maxDuration: {}", secs_text(m.max(5.0))), None);
