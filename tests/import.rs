@@ -109,3 +109,154 @@ fn imported_transcription_reproduces_the_shipped_numbers() {
     assert_eq!(a["success_rate"], b["success_rate"]);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn every_construct_of_the_issue() {
+    let o = check("constructs");
+    let y = &o.yaml;
+    // Shared queue constants, by constant and through a string constant for the name.
+    assert!(y.contains("queue: { name: render, concurrencyLimit: 4 }"), "{y}");
+    assert!(y.contains("queue: { name: transactional-email, concurrencyLimit: 20 }"), "{y}");
+    // schemaTask with an object-form machine and an out-of-memory machine.
+    assert!(y.contains("(schemaTask)") && y.contains("machine: medium-2x"), "{y}");
+    assert!(y.contains("outOfMemory: { machine: large-2x }"), "{y}");
+    // Trigger options land on the child.
+    assert!(y.contains("delay: 1m  # from the trigger options"), "{y}");
+    assert!(y.contains("concurrencyKey: send_email_key"), "{y}");
+    // p-limit, polling, stub for an unknown id.
+    assert!(y.contains("limit: 3  # p-limit"), "{y}");
+    assert!(y.contains("- poll: { every: 30s"), "{y}");
+    assert!(y.contains("archive-accounts:  # TODO: no file defines this task"), "{y}");
+    let m = o.messages.join("\n");
+    for needle in [
+        "reports.ts:35:7: warning: Promise.all around triggerAndWait",
+        "reports.ts:15:5: warning: a polling loop waits 30s",
+        "reports.ts:40:13: warning: trigger of task id `archive-accounts`",
+        "media.ts:33:28: warning: `render-video` retries (maxAttempts 3) and triggers `render-frame` without an idempotencyKey",
+        "reports.ts:7:16: not followed: tasks.trigger with a task id that is not a literal",
+    ] {
+        assert!(m.contains(needle), "missing `{needle}` in\n{m}");
+    }
+}
+
+/// A file with a syntax error is a located error; the other files are still imported.
+#[test]
+fn a_syntax_error_leaves_one_file_out() {
+    let o = check("broken");
+    assert_eq!(o.syntax_errors, 1);
+    assert!(o.messages[0].starts_with("tests/fixtures/import/broken/half-written.ts:7:3: error:"), "{:?}", o.messages);
+    assert!(o.yaml.contains("send-reminder:") && o.yaml.contains("router:"));
+    assert!(o.messages.iter().any(|m| m.contains("dynamic.ts:11:13: not followed")), "{:?}", o.messages);
+}
+
+/// Every draft simulates: the placeholders are valid values.
+#[test]
+fn drafts_run() {
+    for case in ["basic", "transcription", "constructs", "broken"] {
+        let o = draft(case, None);
+        let dir = std::env::temp_dir().join(format!("wfsim-import-run-{case}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("draft.yaml");
+        std::fs::write(&file, &o.yaml).unwrap();
+        let out = assert_cmd::Command::cargo_bin("wfsim")
+            .unwrap()
+            .args(["run", file.to_str().unwrap(), "--runs", "200", "--format", "json"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{case}: {}", String::from_utf8_lossy(&out.stderr));
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}
+
+/// The command: exit 2 and a located error for a file that does not parse, the draft still
+/// written; exit 2 for a folder without tasks.
+#[test]
+fn the_command_line() {
+    let dir = std::env::temp_dir().join(format!("wfsim-import-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out_file = dir.join("draft.yaml");
+    let out = assert_cmd::Command::cargo_bin("wfsim")
+        .unwrap()
+        .current_dir(root())
+        .args(["import", "tests/fixtures/import/broken", "-o", out_file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("half-written.ts:7:3: error:"), "{err}");
+    assert!(std::fs::read_to_string(&out_file).unwrap().contains("send-reminder:"));
+    let out = assert_cmd::Command::cargo_bin("wfsim")
+        .unwrap()
+        .current_dir(root())
+        .args(["import", "tests/fixtures/import/basic"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("entry: process-order"));
+    std::fs::write(dir.join("empty.ts"), "export const x = 1;\n").unwrap();
+    let out = assert_cmd::Command::cargo_bin("wfsim")
+        .unwrap()
+        .args(["import", dir.join("empty.ts").to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Fuzz-style: every fixture file cut short at many points, and bytes scrambled, never makes
+/// the importer panic, and whatever it drafts loads as a scenario.
+#[test]
+fn truncated_and_garbled_sources_never_panic() {
+    let mut files = Vec::new();
+    for case in ["basic", "transcription", "constructs", "broken"] {
+        collect(&root().join("tests/fixtures/import").join(case), &mut files);
+    }
+    let dir = std::env::temp_dir().join(format!("wfsim-import-fuzz-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut tried = 0;
+    for f in &files {
+        let src = std::fs::read_to_string(f).unwrap();
+        let ext = f.extension().unwrap().to_str().unwrap();
+        let path = dir.join(format!("cut.{ext}"));
+        let mut cuts: Vec<String> =
+            (0..src.len()).step_by(11).filter(|&i| src.is_char_boundary(i)).map(|i| src[..i].to_owned()).collect();
+        for _ in 0..20 {
+            let mut b = src.clone().into_bytes();
+            for _ in 0..8 {
+                seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                let i = (seed >> 33) as usize % b.len();
+                let table = b"{}()[];,.:\"'`<>=!?&|+-*/ \nazAZ09";
+                b[i] = table[(seed >> 20) as usize % table.len()];
+            }
+            cuts.push(String::from_utf8_lossy(&b).into_owned());
+        }
+        for text in cuts {
+            std::fs::write(&path, &text).unwrap();
+            tried += 1;
+            if let Ok(o) = wfsim::import::import(&[path.clone()], None) {
+                if let Err(e) = wfsim::scenario::load_str(&o.yaml, "fuzz.yaml") {
+                    panic!(
+                        "draft of a cut {} does not load:\n{e}\n--- source ---\n{text}\n--- draft ---\n{}",
+                        f.display(),
+                        o.yaml
+                    );
+                }
+            }
+        }
+    }
+    assert!(tried > 500, "{tried}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            collect(&p, out);
+        } else {
+            out.push(p);
+        }
+    }
+}

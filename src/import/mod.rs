@@ -95,10 +95,7 @@ pub fn import(paths: &[PathBuf], fitted: Option<&Path>) -> Result<Outcome, Strin
         };
         match parse::parse(f, &src) {
             Ok(module) => sources.push(Source { path: f.clone(), shown, module }),
-            Err(e) => errors.push(format!(
-                "{shown}:{}:{}: error: {} (this file is left out; the others are imported)",
-                e.loc.line, e.loc.col, e.message
-            )),
+            Err(e) => errors.push(format!("{shown}:{}:{}: error: {}", e.loc.line, e.loc.col, e.message)),
         }
     }
     let fitted = match fitted {
@@ -121,10 +118,11 @@ pub fn import(paths: &[PathBuf], fitted: Option<&Path>) -> Result<Outcome, Strin
         }
         return Err(msg);
     }
-    let yaml = write::yaml(&draft, &notes, fitted.as_ref());
+    let yaml = write::yaml(&draft, &notes, fitted.as_ref(), &errors);
     notes.sort();
     notes.dedup();
-    let mut messages = errors.clone();
+    let mut messages: Vec<String> =
+        errors.iter().map(|e| format!("{e} (this file is left out; the others are imported)")).collect();
     for n in &notes {
         let kind = match n.kind {
             NoteKind::Error => "error",
@@ -283,6 +281,15 @@ pub fn assemble<'p>(prog: &Program<'p>, notes: &mut Vec<Note>, name: String) -> 
         let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         let from = if lo < hi { lo } else { all.iter().copied().filter(|x| *x < hi).fold(0.0, f64::max) };
         t.progress = Some((from, hi));
+    }
+    if tasks.is_empty() {
+        return Draft {
+            name,
+            entry: String::new(),
+            other_roots: Vec::new(),
+            tasks,
+            files: prog.files.iter().map(|f| f.shown.clone()).collect(),
+        };
     }
     // Entry: the task nothing triggers that reaches the most tasks.
     let triggered: Vec<&str> = calls.iter().map(|(_, c)| c.task.as_str()).collect();

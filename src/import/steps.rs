@@ -97,9 +97,11 @@ pub enum Step {
         loc: Loc,
     },
     /// A loop around `wait.for(every)`: a polling loop.
+    /// `check`: the loop awaits work besides the wait (the check's duration is a placeholder).
     Poll {
         every: f64,
         max_checks: Count,
+        check: bool,
         loc: Loc,
     },
     Branch {
@@ -115,6 +117,11 @@ pub enum Step {
     Abort {
         loc: Loc,
     },
+}
+
+/// Does a list hold steps the scenario writes (progress updates only set the task's slice)?
+pub fn drafted(steps: &[Step]) -> bool {
+    steps.iter().any(|s| !matches!(s, Step::Progress { .. }))
 }
 
 /// Pushes the direct sub-expressions of `e` (not into function bodies).
@@ -229,7 +236,9 @@ impl<'a, 'p> Extractor<'a, 'p> {
 
     fn stmt(&mut self, s: &'p Stmt, out: &mut Vec<Step>) {
         match s {
-            Stmt::Expr(e, _) | Stmt::Return(Some(e), _) => self.expr(e, out),
+            Stmt::Expr(e, _) => self.expr(e, out),
+            // A promise returned from an async function is awaited by its caller.
+            Stmt::Return(Some(e), _) => self.expr_in(e, true, out),
             Stmt::Var { name, init: Some(e), .. } => {
                 if let (Some(n), Expr::Func(f)) = (name, e) {
                     self.locals.push((n, f, self.file));
@@ -314,8 +323,9 @@ impl<'a, 'p> Extractor<'a, 'p> {
                 for h in head {
                     self.expr(h, out);
                 }
-                let steps = self.block(body);
-                if steps.is_empty() {
+                let mut steps = self.block(body);
+                if !drafted(&steps) {
+                    out.append(&mut steps);
                     return;
                 }
                 let count = loop_count(self.prog, self.file, head);
@@ -339,7 +349,8 @@ impl<'a, 'p> Extractor<'a, 'p> {
                             ),
                         ));
                     }
-                    out.push(Step::Poll { every, max_checks: count, loc: *loc });
+                    let check = steps.iter().any(|s| matches!(s, Step::Work { .. }));
+                    out.push(Step::Poll { every, max_checks: count, check, loc: *loc });
                     return;
                 }
                 out.push(Step::Loop { count, steps, loc: *loc });
@@ -364,8 +375,12 @@ impl<'a, 'p> Extractor<'a, 'p> {
     }
 
     fn branch(&mut self, mut arms: Vec<Arm>, loc: Loc, out: &mut Vec<Step>) {
-        let filled: Vec<usize> = (0..arms.len()).filter(|&i| !arms[i].steps.is_empty()).collect();
+        let filled: Vec<usize> = (0..arms.len()).filter(|&i| drafted(&arms[i].steps)).collect();
         if filled.is_empty() {
+            // Progress updates inside the arms still count for the task's slice.
+            for a in arms {
+                out.extend(a.steps);
+            }
             return;
         }
         // `if (bad) throw new AbortTaskRunError(...)`: the abort is the step (its probability
@@ -525,10 +540,7 @@ impl<'a, 'p> Extractor<'a, 'p> {
             {
                 self.unread(
                     l,
-                    &format!(
-                        "a trigger inside a callback passed to `{}` is not drafted",
-                        if p.is_empty() { "a call" } else { p }
-                    ),
+                    &format!("a trigger inside a callback passed to `{}` is not drafted", callee_name(&c.callee)),
                 );
             }
         }
@@ -736,7 +748,7 @@ impl<'a, 'p> Extractor<'a, 'p> {
                 return;
             }
         };
-        if steps.is_empty() {
+        if !drafted(&steps) {
             return;
         }
         if let Some(l) = concurrent_wait(&steps) {
@@ -846,6 +858,15 @@ fn wait_secs(prog: &Program, file: usize, method: &str, a: &Expr) -> Option<f64>
         any = true;
     }
     any.then_some(total)
+}
+
+/// How a message names a callee: `items.forEach`, `[...].forEach` -> `.forEach`.
+fn callee_name(e: &Expr) -> String {
+    match (e.path(), e) {
+        (Some(p), _) => p,
+        (None, Expr::Member(_, m)) => format!(".{m}"),
+        _ => "a call".to_owned(),
+    }
 }
 
 /// A work step's name from the function it awaits: `db.insert`, `downloadFile`.

@@ -3,7 +3,7 @@
 
 use super::durations::{Fitted, WorkFill, cond_attr, flow};
 use super::parse::Loc;
-use super::steps::{Count, Step, Trigger};
+use super::steps::{Count, Step, Trigger, drafted};
 use super::tasks::fmt_num;
 use super::{Draft, DraftTask, Note, NoteKind};
 use std::fmt::Write as _;
@@ -153,7 +153,7 @@ impl W<'_> {
                 self.line(ind + 4, "steps:", None);
                 self.steps(file, steps, ind + 6);
             }
-            Step::Poll { every, max_checks, loc } => {
+            Step::Poll { every, max_checks, check, loc } => {
                 let fitted = self
                     .fitted
                     .and_then(|f| f.tasks.get(&self.task))
@@ -177,8 +177,13 @@ impl W<'_> {
                         todo.push("maxChecks");
                     }
                 }
-                if let Some(c) = fitted.as_ref().and_then(|f| get(f, "check")) {
-                    parts.push(format!("check: {}", flow(c)));
+                match fitted.as_ref().and_then(|f| get(f, "check")) {
+                    Some(c) => parts.push(format!("check: {}", flow(c))),
+                    None if *check => {
+                        parts.push(format!("check: {WORK_PLACEHOLDER}"));
+                        todo.push("check");
+                    }
+                    None => {}
                 }
                 let c = if todo.is_empty() {
                     format!("polling loop at {}", self.at(file, *loc))
@@ -251,7 +256,11 @@ impl W<'_> {
         }
         if t.kind.waits() && !t.unwrap {
             parts.push("unwrap: false".into());
-            comment.push("no .unwrap(): a failed child does not throw here".into());
+            comment.push(if t.kind.batch() {
+                "a failed child does not throw here (per-run results)".into()
+            } else {
+                "no .unwrap(): a failed child does not throw here".into()
+            });
         }
         if let Some(n) = t.group_of {
             comment.push(format!("one of {n} task groups of one batch call, drafted one after another"));
@@ -269,7 +278,7 @@ impl W<'_> {
             self.fitted.and_then(|f| f.tasks.get(&self.task)).and_then(|t| t.branches.get(self.next_branch)).cloned();
         self.next_branch += 1;
         // Empty `otherwise` arms are left out: no arm matching does nothing.
-        let shown: Vec<&super::steps::Arm> = arms.iter().filter(|a| !(a.otherwise && a.steps.is_empty())).collect();
+        let shown: Vec<&super::steps::Arm> = arms.iter().filter(|a| !a.otherwise || drafted(&a.steps)).collect();
         let whens = arms.iter().filter(|a| !a.otherwise).count();
         // Conditions from the fitted scenario when its branch has as many `when` arms.
         let fitted_whens: Option<Vec<String>> = fitted.and_then(|f| {
@@ -330,7 +339,7 @@ impl W<'_> {
             } else {
                 let c = conds.next().unwrap_or_default();
                 self.line(ind + 4, &format!("- when: {}", scalar(&c)), None);
-                if a.steps.is_empty() {
+                if !drafted(&a.steps) {
                     self.line(ind + 6, "then: []", None);
                     continue;
                 }
@@ -395,7 +404,7 @@ fn work_names(steps: &[Step], out: &mut Vec<String>) {
             Step::Work { name, .. } => out.push(name.clone()),
             Step::Parallel { steps, .. } | Step::Loop { steps, .. } => work_names(steps, out),
             Step::Branch { arms, .. } => {
-                for a in arms.iter().filter(|a| !(a.otherwise && a.steps.is_empty())) {
+                for a in arms.iter().filter(|a| !a.otherwise || drafted(&a.steps)) {
                     work_names(&a.steps, out);
                 }
             }
@@ -405,7 +414,7 @@ fn work_names(steps: &[Step], out: &mut Vec<String>) {
 }
 
 /// The scenario YAML of a draft.
-pub fn yaml(d: &Draft, notes: &[Note], fitted: Option<&Fitted>) -> String {
+pub fn yaml(d: &Draft, notes: &[Note], fitted: Option<&Fitted>, left_out: &[String]) -> String {
     let mut w = W {
         out: String::new(),
         files: &d.files,
@@ -426,6 +435,9 @@ pub fn yaml(d: &Draft, notes: &[Note], fitted: Option<&Fitted>) -> String {
     let _ = writeln!(out, "# Drafted by `wfsim import` from {} file(s):", d.files.len());
     for f in &d.files {
         let _ = writeln!(out, "#   {f}");
+    }
+    for e in left_out {
+        let _ = writeln!(out, "#   left out: {e}");
     }
     out.push_str(
         "# Values marked TODO are placeholders the code cannot tell (durations, failure rates, branch\n\
