@@ -234,14 +234,14 @@ fn truncated_and_garbled_sources_never_panic() {
         for text in cuts {
             std::fs::write(&path, &text).unwrap();
             tried += 1;
-            if let Ok(o) = wfsim::import::import(&[path.clone()], None) {
-                if let Err(e) = wfsim::scenario::load_str(&o.yaml, "fuzz.yaml") {
-                    panic!(
-                        "draft of a cut {} does not load:\n{e}\n--- source ---\n{text}\n--- draft ---\n{}",
-                        f.display(),
-                        o.yaml
-                    );
-                }
+            if let Ok(o) = wfsim::import::import(std::slice::from_ref(&path), None)
+                && let Err(e) = wfsim::scenario::load_str(&o.yaml, "fuzz.yaml")
+            {
+                panic!(
+                    "draft of a cut {} does not load:\n{e}\n--- source ---\n{text}\n--- draft ---\n{}",
+                    f.display(),
+                    o.yaml
+                );
             }
         }
     }
