@@ -64,6 +64,14 @@ pub struct Runs {
     /// Worker threads (default: all cores). The output does not depend on it.
     #[arg(long)]
     pub threads: Option<usize>,
+    /// With a `load:` block: independent replications of the load per variant; their means
+    /// give the intervals (variants share them: replication r of every variant draws the same
+    /// random numbers).
+    #[arg(long, default_value_t = crate::sweep::DEFAULT_REPLICATIONS)]
+    pub replications: u64,
+    /// Ignore the `load:` block: every workflow run has the platform to itself.
+    #[arg(long)]
+    pub isolated: bool,
 }
 
 impl Runs {
@@ -143,6 +151,10 @@ pub enum Command {
         out: Option<PathBuf>,
         #[command(flatten)]
         runs: Runs,
+        /// Allow recommending a variant whose runs ran out of memory and finished on
+        /// retry.outOfMemory.machine (it is really partly that preset).
+        #[arg(long)]
+        allow_oom_rescue: bool,
         /// An extra SLO every feasible variant must pass, e.g. 'p95(duration) < 5m' (repeatable).
         #[arg(long = "slo", value_name = "EXPR")]
         slo: Vec<String>,
@@ -196,6 +208,12 @@ pub enum Command {
         #[arg(long, value_name = "FITTED.yaml")]
         durations: Option<PathBuf>,
     },
+    /// Calibrate a scenario from real runs: TRQL `runs` exports (CSV or JSON) to a scenario
+    /// whose every fitted number says how many runs it came from and how well it fits.
+    #[command(
+        after_help = "Examples:\n  wfsim fit runs.csv -o fitted.yaml\n  wfsim fit week-1.json week-2.json -o fitted.yaml\n\nThe query, paging and the columns read: docs/fit.md."
+    )]
+    Fit(crate::fit::cmd::FitArgs),
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -230,6 +248,7 @@ pub fn main_with(cli: Cli) -> ExitCode {
             t.push('\n');
             print(&t).map(|_| false)
         }
+        Command::Fit(a) => crate::fit::cmd::run(&a).map_err(Stop),
         Command::Run { file, sim, format } => run(&file, &sim, format),
         Command::Import { paths, out, durations } => {
             match crate::import::command(&paths, out.as_deref(), durations.as_deref()) {
@@ -239,8 +258,17 @@ pub fn main_with(cli: Cli) -> ExitCode {
         }
         Command::Report { files, out, sim } => report_cmd(&files, out.as_deref(), &sim),
         Command::Compare { files, out, sim, format } => compare_cmd(&files, out.as_deref(), &sim, format),
-        Command::Sweep { file, task, machines, set, balance, out, runs, slo, format } => {
-            let opts = SweepArgs { task, machines, set, balance, slo };
+        Command::Sweep { file, task, machines, set, balance, out, runs, allow_oom_rescue, slo, format } => {
+            let opts = SweepArgs {
+                task,
+                machines,
+                set,
+                balance,
+                slo,
+                isolated: runs.isolated,
+                replications: runs.replications,
+                allow_oom_rescue,
+            };
             sweep_cmd(&file, opts, out.as_deref(), runs.config(), format)
         }
         Command::Sensitivity { file, delta, out, runs, format } => {
@@ -281,7 +309,7 @@ fn quick_simulation(l: &Loaded) -> Result<Vec<crate::error::Diagnostic>, Stop> {
 
 /// Prints (and returns) the warnings made from a simulation's per-task totals.
 fn print_simulated_warnings(l: &Loaded, mc: &McResult, seed: u64) -> Vec<crate::error::Diagnostic> {
-    let w = scenario::simulated_warnings(l, &mc.tasks, mc.stats.n, seed);
+    let w = crate::analysis::simulated_warnings(l, &mc.tasks, mc.stats.n, seed);
     for d in &w {
         eprintln!("{d}\n");
     }
@@ -315,49 +343,23 @@ fn simulate_model(model: &Model, sim: &Sim, quiet: bool, keep: bool) -> Result<(
     for n in &notes {
         eprintln!("note: {n}");
     }
-    if load {
-        if !quiet {
-            eprintln!(
-                "simulating {} replication(s) of the load of {} (seed {})",
-                sim.replications.max(1),
-                model.name,
-                sim.seed
-            );
-        }
-        let r = montecarlo::run_load(model, sim.seed, sim.replications.max(1), sim.threads).map_err(|e| {
-            eprintln!("error: {e}");
-            Stop(2)
-        })?;
-        let load = report::load::summarise(model, &r);
-        // All replications' outcomes in one vector, allocated once, each replication's freed as
-        // it is moved in. (Collected from a flat_map, the vector grew by doubling and every
-        // outcome was held twice: 235 MB peak for the M/M/4's 40 replications.)
-        let mut r = r;
-        let mut all = Vec::with_capacity(r.reps.iter().map(|o| o.outcomes.len()).sum());
-        for o in &mut r.reps {
-            all.extend_from_slice(&std::mem::take(&mut o.outcomes));
-        }
-        let mc = McResult::from_outcomes(all, std::mem::take(&mut r.tasks));
-        if mc.outcomes.is_empty() {
-            eprintln!("error: no workflow run arrived in the measured window; raise the arrival rate or the duration");
-            return Err(Stop(2));
-        }
-        let mut summary = report::summarise(model, &mc, sim.seed, notes);
-        summary.load = load;
-        return Ok((mc, summary));
-    }
+    let mode = crate::sim::Mode::of(model, sim.isolated, sim.replications);
+    let cfg = Config { runs: sim.runs, seed: sim.seed, threads: sim.threads };
     if !quiet {
-        eprintln!("simulating {} runs of {} (seed {})", sim.runs, model.name, sim.seed);
+        match mode {
+            crate::sim::Mode::Load { replications } => {
+                eprintln!("simulating {replications} replication(s) of the load of {} (seed {})", model.name, sim.seed)
+            }
+            crate::sim::Mode::Alone => eprintln!("simulating {} runs of {} (seed {})", sim.runs, model.name, sim.seed),
+        }
     }
     let bar = ProgressBar::new(sim.runs);
-    let cfg = Config { runs: sim.runs, seed: sim.seed, threads: sim.threads };
-    let mc = montecarlo::run_keeping(model, cfg, keep, &|n| bar.advance(n)).map_err(|e| {
+    let s = crate::sim::simulate(model, mode, cfg, keep, notes, &|n| bar.advance(n)).map_err(|e| {
         eprintln!("error: {e}");
         Stop(2)
     })?;
     bar.finish();
-    let summary = report::summarise(model, &mc, sim.seed, notes);
-    Ok((mc, summary))
+    Ok((s.mc, s.summary))
 }
 
 fn run(file: &Path, sim: &Sim, format: Format) -> Result<bool, Stop> {
@@ -440,6 +442,9 @@ struct SweepArgs {
     set: Vec<String>,
     balance: f64,
     slo: Vec<String>,
+    isolated: bool,
+    replications: u64,
+    allow_oom_rescue: bool,
 }
 
 /// Loads the scenario (printing its warnings once) and returns its text for the variants.
@@ -462,9 +467,6 @@ fn load_source(file: &Path, cfg: Config) -> Result<(Model, String), Stop> {
         eprintln!("error: cannot read {}: {e}", file.display());
         Stop(2)
     })?;
-    if loaded.model.load.is_some() {
-        eprintln!("note: the load: block is not applied here: each workflow run has the platform to itself");
-    }
     Ok((loaded.model, src))
 }
 
@@ -504,7 +506,16 @@ fn sweep_cmd(file: &Path, a: SweepArgs, out: Option<&Path>, cfg: Config, format:
     if format == Format::Table {
         eprintln!("sweeping {variants} variants of {}, {} runs each (seed {})", model.name, cfg.runs, cfg.seed);
     }
-    let opts = sweep::SweepOptions { task: a.task.clone(), machines: a.machines, sets, balance: a.balance, slos };
+    let opts = sweep::SweepOptions {
+        task: a.task.clone(),
+        machines: a.machines,
+        sets,
+        balance: a.balance,
+        slos,
+        isolated: a.isolated,
+        replications: a.replications,
+        allow_oom_rescue: a.allow_oom_rescue,
+    };
     let bar = ProgressBar::new(variants * cfg.runs);
     let r = sweep::sweep(&src, &file.display().to_string(), &opts, cfg, &|n| bar.advance(n));
     bar.finish();

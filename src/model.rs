@@ -39,9 +39,10 @@ pub struct Model {
     pub limits: Limits,
     pub load: Option<Load>,
     pub slos: Vec<crate::slo::Slo>,
-    /// Runs alone can be evaluated without events (`engine::direct_supported`); set by
-    /// `scenario::compile`.
-    pub direct: bool,
+    /// Whether runs alone can be evaluated without events (`engine::direct_supported`):
+    /// decided by the engine on the first run and kept here. A model changed after it has
+    /// run must be rebuilt (or get a new `OnceLock`) for the engine to decide again.
+    pub direct: std::sync::OnceLock<bool>,
 }
 
 /// A Trigger.dev plan: its concurrency, queue size and batch rate limit defaults.

@@ -113,6 +113,10 @@ pub fn shared_speed(vcpu: f64, k: u32, m: u32, f: f64, main_thread: bool) -> f64
     }
 }
 
+/// The final statuses of a run that wfsim simulates, by Trigger.dev's names (SDK API schema),
+/// in the order of `engine::Status`.
+pub const STATUSES: [&str; 5] = ["COMPLETED", "FAILED", "CRASHED", "TIMED_OUT", "EXPIRED"];
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,7 @@
 //! Service-level objectives a design review asserts, e.g. `p95(duration) < 5m`.
 
-use crate::scenario::units::parse_duration;
+use crate::platform;
+use crate::units::parse_duration;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Metric {
@@ -42,8 +43,6 @@ pub struct Slo {
     pub cmp: Cmp,
     pub threshold: f64,
 }
-
-pub const STATUSES: [&str; 5] = ["COMPLETED", "FAILED", "CRASHED", "TIMED_OUT", "EXPIRED"];
 
 impl Slo {
     pub fn holds(&self, value: f64) -> bool {
@@ -98,10 +97,10 @@ fn parse_metric(s: &str) -> Result<Metric, String> {
         .ok_or_else(|| format!("unknown metric `{s}`: {expected}"))?;
     let arg = arg.trim();
     if f == "rate" {
-        return if STATUSES.contains(&arg) {
+        return if platform::STATUSES.contains(&arg) {
             Ok(Metric::StatusRate(arg.to_owned()))
         } else {
-            Err(format!("unknown status `{arg}`: expected one of {}", STATUSES.join(", ")))
+            Err(format!("unknown status `{arg}`: expected one of {}", platform::STATUSES.join(", ")))
         };
     }
     let of = match arg {

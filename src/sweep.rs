@@ -11,10 +11,12 @@
 use crate::engine::SimError;
 use crate::error::{LoadError, closest};
 use crate::model::{Model, TaskId};
-use crate::montecarlo::{self, Config, McResult};
+use crate::montecarlo::{self, Config};
+use crate::paired;
 use crate::platform::{MachineId, PRESETS, machine_by_name, machine_names};
-use crate::report::{self, RunSummary, Statuses};
+use crate::report::Statuses;
 use crate::scenario;
+use crate::sim;
 use crate::slo::Slo;
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
@@ -24,6 +26,9 @@ use serde::ser::{SerializeMap, Serializer};
 pub const SUCCESS_SE: f64 = 4.0;
 /// The value `--balance` takes when not given: cost and p95 duration weigh the same.
 pub const DEFAULT_BALANCE: f64 = 0.5;
+/// Replications of a scenario's load per variant when `--replications` is not given: enough
+/// for Student's t intervals (t = 2.26 with 9 degrees of freedom) at little cost.
+pub const DEFAULT_REPLICATIONS: u64 = 10;
 
 /// One `--set PATH=V1,V2,...`: the key path and the values it takes, in order.
 #[derive(Debug, Clone, PartialEq)]
@@ -86,6 +91,13 @@ pub struct SweepOptions {
     pub balance: f64,
     /// SLOs to check besides the scenario's `slo:` list.
     pub slos: Vec<Slo>,
+    /// Simulate runs alone even when the scenario has a `load:` block.
+    pub isolated: bool,
+    /// Replications of the load per variant (their means give the intervals).
+    pub replications: u64,
+    /// Allow recommending a variant whose runs of a swept task finish on another preset
+    /// (rescued by `retry.outOfMemory.machine`).
+    pub allow_oom_rescue: bool,
 }
 
 /// Why a sweep or a sensitivity analysis stopped. All of them are bad input (exit code 2).
@@ -99,6 +111,8 @@ pub enum SweepError {
     Load { context: String, source: LoadError },
     #[error("error: {0}")]
     Sim(#[from] SimError),
+    #[error("error: {0}")]
+    Simulate(#[from] crate::sim::SimulateError),
 }
 
 /// Set values of a variant, in `--set` order; serialised as a map whose numeric values are
@@ -130,12 +144,17 @@ fn json_value(v: &str) -> serde_json::Value {
 pub struct RowDuration {
     pub p50: f64,
     pub p95: f64,
+    /// Half-width of the 95% interval of the p95 (batch or replication quantiles; null when
+    /// it cannot be estimated).
+    pub p95_ci95: f64,
     pub mean: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct RowCost {
     pub mean: f64,
+    /// Half-width of the 95% interval of the mean (replication means under load).
+    pub mean_ci95: f64,
     pub per_1000_runs: f64,
 }
 
@@ -156,13 +175,29 @@ pub struct Row {
     /// Share of the swept task's runs (of all task runs when no task is named) that ended
     /// TIMED_OUT.
     pub timed_out_rate: f64,
+    /// The swept task's runs by the preset their last attempt ran on, as shares (only
+    /// presets with runs); with `--set tasks.T.machine=...`, task T's.
+    pub finished_on: std::collections::BTreeMap<&'static str, f64>,
+    /// Share of those runs that finished on another preset than the one swept: rescued by
+    /// `retry.outOfMemory.machine`, so the row is really partly that preset.
+    pub rescued_share: f64,
     pub feasible: bool,
-    /// On the Pareto front of (mean cost, p95 duration) over the feasible variants.
+    /// Out-of-memory rescued runs keep the row from the front and the picks (unless
+    /// `--allow-oom-rescue`).
+    pub rescued: bool,
+    /// On the Pareto front of (mean cost, p95 duration) over the eligible variants (feasible,
+    /// not rescued): no eligible variant is better beyond the noise on one and not worse
+    /// beyond the noise on the other.
     pub pareto: bool,
     /// What makes the variant infeasible (null when feasible).
     pub infeasible_because: Option<String>,
+    /// The row that dominates this one, when it is dominated (not on the front).
+    pub dominated_by: Option<usize>,
     #[serde(skip)]
     pub runs: u64,
+    /// Per-block measures for paired comparisons.
+    #[serde(skip)]
+    pub blocks: paired::Blocks,
 }
 
 /// A strategy's pick: which row, and its machine and set values.
@@ -171,6 +206,8 @@ pub struct Pick {
     pub row: usize,
     pub machine: Option<&'static str>,
     pub set: SetValues,
+    /// Why it won: beyond the noise, or a tie broken by the other measure.
+    pub why: String,
 }
 
 #[derive(Debug, Clone, Serialize, Default)]
@@ -187,12 +224,22 @@ pub struct Recommended {
 #[derive(Debug, Clone, Serialize)]
 pub struct Sweep {
     pub scenario: String,
+    /// The environment the variants were simulated in (`Environment::describe`).
+    pub environment: String,
+    /// Replications of the scenario's load per variant; null: runs alone.
+    pub load: Option<u64>,
+    /// The scenario has a load but `--isolated` simulated runs alone.
+    pub isolated: bool,
+    /// Every variant came out the same (p50, p95, mean duration, mean cost, success rate):
+    /// what was swept does not matter here.
+    pub identical: bool,
     pub task: Option<String>,
     /// The task's preset in the scenario as written.
     pub scenario_machine: Option<&'static str>,
     pub runs: u64,
     pub seed: u64,
     pub balance: f64,
+    pub allow_oom_rescue: bool,
     pub slos: Vec<String>,
     pub rows: Vec<Row>,
     pub recommended: Recommended,
@@ -296,20 +343,33 @@ pub fn sweep(
                 })?;
                 let mut vm = loaded.model;
                 vm.slos.extend(opts.slos.iter().cloned());
-                let mc = montecarlo::run_with(&vm, cfg, on_runs)?;
-                let s = report::summarise(&vm, &mc, cfg.seed, Vec::new());
-                rows.push(row(&vm, &mc, &s, tid, combo.clone()));
+                let mode = sim::Mode::of(&vm, opts.isolated, opts.replications);
+                let s = sim::simulate(&vm, mode, cfg, true, Vec::new(), on_runs)?;
+                let machine_task = tid.or_else(|| {
+                    combo.0.iter().find_map(|(k, _)| {
+                        k.strip_prefix("tasks.").and_then(|r| r.strip_suffix(".machine")).and_then(|t| vm.task_id(t))
+                    })
+                });
+                rows.push(row(&vm, &s, tid, machine_task, combo.clone()));
             }
         }
         let mut slos: Vec<String> = model.slos.iter().map(|s| s.expr.clone()).collect();
         slos.extend(opts.slos.iter().map(|s| s.expr.clone()));
         let mut sw = Sweep {
             scenario: model.name.clone(),
+            environment: model.environment.describe(),
+            load: match sim::Mode::of(model, opts.isolated, opts.replications) {
+                sim::Mode::Load { replications } => Some(replications),
+                sim::Mode::Alone => None,
+            },
+            isolated: opts.isolated && model.load.is_some(),
+            identical: false,
             task,
             scenario_machine: tid.map(|t| PRESETS[model.tasks[t as usize].machine as usize].name),
             runs: cfg.runs,
             seed: cfg.seed,
             balance: opts.balance,
+            allow_oom_rescue: opts.allow_oom_rescue,
             slos,
             rows,
             recommended: Recommended::default(),
@@ -355,7 +415,14 @@ fn cross(sets: &[SetSpec]) -> Vec<SetValues> {
     out
 }
 
-fn row(model: &Model, mc: &McResult, s: &RunSummary, task: Option<TaskId>, set: SetValues) -> Row {
+fn row(
+    model: &Model,
+    sim: &sim::Simulation,
+    task: Option<TaskId>,
+    machine_task: Option<TaskId>,
+    set: SetValues,
+) -> Row {
+    let s = &sim.summary;
     let (runs, oom, timed_out) = match task {
         Some(t) => {
             let a = &s.tasks[t as usize];
@@ -367,29 +434,76 @@ fn row(model: &Model, mc: &McResult, s: &RunSummary, task: Option<TaskId>, set: 
     };
     let rate = |x: u64| if runs > 0 { x as f64 / runs as f64 } else { 0.0 };
     let failed_slos: Vec<String> = s.slo.iter().filter(|r| !r.pass).map(|r| format!("fails {}", r.expr)).collect();
+    let (finished_on, rescued_share) = match machine_task {
+        Some(t) => {
+            let acc = &sim.mc.tasks[t as usize];
+            let total: u64 = acc.finished_on.iter().sum();
+            let own = model.tasks[t as usize].machine as usize;
+            let share = |n: u64| if total > 0 { n as f64 / total as f64 } else { 0.0 };
+            let map = acc
+                .finished_on
+                .iter()
+                .enumerate()
+                .filter(|(_, n)| **n > 0)
+                .map(|(m, n)| (PRESETS[m].name, share(*n)))
+                .collect();
+            (map, share(total - acc.finished_on[own]))
+        }
+        None => (Default::default(), 0.0),
+    };
+    let blocks = paired::Blocks::of(sim);
+    let self_half = |f: &dyn Fn(&paired::Values) -> f64| {
+        let v: Vec<f64> = blocks.blocks.iter().map(f).collect();
+        crate::stats::mean_ci95_t(&v).map_or(f64::NAN, |x| x.1)
+    };
     Row {
         machine: task.map(|t| PRESETS[model.tasks[t as usize].machine as usize].name),
         set,
-        duration_s: RowDuration { p50: s.duration_s.p50, p95: s.duration_s.p95, mean: s.duration_s.mean },
-        cost_usd: RowCost { mean: s.cost_usd.mean, per_1000_runs: s.cost_usd.per_1000_runs },
+        duration_s: RowDuration {
+            p50: s.duration_s.p50,
+            p95: s.duration_s.p95,
+            p95_ci95: self_half(&|v| v.p95),
+            mean: s.duration_s.mean,
+        },
+        cost_usd: RowCost {
+            mean: s.cost_usd.mean,
+            mean_ci95: self_half(&|v| v.cost),
+            per_1000_runs: s.cost_usd.per_1000_runs,
+        },
         success_rate: s.success_rate,
         statuses: s.statuses.clone(),
         oom_rate: rate(oom),
         timed_out_rate: rate(timed_out),
+        finished_on,
+        rescued_share,
         feasible: failed_slos.is_empty(),
+        rescued: rescued_share > 0.0,
         pareto: false,
         infeasible_because: if failed_slos.is_empty() { None } else { Some(failed_slos.join("; ")) },
-        runs: mc.outcomes.len() as u64,
+        dominated_by: None,
+        runs: sim.mc.outcomes.len() as u64,
+        blocks,
     }
 }
 
-/// Feasibility, the Pareto front and the picks of a sweep's rows.
+/// Feasibility, the Pareto front and the picks of a sweep's rows. Every comparison between
+/// two rows is paired (common random numbers, see [`paired`]): a row is worse than another
+/// only beyond the 95% interval of their difference; inside it they tie.
 pub fn decide(sw: &mut Sweep) {
-    let best = sw.rows.iter().map(|r| (r.success_rate, r.runs)).max_by(|a, b| a.0.total_cmp(&b.0));
-    if let Some((pb, nb)) = best {
-        for r in &mut sw.rows {
-            let (p, n) = (r.success_rate, r.runs.max(1) as f64);
-            let se = (pb * (1.0 - pb) / nb.max(1) as f64 + p * (1.0 - p) / n).sqrt();
+    sw.identical = sw.rows.len() > 1 && sw.rows.iter().all(|r| same_outcome(r, &sw.rows[0]));
+    let best = (0..sw.rows.len()).max_by(|&a, &b| sw.rows[a].success_rate.total_cmp(&sw.rows[b].success_rate));
+    if let Some(b) = best {
+        let pb = sw.rows[b].success_rate;
+        for i in 0..sw.rows.len() {
+            let d = paired::diff_of(&sw.rows[i].blocks, &sw.rows[b].blocks, &|v| v.success);
+            // The interval's standard error, from its half-width; no interval: none.
+            let se = if d.half.is_nan() {
+                0.0
+            } else {
+                d.half / crate::stats::t975(sw.rows[i].blocks.blocks.len() as u64 - 1)
+            };
+            let r = &mut sw.rows[i];
+            let p = r.success_rate;
             let why = if p == 0.0 {
                 Some(format!("no run completes ({})", failures(&r.statuses)))
             } else if p < pb - SUCCESS_SE * se {
@@ -406,26 +520,77 @@ pub fn decide(sw: &mut Sweep) {
             }
         }
     }
-    let pts: Vec<(f64, f64)> = sw.rows.iter().map(|r| (r.cost_usd.mean, r.duration_s.p95)).collect();
-    let feasible: Vec<bool> = sw.rows.iter().map(|r| r.feasible).collect();
-    for (r, on) in sw.rows.iter_mut().zip(pareto_front(&pts, &feasible)) {
-        r.pareto = on;
-    }
-    let ok: Vec<usize> = (0..sw.rows.len()).filter(|&i| feasible[i]).collect();
-    let pick = |i: usize| Pick { row: i, machine: sw.rows[i].machine, set: sw.rows[i].set.clone() };
-    let by = |key: &dyn Fn(usize) -> (f64, f64)| {
-        ok.iter().copied().min_by(|&a, &b| {
-            let (ka, kb) = (key(a), key(b));
-            ka.0.total_cmp(&kb.0).then(ka.1.total_cmp(&kb.1)).then(a.cmp(&b))
-        })
+    let n = sw.rows.len();
+    let eligible: Vec<bool> = sw.rows.iter().map(|r| r.feasible && (!r.rescued || sw.allow_oom_rescue)).collect();
+    let rows = &sw.rows;
+    let cost = |v: &paired::Values| v.cost;
+    let p95 = |v: &paired::Values| v.p95;
+    let d =
+        |i: usize, j: usize, f: &dyn Fn(&paired::Values) -> f64| paired::diff_of(&rows[i].blocks, &rows[j].blocks, f);
+    // j dominates i: i is worse beyond the noise on one measure and not better on the other.
+    let dominates = |j: usize, i: usize| {
+        let (dc, dp) = (d(i, j, &cost), d(i, j, &p95));
+        (dc.above() && !dp.below()) || (dp.above() && !dc.below())
     };
-    let min_cost = ok.iter().map(|&i| pts[i].0).fold(f64::INFINITY, f64::min).max(f64::MIN_POSITIVE);
-    let min_p95 = ok.iter().map(|&i| pts[i].1).fold(f64::INFINITY, f64::min).max(f64::MIN_POSITIVE);
+    let dominated_by: Vec<Option<usize>> =
+        (0..n).map(|i| (0..n).find(|&j| j != i && eligible[j] && eligible[i] && dominates(j, i))).collect();
+    // The picks are made among the front.
+    let ok: Vec<usize> = (0..n).filter(|&i| eligible[i] && dominated_by[i].is_none()).collect();
+    let min_cost = ok.iter().map(|&i| rows[i].blocks.pooled.cost).fold(f64::INFINITY, f64::min).max(f64::MIN_POSITIVE);
+    let min_p95 = ok.iter().map(|&i| rows[i].blocks.pooled.p95).fold(f64::INFINITY, f64::min).max(f64::MIN_POSITIVE);
     let w = sw.balance;
-    let cost = by(&|i| (pts[i].0, pts[i].1));
-    let speed = by(&|i| (pts[i].1, pts[i].0));
-    let balanced = by(&|i| (balanced_score(w, pts[i].0, pts[i].1, min_cost, min_p95), pts[i].0));
-    sw.recommended = Recommended { cost: cost.map(pick), speed: speed.map(pick), balanced: balanced.map(pick) };
+    let score = move |v: &paired::Values| balanced_score(w, v.cost, v.p95, min_cost, min_p95);
+    let name = |i: usize| variant_name(&rows[i]);
+    // The pick on `first`: the lowest, or among the rows tied with it inside the noise, the
+    // lowest on `then`; and why.
+    let pick =
+        |first: &dyn Fn(&paired::Values) -> f64, then: &dyn Fn(&paired::Values) -> f64, what: &str, other: &str| {
+            let low = ok.iter().copied().min_by(|&a, &b| {
+                first(&rows[a].blocks.pooled).total_cmp(&first(&rows[b].blocks.pooled)).then(a.cmp(&b))
+            })?;
+            let tied: Vec<usize> = ok.iter().copied().filter(|&i| i == low || !d(i, low, first).above()).collect();
+            let win = tied
+                .iter()
+                .copied()
+                .min_by(|&a, &b| {
+                    then(&rows[a].blocks.pooled)
+                        .total_cmp(&then(&rows[b].blocks.pooled))
+                        .then(first(&rows[a].blocks.pooled).total_cmp(&first(&rows[b].blocks.pooled)))
+                        .then(a.cmp(&b))
+                })
+                .unwrap_or(low);
+            let others: Vec<String> = tied.iter().filter(|&&i| i != win).map(|&i| name(i)).collect();
+            let why = if others.is_empty() {
+                let beyond = if ok.len() > 1 {
+                    " beyond the noise against every other eligible variant"
+                } else {
+                    ": the only eligible variant"
+                };
+                format!("lowest {what}{beyond}")
+            } else {
+                format!("tied on {what} within the noise with {}; lowest {other} of them", others.join(", "))
+            };
+            Some(Pick { row: win, machine: rows[win].machine, set: rows[win].set.clone(), why })
+        };
+    let rec = Recommended {
+        cost: pick(&cost, &p95, "mean cost", "p95"),
+        speed: pick(&p95, &cost, "p95", "mean cost"),
+        balanced: pick(&score, &cost, "balanced score", "mean cost"),
+    };
+    for (i, r) in sw.rows.iter_mut().enumerate() {
+        r.pareto = eligible[i] && dominated_by[i].is_none();
+        r.dominated_by = if eligible[i] { dominated_by[i] } else { None };
+    }
+    sw.recommended = rec;
+}
+
+/// Two rows with the same p50, p95 and mean duration, mean cost and success rate.
+fn same_outcome(a: &Row, b: &Row) -> bool {
+    a.duration_s.p50 == b.duration_s.p50
+        && a.duration_s.p95 == b.duration_s.p95
+        && a.duration_s.mean == b.duration_s.mean
+        && a.cost_usd.mean == b.cost_usd.mean
+        && a.success_rate == b.success_rate
 }
 
 /// `w * cost / min_cost + (1 - w) * p95 / min_p95`: 1 for a variant that is both the
@@ -538,13 +703,19 @@ pub fn table(sw: &Sweep) -> String {
         Some(t) => format!("{}, task {t}", sw.scenario),
         None => sw.scenario.clone(),
     };
-    let _ = writeln!(
-        o,
-        "sweep of {what}: {} variants, {} runs each, seed {} (the same random numbers in every variant)",
-        sw.rows.len(),
-        sw.runs,
-        sw.seed
-    );
+    let each = match sw.load {
+        Some(r) => format!("{r} replications of the load each"),
+        None => format!("{} runs each", sw.runs),
+    };
+    let _ = writeln!(o, "sweep of {what}; {}", sw.environment);
+    let _ =
+        writeln!(o, "{} variants, {each}, seed {} (the same random numbers in every variant)", sw.rows.len(), sw.seed);
+    if sw.isolated {
+        let _ = writeln!(
+            o,
+            "--isolated: the scenario's load: block is ignored; each workflow run has the platform to itself"
+        );
+    }
     if let (Some(t), Some(m)) = (&sw.task, sw.scenario_machine) {
         let _ = writeln!(o, "the scenario has {t} on {m}; OOM and TIMED_OUT are shares of {t}'s runs");
     }
@@ -578,16 +749,23 @@ pub fn table(sw: &Sweep) -> String {
                 .collect();
         let mut verdict = match &r.infeasible_because {
             Some(w) => format!("infeasible: {w}"),
+            None if r.rescued && !sw.allow_oom_rescue => format!("OOM-rescued: {}", rescue_text(r)),
             None if r.pareto => "front".into(),
-            None => "dominated".into(),
+            None => match r.dominated_by {
+                Some(j) => format!("dominated by {}", variant_name(&sw.rows[j])),
+                None => "dominated".into(),
+            },
         };
+        if r.rescued && sw.allow_oom_rescue && r.infeasible_because.is_none() {
+            verdict.push_str(&format!(" (OOM-rescued: {})", rescue_text(r)));
+        }
         if !picks.is_empty() {
             verdict.push_str(&format!("  <- {}", picks.join(", ")));
         }
         cells.extend([
             secs(r.duration_s.p50),
-            secs(r.duration_s.p95),
-            usd(r.cost_usd.mean),
+            with_ci(secs(r.duration_s.p95), r.duration_s.p95_ci95, secs),
+            with_ci(usd(r.cost_usd.mean), r.cost_usd.mean_ci95, usd),
             usd(r.cost_usd.per_1000_runs),
             pct(r.success_rate, 2),
             rate_cell("OOM", r.oom_rate),
@@ -598,16 +776,28 @@ pub fn table(sw: &Sweep) -> String {
     }
     o.push_str(&layout(&rows, left, true));
     let _ = writeln!(o);
+    if sw.identical {
+        let _ = writeln!(
+            o,
+            "all {} variants came out the same (p50, p95, mean duration, mean cost, success): what is swept does not change the outcome here\n",
+            sw.rows.len()
+        );
+    }
+    let rescued_only = sw.rows.iter().any(|r| r.feasible) && !sw.rows.iter().any(|r| r.feasible && !r.rescued);
     let line = |name: &str, p: &Option<Pick>| match p {
         Some(p) => {
             let r = &sw.rows[p.row];
             format!(
-                "  {name:<9} {}  (p95 {}, {} per run, {} per 1,000 runs)",
+                "  {name:<9} {}  (p95 {}, {} per run, {} per 1,000 runs): {}",
                 variant_name(r),
                 secs(r.duration_s.p95),
                 usd(r.cost_usd.mean),
-                usd(r.cost_usd.per_1000_runs)
+                usd(r.cost_usd.per_1000_runs),
+                p.why
             )
+        }
+        None if rescued_only && !sw.allow_oom_rescue => {
+            format!("  {name:<9} none: every feasible variant is OOM-rescued (--allow-oom-rescue to consider them)")
         }
         None => format!("  {name:<9} none: no variant is feasible"),
     };
@@ -622,7 +812,34 @@ pub fn table(sw: &Sweep) -> String {
         "feasible: every SLO passes and the success rate is within {SUCCESS_SE} standard errors of the best"
     );
     let _ = writeln!(o, "SLOs:     {slos}");
-    let _ = writeln!(o, "front:    feasible variants that no feasible variant beats on both mean cost and p95");
+    let _ = writeln!(
+        o,
+        "front:    feasible variants no other beats beyond the noise (paired 95% interval) on mean cost or p95 without losing on the other"
+    );
+    let _ = writeln!(
+        o,
+        "noise:    {}",
+        match sw.load {
+            Some(r) => format!(
+                "intervals over the {r} replications (paired: replication r of every variant has the same arrivals)"
+            ),
+            None => format!(
+                "intervals over {} batches of runs (paired: batch j of every variant has the same runs)",
+                paired::BATCHES
+            ),
+        }
+    );
+    if sw.rows.iter().any(|r| r.rescued) {
+        let _ = writeln!(
+            o,
+            "rescued:  runs of the swept task that ran out of memory and finished on retry.outOfMemory.machine; {}",
+            if sw.allow_oom_rescue {
+                "allowed by --allow-oom-rescue"
+            } else {
+                "never recommended without --allow-oom-rescue"
+            }
+        );
+    }
     let _ = writeln!(
         o,
         "balanced: lowest {:.2} x cost / cheapest + {:.2} x p95 / fastest, over the feasible variants",
@@ -630,6 +847,25 @@ pub fn table(sw: &Sweep) -> String {
         1.0 - sw.balance
     );
     o
+}
+
+/// `85% finish on large-1x`: where a rescued row's runs finished, other than its own preset.
+fn rescue_text(r: &Row) -> String {
+    let mut parts: Vec<String> = r
+        .finished_on
+        .iter()
+        .filter(|(m, _)| Some(**m) != r.machine)
+        .map(|(m, x)| format!("{} finish on {m}", pct(*x, if *x < 0.1 { 1 } else { 0 })))
+        .collect();
+    if parts.is_empty() {
+        parts.push(format!("{} finish on another preset", pct(r.rescued_share, 1)));
+    }
+    parts.join(", ")
+}
+
+/// `value ± half-width`, or the value alone when there is no interval.
+fn with_ci(v: String, half: f64, fmt: fn(f64) -> String) -> String {
+    if half.is_nan() { v } else { format!("{v} ± {}", fmt(half)) }
 }
 
 /// The summary table of `--task all`: each task's picks.

@@ -194,7 +194,7 @@ fn a_run_alone_equals_a_vanishing_load() {
 fn runs_that_fill_their_queue_go_to_the_event_engine() {
     let y = "startLatency: 0s\ncoldStart: { uniform: [1s, 2s] }\nenvironment: { concurrencyLimit: 2 }\nentry: p\ntasks:\n  p:\n    steps:\n      - trigger: c\n      - trigger: c\n      - trigger: c\n      - work: { duration: 1s }\n  c:\n    steps:\n      - work: { duration: 5s }\n";
     let m = model(y);
-    assert!(m.direct, "the design is one the direct path evaluates");
+    assert!(wfsim::engine::direct_supported(&m), "the design is one the direct path evaluates");
     let (mut s1, mut s2) = (Scratch::new(), Scratch::new());
     let mut t1 = vec![TaskAcc::default(); m.tasks.len()];
     let mut t2 = t1.clone();

@@ -288,11 +288,11 @@ fn duration_text_matches_what_wfsim_parses() {
     let re = Regex::new(wfsim::schema::DURATION_PATTERN).unwrap();
     for s in ["500ms", "2s", "10m", "1h", "1d", "1m30s", "1.5s", "1.5", "0", ".5s", "2 s", "1h 30m", "3sec", "2min"] {
         assert!(re.is_match(s), "{s} should match");
-        assert!(wfsim::scenario::units::parse_duration(s).is_ok(), "{s}");
+        assert!(wfsim::units::parse_duration(s).is_ok(), "{s}");
     }
     for s in ["", "s", "5 parsecs", "-1s", "1m30", "2x", "1.2.3s", "inf", "1e400", "1e400s", "5s5"] {
         assert!(!re.is_match(s), "{s} should not match");
-        assert!(wfsim::scenario::units::parse_duration(s).is_err(), "{s}");
+        assert!(wfsim::units::parse_duration(s).is_err(), "{s}");
     }
 }
 

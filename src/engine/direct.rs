@@ -483,6 +483,7 @@ impl Direct<'_> {
             // finite).
             let acc = &mut self.tasks[task as usize];
             acc.statuses[status as usize] += 1;
+            acc.finished_on[machine as usize] += 1;
             acc.execution_s += now - t_start;
             let end = self.finish(task, status, now, root);
             self.release(machine, now)?;

@@ -66,7 +66,7 @@ impl Status {
         [Status::Completed, Status::Failed, Status::Crashed, Status::TimedOut, Status::Expired];
     /// Trigger.dev's name for the status.
     pub fn name(self) -> &'static str {
-        crate::slo::STATUSES[self as usize]
+        crate::platform::STATUSES[self as usize]
     }
 }
 
@@ -87,6 +87,9 @@ pub struct TaskAcc {
     pub usage_s: f64,
     pub compute_usd: f64,
     pub invocation_usd: f64,
+    /// Task runs by the preset of their last attempt (an out-of-memory retry moves a run to
+    /// `retry.outOfMemory.machine`).
+    pub finished_on: [u64; 7],
 }
 
 impl TaskAcc {
@@ -102,6 +105,9 @@ impl TaskAcc {
         self.usage_s += o.usage_s;
         self.compute_usd += o.compute_usd;
         self.invocation_usd += o.invocation_usd;
+        for i in 0..7 {
+            self.finished_on[i] += o.finished_on[i];
+        }
     }
 }
 
@@ -638,7 +644,7 @@ pub fn simulate_into<O: Observer>(
     out: &mut RunOutcome,
 ) -> Result<(), SimError> {
     if O::DIRECT
-        && m.direct
+        && direct_decided(m)
         && m.load.is_none()
         && m.limits.max_events_per_run >= direct::MIN_BUDGET
         && direct::simulate(m, key, &mut s.direct, tasks, out)
@@ -649,11 +655,18 @@ pub fn simulate_into<O: Observer>(
     Ok(())
 }
 
+/// Whether `m`'s runs alone may take the direct path ([`direct_supported`]), decided once
+/// per model.
+#[inline]
+fn direct_decided(m: &Model) -> bool {
+    *m.direct.get_or_init(|| direct::supported(m))
+}
+
 /// The direct path alone: `None` when the model or this run needs the event engine (with
 /// `tasks` left as it was). For tests and benchmarks; [`simulate`] chooses by itself.
 pub fn simulate_direct(m: &Model, key: u64, s: &mut Scratch, tasks: &mut [TaskAcc]) -> Option<RunOutcome> {
     let mut out = EMPTY_OUTCOME;
-    let ok = m.direct
+    let ok = direct_decided(m)
         && m.load.is_none()
         && m.limits.max_events_per_run >= direct::MIN_BUDGET
         && direct::simulate(m, key, &mut s.direct, tasks, &mut out);
@@ -1146,9 +1159,10 @@ impl<O: Observer> Engine<'_, O> {
         r.done = true;
         r.status = status;
         self.s.live -= 1;
-        let (waiter, t_start) = (r.waiter, r.t_start);
+        let (waiter, t_start, machine) = (r.waiter, r.t_start, r.machine);
         let acc = self.acc(run);
         acc.statuses[status as usize] += 1;
+        acc.finished_on[machine as usize] += 1;
         if t_start.is_finite() {
             acc.execution_s += now - t_start;
         }

@@ -56,7 +56,7 @@ impl Chart for CompareCdf<'_> {
             chart
                 .draw_series(LineSeries::new(pts, color.stroke_width(3)))
                 .map_err(e)?
-                .label(format!("{} (p50 {})", v.name, crate::report::table::secs(q(v.sorted, 0.5))))
+                .label(format!("{} (p50 {})", v.name, crate::format::secs(q(v.sorted, 0.5))))
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], color.stroke_width(3)));
         }
         super::legend(&mut chart, SeriesLabelPosition::LowerRight, LABEL_PT)?;

@@ -79,7 +79,7 @@ impl Chart for Duration<'_> {
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], SECONDARY.stroke_width(2)));
         for ((p, name), color) in [(0.5, "p50"), (0.95, "p95"), (0.99, "p99")].into_iter().zip(MARKERS) {
             let x = q(v, p);
-            let label = format!("{name} {}", crate::report::table::secs(x));
+            let label = format!("{name} {}", crate::format::secs(x));
             vline(&mut chart, x.min(hi) / u.div, ymax * if p == 0.5 { 0.97 } else { 0.88 }, &label, color)?;
         }
         super::legend(&mut chart, SeriesLabelPosition::UpperRight, LABEL_PT)?;

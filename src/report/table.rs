@@ -5,30 +5,7 @@ use std::fmt::Write;
 
 pub struct Table;
 
-/// Seconds as a short human duration.
-pub fn secs(s: f64) -> String {
-    if !s.is_finite() {
-        "-".into()
-    } else if s < 1.0 {
-        format!("{:.0}ms", s * 1000.0)
-    } else if s < 120.0 {
-        format!("{s:.1}s")
-    } else if s < 7200.0 {
-        format!("{:.1}m", s / 60.0)
-    } else {
-        format!("{:.1}h", s / 3600.0)
-    }
-}
-
-pub fn usd(v: f64) -> String {
-    if v == 0.0 {
-        "$0".into()
-    } else if v < 0.01 {
-        format!("${v:.6}")
-    } else {
-        format!("${v:.4}")
-    }
-}
+pub use crate::format::{secs, usd};
 
 impl Render for Table {
     fn render(&self, s: &RunSummary) -> String {
@@ -38,22 +15,22 @@ impl Render for Table {
         let _ = writeln!(o);
         let _ = writeln!(
             o,
-            "duration   p50 {}  p90 {}  p95 {}  p99 {}  mean {} ± {}  (min {}, max {})",
+            "duration   p50 {}  p90 {}  p95 {}  p99 {}  mean {}{}  (min {}, max {})",
             secs(d.p50),
             secs(d.p90),
             secs(d.p95),
             secs(d.p99),
             secs(d.mean),
-            secs(d.mean_ci95),
+            plus_minus(d.mean_ci95, secs),
             secs(d.min),
             secs(d.max)
         );
         let c = &s.cost_usd;
         let _ = writeln!(
             o,
-            "cost/run   mean {} ± {}  p50 {}  p95 {}  per 1,000 runs {}  (compute {}, invocations {})",
+            "cost/run   mean {}{}  p50 {}  p95 {}  per 1,000 runs {}  (compute {}, invocations {})",
             usd(c.mean),
-            usd(c.mean_ci95),
+            plus_minus(c.mean_ci95, usd),
             usd(c.p50),
             usd(c.p95),
             usd(c.per_1000_runs),
@@ -194,6 +171,12 @@ pub fn compare_cells(v: &super::bundle::VariantRow) -> [String; 9] {
     ]
 }
 
+/// ` ± half-width` of a 95% interval, or ` (no interval: 1 replication)` when it could not be
+/// estimated (NaN: a load simulated in one replication).
+pub fn plus_minus(ci: f64, fmt: fn(f64) -> String) -> String {
+    if ci.is_nan() { " (no interval: 1 replication)".to_owned() } else { format!(" ± {}", fmt(ci)) }
+}
+
 /// The duration and cost rows of a summary: label, p50, p90, p95, p99, mean ± CI, max.
 pub fn summary_cells(s: &super::RunSummary) -> [[String; 7]; 2] {
     let d = &s.duration_s;
@@ -205,7 +188,7 @@ pub fn summary_cells(s: &super::RunSummary) -> [[String; 7]; 2] {
             secs(d.p90),
             secs(d.p95),
             secs(d.p99),
-            format!("{} ± {}", secs(d.mean), secs(d.mean_ci95)),
+            format!("{}{}", secs(d.mean), plus_minus(d.mean_ci95, secs)),
             secs(d.max),
         ],
         [
@@ -214,7 +197,7 @@ pub fn summary_cells(s: &super::RunSummary) -> [[String; 7]; 2] {
             String::new(),
             usd(c.p95),
             String::new(),
-            format!("{} ± {}", usd(c.mean), usd(c.mean_ci95)),
+            format!("{}{}", usd(c.mean), plus_minus(c.mean_ci95, usd)),
             usd(c.max),
         ],
     ]

@@ -4,8 +4,9 @@
 //! `dequeueInterval`, `dequeueIdleInterval`, `keepWarm`, `coldStart`), which keep their meaning.
 //! A setting written in both places must agree; with neither, the default plan applies.
 
+use super::context::{Cx, get};
+use super::values::Unit;
 use super::yaml::Node;
-use super::{Cx, Unit, get};
 use crate::dist::Dist;
 use crate::model::{EnvSource, Environment, Plan, TokenBucket};
 

@@ -75,6 +75,8 @@ struct OneQueue<'a> {
     scale: f64,
     part: u64,
     usd_per_s: f64,
+    /// The task's preset (its runs never move: the work always completes).
+    machine: usize,
     invocation_usd: f64,
     progress: Option<(f64, f64)>,
     /// The task's totals (measured runs only; the general engine sends the others to a sink).
@@ -143,6 +145,7 @@ impl<O: Observer> Engine<'_, O> {
             scale: work.scale[t.machine as usize],
             part: lr.simple[entry].1,
             usd_per_s: m.usd_per_s[t.machine as usize],
+            machine: t.machine as usize,
             invocation_usd: m.invocation_usd,
             progress: t.progress,
             acc: &mut self.tasks[entry],
@@ -326,6 +329,7 @@ impl OneQueue<'_> {
             self.rejected += 1;
             if measured {
                 self.acc.statuses[Status::Failed as usize] += 1;
+                self.acc.finished_on[self.machine] += 1;
             }
             self.workflow_done();
             if measured {
@@ -437,6 +441,7 @@ impl OneQueue<'_> {
             acc.usage_s += usage;
             acc.compute_usd += usd;
             acc.statuses[Status::Completed as usize] += 1;
+            acc.finished_on[self.machine] += 1;
             // Execution from the first attempt's start, which is this one's.
             acc.execution_s += usage;
             let o = &mut self.outs[r.out as usize];

@@ -1,0 +1,95 @@
+//! Root runs over time to a `load:` block: the mean rate per minute, Poisson or constant
+//! spacing, and a schedule of rates per window where the rate varies.
+//!
+//! The spacing: the coefficient of variation of the gaps between root runs is 1 for Poisson
+//! arrivals and 0 for evenly spaced ones; below 0.5 the arrivals are written `constant`. The
+//! schedule: the period is cut into windows (one per 20 arrivals, 2 to 24 of them), and when
+//! the counts per window are more uneven than a constant rate allows (a chi-square test of
+//! equal counts at the 1% level), each window gets its own rate.
+
+/// The fitted arrivals.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Arrivals {
+    pub n: usize,
+    /// From the first to the last root run, seconds.
+    pub span_s: f64,
+    /// Root runs per minute over the span.
+    pub per_minute: f64,
+    pub poisson: bool,
+    /// Coefficient of variation of the gaps.
+    pub cv: f64,
+    /// (until, per minute) per window, seconds from the first root run; empty when the rate
+    /// does not vary.
+    pub schedule: Vec<(f64, f64)>,
+    /// The chi-square statistic of the counts per window, its degrees of freedom and its
+    /// 1% critical value.
+    pub chi2: (f64, usize, f64),
+}
+
+/// `None` with fewer than 2 root runs or no time between them.
+pub fn fit(times: &[f64]) -> Option<Arrivals> {
+    let mut t: Vec<f64> = times.iter().copied().filter(|x| x.is_finite()).collect();
+    if t.len() < 2 {
+        return None;
+    }
+    t.sort_by(f64::total_cmp);
+    let (t0, t1) = (t[0], t[t.len() - 1]);
+    let span = t1 - t0;
+    if span <= 0.0 {
+        return None;
+    }
+    let n = t.len();
+    // n arrivals in the span: the n - 1 gaps between them cover it.
+    let per_minute = (n - 1) as f64 / span * 60.0;
+    let gaps: Vec<f64> = t.windows(2).map(|w| w[1] - w[0]).collect();
+    let gm = gaps.iter().sum::<f64>() / gaps.len() as f64;
+    let gsd = (gaps.iter().map(|g| (g - gm).powi(2)).sum::<f64>() / gaps.len() as f64).sqrt();
+    let cv = if gm > 0.0 { gsd / gm } else { 0.0 };
+    let bins = (n / 20).clamp(2, 24);
+    let width = span / bins as f64;
+    let mut counts = vec![0usize; bins];
+    for &x in &t {
+        counts[(((x - t0) / width) as usize).min(bins - 1)] += 1;
+    }
+    let e = n as f64 / bins as f64;
+    let chi2 = counts.iter().map(|&c| (c as f64 - e).powi(2) / e).sum::<f64>();
+    let df = bins - 1;
+    let crit = chi2_crit_99(df as f64);
+    let schedule = if n >= 40 && chi2 > crit {
+        counts.iter().enumerate().map(|(i, &c)| ((i + 1) as f64 * width, c as f64 / width * 60.0)).collect()
+    } else {
+        Vec::new()
+    };
+    Some(Arrivals { n, span_s: span, per_minute, poisson: cv >= 0.5, cv, schedule, chi2: (chi2, df, crit) })
+}
+
+/// The 99th percentile of a chi-square distribution with `k` degrees of freedom
+/// (Wilson-Hilferty: within 2% of the table at k = 1, within 0.5% from k = 3).
+pub fn chi2_crit_99(k: f64) -> f64 {
+    let z = 2.326_347_874;
+    let a = 2.0 / (9.0 * k);
+    k * (1.0 - a + z * a.sqrt()).powi(3)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chi2_quantiles_against_the_table() {
+        // Table values: 6.635 (1), 11.345 (3), 23.209 (10), 41.638 (23).
+        for (k, v) in [(3.0, 11.345), (10.0, 23.209), (23.0, 41.638)] {
+            assert!((chi2_crit_99(k) / v - 1.0).abs() < 0.005, "{k}");
+        }
+        assert!((chi2_crit_99(1.0) / 6.635 - 1.0).abs() < 0.02);
+    }
+
+    #[test]
+    fn evenly_spaced_runs_are_constant_at_their_rate() {
+        let t: Vec<f64> = (0..121).map(|i| 1000.0 + i as f64 * 2.0).collect();
+        let a = fit(&t).unwrap();
+        assert!((a.per_minute - 30.0).abs() < 1e-9);
+        assert!(!a.poisson);
+        assert!(a.schedule.is_empty());
+    }
+}

@@ -1,0 +1,127 @@
+//! One model simulated the way every command simulates it: runs alone (a Monte Carlo of
+//! independent workflow runs), or its `load:` in independent replications of the whole
+//! period. Under load, every mean's 95% interval comes from the replication means (runs that
+//! share queues are not independent); see [`replication_intervals`].
+
+use crate::engine::{RunOutcome, SimError};
+use crate::model::Model;
+use crate::montecarlo::{self, Config, McResult};
+use crate::report::{self, RunSummary};
+
+/// How a model is simulated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Each workflow run alone on an otherwise idle environment (`Config::runs` of them).
+    Alone,
+    /// The model's `load:` block, in this many replications (at least 1).
+    Load { replications: u64 },
+}
+
+impl Mode {
+    /// The load when the model has one and `isolated` is not asked for, else runs alone.
+    pub fn of(model: &Model, isolated: bool, replications: u64) -> Mode {
+        if model.load.is_some() && !isolated { Mode::Load { replications: replications.max(1) } } else { Mode::Alone }
+    }
+}
+
+/// A simulated model: every outcome, the summary, and under load which outcomes belong to
+/// which replication.
+pub struct Simulation {
+    pub mc: McResult,
+    pub summary: RunSummary,
+    /// Under load: the number of measured workflow runs of each replication, in order (the
+    /// outcomes of replication r follow those of r - 1 in `mc.outcomes`). Empty alone.
+    pub reps: Vec<usize>,
+}
+
+impl Simulation {
+    /// The outcomes of each replication (under load), in order.
+    pub fn replications(&self) -> Vec<&[RunOutcome]> {
+        let mut out = Vec::with_capacity(self.reps.len());
+        let mut at = 0;
+        for &n in &self.reps {
+            out.push(&self.mc.outcomes[at..at + n]);
+            at += n;
+        }
+        out
+    }
+}
+
+/// Why a simulation has nothing to report.
+#[derive(Debug, thiserror::Error)]
+pub enum SimulateError {
+    #[error("{0}")]
+    Sim(#[from] SimError),
+    #[error("no workflow run arrived in the measured window; raise the arrival rate or the duration")]
+    NoArrivals,
+}
+
+/// Simulates `model` in `mode`. Alone, `cfg.runs` runs (`keep`: keep every outcome even past
+/// `EXACT_RUNS`); under load, `cfg.runs` does not apply. `on_runs` is called as runs finish
+/// (alone) or once per replication with `cfg.runs / replications` (under load), for a
+/// progress bar.
+pub fn simulate(
+    model: &Model,
+    mode: Mode,
+    cfg: Config,
+    keep: bool,
+    notes: Vec<String>,
+    on_runs: &(dyn Fn(u64) + Sync),
+) -> Result<Simulation, SimulateError> {
+    let Mode::Load { replications } = mode else {
+        let mc = montecarlo::run_keeping(model, cfg, keep, on_runs)?;
+        let summary = report::summarise(model, &mc, cfg.seed, notes);
+        return Ok(Simulation { mc, summary, reps: Vec::new() });
+    };
+    let mut r = montecarlo::run_load(model, cfg.seed, replications.max(1), cfg.threads)?;
+    on_runs(cfg.runs);
+    let load = report::load::summarise(model, &r);
+    // All replications' outcomes in one vector, allocated once, each replication's freed as
+    // it is moved in (collected from a flat_map, every outcome was held twice).
+    let reps: Vec<usize> = r.reps.iter().map(|o| o.outcomes.len()).collect();
+    let mut all = Vec::with_capacity(reps.iter().sum());
+    for o in &mut r.reps {
+        all.extend_from_slice(&std::mem::take(&mut o.outcomes));
+    }
+    let mc = McResult::from_outcomes(all, std::mem::take(&mut r.tasks));
+    if mc.outcomes.is_empty() {
+        return Err(SimulateError::NoArrivals);
+    }
+    let mut summary = report::summarise(model, &mc, cfg.seed, notes);
+    summary.load = load;
+    let s = Simulation { mc, summary, reps };
+    let iv = replication_intervals(&s.replications());
+    let mut s = s;
+    s.summary.duration_s.mean_ci95 = iv.duration;
+    s.summary.cost_usd.mean_ci95 = iv.cost;
+    s.summary.usage_duration_s.mean_ci95 = iv.usage;
+    s.summary.makespan_s.mean_ci95 = iv.makespan;
+    Ok(s)
+}
+
+/// Half-widths of the 95% intervals of the means under load.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RepIntervals {
+    pub duration: f64,
+    pub cost: f64,
+    pub usage: f64,
+    pub makespan: f64,
+}
+
+/// The 95% intervals of the mean duration, cost, usage and makespan under load: Student's t
+/// over the replication means (each replication is one independent observation; the runs
+/// inside one share queues and slots, so they are not). Fewer than two replications with
+/// runs: no interval can be estimated, and the half-widths are NaN (null in JSON).
+pub fn replication_intervals(reps: &[&[RunOutcome]]) -> RepIntervals {
+    let reps: Vec<&[RunOutcome]> = reps.iter().copied().filter(|r| !r.is_empty()).collect();
+    let ci = |f: fn(&RunOutcome) -> f64| {
+        let means: Vec<f64> = reps.iter().map(|r| r.iter().map(f).sum::<f64>() / r.len() as f64).collect();
+        crate::stats::mean_ci95_t(&means).map_or(f64::NAN, |x| x.1)
+    };
+    RepIntervals {
+        duration: ci(|o| o.duration_s),
+        cost: ci(|o| o.cost_usd),
+        usage: ci(|o| o.usage_s),
+        makespan: ci(|o| o.makespan_s),
+    }
+}
