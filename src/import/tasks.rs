@@ -425,7 +425,7 @@ impl<'p> Program<'p> {
     /// A duration as the scenario language writes it: a string like `10m` as is, a number of seconds.
     pub fn duration_text(&self, fi: usize, e: &'p Expr) -> Option<String> {
         match self.resolve(fi, e).expr {
-            Expr::Str(s) if crate::scenario::units::parse_duration(s).is_ok() => Some(s.clone()),
+            Expr::Str(s) if crate::units::parse_duration(s).is_ok() => Some(s.clone()),
             Expr::Num(n) if *n >= 0.0 => Some(format!("{}s", fmt_num(*n))),
             _ => None,
         }
