@@ -152,7 +152,7 @@ fn a_syntax_error_leaves_one_file_out() {
 /// Every draft simulates: the placeholders are valid values.
 #[test]
 fn drafts_run() {
-    for case in ["basic", "transcription", "constructs", "broken"] {
+    for case in ["basic", "transcription", "constructs", "broken", "video"] {
         let o = draft(case, None);
         let dir = std::env::temp_dir().join(format!("wfsim-import-run-{case}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -208,7 +208,7 @@ fn the_command_line() {
 #[test]
 fn truncated_and_garbled_sources_never_panic() {
     let mut files = Vec::new();
-    for case in ["basic", "transcription", "constructs", "broken"] {
+    for case in ["basic", "transcription", "constructs", "broken", "video"] {
         collect(&root().join("tests/fixtures/import").join(case), &mut files);
     }
     let dir = std::env::temp_dir().join(format!("wfsim-import-fuzz-{}", std::process::id()));
@@ -259,4 +259,38 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
             out.push(p);
         }
     }
+}
+
+/// `wfsim fit` writes one `compute` work step per task; `--durations` puts it on the task's
+/// first work step and gives the others no time of their own, so the task's compute time per
+/// attempt is the fitted one.
+#[test]
+fn durations_from_wfsim_fit() {
+    let dir = std::env::temp_dir().join(format!("wfsim-import-fit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let fitted = dir.join("fitted.yaml");
+    let out = assert_cmd::Command::cargo_bin("wfsim")
+        .unwrap()
+        .current_dir(root())
+        .args(["fit", "tests/fixtures/fit/video-runs.csv", "-o", fitted.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let o = draft("video", Some(fitted.to_str().unwrap()));
+    wfsim::scenario::load_str(&o.yaml, "video.yaml").unwrap_or_else(|e| panic!("{e}\n{}", o.yaml));
+    assert!(!o.yaml.contains("# TODO"), "{}", o.yaml);
+    let fit = std::fs::read_to_string(&fitted).unwrap();
+    for (task, first, rest) in [
+        ("transcode", "storage.download", &["ffmpeg.transcode", "storage.upload"][..]),
+        ("process-video", "probe", &[][..]),
+    ] {
+        let section = fit.split(&format!("  {task}:")).nth(1).unwrap();
+        let dist = section.lines().find(|l| l.contains("duration:")).unwrap();
+        let dist = dist.split("duration: ").nth(1).unwrap().split("   #").next().unwrap().trim();
+        assert!(o.yaml.contains(&format!("- work: {{ name: {first}, duration: {dist}")), "{task}: {dist}\n{}", o.yaml);
+        for r in rest {
+            assert!(o.yaml.contains(&format!("- work: {{ name: {r}, duration: 0s }}")), "{}", o.yaml);
+        }
+    }
+    std::fs::remove_dir_all(&dir).ok();
 }
