@@ -120,6 +120,8 @@ fn every_construct_of_the_issue() {
     // schemaTask with an object-form machine and an out-of-memory machine.
     assert!(y.contains("(schemaTask)") && y.contains("machine: medium-2x"), "{y}");
     assert!(y.contains("outOfMemory: { machine: large-2x }"), "{y}");
+    // trigger.config.ts gives the defaults.
+    assert!(y.contains("defaults: { machine: small-2x, retry: { maxAttempts: 3"), "{y}");
     // Trigger options land on the child.
     assert!(y.contains("delay: 1m  # from the trigger options"), "{y}");
     assert!(y.contains("concurrencyKey: send_email_key"), "{y}");

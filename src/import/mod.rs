@@ -61,6 +61,7 @@ pub struct DraftTask<'p> {
 
 pub struct Draft<'p> {
     pub name: String,
+    pub config: Option<tasks::ConfigDef>,
     pub entry: String,
     pub other_roots: Vec<String>,
     pub tasks: Vec<DraftTask<'p>>,
@@ -138,6 +139,7 @@ pub fn import(paths: &[PathBuf], fitted: Option<&Path>) -> Result<Outcome, Strin
 /// slices; the design warnings that need the whole program.
 pub fn assemble<'p>(prog: &Program<'p>, notes: &mut Vec<Note>, name: String) -> Draft<'p> {
     let defs = prog.tasks(notes);
+    let config = prog.config(notes);
     let mut tasks: Vec<DraftTask<'p>> = Vec::new();
     for d in defs {
         if let Some(prev) = tasks.iter().find(|t| t.id == d.id) {
@@ -228,7 +230,8 @@ pub fn assemble<'p>(prog: &Program<'p>, notes: &mut Vec<Note>, name: String) -> 
     // A retried task that triggers children without an idempotency key.
     for t in &tasks {
         let Some(d) = &t.def else { continue };
-        let retries = d.retry.as_ref().is_some_and(|r| r.max_attempts.unwrap_or(3.0) > 1.0);
+        let retry = d.retry.as_ref().or(config.as_ref().and_then(|c| c.retry.as_ref()));
+        let retries = retry.is_some_and(|r| r.max_attempts.unwrap_or(3.0) > 1.0);
         if !retries {
             continue;
         }
@@ -242,7 +245,7 @@ pub fn assemble<'p>(prog: &Program<'p>, notes: &mut Vec<Note>, name: String) -> 
                     &format!(
                         "`{}` retries (maxAttempts {}) and triggers `{}` without an idempotencyKey: a retry triggers it again and pays for it again",
                         t.id,
-                        tasks::fmt_num(d.retry.as_ref().and_then(|r| r.max_attempts).unwrap_or(3.0)),
+                        tasks::fmt_num(retry.and_then(|r| r.max_attempts).unwrap_or(3.0)),
                         tr.task
                     ),
                 ));
@@ -285,6 +288,7 @@ pub fn assemble<'p>(prog: &Program<'p>, notes: &mut Vec<Note>, name: String) -> 
     if tasks.is_empty() {
         return Draft {
             name,
+            config,
             entry: String::new(),
             other_roots: Vec::new(),
             tasks,
@@ -314,7 +318,14 @@ pub fn assemble<'p>(prog: &Program<'p>, notes: &mut Vec<Note>, name: String) -> 
     let other_roots = roots.iter().filter(|&&r| r != entry).map(|&r| tasks[r].id.clone()).collect();
     let mut slots: Vec<Option<DraftTask<'p>>> = tasks.into_iter().map(Some).collect();
     let tasks = order.into_iter().filter_map(|i| slots[i].take()).collect();
-    Draft { name, entry: entry_id, other_roots, tasks, files: prog.files.iter().map(|f| f.shown.clone()).collect() }
+    Draft {
+        name,
+        config,
+        entry: entry_id,
+        other_roots,
+        tasks,
+        files: prog.files.iter().map(|f| f.shown.clone()).collect(),
+    }
 }
 
 fn order_from(tasks: &[DraftTask], start: usize) -> Vec<usize> {

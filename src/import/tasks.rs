@@ -72,6 +72,16 @@ pub struct TaskDef<'p> {
     pub run: Option<&'p Func>,
 }
 
+/// `defineConfig({...})` of `trigger.config.ts`: what tasks that set nothing get.
+#[derive(Debug, Clone)]
+pub struct ConfigDef {
+    pub file: usize,
+    pub loc: Loc,
+    pub machine: Option<String>,
+    pub retry: Option<RetryDef>,
+    pub max_duration: Option<f64>,
+}
+
 pub const PRESETS: &[&str] = &["micro", "small-1x", "small-2x", "medium-1x", "medium-2x", "large-1x", "large-2x"];
 
 impl<'p> Program<'p> {
@@ -229,6 +239,33 @@ impl<'p> Program<'p> {
                 self.string(f.file, cfg.get("id")?)
             }
         }
+    }
+
+    /// The project's `defineConfig({...})`, if a file has one.
+    pub fn config(&self, notes: &mut Vec<Note>) -> Option<ConfigDef> {
+        for (fi, f) in self.files.iter().enumerate() {
+            for s in &f.module.body {
+                let (e, loc) = match s {
+                    Stmt::Var { init: Some(e), loc, .. } | Stmt::Expr(e, loc) => (e, *loc),
+                    _ => continue,
+                };
+                let Expr::Call(c) = e else { continue };
+                if c.callee.path().as_deref() != Some("defineConfig") {
+                    continue;
+                }
+                let Some(cfg) = c.args.first().map(|a| self.resolve(fi, a)) else { continue };
+                let (cfg, file) = (cfg.expr, cfg.file);
+                let machine =
+                    cfg.get("defaultMachine").and_then(|m| self.machine(file, m, cfg.loc_of("defaultMachine"), notes));
+                let retry = cfg.get("retries").map(|r| self.resolve(file, r)).and_then(|r| {
+                    let enabled = !matches!(r.expr.get("enabled"), Some(Expr::Bool(false)));
+                    r.expr.get("default").filter(|_| enabled).map(|d| self.retry(r.file, d, notes))
+                });
+                let max_duration = cfg.get("maxDuration").and_then(|m| self.number(file, m));
+                return Some(ConfigDef { file: fi, loc, machine, retry, max_duration });
+            }
+        }
+        None
     }
 
     /// Every task definition, in file order.

@@ -460,6 +460,22 @@ pub fn yaml(d: &Draft, notes: &[Note], fitted: Option<&Fitted>, left_out: &[Stri
             let _ = writeln!(out, "{k}: {}  # from {}", flow(v), f.file);
         }
     }
+    if let Some(c) = &d.config {
+        let at = format!("{}:{}", d.files[c.file], c.loc.line);
+        let mut parts = Vec::new();
+        if let Some(m) = &c.machine {
+            parts.push(format!("machine: {m}"));
+        }
+        if let Some(r) = &c.retry {
+            parts.push(format!("retry: {}", retry_text(r)));
+        }
+        if let Some(m) = c.max_duration {
+            parts.push(format!("maxDuration: {}", secs_text(m.max(5.0))));
+        }
+        if !parts.is_empty() {
+            let _ = writeln!(out, "defaults: {{ {} }}  # defineConfig at {at}", parts.join(", "));
+        }
+    }
     if !w.inputs.is_empty() {
         out.push_str("\ninput:\n");
         for (n, dist, c) in &w.inputs {
