@@ -296,3 +296,23 @@ fn durations_from_wfsim_fit() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Pathological nesting (thousands of brackets, thousands of nested `if`s) is parsed and
+/// drafted without overflowing a stack.
+#[test]
+fn deep_nesting_does_not_overflow() {
+    let dir = std::env::temp_dir().join(format!("wfsim-import-deep-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let brackets = format!("const a = {}{};\n", "[".repeat(20_000), "]".repeat(20_000));
+    let ifs = format!(
+        "import {{ task }} from \"@trigger.dev/sdk\";\nexport const t = task({{ id: \"t\", run: async () => {{ {} await t.trigger({{}}); {} }} }});\n{brackets}",
+        "if (x) { ".repeat(3_000),
+        "} ".repeat(3_000)
+    );
+    let file = dir.join("deep.ts");
+    std::fs::write(&file, ifs).unwrap();
+    let o = wfsim::import::import(std::slice::from_ref(&file), None).unwrap();
+    wfsim::scenario::load_str(&o.yaml, "deep.yaml").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(o.tasks, 1);
+    std::fs::remove_dir_all(&dir).ok();
+}

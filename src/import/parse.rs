@@ -132,6 +132,27 @@ pub struct SyntaxError {
 /// Parses `src` as the kind of file `path` names (`.ts`, `.tsx`, `.js`, `.mjs`, ...).
 /// A file with syntax errors is refused with the first error's location.
 pub fn parse(path: &std::path::Path, src: &str) -> Result<Module, SyntaxError> {
+    // The parser recurses once per level of nesting: a thread with a large stack keeps
+    // pathological input (thousands of nested brackets) from overflowing it.
+    std::thread::scope(|s| {
+        std::thread::Builder::new()
+            .stack_size(PARSER_STACK)
+            .spawn_scoped(s, || parse_here(path, src))
+            .map_err(|e| SyntaxError {
+                loc: Loc { line: 1, col: 1 },
+                message: format!("cannot start the parser: {e}"),
+            })?
+            .join()
+            .unwrap_or_else(|_| {
+                Err(SyntaxError { loc: Loc { line: 1, col: 1 }, message: "the parser failed on this file".to_owned() })
+            })
+    })
+}
+
+/// Stack of the parsing thread (reserved, not used unless the input nests deeply).
+const PARSER_STACK: usize = 512 << 20;
+
+fn parse_here(path: &std::path::Path, src: &str) -> Result<Module, SyntaxError> {
     let source_type = SourceType::from_path(path).unwrap_or_else(|_| SourceType::ts());
     let alloc = Allocator::default();
     let ret = Parser::new(&alloc, src, source_type).parse();
@@ -146,7 +167,7 @@ pub fn parse(path: &std::path::Path, src: &str) -> Result<Module, SyntaxError> {
         };
         return Err(SyntaxError { loc, message });
     }
-    let cv = Conv { lines };
+    let cv = Conv { lines, depth: std::cell::Cell::new(0) };
     let mut exported = Vec::new();
     let mut body = Vec::new();
     for s in &ret.program.body {
@@ -182,6 +203,21 @@ impl<'s> Lines<'s> {
 
 struct Conv<'s> {
     lines: Lines<'s>,
+    /// Nesting depth of the conversion; past [`MAX_DEPTH`] the rest is left out.
+    depth: std::cell::Cell<u32>,
+}
+
+/// How deeply nested code is kept: deeper expressions and statements become [`Expr::Other`]
+/// and [`Stmt::Other`] (no task code nests this deep; it bounds the recursion of every pass).
+const MAX_DEPTH: u32 = 400;
+
+/// Counts one level of nesting while it lives.
+struct Deeper<'a>(&'a std::cell::Cell<u32>);
+
+impl Drop for Deeper<'_> {
+    fn drop(&mut self) {
+        self.0.set(self.0.get() - 1);
+    }
 }
 
 fn name_of(n: &ModuleExportName) -> String {
@@ -312,6 +348,7 @@ impl Conv<'_> {
     }
 
     fn stmt(&self, s: &Statement, out: &mut Vec<Stmt>) {
+        let Some(_d) = self.deeper() else { return out.push(Stmt::Other) };
         let loc = self.at(s.span());
         let st = match s {
             Statement::ExpressionStatement(e) => Stmt::Expr(self.expr(&e.expression), loc),
@@ -412,7 +449,16 @@ impl Conv<'_> {
         Expr::Func(Box::new(Func { body: stmts, loc: self.at(span) }))
     }
 
+    fn deeper(&self) -> Option<Deeper<'_>> {
+        if self.depth.get() >= MAX_DEPTH {
+            return None;
+        }
+        self.depth.set(self.depth.get() + 1);
+        Some(Deeper(&self.depth))
+    }
+
     fn expr(&self, e: &Expression) -> Expr {
+        let Some(_d) = self.deeper() else { return Expr::Other(Vec::new()) };
         match e {
             Expression::StringLiteral(s) => Expr::Str(s.value.to_string()),
             Expression::NumericLiteral(n) => Expr::Num(n.value),
