@@ -125,15 +125,20 @@ fn every_construct_of_the_issue() {
     // Trigger options land on the child.
     assert!(y.contains("delay: 1m  # from the trigger options"), "{y}");
     assert!(y.contains("concurrencyKey: send_email_key"), "{y}");
+    assert!(y.contains("machine: micro  # from the trigger options"), "{y}");
+    assert!(y.contains("ttl: 10m  # from the trigger options"), "{y}");
+    assert!(y.contains("- batchTrigger: { task: render-frame, count: 2 }"), "{y}");
+    // `if (!r.ok) throw` after a triggerAndWait unwraps it by hand.
+    assert!(y.contains("- triggerAndWait: { task: encode-video, idempotencyKey: true }  #"), "{y}");
     // p-limit, polling, stub for an unknown id.
     assert!(y.contains("limit: 3  # p-limit"), "{y}");
     assert!(y.contains("- poll: { every: 30s"), "{y}");
     assert!(y.contains("archive-accounts:  # TODO: no file defines this task"), "{y}");
     let m = o.messages.join("\n");
     for needle in [
-        "reports.ts:35:7: warning: Promise.all around triggerAndWait",
+        "reports.ts:41:7: warning: Promise.all around triggerAndWait",
         "reports.ts:15:5: warning: a polling loop waits 30s",
-        "reports.ts:40:13: warning: trigger of task id `archive-accounts`",
+        "reports.ts:46:13: warning: trigger of task id `archive-accounts`",
         "media.ts:33:28: warning: `render-video` retries (maxAttempts 3) and triggers `render-frame` without an idempotencyKey",
         "reports.ts:7:16: not followed: tasks.trigger with a task id that is not a literal",
     ] {

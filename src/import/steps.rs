@@ -119,6 +119,21 @@ pub enum Step {
     },
 }
 
+/// Does `e` read `name.ok`?
+fn reads_ok(e: &Expr, name: &str) -> bool {
+    let mut stack = vec![e];
+    while let Some(x) = stack.pop() {
+        if let Expr::Member(o, p) = x
+            && p == "ok"
+            && matches!(&**o, Expr::Ident(n) if n == name)
+        {
+            return true;
+        }
+        children(x, &mut stack);
+    }
+    false
+}
+
 /// Does a list hold steps the scenario writes (progress updates only set the task's slice)?
 pub fn drafted(steps: &[Step]) -> bool {
     steps.iter().any(|s| !matches!(s, Step::Progress { .. }))
@@ -227,8 +242,28 @@ impl<'a, 'p> Extractor<'a, 'p> {
                 self.locals.push((name, func, self.file));
             }
         }
+        // `const r = await X.triggerAndWait(...)` then `if (!r.ok) throw ...` unwraps by hand.
+        let mut results: Vec<(&str, usize)> = Vec::new();
         for s in stmts {
+            let before = out.len();
             self.stmt(s, out);
+            if let Stmt::Var { name: Some(n), .. } = s
+                && out.len() == before + 1
+                && matches!(out.last(), Some(Step::Trigger(t)) if t.kind.waits())
+            {
+                results.push((n, before));
+            }
+            if let Stmt::If { test, then, .. } = s
+                && then.iter().any(|x| matches!(x, Stmt::Throw(..)))
+            {
+                for (n, i) in &results {
+                    if reads_ok(test, n)
+                        && let Some(Step::Trigger(t)) = out.get_mut(*i)
+                    {
+                        t.unwrap = true;
+                    }
+                }
+            }
         }
         self.locals.truncate(nl);
         self.limiters.truncate(nm);
