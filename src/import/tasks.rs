@@ -125,7 +125,7 @@ impl<'p> Program<'p> {
     /// `./tasks` -> `tasks/index.ts`, `./a.js` -> `a.ts`).
     fn module_file(&self, from: usize, spec: &str) -> Option<usize> {
         if !spec.starts_with('.') {
-            return None;
+            return self.aliased_file(spec);
         }
         let dir = self.files[from].path.parent().unwrap_or(Path::new(""));
         let base = normalize(&dir.join(spec));
@@ -137,6 +137,32 @@ impl<'p> Program<'p> {
                 || p.with_extension("") == stem && super::discover::is_source(&p)
                 || p.parent() == Some(base.as_path()) && p.file_stem().is_some_and(|s| s == "index")
         })
+    }
+
+    /// A path alias (`@/trigger/chunk`, `~/lib/queues`, `src/trigger/chunk`, as tsconfig
+    /// `paths` allow): the one imported file whose path, without extension, ends with the
+    /// specifier's segments after the alias. Packages (`@trigger.dev/sdk`, `zod`) match no file.
+    fn aliased_file(&self, spec: &str) -> Option<usize> {
+        let rest = spec.strip_prefix("@/").or_else(|| spec.strip_prefix("~/")).unwrap_or(spec);
+        let want: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
+        if want.is_empty() || (spec.starts_with('@') && !spec.starts_with("@/")) {
+            return None;
+        }
+        let matches: Vec<usize> = (0..self.files.len())
+            .filter(|&i| {
+                let p = self.files[i].path.with_extension("");
+                let mut segs: Vec<String> =
+                    p.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+                if segs.last().is_some_and(|l| l == "index") && want.last() != Some(&"index") {
+                    segs.pop();
+                }
+                segs.len() >= want.len() && segs[segs.len() - want.len()..].iter().zip(&want).all(|(a, b)| a == b)
+            })
+            .collect();
+        match matches.as_slice() {
+            [one] => Some(*one),
+            _ => None,
+        }
     }
 
     /// What `name` means at the top level of file `file`.
@@ -488,4 +514,36 @@ fn normalize(p: &Path) -> PathBuf {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn source(path: &str, src: &str) -> Source {
+        let module = super::super::parse::parse(Path::new(path), src).unwrap();
+        Source { path: PathBuf::from(path), shown: path.to_owned(), module }
+    }
+
+    #[test]
+    fn task_objects_are_found_through_relative_imports_and_path_aliases() {
+        let files = vec![
+            source(
+                "app/src/trigger/chunk.ts",
+                "import { task } from \"@trigger.dev/sdk\";\nexport const chunk = task({ id: \"chunk-audio\", run: async () => {} });\n",
+            ),
+            source("app/src/trigger/index.ts", "export { chunk as chunker } from \"./chunk\";\n"),
+            source(
+                "app/src/a.ts",
+                "import { chunk } from \"@/trigger/chunk\";\nimport { chunker } from \"./trigger\";\nimport { task } from \"@trigger.dev/sdk\";\n",
+            ),
+        ];
+        let prog = Program::new(&files);
+        let e = Expr::Ident("chunk".into());
+        assert_eq!(prog.task_id_of(2, &e).as_deref(), Some("chunk-audio"));
+        let e = Expr::Ident("chunker".into());
+        assert_eq!(prog.task_id_of(2, &e).as_deref(), Some("chunk-audio"));
+        // A package import names no file.
+        assert!(prog.lookup(2, "task").is_none());
+    }
 }
