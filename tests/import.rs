@@ -48,7 +48,8 @@ fn check(case: &str) -> wfsim::import::Outcome {
 #[test]
 fn basic_task_and_trigger_and_wait() {
     let o = check("basic");
-    assert_eq!(o.tasks, 2);
+    assert_eq!(o.tasks, 3);
+    assert!(o.messages.iter().any(|m| m.contains("orders.ts:31:11: not followed: wait.forToken")), "{:?}", o.messages);
     assert!(o.yaml.contains("entry: process-order"));
     assert!(o.yaml.contains("- triggerAndWait: { task: charge-card, idempotencyKey: true }"));
 }

@@ -479,9 +479,11 @@ impl<'a, 'p> Extractor<'a, 'p> {
         let path = c.callee.path();
         let p = path.as_deref().unwrap_or("");
         match p {
-            "wait.for" | "wait.until" => {
+            "wait.for" | "wait.until" | "wait.forToken" => {
                 let secs = c.args.first().and_then(|a| wait_secs(self.prog, self.file, p, a));
-                if secs.is_none() {
+                if p == "wait.forToken" {
+                    self.unread(c.loc, "wait.forToken: how long until the token completes is a placeholder");
+                } else if secs.is_none() {
                     self.unread(c.loc, &format!("{p} with a duration that is not a literal: drafted as a placeholder"));
                 }
                 out.push(Step::Wait { secs, loc: c.loc });
@@ -538,7 +540,7 @@ impl<'a, 'p> Extractor<'a, 'p> {
                 }
                 return;
             }
-            _ if p.starts_with("logger.") || p.starts_with("console.") => return,
+            _ if p.starts_with("logger.") || p.starts_with("console.") || p.starts_with("wait.") => return,
             _ => {}
         }
         // Arguments are evaluated first.
