@@ -3,10 +3,10 @@
 //! period. Under load, every mean's 95% interval comes from the replication means (runs that
 //! share queues are not independent); see [`replication_intervals`].
 
+use crate::analysis::{self, RunSummary};
 use crate::engine::{RunOutcome, SimError};
 use crate::model::Model;
 use crate::montecarlo::{self, Config, McResult};
-use crate::report::{self, RunSummary};
 
 /// How a model is simulated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,12 +70,12 @@ pub fn simulate(
 ) -> Result<Simulation, SimulateError> {
     let Mode::Load { replications } = mode else {
         let mc = montecarlo::run_keeping(model, cfg, keep, on_runs)?;
-        let summary = report::summarise(model, &mc, cfg.seed, notes);
+        let summary = analysis::summarise(model, &mc, cfg.seed, notes);
         return Ok(Simulation { mc, summary, reps: Vec::new() });
     };
     let mut r = montecarlo::run_load(model, cfg.seed, replications.max(1), cfg.threads)?;
     on_runs(cfg.runs);
-    let load = report::load::summarise(model, &r);
+    let load = analysis::load::summarise(model, &r);
     // All replications' outcomes in one vector, allocated once, each replication's freed as
     // it is moved in (collected from a flat_map, every outcome was held twice).
     let reps: Vec<usize> = r.reps.iter().map(|o| o.outcomes.len()).collect();
@@ -87,7 +87,7 @@ pub fn simulate(
     if mc.outcomes.is_empty() {
         return Err(SimulateError::NoArrivals);
     }
-    let mut summary = report::summarise(model, &mc, cfg.seed, notes);
+    let mut summary = analysis::summarise(model, &mc, cfg.seed, notes);
     summary.load = load;
     let s = Simulation { mc, summary, reps };
     let iv = replication_intervals(&s.replications());
