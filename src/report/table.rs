@@ -12,14 +12,14 @@ impl Render for Table {
         comparison(c)
     }
     fn sweep(&self, sweeps: &[crate::sweep::Sweep], all: bool) -> String {
-        let mut t: Vec<String> = sweeps.iter().map(crate::sweep::table).collect();
+        let mut t: Vec<String> = sweeps.iter().map(super::sweep::table).collect();
         if all {
-            t.push(crate::sweep::all_table(sweeps));
+            t.push(super::sweep::all_table(sweeps));
         }
         t.join("\n")
     }
     fn sensitivity(&self, s: &crate::sweep::Sensitivity) -> String {
-        crate::sweep::sensitivity_table(s)
+        super::sweep::sensitivity_table(s)
     }
     fn run(&self, s: &RunSummary) -> String {
         let mut o = String::new();
