@@ -35,6 +35,8 @@ pub(super) struct Cx<'s> {
     /// ... memory the task's preset leaves for its work steps, MB.
     pub(super) room_mb: f64,
     pub(super) limits: Limits,
+    pub(super) services: Vec<Service>,
+    pub(super) service_sites: Vec<super::services::ServiceSite>,
 }
 
 /// A trigger step: an edge of the task graph.
@@ -126,6 +128,8 @@ impl<'s> Cx<'s> {
             may_throw: false,
             room_mb: f64::INFINITY,
             limits: Limits::default(),
+            services: Vec::new(),
+            service_sites: Vec::new(),
         }
     }
 

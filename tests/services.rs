@@ -1,0 +1,185 @@
+//! External services with rate limits (`services:`): closed forms of the token bucket, the
+//! fixed window, the concurrency limit and the step retry after a 429, and a Poisson load
+//! checked against an independent model (tests/reference/service_bucket.py).
+
+use wfsim::engine::Status;
+use wfsim::montecarlo::{self, Config, McResult};
+use wfsim::scenario::load_str;
+
+fn model(yaml: &str) -> wfsim::model::Model {
+    match load_str(yaml, "services.yaml") {
+        Ok(l) => l.model,
+        Err(e) => panic!("scenario does not load:\n{e}"),
+    }
+}
+
+fn sim(yaml: &str, runs: u64) -> McResult {
+    montecarlo::run(&model(yaml), Config { runs, seed: 7, threads: None }).expect("simulates")
+}
+
+/// A run alone: 120 one-second calls at once against `LIMIT`, each retried after a fixed 60 s.
+const FAN_OUT: &str = "
+startLatency: 0s
+coldStart: 0s
+services:
+  llm:
+    rateLimit: { perMinute: LIMIT }
+entry: fan
+tasks:
+  fan:
+    steps:
+      - parallel:
+          count: 120
+          steps:
+            - work:
+                duration: 1s
+                service: llm
+                retry: { maxAttempts: 5, minTimeoutInMs: 60000, factor: 1, randomize: false }
+";
+
+#[test]
+fn a_fan_out_of_120_calls_over_a_limit_of_60_per_minute_waits_one_window() {
+    // The bucket holds 60 calls: 60 go through at 0 and end at 1 s; 60 are answered 429 at
+    // once, retry at 60 s when the bucket has refilled 60 calls (1 per second), end at 61 s.
+    let mc = sim(&FAN_OUT.replace("LIMIT", "60"), 3);
+    for o in &mc.outcomes {
+        assert_eq!(o.status, Status::Completed);
+        assert_eq!(o.duration_s, 61.0, "{o:?}");
+        // One call or more waited from 0 to 60 s.
+        assert_eq!(o.limit_wait_s, 60.0);
+    }
+    let s = &mc.tasks[0].svc[0];
+    assert_eq!((s.calls, s.limited, s.retries, s.exhausted), (3 * 180, 3 * 60, 3 * 60, 0));
+    assert_eq!(s.peak, 120, "120 calls in the minute from 0, 60 in the one from 60 s");
+}
+
+#[test]
+fn a_fan_out_of_120_calls_under_a_limit_of_200_per_minute_is_never_refused() {
+    let mc = sim(&FAN_OUT.replace("LIMIT", "200"), 3);
+    for o in &mc.outcomes {
+        assert_eq!(o.duration_s, 1.0, "{o:?}");
+        assert_eq!(o.limit_wait_s, 0.0);
+    }
+    let s = &mc.tasks[0].svc[0];
+    assert_eq!((s.calls, s.limited, s.retries), (360, 0, 0));
+}
+
+#[test]
+fn the_fixed_window_gives_the_same_closed_form_and_resets_at_the_minute() {
+    // A fixed window of 60 per minute: 60 at 0, the rest refused; at 60 s a new window.
+    let y = FAN_OUT.replace("LIMIT", "60").replace("perMinute: 60 }", "perMinute: 60 }\n    refill: fixedWindow");
+    let mc = sim(&y, 1);
+    assert_eq!(mc.outcomes[0].duration_s, 61.0);
+    assert_eq!(mc.tasks[0].svc[0].limited, 60);
+    // With the retry after 30 s the token bucket has 30 calls back at 30 s, and 30 more at
+    // 60 s, 60 at 90 s...: the window has none until 60 s.
+    let bucket = sim(&FAN_OUT.replace("LIMIT", "60").replace("60000", "30000"), 1);
+    let window = sim(&y.replace("60000", "30000"), 1);
+    // Bucket: 30 served at 30 s (30 refused), 30 at 60 s: done at 61 s after 90 429s.
+    assert_eq!(bucket.outcomes[0].duration_s, 61.0);
+    assert_eq!(bucket.tasks[0].svc[0].limited, 90);
+    // Window: all 60 refused at 30 s, all served at 60 s: done at 61 s after 120 429s.
+    assert_eq!(window.outcomes[0].duration_s, 61.0);
+    assert_eq!(window.tasks[0].svc[0].limited, 120);
+}
+
+#[test]
+fn retries_running_out_make_the_attempt_throw() {
+    // Two tries 1 s apart cannot wait out a 60 s refill: the 60 refused calls throw, and the
+    // task (no retry) fails.
+    let y = FAN_OUT
+        .replace("LIMIT", "60")
+        .replace("maxAttempts: 5, minTimeoutInMs: 60000", "maxAttempts: 2, minTimeoutInMs: 1000");
+    let mc = sim(&y, 1);
+    assert_eq!(mc.outcomes[0].status, Status::Failed);
+    let s = &mc.tasks[0].svc[0];
+    // 120 first tries (60 refused), 60 second tries at 1 s: 1 call back in the bucket. The
+    // first refusal with no retry left rejects the Promise.all: the attempt ends there, so
+    // one call counts as exhausted and the others' failures are never seen.
+    assert_eq!((s.calls, s.limited, s.retries), (180, 60 + 59, 60));
+    assert_eq!(s.exhausted, 1);
+}
+
+#[test]
+fn a_concurrency_limit_refuses_calls_past_the_calls_in_flight() {
+    // 10 calls of 5 s at once, at most 4 in flight, retried every 5 s: 4 run 0-5 s, 4 5-10 s,
+    // 2 10-15 s.
+    let y = "
+startLatency: 0s
+coldStart: 0s
+services:
+  ocr:
+    concurrency: 4
+entry: fan
+tasks:
+  fan:
+    steps:
+      - parallel:
+          count: 10
+          steps:
+            - work:
+                duration: 5s
+                service: ocr
+                retry: { maxAttempts: 5, minTimeoutInMs: 5000, factor: 1, randomize: false }
+";
+    let mc = sim(y, 1);
+    assert_eq!(mc.outcomes[0].duration_s, 15.0);
+    let s = &mc.tasks[0].svc[0];
+    assert_eq!((s.calls, s.limited), (10 + 6 + 2, 6 + 2));
+}
+
+#[test]
+fn tokens_per_minute_limit_calls_by_their_tokens() {
+    // 10 calls of 1,000 tokens against 4,000 tokens per minute (no call limit): 4 at 0, then
+    // the bucket refills 4,000 per minute: 1,000 every 15 s.
+    let y = "
+startLatency: 0s
+coldStart: 0s
+services:
+  llm:
+    tokensPerMinute: 4000
+entry: fan
+tasks:
+  fan:
+    steps:
+      - parallel:
+          count: 10
+          steps:
+            - work:
+                duration: 1s
+                service: llm
+                tokens: 1000
+                retry: { maxAttempts: 10, minTimeoutInMs: 15000, factor: 1, randomize: false }
+";
+    let mc = sim(y, 1);
+    // Tries at 0 (4 served), 15 s (1), 30 s (1), ..., 90 s (the 10th): done at 91 s.
+    assert_eq!(mc.outcomes[0].duration_s, 91.0);
+}
+
+#[test]
+fn a_keyed_service_gives_each_value_its_own_limit() {
+    // Two tenants with 30 calls a minute each: 60 calls split by tenant all fit when every
+    // run's 30 calls go to its own tenant's bucket.
+    let y = "
+startLatency: 0s
+coldStart: 0s
+input:
+  tenant: { choice: { a: 0.5, b: 0.5 } }
+services:
+  api:
+    rateLimit: { perMinute: 30 }
+    key: tenant
+entry: fan
+tasks:
+  fan:
+    steps:
+      - parallel:
+          count: 30
+          steps:
+            - work: { duration: 1s, service: api, retry: { maxAttempts: 2, minTimeoutInMs: 60000, factor: 1, randomize: false } }
+";
+    let mc = sim(y, 4);
+    assert!(mc.outcomes.iter().all(|o| o.duration_s == 1.0));
+    let over = sim(&y.replace("count: 30", "count: 31"), 1);
+    assert_eq!(over.outcomes[0].duration_s, 61.0);
+}
