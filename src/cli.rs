@@ -4,13 +4,15 @@
 use crate::model::Model;
 use crate::montecarlo::{self, Config, McResult};
 use crate::output::OutDir;
-use crate::report::{self, Render, RunSummary, bundle, html, json::Json, markdown, table::Table};
+pub use crate::report::Format;
+use crate::report::{RunSummary, bundle, html, json::Json, markdown, renderer};
 use crate::scenario::{self, Loaded};
 use crate::slo::Slo;
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 pub const DEFAULT_SEED: u64 = 1;
 
@@ -38,7 +40,7 @@ pub struct Sim {
     /// Seed of the random streams; the same seed gives the same output.
     #[arg(long, default_value_t = DEFAULT_SEED)]
     pub seed: u64,
-    /// Worker threads (default: all cores). The output does not depend on it.
+    /// Worker threads (default, or 0: all cores). The output does not depend on it.
     #[arg(long)]
     pub threads: Option<usize>,
     /// An extra SLO to check, e.g. 'p95(duration) < 5m' (repeatable).
@@ -62,7 +64,7 @@ pub struct Runs {
     /// Seed of the random streams; every variant uses it (common random numbers).
     #[arg(long, default_value_t = DEFAULT_SEED)]
     pub seed: u64,
-    /// Worker threads (default: all cores). The output does not depend on it.
+    /// Worker threads (default, or 0: all cores). The output does not depend on it.
     #[arg(long)]
     pub threads: Option<usize>,
     /// With a `load:` block: independent replications of the load per variant; their means
@@ -77,8 +79,29 @@ pub struct Runs {
 
 impl Runs {
     fn config(self) -> Config {
-        Config { runs: self.runs, seed: self.seed, threads: self.threads }
+        Config { runs: self.runs, seed: self.seed, threads: threads(self.threads) }
     }
+}
+
+/// `--threads`: 0 and no value both mean every core (rayon's default pool).
+fn threads(t: Option<usize>) -> Option<usize> {
+    t.filter(|&n| n > 0)
+}
+
+/// Where and how a command prints its results.
+#[derive(Args, Debug, Clone)]
+pub struct Output {
+    /// Output format: table (text), json, markdown (a pull-request comment), csv.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Write the output to FILE instead of standard output (all at once: a temporary file
+    /// beside it is renamed into place, so FILE is never half-written).
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Print nothing on standard error but errors and the SLO verdict: no progress, notes or
+    /// warnings (`report` then prints no summary either).
+    #[arg(short, long)]
+    pub quiet: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -92,9 +115,14 @@ pub enum Command {
         file: PathBuf,
         #[command(flatten)]
         sim: Sim,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = Format::Table)]
-        format: Format,
+        #[command(flatten)]
+        out: Output,
+        /// Also write one CSV row per simulated task run to FILE, with Trigger.dev's query
+        /// columns (run_id, task_identifier, status, machine, attempt_count, queued_duration,
+        /// execution_duration, usage_duration in ms; compute_cost, invocation_cost, total_cost
+        /// in dollars; parent_run_id, root_run_id, depth). Under load: one row per workflow run.
+        #[arg(long, value_name = "FILE")]
+        runs_csv: Option<PathBuf>,
     },
     /// Write a design-review report: index.html, report.md, summary.json and the charts.
     #[command(
@@ -109,6 +137,8 @@ pub enum Command {
         out: Option<PathBuf>,
         #[command(flatten)]
         sim: Sim,
+        #[command(flatten)]
+        output: Output,
     },
     /// Compare designs side by side: percentiles, cost, speedup and cost ratio with 95% intervals.
     #[command(
@@ -123,9 +153,8 @@ pub enum Command {
         out: Option<PathBuf>,
         #[command(flatten)]
         sim: Sim,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = Format::Table)]
-        format: Format,
+        #[command(flatten)]
+        output: Output,
     },
     /// Size a task's machine, or sweep values at key paths: cost against p95 duration, the
     /// Pareto front, and the cheapest, fastest and balanced feasible variant.
@@ -159,9 +188,8 @@ pub enum Command {
         /// An extra SLO every feasible variant must pass, e.g. 'p95(duration) < 5m' (repeatable).
         #[arg(long = "slo", value_name = "EXPR")]
         slo: Vec<String>,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = Format::Table)]
-        format: Format,
+        #[command(flatten)]
+        output: Output,
     },
     /// Rank what matters: work durations and failure rates, input attributes, counts, queue
     /// limits, maxAttempts and presets moved down and up one at a time, by their effect on one
@@ -183,9 +211,8 @@ pub enum Command {
         out: Option<PathBuf>,
         #[command(flatten)]
         runs: Runs,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = Format::Table)]
-        format: Format,
+        #[command(flatten)]
+        output: Output,
     },
     /// Check a scenario and print its errors and warnings; with a maxDuration, also simulate
     /// 2,000 runs (seed 1) to check it against the task's compute time.
@@ -198,18 +225,39 @@ pub enum Command {
     },
     /// Print the JSON Schema of the scenario language (editors use it to complete and check keys).
     Schema,
+    /// Print a shell completion script: bash, zsh, fish, elvish or powershell.
+    #[command(
+        after_help = "Examples:\n  wfsim completions bash > ~/.local/share/bash-completion/completions/wfsim\n  wfsim completions zsh > ~/.zfunc/_wfsim\n  wfsim completions fish > ~/.config/fish/completions/wfsim.fish"
+    )]
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), e.g. `wfsim man > wfsim.1 && man ./wfsim.1`.
+    Man,
     /// Calibrate a scenario from real runs: TRQL `runs` exports (CSV or JSON) to a scenario
     /// whose every fitted number says how many runs it came from and how well it fits.
     #[command(
-        after_help = "Examples:\n  wfsim fit runs.csv -o fitted.yaml\n  wfsim fit week-1.json week-2.json -o fitted.yaml\n\nThe query, paging and the columns read: docs/fit.md."
+        after_help = "Examples:\n  wfsim fit runs.csv -o fitted.yaml\n  wfsim fit week-1.json week-2.json -o fitted.yaml --out reports/fit\n  wfsim fit --check fitted.yaml week-3.json --load\n\nThe query, paging and the columns read: docs/fit.md."
     )]
     Fit(crate::fit::cmd::FitArgs),
 }
 
-#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    Table,
-    Json,
+/// `--quiet`: no progress, notes or warnings on stderr.
+static QUIET: AtomicBool = AtomicBool::new(false);
+
+fn quiet() -> bool {
+    QUIET.load(Ordering::Relaxed)
+}
+
+/// A message on stderr that `--quiet` silences (notes, warnings, what is being done).
+macro_rules! say {
+    ($($t:tt)*) => {
+        if !quiet() {
+            eprintln!($($t)*);
+        }
+    };
 }
 
 /// Why a command stopped: its exit code (the message is already on stderr).
@@ -239,10 +287,32 @@ pub fn main_with(cli: Cli) -> ExitCode {
             print(&t).map(|_| false)
         }
         Command::Fit(a) => crate::fit::cmd::run(&a).map_err(Stop),
-        Command::Run { file, sim, format } => run(&file, &sim, format),
-        Command::Report { files, out, sim } => report_cmd(&files, out.as_deref(), &sim),
-        Command::Compare { files, out, sim, format } => compare_cmd(&files, out.as_deref(), &sim, format),
-        Command::Sweep { file, task, machines, set, balance, out, runs, allow_oom_rescue, slo, format } => {
+        Command::Completions { shell } => {
+            let mut buf = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "wfsim", &mut buf);
+            print(&String::from_utf8_lossy(&buf)).map(|_| false)
+        }
+        Command::Man => {
+            let mut buf = Vec::new();
+            match clap_mangen::Man::new(Cli::command()).render(&mut buf) {
+                Ok(()) => print(&String::from_utf8_lossy(&buf)).map(|_| false),
+                Err(e) => Err(internal(e)),
+            }
+        }
+        Command::Run { file, sim, out, runs_csv } => {
+            QUIET.store(out.quiet, Ordering::Relaxed);
+            run(&file, &sim, &out, runs_csv.as_deref())
+        }
+        Command::Report { files, out, sim, output } => {
+            QUIET.store(output.quiet, Ordering::Relaxed);
+            report_cmd(&files, out.as_deref(), &sim, &output)
+        }
+        Command::Compare { files, out, sim, output } => {
+            QUIET.store(output.quiet, Ordering::Relaxed);
+            compare_cmd(&files, out.as_deref(), &sim, &output)
+        }
+        Command::Sweep { file, task, machines, set, balance, out, runs, allow_oom_rescue, slo, output } => {
+            QUIET.store(output.quiet, Ordering::Relaxed);
             let opts = SweepArgs {
                 task,
                 machines,
@@ -253,16 +323,17 @@ pub fn main_with(cli: Cli) -> ExitCode {
                 replications: runs.replications,
                 allow_oom_rescue,
             };
-            sweep_cmd(&file, opts, out.as_deref(), runs.config(), format)
+            sweep_cmd(&file, opts, out.as_deref(), runs.config(), &output)
         }
-        Command::Sensitivity { file, delta, metric, out, runs, format } => {
+        Command::Sensitivity { file, delta, metric, out, runs, output } => {
+            QUIET.store(output.quiet, Ordering::Relaxed);
             let o = crate::sweep::SensitivityOptions {
                 delta,
                 metric,
                 isolated: runs.isolated,
                 replications: runs.replications,
             };
-            sensitivity_cmd(&file, o, out.as_deref(), runs.config(), format)
+            sensitivity_cmd(&file, o, out.as_deref(), runs.config(), &output)
         }
     };
     match r {
@@ -303,7 +374,7 @@ fn quick_simulation(l: &Loaded) -> Result<Vec<crate::error::Diagnostic>, Stop> {
 fn print_simulated_warnings(l: &Loaded, mc: &McResult, seed: u64) -> Vec<crate::error::Diagnostic> {
     let w = crate::analysis::simulated_warnings(l, &mc.tasks, mc.stats.n, seed);
     for d in &w {
-        eprintln!("{d}\n");
+        say!("{d}\n");
     }
     w
 }
@@ -333,16 +404,16 @@ fn simulate_model(model: &Model, sim: &Sim, quiet: bool, keep: bool) -> Result<c
         notes.push("--isolated: the load: block is ignored; each workflow run has the platform to itself".to_owned());
     }
     for n in &notes {
-        eprintln!("note: {n}");
+        say!("note: {n}");
     }
     let mode = crate::sim::Mode::of(model, sim.isolated, sim.replications.unwrap_or(1));
-    let cfg = Config { runs: sim.runs, seed: sim.seed, threads: sim.threads };
+    let cfg = Config { runs: sim.runs, seed: sim.seed, threads: threads(sim.threads) };
     if !quiet {
         match mode {
             crate::sim::Mode::Load { replications } => {
-                eprintln!("simulating {replications} replication(s) of the load of {} (seed {})", model.name, sim.seed)
+                say!("simulating {replications} replication(s) of the load of {} (seed {})", model.name, sim.seed)
             }
-            crate::sim::Mode::Alone => eprintln!("simulating {} runs of {} (seed {})", sim.runs, model.name, sim.seed),
+            crate::sim::Mode::Alone => say!("simulating {} runs of {} (seed {})", sim.runs, model.name, sim.seed),
         }
     }
     let bar = ProgressBar::new(sim.runs);
@@ -354,21 +425,37 @@ fn simulate_model(model: &Model, sim: &Sim, quiet: bool, keep: bool) -> Result<c
     Ok(s)
 }
 
-fn run(file: &Path, sim: &Sim, format: Format) -> Result<bool, Stop> {
-    let s = simulate(file, sim, format == Format::Json, false)?;
-    let text = match format {
-        Format::Table => Table.render(&s.summary),
-        Format::Json => Json.render(&s.summary),
-    };
-    print(&text)?;
+fn run(file: &Path, sim: &Sim, out: &Output, runs_csv: Option<&Path>) -> Result<bool, Stop> {
+    if let Some(f) = runs_csv {
+        crate::output::install_interrupt_cleanup();
+        check_writable(f)?;
+    }
+    if let Some(f) = &out.output {
+        crate::output::install_interrupt_cleanup();
+        check_writable(f)?;
+    }
+    let s = simulate(file, sim, out.format != Format::Table, false)?;
+    emit(&renderer(out.format).run(&s.summary), out)?;
+    if let Some(f) = runs_csv {
+        let (csv, per_workflow) = crate::report::runs::csv(&s.model, &s.mc, sim.seed, s.summary.load.is_some());
+        write_file(f, csv.as_bytes())?;
+        if per_workflow {
+            say!("note: --runs-csv under load: one row per workflow run (its entry run), not per task run");
+        }
+        say!("wrote {}", f.display());
+    }
     Ok(slo_failed(&[&s.summary]))
 }
 
-fn report_cmd(files: &[PathBuf], out: Option<&Path>, sim: &Sim) -> Result<bool, Stop> {
+fn report_cmd(files: &[PathBuf], out: Option<&Path>, sim: &Sim, output: &Output) -> Result<bool, Stop> {
     crate::output::install_interrupt_cleanup();
+    if let Some(f) = &output.output {
+        check_writable(f)?;
+    }
     let mut failed = false;
+    let mut printed = String::new();
     for file in files {
-        let s = simulate(file, sim, false, true)?;
+        let s = simulate(file, sim, output.quiet || output.format != Format::Table, true)?;
         let dir = match (out, files.len()) {
             (Some(o), 1) => o.to_owned(),
             (Some(o), _) => o.join(safe_name(&s.model.name)),
@@ -378,23 +465,34 @@ fn report_cmd(files: &[PathBuf], out: Option<&Path>, sim: &Sim) -> Result<bool, 
         let mut files_out: Vec<(String, Vec<u8>)> = vec![
             ("index.html".into(), html::run_page(&s.summary, &charts, &s.warnings).into_bytes()),
             ("report.md".into(), markdown::run_page(&s.summary, &charts, &s.warnings).into_bytes()),
-            ("summary.json".into(), Json.render(&s.summary).into_bytes()),
+            ("summary.json".into(), crate::report::Render::run(&Json, &s.summary).into_bytes()),
         ];
         for c in &charts {
             files_out.push((format!("{}.svg", c.stem), c.svg.clone().into_bytes()));
             files_out.push((format!("{}.png", c.stem), c.png.clone()));
         }
         write_all(&dir, files_out)?;
-        print(&Table.render(&s.summary))?;
-        eprintln!("wrote {}", dir.join("index.html").display());
+        let text = renderer(output.format).run(&s.summary);
+        if output.output.is_some() {
+            printed.push_str(&text);
+        } else if !output.quiet {
+            print(&text)?;
+        }
+        say!("wrote {}", dir.join("index.html").display());
         failed |= slo_failed(&[&s.summary]);
+    }
+    if let Some(f) = &output.output {
+        write_file(f, printed.as_bytes())?;
     }
     Ok(failed)
 }
 
-fn compare_cmd(files: &[PathBuf], out: Option<&Path>, sim: &Sim, format: Format) -> Result<bool, Stop> {
-    if out.is_some() {
+fn compare_cmd(files: &[PathBuf], out: Option<&Path>, sim: &Sim, output: &Output) -> Result<bool, Stop> {
+    if out.is_some() || output.output.is_some() {
         crate::output::install_interrupt_cleanup();
+    }
+    if let Some(f) = &output.output {
+        check_writable(f)?;
     }
     // Paired intervals under load need replications to pair.
     let sim =
@@ -403,33 +501,35 @@ fn compare_cmd(files: &[PathBuf], out: Option<&Path>, sim: &Sim, format: Format)
     let pairs: Vec<(&RunSummary, &McResult)> = sims.iter().map(|s| (&s.summary, &s.mc)).collect();
     let reps: Vec<&[usize]> = sims.iter().map(|s| s.reps.as_slice()).collect();
     let c = bundle::compare_blocks(&pairs, &reps, sim.seed);
-    let text = match format {
-        Format::Table => report::table::comparison(&c),
-        Format::Json => {
-            let mut t = serde_json::to_string_pretty(&c).map_err(internal)?;
-            t.push('\n');
-            t
-        }
-    };
-    print(&text)?;
+    emit(&renderer(output.format).compare(&c), output)?;
     if let Some(dir) = out {
         let charts = bundle::compare_charts(&pairs).map_err(internal)?;
-        let mut json = serde_json::to_string_pretty(&c).map_err(internal)?;
-        json.push('\n');
-        let mut files_out: Vec<(String, Vec<u8>)> = vec![
+        let files_out: Vec<(String, Vec<u8>)> = vec![
             ("index.html".into(), html::compare_page(&c, &charts).into_bytes()),
             ("report.md".into(), markdown::compare_page(&c, &charts).into_bytes()),
-            ("comparison.json".into(), json.into_bytes()),
+            ("comparison.json".into(), crate::report::json::to_json(&c).into_bytes()),
         ];
+        let mut files_out = files_out;
         for ch in &charts {
             files_out.push((format!("{}.svg", ch.stem), ch.svg.clone().into_bytes()));
             files_out.push((format!("{}.png", ch.stem), ch.png.clone()));
         }
         write_all(dir, files_out)?;
-        eprintln!("wrote {}", dir.join("index.html").display());
+        say!("wrote {}", dir.join("index.html").display());
     }
-    let summaries: Vec<&RunSummary> = sims.iter().map(|s| &s.summary).collect();
-    Ok(slo_failed(&summaries))
+    // The baseline is the reference: its failed SLOs are shown, and only the designs under
+    // test decide the exit code.
+    let baseline = &sims[0].summary;
+    let base_failed: Vec<&str> = baseline.slo.iter().filter(|r| !r.pass).map(|r| r.expr.as_str()).collect();
+    if !base_failed.is_empty() {
+        eprintln!(
+            "baseline {} fails: {} (shown, not counted: only the designs under test decide the exit code)",
+            baseline.scenario,
+            base_failed.join("; ")
+        );
+    }
+    let tested: Vec<&RunSummary> = sims[1..].iter().map(|s| &s.summary).collect();
+    Ok(slo_failed(&tested))
 }
 
 struct SweepArgs {
@@ -471,13 +571,7 @@ fn sweep_error(e: crate::sweep::SweepError) -> Stop {
     Stop(2)
 }
 
-fn to_json<T: serde::Serialize>(v: &T) -> Result<String, Stop> {
-    let mut t = serde_json::to_string_pretty(v).map_err(internal)?;
-    t.push('\n');
-    Ok(t)
-}
-
-fn sweep_cmd(file: &Path, a: SweepArgs, out: Option<&Path>, cfg: Config, format: Format) -> Result<bool, Stop> {
+fn sweep_cmd(file: &Path, a: SweepArgs, out: Option<&Path>, cfg: Config, output: &Output) -> Result<bool, Stop> {
     use crate::sweep;
     let slos = parse_slos(&a.slo)?;
     let sets = a.set.iter().map(|s| sweep::parse_set(s)).collect::<Result<Vec<_>, _>>().map_err(|m| {
@@ -485,8 +579,11 @@ fn sweep_cmd(file: &Path, a: SweepArgs, out: Option<&Path>, cfg: Config, format:
         Stop(2)
     })?;
     let (model, src) = load_source(file, cfg)?;
-    if out.is_some() {
+    if out.is_some() || output.output.is_some() {
         crate::output::install_interrupt_cleanup();
+    }
+    if let Some(f) = &output.output {
+        check_writable(f)?;
     }
     let n_tasks = match a.task.as_deref() {
         Some("all") if model.task_id("all").is_none() => model.tasks.len(),
@@ -499,8 +596,8 @@ fn sweep_cmd(file: &Path, a: SweepArgs, out: Option<&Path>, cfg: Config, format:
     };
     let combos: usize = sets.iter().map(|s| s.values.len()).product();
     let variants = (n_tasks * n_machines * combos) as u64;
-    if format == Format::Table {
-        eprintln!("sweeping {variants} variants of {}, {} runs each (seed {})", model.name, cfg.runs, cfg.seed);
+    if output.format == Format::Table {
+        say!("sweeping {variants} variants of {}, {} runs each (seed {})", model.name, cfg.runs, cfg.seed);
     }
     let opts = sweep::SweepOptions {
         task: a.task.clone(),
@@ -517,29 +614,8 @@ fn sweep_cmd(file: &Path, a: SweepArgs, out: Option<&Path>, cfg: Config, format:
     bar.finish();
     let sweeps = r.map_err(sweep_error)?;
     let all = a.task.as_deref() == Some("all") && model.task_id("all").is_none();
-    let json = if all {
-        to_json(&sweep::AllSweeps {
-            scenario: model.name.clone(),
-            task: "all",
-            runs: cfg.runs,
-            seed: cfg.seed,
-            balance: a.balance,
-            sweeps: sweeps.clone(),
-        })?
-    } else {
-        to_json(&sweeps[0])?
-    };
-    let text = match format {
-        Format::Json => json.clone(),
-        Format::Table => {
-            let mut t: Vec<String> = sweeps.iter().map(sweep::table).collect();
-            if all {
-                t.push(sweep::all_table(&sweeps));
-            }
-            t.join("\n")
-        }
-    };
-    print(&text)?;
+    let json = crate::report::Render::sweep(&Json, &sweeps, all);
+    emit(&renderer(output.format).sweep(&sweeps, all), output)?;
     if let Some(dir) = out {
         let mut files_out: Vec<(String, Vec<u8>)> = vec![("sweep.json".into(), json.into_bytes())];
         for sw in &sweeps {
@@ -558,7 +634,7 @@ fn sweep_cmd(file: &Path, a: SweepArgs, out: Option<&Path>, cfg: Config, format:
             }
         }
         write_all(dir, files_out)?;
-        eprintln!("wrote {}", dir.display());
+        say!("wrote {}", dir.display());
     }
     let none = sweeps.iter().filter(|s| s.recommended.cost.is_none()).count();
     if none > 0 {
@@ -572,26 +648,26 @@ fn sensitivity_cmd(
     o: crate::sweep::SensitivityOptions,
     out: Option<&Path>,
     cfg: Config,
-    format: Format,
+    output: &Output,
 ) -> Result<bool, Stop> {
     use crate::sweep;
     let (model, _) = load_source(file, cfg)?;
-    if out.is_some() {
+    if out.is_some() || output.output.is_some() {
         crate::output::install_interrupt_cleanup();
     }
+    if let Some(f) = &output.output {
+        check_writable(f)?;
+    }
     let variants = sweep::sensitivity_variants(&model, o.delta);
-    if format == Format::Table {
-        eprintln!("simulating {variants} variants of {}, {} runs each (seed {})", model.name, cfg.runs, cfg.seed);
+    if output.format == Format::Table {
+        say!("simulating {variants} variants of {}, {} runs each (seed {})", model.name, cfg.runs, cfg.seed);
     }
     let bar = ProgressBar::new(variants * cfg.runs);
     let r = sweep::sensitivity(&model, o, cfg, &|n| bar.advance(n));
     bar.finish();
     let s = r.map_err(sweep_error)?;
-    let json = to_json(&s)?;
-    print(&match format {
-        Format::Json => json.clone(),
-        Format::Table => sweep::sensitivity_table(&s),
-    })?;
+    let json = crate::report::json::to_json(&s);
+    emit(&renderer(output.format).sensitivity(&s), output)?;
     if let Some(dir) = out {
         let c = crate::plot::render(&crate::plot::tornado::Tornado { sensitivity: &s }).map_err(internal)?;
         let files_out: Vec<(String, Vec<u8>)> = vec![
@@ -600,7 +676,7 @@ fn sensitivity_cmd(
             (format!("{}.png", c.stem), c.png),
         ];
         write_all(dir, files_out)?;
-        eprintln!("wrote {}", dir.display());
+        say!("wrote {}", dir.display());
     }
     Ok(false)
 }
@@ -654,6 +730,38 @@ fn slo_failed(summaries: &[&RunSummary]) -> bool {
     !failed.is_empty()
 }
 
+/// The output of a command: to `-o FILE` (written whole, then renamed into place), else to
+/// stdout.
+fn emit(text: &str, out: &Output) -> Result<(), Stop> {
+    match &out.output {
+        Some(f) => write_file(f, text.as_bytes()),
+        None => print(text),
+    }
+}
+
+/// Writes a file atomically (a temporary file beside it, renamed into place).
+fn write_file(f: &Path, bytes: &[u8]) -> Result<(), Stop> {
+    crate::output::write_file_atomic(f, bytes).map_err(|e| {
+        eprintln!("error: cannot write {}: {e}", f.display());
+        Stop(3)
+    })
+}
+
+/// Fails early (exit 2, before simulating) when `-o FILE`'s folder does not exist or FILE is
+/// a folder.
+fn check_writable(f: &Path) -> Result<(), Stop> {
+    let dir = f.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    if f.is_dir() {
+        eprintln!("error: {} is a folder; give a file name", f.display());
+        return Err(Stop(2));
+    }
+    if !dir.is_dir() {
+        eprintln!("error: cannot write {}: the folder {} does not exist", f.display(), dir.display());
+        return Err(Stop(2));
+    }
+    Ok(())
+}
+
 /// Writes to stdout; a closed pipe (`| head`) is not an error.
 fn print(text: &str) -> Result<(), Stop> {
     match std::io::stdout().lock().write_all(text.as_bytes()) {
@@ -670,7 +778,7 @@ fn load(file: &Path) -> Result<Loaded, Stop> {
     match scenario::load_file(file) {
         Ok(l) => {
             for w in &l.warnings {
-                eprintln!("{w}\n");
+                say!("{w}\n");
             }
             Ok(l)
         }
@@ -697,7 +805,9 @@ impl ProgressBar {
     fn advance(&self, n: u64) {
         use std::io::IsTerminal;
         let done = self.done.fetch_add(n, std::sync::atomic::Ordering::Relaxed) + n;
-        if self.bar.get().is_none() && (self.start.elapsed().as_secs_f64() < 1.0 || !std::io::stderr().is_terminal()) {
+        if self.bar.get().is_none()
+            && (quiet() || self.start.elapsed().as_secs_f64() < 1.0 || !std::io::stderr().is_terminal())
+        {
             return;
         }
         let bar = self.bar.get_or_init(|| {
