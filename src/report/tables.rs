@@ -159,3 +159,51 @@ pub fn compare_slo(c: &Comparison, mark: bool) -> Grid {
     }
     g
 }
+
+/// The services: calls per workflow run, 429s (share), retries they caused, calls that ran
+/// out of retries, the peak offered rate against the limit, and the time runs waited for a
+/// limit (p50/p95 per workflow run).
+pub fn services(s: &RunSummary) -> Grid {
+    let mut g = Grid::new(&[
+        ("service", L),
+        ("calls/wf", R),
+        ("429s", R),
+        ("429 share", R),
+        ("retries", R),
+        ("gave up", R),
+        ("peak offered/min", R),
+        ("limit/min", R),
+    ]);
+    for v in &s.services {
+        let limit = match v.limit_per_minute {
+            Some(l) if v.keys > 1 => format!("{} per key", crate::format::count(l)),
+            Some(l) => crate::format::count(l),
+            None => "-".into(),
+        };
+        g.push(vec![
+            v.name.clone(),
+            format!("{:.2}", v.calls_per_workflow),
+            v.limited.to_string(),
+            format!("{:.1}%", v.limited_share * 100.0),
+            v.retries.to_string(),
+            v.exhausted.to_string(),
+            crate::format::count(v.peak_offered_per_minute),
+            limit,
+        ]);
+    }
+    g
+}
+
+/// One line: the time a workflow run waited for a service's limit (p50, p95, mean).
+pub fn limit_wait_line(s: &RunSummary) -> Option<String> {
+    let w = s.limit_wait_s.as_ref()?;
+    if !w.p50.is_finite() {
+        return None;
+    }
+    Some(format!(
+        "waiting for a service limit per workflow run: p50 {}  p95 {}  mean {}",
+        secs(w.p50),
+        secs(w.p95),
+        secs(w.mean)
+    ))
+}
