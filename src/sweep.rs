@@ -176,6 +176,9 @@ pub struct Row {
     /// Share of the swept task's runs (of all task runs when no task is named) that ended
     /// TIMED_OUT.
     pub timed_out_rate: f64,
+    /// With services: the share of their calls answered 429.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limited_share: Option<f64>,
     /// The swept task's runs by the preset their last attempt ran on, as shares (only
     /// presets with runs); with `--set tasks.T.machine=...`, task T's.
     pub finished_on: std::collections::BTreeMap<&'static str, f64>,
@@ -475,6 +478,11 @@ fn row(
         statuses: s.statuses.clone(),
         oom_rate: rate(oom),
         timed_out_rate: rate(timed_out),
+        limited_share: (!s.services.is_empty()).then(|| {
+            let calls: u64 = s.services.iter().map(|v| v.calls).sum();
+            let limited: u64 = s.services.iter().map(|v| v.limited).sum();
+            if calls > 0 { limited as f64 / calls as f64 } else { 0.0 }
+        }),
         finished_on,
         rescued_share,
         feasible: failed_slos.is_empty(),
@@ -681,6 +689,10 @@ pub fn grid(sw: &Sweep) -> Grid {
     columns.extend(set_paths.iter().map(|p| (short_path(p), Align::Left)));
     columns
         .extend(["p50", "p95", "cost/run", "per 1,000 runs", "success", "OOM", "TIMED_OUT"].map(|h| (h, Align::Right)));
+    let limited = sw.rows.iter().any(|r| r.limited_share.is_some());
+    if limited {
+        columns.push(("429s", Align::Right));
+    }
     columns.push(("verdict", Align::Left));
     let mut g = Grid::new(&columns);
     for (i, r) in sw.rows.iter().enumerate() {
@@ -718,8 +730,11 @@ pub fn grid(sw: &Sweep) -> Grid {
             pct(r.success_rate, 2),
             rate_cell("OOM", r.oom_rate),
             rate_cell("TIMED_OUT", r.timed_out_rate),
-            verdict,
         ]);
+        if limited {
+            cells.push(pct(r.limited_share.unwrap_or(0.0), 1));
+        }
+        cells.push(verdict);
         g.push(cells);
     }
     g

@@ -549,6 +549,11 @@ pub fn summarise(model: &Model, mc: &McResult, seed: u64, notes: Vec<String>) ->
 fn slo_value(m: &Metric, mc: &McResult, s: &RunSummary) -> Option<f64> {
     match m {
         Metric::SuccessRate => Some(s.success_rate),
+        Metric::Limited => {
+            let calls: u64 = s.services.iter().map(|v| v.calls).sum();
+            let limited: u64 = s.services.iter().map(|v| v.limited).sum();
+            (calls > 0).then(|| limited as f64 / calls as f64).or(Some(0.0))
+        }
         Metric::StatusRate(name) => {
             let st = Status::ALL.iter().find(|x| x.name() == name)?;
             Some(s.statuses.get(*st) as f64 / s.runs.max(1) as f64)

@@ -118,8 +118,33 @@ pub fn compare(c: &Comparison) -> Grid {
         ("speedup p95", R),
         ("cost ratio", R),
     ]);
-    for v in &c.variants {
-        g.push(compare_cells(v).to_vec());
+    // With services: each design's share of calls answered 429 (over all its services).
+    let limited = c.summaries.iter().any(|s| !s.services.is_empty());
+    if limited {
+        g = Grid::new(&[
+            ("design", L),
+            ("p50", R),
+            ("p95", R),
+            ("mean", R),
+            ("cost/run", R),
+            ("success", R),
+            ("429s", R),
+            ("speedup p50", R),
+            ("speedup p95", R),
+            ("cost ratio", R),
+        ]);
+    }
+    for (i, v) in c.variants.iter().enumerate() {
+        let mut row = compare_cells(v).to_vec();
+        if limited {
+            let share = c.summaries.get(i).map_or(0.0, |s| {
+                let calls: u64 = s.services.iter().map(|x| x.calls).sum();
+                let limited: u64 = s.services.iter().map(|x| x.limited).sum();
+                if calls > 0 { limited as f64 / calls as f64 } else { 0.0 }
+            });
+            row.insert(6, format!("{:.1}%", share * 100.0));
+        }
+        g.push(row);
     }
     g
 }
