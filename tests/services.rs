@@ -278,3 +278,59 @@ fn a_fixed_window_refuses_the_poisson_excess_of_each_window() {
     assert!((expected - 0.0376).abs() < 0.001, "{expected}");
     assert!((mean - expected).abs() <= 4.0 * se, "refused share {mean} ± {se} vs {expected}");
 }
+
+fn diagnostics(yaml: &str) -> Result<Vec<wfsim::error::Diagnostic>, String> {
+    load_str(yaml, "services.yaml").map(|l| l.warnings).map_err(|e| e.to_string())
+}
+
+#[test]
+fn a_fan_out_over_the_limit_is_a_design_warning_at_the_steps_service() {
+    let w = diagnostics(&FAN_OUT.replace("LIMIT", "60")).unwrap();
+    assert_eq!(w.len(), 1, "{w:#?}");
+    assert_eq!(w[0].key, "tasks.fan.steps[0].parallel.steps[0].work.service");
+    let text = w[0].to_string();
+    assert!(text.contains("up to 120 calls to `llm` start at once") && text.contains("60 of them"), "{text}");
+    // Under the limit, or paced by the parallel's limit: no warning.
+    assert!(diagnostics(&FAN_OUT.replace("LIMIT", "200")).unwrap().is_empty());
+    let paced = FAN_OUT.replace("LIMIT", "60").replace("count: 120", "count: 120\n          limit: 30");
+    assert!(diagnostics(&paced).unwrap().is_empty());
+}
+
+#[test]
+fn a_load_over_a_services_rate_is_a_design_warning_at_the_service() {
+    // 30 runs a minute of 3 calls against 60 a minute: 90 offered.
+    let y = "
+services:
+  api:
+    rateLimit: { perMinute: 60 }
+entry: t
+tasks:
+  t:
+    steps:
+      - parallel: { count: 3, limit: 1, steps: [ { work: { duration: 1s, service: api } } ] }
+load:
+  arrivals: { poisson: { perMinute: RATE } }
+  duration: 1h
+";
+    let w = diagnostics(&y.replace("RATE", "30")).unwrap();
+    assert_eq!(w.len(), 1, "{w:#?}");
+    assert_eq!((w[0].key.as_str(), w[0].line), ("services.api", 3));
+    assert!(w[0].to_string().contains("about 90 calls a minute"), "{}", w[0]);
+    assert!(diagnostics(&y.replace("RATE", "19")).unwrap().is_empty());
+}
+
+#[test]
+fn bad_services_are_located_errors() {
+    let unknown = FAN_OUT.replace("LIMIT", "60").replace("service: llm", "service: lml");
+    let e = diagnostics(&unknown).unwrap_err();
+    assert!(e.contains("unknown service `lml`") && e.contains("did you mean `llm`"), "{e}");
+    let both = FAN_OUT.replace("perMinute: LIMIT", "perMinute: 60, perSecond: 1");
+    assert!(diagnostics(&both).unwrap_err().contains("not both"));
+    let none = "services:\n  api: { refill: fixedWindow }\nentry: t\ntasks:\n  t:\n    steps:\n      - work: { duration: 1s, service: api }\n";
+    let e = diagnostics(none).unwrap_err();
+    assert!(e.contains("service `api` has no limit") && e.contains("services.api"), "{e}");
+    let refill = FAN_OUT.replace("LIMIT", "60").replace("perMinute: 60 }", "perMinute: 60 }\n    refill: leaky");
+    assert!(diagnostics(&refill).unwrap_err().contains("expected `tokenBucket` or `fixedWindow`"));
+    let key = FAN_OUT.replace("LIMIT", "60").replace("perMinute: 60 }", "perMinute: 60 }\n    key: tenant");
+    assert!(diagnostics(&key).unwrap_err().contains("unknown input attribute `tenant`"));
+}
