@@ -149,6 +149,7 @@ pub fn heading(stem: &str) -> &'static str {
         "compare-duration" => "Duration",
         "compare-progress" => "Progress bar",
         "backlog" => "Backlog under load",
+        "service-rates" => "Calls to services under load",
         _ => "Chart",
     }
 }
