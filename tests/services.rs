@@ -334,3 +334,30 @@ fn bad_services_are_located_errors() {
     let key = FAN_OUT.replace("LIMIT", "60").replace("perMinute: 60 }", "perMinute: 60 }\n    key: tenant");
     assert!(diagnostics(&key).unwrap_err().contains("unknown input attribute `tenant`"));
 }
+
+#[test]
+fn the_load_paths_agree_on_a_design_with_services() {
+    // The paced pipeline: the combine step calls the service from the parent, the chunks from
+    // child runs in a queue. The one-step shortcut, the fibers and the scanning dispatcher
+    // must give the same outcomes bit for bit (services are shared state in time order).
+    let m = match wfsim::scenario::load_file(std::path::Path::new("scenarios/llm-paced.yaml")) {
+        Ok(l) => l.model,
+        Err(e) => panic!("{e}"),
+    };
+    let n = m.tasks.len();
+    type Sim = fn(
+        &wfsim::model::Model,
+        u64,
+        u64,
+        &mut [wfsim::engine::TaskAcc],
+    ) -> Result<wfsim::engine::LoadOutcome, wfsim::engine::SimError>;
+    let run = |f: Sim| {
+        let mut tasks = vec![wfsim::engine::TaskAcc::default(); n];
+        let o = f(&m, 3, 0, &mut tasks).expect("simulates");
+        (o.outcomes, o.service_rates, tasks)
+    };
+    let auto = run(wfsim::engine::simulate_load);
+    assert!(auto.2.iter().map(|t| t.svc.iter().map(|s| s.limited).sum::<u64>()).sum::<u64>() > 0);
+    assert!(auto == run(wfsim::engine::simulate_load_fibers), "fibers differ");
+    assert!(auto == run(wfsim::engine::simulate_load_scan), "scan differs");
+}
