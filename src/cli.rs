@@ -236,6 +236,21 @@ pub enum Command {
     },
     /// Print the manual page (roff), e.g. `wfsim man > wfsim.1 && man ./wfsim.1`.
     Man,
+    /// Draft a scenario from Trigger.dev v4 task code (.ts, .tsx, .js, .mjs files or folders).
+    #[command(
+        after_help = "Examples:\n  wfsim import src/trigger -o my-workflow.yaml\n  wfsim import src/trigger --durations fitted.yaml -o my-workflow.yaml"
+    )]
+    Import {
+        /// Source files or folders (folders are searched; node_modules and dist are skipped).
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Write the scenario here instead of to stdout (written whole, then renamed into place).
+        #[arg(short = 'o', long = "output", value_name = "SCENARIO.yaml")]
+        out: Option<PathBuf>,
+        /// Fill the placeholders from this scenario (e.g. one `wfsim fit` wrote), by task id.
+        #[arg(long, value_name = "FITTED.yaml")]
+        durations: Option<PathBuf>,
+    },
     /// Calibrate a scenario from real runs: TRQL `runs` exports (CSV or JSON) to a scenario
     /// whose every fitted number says how many runs it came from and how well it fits.
     #[command(
@@ -297,6 +312,12 @@ pub fn main_with(cli: Cli) -> ExitCode {
             match clap_mangen::Man::new(Cli::command()).render(&mut buf) {
                 Ok(()) => print(&String::from_utf8_lossy(&buf)).map(|_| false),
                 Err(e) => Err(internal(e)),
+            }
+        }
+        Command::Import { paths, out, durations } => {
+            match crate::import::command(&paths, out.as_deref(), durations.as_deref()) {
+                0 => Ok(false),
+                code => Err(Stop(code)),
             }
         }
         Command::Run { file, sim, out, runs_csv } => {
