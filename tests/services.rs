@@ -361,3 +361,25 @@ fn the_load_paths_agree_on_a_design_with_services() {
     assert!(auto == run(wfsim::engine::simulate_load_fibers), "fibers differ");
     assert!(auto == run(wfsim::engine::simulate_load_scan), "scan differs");
 }
+
+#[test]
+fn a_load_over_a_services_tokens_per_minute_is_a_design_warning() {
+    // 10 runs a minute of one call of 1,000 tokens against 8,000 tokens a minute.
+    let y = "
+services:
+  llm:
+    tokensPerMinute: 8000
+entry: t
+tasks:
+  t:
+    steps:
+      - work: { duration: 1s, service: llm, tokens: 1000 }
+load:
+  arrivals: { poisson: { perMinute: RATE } }
+  duration: 1h
+";
+    let w = diagnostics(&y.replace("RATE", "10")).unwrap();
+    assert_eq!(w.len(), 1, "{w:#?}");
+    assert!(w[0].to_string().contains("about 10,000 tokens a minute"), "{}", w[0]);
+    assert!(diagnostics(&y.replace("RATE", "7")).unwrap().is_empty());
+}

@@ -15,8 +15,8 @@
 //!   and children compete for its slots (a deadlock where a waiting run keeps its slot).
 //!
 //! - A fan-out whose calls to a service at once can exceed its limit (the bucket, the window's
-//!   quota, its concurrency or its tokens per minute), and a load whose mean offered calls
-//!   exceed a service's rate (or, by Little's law, its concurrency).
+//!   quota, its concurrency or its tokens per minute), and a load whose mean offered calls or
+//!   tokens exceed a service's rate (or, by Little's law, its concurrency).
 //!
 //! One warning needs a simulation (a `maxDuration` below the task's p99 compute time): it is
 //! made from the simulation's per-task totals by `analysis::simulated_warnings`. (Batches
@@ -502,6 +502,8 @@ fn services(cx: &mut Cx, m: &Model, p: &Programs) {
     let mut per_run = vec![0.0; m.services.len()];
     // Mean seconds of calls in flight per workflow run, per service (Little's law).
     let mut busy_per_run = vec![0.0; m.services.len()];
+    // Mean tokens per workflow run, per service.
+    let mut tokens_per_run = vec![0.0; m.services.len()];
     let runs = runs_per_workflow(m, p);
     for pc in 0..m.ops.len() {
         let Op::Work { spec, .. } = m.ops[pc] else { continue };
@@ -510,6 +512,10 @@ fn services(cx: &mut Cx, m: &Model, p: &Programs) {
         let s = &m.services[call.service as usize];
         let calls = runs[p.task[pc] as usize] * items_mean(m, p, pc);
         per_run[call.service as usize] += calls;
+        if call.tokens != NONE {
+            let d = &m.dists[call.tokens as usize];
+            tokens_per_run[call.service as usize] += calls * d.shape_mean().unwrap_or_else(|| reach(d));
+        }
         if let DurSpec::Dist(d) = w.duration {
             let d = &m.dists[d as usize];
             busy_per_run[call.service as usize] += calls * d.shape_mean().unwrap_or_else(|| upper(d).min(reach(d)));
@@ -582,6 +588,22 @@ fn services(cx: &mut Cx, m: &Model, p: &Programs) {
                     s.name,
                     format::count(offered.round()),
                     format::count(s.per_minute() * keys)
+                ),
+                Some("raise the limit, or pace the calls with a queue's concurrencyLimit (try `wfsim sweep --set`)".into()),
+            );
+        } else if let Some(tpm) = s.tokens_per_minute
+            && peak * tokens_per_run[i] > tpm * keys
+        {
+            cx.push(
+                Severity::Warning,
+                line,
+                column,
+                &key,
+                format!(
+                    "the load offers `{}` about {} tokens a minute at its peak rate, more than its {} tokens per minute{what}: calls will be answered 429 and retried",
+                    s.name,
+                    format::count(peak * tokens_per_run[i]),
+                    format::count(tpm * keys)
                 ),
                 Some("raise the limit, or pace the calls with a queue's concurrencyLimit (try `wfsim sweep --set`)".into()),
             );
