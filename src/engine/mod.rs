@@ -1213,7 +1213,9 @@ impl<O: Observer> Engine<'_, O> {
     /// Closes the current attempt: bills it and invalidates its fibers and events.
     fn end_attempt(&mut self, run: u32, how: AttemptEnd) {
         let waits = self.s.runs[run as usize].limit_waits;
-        self.svc_wait_end(run, waits);
+        if waits > 0 {
+            self.svc_wait_end(run, waits);
+        }
         let now = self.s.now;
         let r = &mut self.s.runs[run as usize];
         let usage = r.close_attempt(now);
@@ -1761,21 +1763,21 @@ impl<O: Observer> Engine<'_, O> {
                 (t, n)
             }
         };
-        if let Some(call) = w.service
-            && !self.svc_call(f, call, now + dur)
-        {
-            // 429: the call fails at once; the step's retry policy decides what comes next.
-            self.obs.work(run, f, spec, now, now, true);
-            let fm = &mut self.s.fibers[f as usize];
-            fm.phase = Phase::Working;
-            fm.fail = true;
-            fm.retryable = true;
-            fm.limited = true;
-            fm.aux = 0;
-            self.push(now, EvKind::Wake, f, gn, 0);
-            return;
+        if let Some(call) = w.service {
+            self.s.fibers[f as usize].limited = false;
+            if !self.svc_call(f, call, now + dur) {
+                // 429: the call fails at once; the step's retry policy decides what comes next.
+                self.obs.work(run, f, spec, now, now, true);
+                let fm = &mut self.s.fibers[f as usize];
+                fm.phase = Phase::Working;
+                fm.fail = true;
+                fm.retryable = true;
+                fm.limited = true;
+                fm.aux = 0;
+                self.push(now, EvKind::Wake, f, gn, 0);
+                return;
+            }
         }
-        self.s.fibers[f as usize].limited = false;
         if let Some(md) = w.memory_mb {
             let mem = self.m.dists[md as usize].sample(&mut rng);
             let cap = platform::ram_mb(r.machine);

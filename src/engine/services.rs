@@ -140,6 +140,7 @@ impl<O: Observer> Engine<'_, O> {
 
     /// Fiber `f`'s call to `call` at the start of a try that would end at `end`: counted, and
     /// admitted (true) or refused with a 429 (false).
+    #[inline(never)]
     pub(super) fn svc_call(&mut self, f: u32, call: ServiceCall, end: f64) -> bool {
         let now = self.s.now;
         let run = self.s.fibers[f as usize].run;
@@ -210,6 +211,7 @@ impl<O: Observer> Engine<'_, O> {
 
     /// `k` calls of task run `run` stop waiting for a limit (tried again, or their attempt
     /// ended): the workflow run's time with a call waiting grows when none is left.
+    #[inline(never)]
     pub(super) fn svc_wait_end(&mut self, run: u32, k: u32) {
         if k == 0 {
             return;
