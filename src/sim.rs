@@ -3,10 +3,10 @@
 //! period. Under load, every mean's 95% interval comes from the replication means (runs that
 //! share queues are not independent); see [`replication_intervals`].
 
+use crate::analysis::{self, RunSummary};
 use crate::engine::{RunOutcome, SimError};
 use crate::model::Model;
 use crate::montecarlo::{self, Config, McResult};
-use crate::report::{self, RunSummary};
 
 /// How a model is simulated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,17 +70,17 @@ pub fn simulate(
 ) -> Result<Simulation, SimulateError> {
     let Mode::Load { replications } = mode else {
         let mc = montecarlo::run_keeping(model, cfg, keep, on_runs)?;
-        let summary = report::summarise(model, &mc, cfg.seed, notes);
+        let summary = analysis::summarise(model, &mc, cfg.seed, notes);
         return Ok(Simulation { mc, summary, reps: Vec::new() });
     };
     let mut r = montecarlo::run_load(model, cfg.seed, replications.max(1), cfg.threads)?;
     on_runs(cfg.runs);
-    let load = report::load::summarise(model, &r);
+    let load = analysis::load::summarise(model, &r);
     let rates = if model.services.is_empty() {
         Vec::new()
     } else {
         let reps: Vec<&[Vec<[u32; 2]>]> = r.reps.iter().map(|o| o.service_rates.as_slice()).collect();
-        report::service_rates(model, &reps)
+        analysis::service_rates(model, &reps)
     };
     // All replications' outcomes in one vector, allocated once, each replication's freed as
     // it is moved in (collected from a flat_map, every outcome was held twice).
@@ -93,7 +93,7 @@ pub fn simulate(
     if mc.outcomes.is_empty() {
         return Err(SimulateError::NoArrivals);
     }
-    let mut summary = report::summarise(model, &mc, cfg.seed, notes);
+    let mut summary = analysis::summarise(model, &mc, cfg.seed, notes);
     summary.load = load;
     for (sv, r) in summary.services.iter_mut().zip(rates) {
         sv.rates = r;

@@ -3,7 +3,7 @@
 
 use super::style::*;
 use super::{Chart, DrawResult, TimeUnit, e};
-use crate::report::ServiceSummary;
+use crate::analysis::ServiceSummary;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 

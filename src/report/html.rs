@@ -1,9 +1,10 @@
 //! `index.html`: one self-contained page (inline SVG and CSS, no script, no network).
 
-use super::RunSummary;
-use super::table::{secs, usd};
+use super::grid::escape;
 use super::tables;
+use crate::analysis::RunSummary;
 use crate::error::Diagnostic;
+use crate::format::{secs, usd};
 use crate::plot::Rendered;
 use std::fmt::Write;
 
@@ -14,10 +15,6 @@ td,th{border:1px solid #dee2e6;padding:4px 10px;text-align:right}th{background:#
 .pass{color:#15803d;font-weight:600}.fail{color:#b91c1c;font-weight:600}figure{margin:16px 0}figure svg{max-width:100%;height:auto}\
 figcaption{color:#495057;font-size:.92em}.note{color:#6c757d;font-size:.92em}\
 .warnings li{margin:6px 0}.help{color:#6c757d;font-size:.92em}";
-
-pub fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
 
 pub fn head(title: &str) -> String {
     format!(
@@ -162,7 +159,7 @@ pub fn heading(stem: &str) -> &'static str {
 }
 
 /// The report of a comparison.
-pub fn compare_page(c: &super::bundle::Comparison, charts: &[Rendered]) -> String {
+pub fn compare_page(c: &crate::analysis::Comparison, charts: &[Rendered]) -> String {
     let mut o = head("wfsim: comparison");
     let names: Vec<&str> = c.variants.iter().map(|v| v.scenario.as_str()).collect();
     let _ = writeln!(
@@ -193,7 +190,7 @@ pub fn compare_page(c: &super::bundle::Comparison, charts: &[Rendered]) -> Strin
     o
 }
 
-pub fn load_table(o: &mut String, l: &super::load::LoadSummary) {
+pub fn load_table(o: &mut String, l: &crate::analysis::LoadSummary) {
     let w = &l.queue_wait_s;
     let _ = writeln!(
         o,

@@ -1,25 +1,25 @@
 //! The human table printed by `wfsim run`.
 
+use super::tables::plus_minus;
 use super::{Render, RunSummary};
+use crate::format::{secs, usd};
 use std::fmt::Write;
 
 pub struct Table;
 
-pub use crate::format::{secs, usd};
-
 impl Render for Table {
-    fn compare(&self, c: &super::bundle::Comparison) -> String {
+    fn compare(&self, c: &crate::analysis::Comparison) -> String {
         comparison(c)
     }
     fn sweep(&self, sweeps: &[crate::sweep::Sweep], all: bool) -> String {
-        let mut t: Vec<String> = sweeps.iter().map(crate::sweep::table).collect();
+        let mut t: Vec<String> = sweeps.iter().map(super::sweep::table).collect();
         if all {
-            t.push(crate::sweep::all_table(sweeps));
+            t.push(super::sweep::all_table(sweeps));
         }
         t.join("\n")
     }
     fn sensitivity(&self, s: &crate::sweep::Sensitivity) -> String {
-        crate::sweep::sensitivity_table(s)
+        super::sweep::sensitivity_table(s)
     }
     fn run(&self, s: &RunSummary) -> String {
         let mut o = String::new();
@@ -109,7 +109,7 @@ impl Render for Table {
 }
 
 /// The side-by-side table of `wfsim compare`.
-pub fn comparison(c: &super::bundle::Comparison) -> String {
+pub fn comparison(c: &crate::analysis::Comparison) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "compare, baseline {}; {}", c.baseline, environments(c));
     match c.load_replications {
@@ -151,7 +151,7 @@ pub fn comparison(c: &super::bundle::Comparison) -> String {
 
 /// The environment the designs were simulated in: one line when they share it, else each
 /// design's.
-fn environments(c: &super::bundle::Comparison) -> String {
+fn environments(c: &crate::analysis::Comparison) -> String {
     let first = c.summaries.first().map(|s| s.environment.description.clone()).unwrap_or_default();
     if c.summaries.iter().all(|s| s.environment.description == first) {
         first
@@ -160,36 +160,4 @@ fn environments(c: &super::bundle::Comparison) -> String {
             c.summaries.iter().map(|s| format!("{}: {}", s.scenario, s.environment.description)).collect();
         format!("environments differ: {}", each.join("; "))
     }
-}
-
-/// ` ± half-width` of a 95% interval, or ` (no interval: 1 replication)` when it could not be
-/// estimated (NaN: a load simulated in one replication).
-pub fn plus_minus(ci: f64, fmt: fn(f64) -> String) -> String {
-    if ci.is_nan() { " (no interval: 1 replication)".to_owned() } else { format!(" ± {}", fmt(ci)) }
-}
-
-/// The duration and cost rows of a summary: label, p50, p90, p95, p99, mean ± CI, max.
-pub fn summary_cells(s: &super::RunSummary) -> [[String; 7]; 2] {
-    let d = &s.duration_s;
-    let c = &s.cost_usd;
-    [
-        [
-            "duration".into(),
-            secs(d.p50),
-            secs(d.p90),
-            secs(d.p95),
-            secs(d.p99),
-            format!("{}{}", secs(d.mean), plus_minus(d.mean_ci95, secs)),
-            secs(d.max),
-        ],
-        [
-            "cost per run".into(),
-            usd(c.p50),
-            String::new(),
-            usd(c.p95),
-            String::new(),
-            format!("{}{}", usd(c.mean), plus_minus(c.mean_ci95, usd)),
-            usd(c.max),
-        ],
-    ]
 }

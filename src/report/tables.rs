@@ -1,10 +1,10 @@
 //! The tables every format shows, built once as [`Grid`]s: the summary, the SLOs, the
 //! per-task table and the comparison. Text, Markdown, HTML and CSV draw the same cells.
 
-use super::RunSummary;
-use super::bundle::{Comparison, VariantRow};
 use super::grid::{Align, Grid};
-use super::table::{secs, usd};
+use crate::analysis::RunSummary;
+use crate::analysis::{Comparison, VariantRow};
+use crate::format::{secs, usd};
 
 const L: Align = Align::Left;
 const R: Align = Align::Right;
@@ -12,7 +12,7 @@ const R: Align = Align::Right;
 /// Duration and cost per run: p50, p90, p95, p99, mean ± 95% interval, max.
 pub fn summary(s: &RunSummary) -> Grid {
     let mut g = Grid::new(&[("", L), ("p50", R), ("p90", R), ("p95", R), ("p99", R), ("mean (95% CI)", R), ("max", R)]);
-    for row in super::table::summary_cells(s) {
+    for row in summary_cells(s) {
         g.push(row.to_vec());
     }
     g
@@ -92,7 +92,7 @@ pub fn has_machine_rows(s: &RunSummary) -> bool {
     s.tasks.iter().any(|t| t.machines.len() > 1)
 }
 
-pub fn statuses(s: &super::Statuses) -> String {
+pub fn statuses(s: &crate::analysis::summary::Statuses) -> String {
     let mut parts = Vec::new();
     for (n, v) in [("ok", s.completed), ("failed", s.failed), ("crashed", s.crashed), ("timed out", s.timed_out)] {
         if v > 0 {
@@ -151,7 +151,7 @@ pub fn compare(c: &Comparison) -> Grid {
 
 /// The cells of one design's row of a comparison.
 pub fn compare_cells(v: &VariantRow) -> [String; 9] {
-    let r = |x: &super::bundle::Ratio| {
+    let r = |x: &crate::analysis::Ratio| {
         if x.ci95_low.is_nan() {
             format!("{:.2}x (no interval)", x.value)
         } else {
@@ -231,4 +231,36 @@ pub fn limit_wait_line(s: &RunSummary) -> Option<String> {
         secs(w.p95),
         secs(w.mean)
     ))
+}
+
+/// ` ± half-width` of a 95% interval, or ` (no interval: 1 replication)` when it could not be
+/// estimated (NaN: a load simulated in one replication).
+pub fn plus_minus(ci: f64, fmt: fn(f64) -> String) -> String {
+    if ci.is_nan() { " (no interval: 1 replication)".to_owned() } else { format!(" ± {}", fmt(ci)) }
+}
+
+/// The duration and cost rows of a summary: label, p50, p90, p95, p99, mean ± CI, max.
+pub fn summary_cells(s: &crate::analysis::RunSummary) -> [[String; 7]; 2] {
+    let d = &s.duration_s;
+    let c = &s.cost_usd;
+    [
+        [
+            "duration".into(),
+            secs(d.p50),
+            secs(d.p90),
+            secs(d.p95),
+            secs(d.p99),
+            format!("{}{}", secs(d.mean), plus_minus(d.mean_ci95, secs)),
+            secs(d.max),
+        ],
+        [
+            "cost per run".into(),
+            usd(c.p50),
+            String::new(),
+            usd(c.p95),
+            String::new(),
+            format!("{}{}", usd(c.mean), plus_minus(c.mean_ci95, usd)),
+            usd(c.max),
+        ],
+    ]
 }
