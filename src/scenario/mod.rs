@@ -16,6 +16,7 @@ mod overrides;
 mod steps;
 
 mod values;
+#[doc(hidden)]
 pub mod yaml;
 
 use crate::error::{Diagnostic, LoadError, Severity};
