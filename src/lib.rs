@@ -53,7 +53,9 @@ pub mod sim;
 
 // Internal modules: used by the `wfsim` binary, the benches, the examples and the tests.
 // Public so those can reach them, hidden from the documentation, with no stability promise.
+// Its doc comments are clap's `--help` text (`<scenario name>` is meant), not rustdoc.
 #[doc(hidden)]
+#[allow(rustdoc::invalid_html_tags)]
 pub mod cli;
 #[doc(hidden)]
 pub mod dist;
