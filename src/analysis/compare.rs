@@ -22,7 +22,7 @@ pub struct Ratio {
 /// One design of a comparison, against the baseline (the first design).
 #[derive(Debug, Clone, Serialize)]
 pub struct VariantRow {
-    /// The design's scenario file, as given on the command line.
+    /// The design's scenario name (its `name:`, else the file name without extension).
     pub scenario: String,
     /// Median workflow run duration, seconds.
     pub duration_p50_s: f64,
@@ -45,7 +45,7 @@ pub struct VariantRow {
 /// Designs compared on common random numbers: the output of `wfsim compare` (its `--json`).
 #[derive(Debug, Clone, Serialize)]
 pub struct Comparison {
-    /// The baseline design's scenario file (the first one given).
+    /// The baseline design's scenario name (the first design given).
     pub baseline: String,
     /// Workflow runs simulated per design.
     pub runs: u64,

@@ -231,7 +231,7 @@ impl EnvironmentSummary {
 /// The summary of a simulation: what `wfsim run --json` prints, field by field.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunSummary {
-    /// The scenario's file, as given.
+    /// The scenario's name: its `name:` key, else the file name without its extension.
     pub scenario: String,
     /// The wfsim version that simulated it.
     pub wfsim_version: &'static str,
