@@ -118,10 +118,10 @@ pub struct Statuses {
     /// Runs that completed.
     #[serde(rename = "COMPLETED")]
     pub completed: u64,
-    /// Runs that failed (an error thrown on the last attempt, or a failed child awaited).
+    /// Runs that failed (attempts exhausted, or a trigger rejected by a full queue).
     #[serde(rename = "FAILED")]
     pub failed: u64,
-    /// Runs that crashed (out of memory on the last attempt).
+    /// Runs that crashed (out of memory with no retry left).
     #[serde(rename = "CRASHED")]
     pub crashed: u64,
     /// Runs stopped by their `maxDuration`.
@@ -164,7 +164,8 @@ pub struct ProgressLevel {
 pub struct SloResult {
     /// The SLO as written (`p95(duration) < 10m`).
     pub expr: String,
-    /// The simulated value, seconds or US dollars (null when it cannot be computed, e.g. no run succeeded).
+    /// The simulated value: seconds, US dollars or a rate from 0 to 1 (null when there is none,
+    /// e.g. no run to take it from).
     pub value: Option<f64>,
     /// Whether the simulated value meets the threshold.
     pub pass: bool,
@@ -185,7 +186,8 @@ pub struct EnvironmentSummary {
     pub source: &'static str,
     /// Environment concurrency: runs executing at once.
     pub concurrency: u32,
-    /// Trigger.dev's burst factor: how far one queue may go past its share of the environment's slots.
+    /// Trigger.dev's burst factor: the environment as a whole may run this many times its limit
+    /// (one queue stays capped at the base limit).
     pub burst_factor: f64,
     /// Runs the environment's queue holds before triggers are rejected (null: no limit).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -199,7 +201,8 @@ pub struct EnvironmentSummary {
     /// Mean cold start of a task run, seconds (null when the scenario sets none).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cold_start_s_mean: Option<f64>,
-    /// Seconds a machine stays warm after a run, so the next run there starts without a cold start.
+    /// Seconds a machine stays warm after a run ends or checkpoints (`keepWarm`); a start that
+    /// finds it warm has no cold start.
     pub keep_warm_s: f64,
     /// The line every command prints first.
     pub description: String,
