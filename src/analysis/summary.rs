@@ -290,22 +290,27 @@ pub struct RunSummary {
 /// One external service's calls over all runs.
 #[derive(Debug, Clone, Serialize)]
 pub struct ServiceSummary {
+    /// The service's name under `services:`.
     pub name: String,
     /// `tokenBucket` or `fixedWindow`.
     pub refill: &'static str,
     /// Calls a minute the limit allows (per key value with `key:`); null without a call limit.
     pub limit_per_minute: Option<f64>,
+    /// Tokens a minute the limit allows (per key value with `key:`), when it has a token limit.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tokens_per_minute: Option<f64>,
+    /// Most calls in flight at once, when the service limits them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub concurrency: Option<u32>,
     /// Limit states: values of its `key:` attribute (1 without a key).
     pub keys: u32,
     /// Calls offered: every try, 429s included.
     pub calls: u64,
+    /// Calls offered per workflow run (the mean).
     pub calls_per_workflow: f64,
     /// Calls answered 429, and their share of the calls.
     pub limited: u64,
+    /// `limited` over `calls` (0 to 1).
     pub limited_share: f64,
     /// 429s after which the step tried again (its `retry:`).
     pub retries: u64,
@@ -324,8 +329,11 @@ pub struct ServiceSummary {
 /// served.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct ServiceRate {
+    /// Start of the window, seconds from the start of the replication.
     pub t_s: f64,
+    /// Calls offered in the window (429s included), as a rate per minute.
     pub offered_per_minute: f64,
+    /// Calls the service answered (not 429) in the window, as a rate per minute.
     pub served_per_minute: f64,
 }
 
