@@ -6,7 +6,12 @@
 //! speed and their end (and progress ticks) move. A step alone keeps the end it was given, so
 //! work that never overlaps is timed exactly as without sharing.
 
-use super::*;
+use super::events::EventKind;
+use super::interpreter::Engine;
+use super::observer::Observer;
+use crate::model::*;
+use crate::platform::{self, PRESETS};
+use crate::rng::purpose;
 
 impl<O: Observer> Engine<'_, O> {
     /// Fiber `f` started CPU-bound work (its end set as if alone): it joins its attempt's
@@ -82,7 +87,7 @@ impl<O: Observer> Engine<'_, O> {
                     self.cpu_ticks(g, each, fb.cpu_total - left, rate, end, gn);
                 }
                 self.obs.work_retimed(run, g, end);
-                self.push(end, EvKind::Wake, g, gn, 0);
+                self.push(end, EventKind::Wake, g, gn, 0);
             }
             g = next;
         }
@@ -111,7 +116,7 @@ impl<O: Observer> Engine<'_, O> {
             let within = t <= fb.cpu_total || (!fb.fail && u == n);
             if (u % stride == 0 || u == n) && t > done && within {
                 let at = (now + (t - done) / rate).min(end);
-                self.push(at, EvKind::Tick, f, gn, u);
+                self.push(at, EventKind::Tick, f, gn, u);
             }
         }
     }

@@ -33,6 +33,10 @@
 //! fire-and-forget trigger again (whether its children run again depends on how far they got,
 //! and they are evaluated after the entry run) is handed back (`None`), and the caller
 //! simulates it with the event engine instead; the totals are restored first.
+//!
+//! Kept in one file (about 1,000 lines) on purpose: it mirrors the interpreter's rules
+//! statement for statement, and the bit-for-bit contract between the two (tests/engine.rs) is
+//! checked by reading them side by side.
 
 use super::{
     EMPTY_OUTCOME, RunOutcome, SLOT_RELEASE_S, Status, TaskAcc, draw_count, reach_levels, retry_delay,
@@ -135,7 +139,7 @@ fn item_key(i: u32) -> u64 {
 
 /// Reusable state of the direct path.
 #[derive(Default)]
-pub(super) struct DScratch {
+pub(super) struct DirectScratch {
     inputs: Vec<f64>,
     idem: Vec<Idem>,
     /// Fire-and-forget children waiting to be evaluated, in trigger order.
@@ -162,7 +166,7 @@ pub(super) struct DScratch {
 }
 
 /// A machine of `preset` released at `r` (warm until `until`) by the runs of `owner` (see
-/// `DScratch::owner`); `taken` once a start took it.
+/// `DirectScratch::owner`); `taken` once a start took it.
 #[derive(Clone, Copy)]
 struct Released {
     r: f64,
@@ -213,7 +217,13 @@ enum End {
 
 /// Evaluates workflow run `key` of `m` directly into `out`, adding into `tasks`; `false`
 /// hands it back (with `tasks` as it was, `out` to be overwritten) for the event engine.
-pub(super) fn simulate(m: &Model, key: u64, d: &mut DScratch, tasks: &mut [TaskAcc], out: &mut RunOutcome) -> bool {
+pub(super) fn simulate(
+    m: &Model,
+    key: u64,
+    d: &mut DirectScratch,
+    tasks: &mut [TaskAcc],
+    out: &mut RunOutcome,
+) -> bool {
     d.saved.clear();
     d.saved.extend_from_slice(tasks);
     d.inputs.clear();
@@ -240,7 +250,7 @@ pub(super) fn simulate(m: &Model, key: u64, d: &mut DScratch, tasks: &mut [TaskA
 
 struct Direct<'a> {
     m: &'a Model,
-    d: &'a mut DScratch,
+    d: &'a mut DirectScratch,
     tasks: &'a mut [TaskAcc],
     out: &'a mut RunOutcome,
     bar: f64,

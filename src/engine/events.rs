@@ -5,7 +5,7 @@ use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub(super) enum EvKind {
+pub(super) enum EventKind {
     AttemptStart,
     Wake,
     Deadline,
@@ -34,16 +34,16 @@ pub(super) enum EvKind {
 /// negative (nor -0.0), and for those the bits of an `f64` order as the numbers do, so one
 /// `u128` comparison orders events by time, then first in, first out.
 #[derive(Clone, Copy)]
-pub(super) struct Ev {
+pub(super) struct Event {
     pub(super) key: u128,
-    pub(super) kind: EvKind,
+    pub(super) kind: EventKind,
     pub(super) id: u32,
     pub(super) gn: u32,
     pub(super) aux: u32,
 }
 
-eq_and_partial_ord_from_ord!(Ev);
-impl Ord for Ev {
+eq_and_partial_ord_from_ord!(Event);
+impl Ord for Event {
     /// Reversed, so the max-heap pops the earliest (time, seq) first.
     #[inline]
     fn cmp(&self, o: &Self) -> Ordering {
@@ -51,12 +51,12 @@ impl Ord for Ev {
     }
 }
 
-impl Ev {
+impl Event {
     #[inline]
-    pub(super) fn new(t: f64, seq: u64, kind: EvKind, id: u32, gn: u32, aux: u32) -> Ev {
+    pub(super) fn new(t: f64, seq: u64, kind: EventKind, id: u32, gn: u32, aux: u32) -> Event {
         debug_assert!(t >= 0.0, "event time {t}");
         // `+ 0.0` turns a -0.0 into 0.0.
-        Ev { key: ((t + 0.0).to_bits() as u128) << 64 | seq as u128, kind, id, gn, aux }
+        Event { key: ((t + 0.0).to_bits() as u128) << 64 | seq as u128, kind, id, gn, aux }
     }
     #[inline]
     pub(super) fn t(&self) -> f64 {
@@ -68,14 +68,14 @@ impl Ev {
 /// or so; insertion moves a few cache lines, popping is free), a binary heap once there are
 /// more (a load's thousands of runs). Both pop in the same (time, seq) order.
 #[derive(Default)]
-pub(super) struct EvQueue {
+pub(super) struct EventQueue {
     /// Descending by key: the next event is last.
-    pub(super) small: Vec<Ev>,
-    pub(super) heap: BinaryHeap<Ev>,
+    pub(super) small: Vec<Event>,
+    pub(super) heap: BinaryHeap<Event>,
     pub(super) big: bool,
 }
 
-impl EvQueue {
+impl EventQueue {
     const SMALL: usize = 48;
 
     pub(super) fn clear(&mut self) {
@@ -87,7 +87,7 @@ impl EvQueue {
     /// In line: the sorted-vector case is a few instructions, and as a call the event was
     /// passed through memory (the heap's code made the whole too big for LLVM to inline).
     #[inline(always)]
-    pub(super) fn push(&mut self, ev: Ev) {
+    pub(super) fn push(&mut self, ev: Event) {
         if self.big || self.small.len() >= Self::SMALL {
             self.push_heap(ev);
         } else {
@@ -109,7 +109,7 @@ impl EvQueue {
 
     /// Past `SMALL` events: the binary heap (moving the sorted vector into it the first time).
     #[inline(never)]
-    pub(super) fn push_heap(&mut self, ev: Ev) {
+    pub(super) fn push_heap(&mut self, ev: Event) {
         if !self.big {
             self.big = true;
             self.heap.extend(self.small.drain(..));
@@ -118,12 +118,12 @@ impl EvQueue {
     }
 
     #[inline]
-    pub(super) fn peek(&self) -> Option<&Ev> {
+    pub(super) fn peek(&self) -> Option<&Event> {
         if self.big { self.heap.peek() } else { self.small.last() }
     }
 
     #[inline]
-    pub(super) fn pop(&mut self) -> Option<Ev> {
+    pub(super) fn pop(&mut self) -> Option<Event> {
         if self.big { self.heap.pop() } else { self.small.pop() }
     }
 }

@@ -7,12 +7,12 @@
 //! several files.
 
 use super::DIRECT_ITEMS;
-use super::events::{Ev, EvKind};
+use super::events::{Event, EventKind};
 use super::load::QState;
 use super::observer::{AttemptEnd, AttemptRecord, Observer};
 use super::outcome::{EMPTY_OUTCOME, RunOutcome, SimError, Status, TaskAcc};
 use super::rules::{draw_count, reach_levels_fill, retry_delay, step_key};
-use super::run_state::{ChildState, Fiber, Frame, IdemGroup, Phase, RunState, Scratch, Waiter, Wf};
+use super::run_state::{ChildState, Fiber, Frame, IdemGroup, Phase, RunState, Scratch, Waiter, WorkflowRun};
 use crate::dist::Dist;
 use crate::model::*;
 use crate::platform::{self};
@@ -70,7 +70,7 @@ impl<O: Observer> Engine<'_, O> {
         let outs = if measured { &mut self.s.outs } else { &mut self.s.outs_warm };
         let out = outs.len() as u32;
         outs.push(EMPTY_OUTCOME);
-        self.s.wfs.push(Wf {
+        self.s.wfs.push(WorkflowRun {
             root,
             arrival,
             measured,
@@ -93,8 +93,8 @@ impl<O: Observer> Engine<'_, O> {
             self.s.events += 1;
             if self.s.events > limit {
                 let task = match ev.kind {
-                    EvKind::Wake | EvKind::Tick => self.s.runs[self.s.fibers[ev.id as usize].run as usize].task,
-                    EvKind::Arrival | EvKind::Sample | EvKind::Dequeue | EvKind::SvcDone => self.m.entry,
+                    EventKind::Wake | EventKind::Tick => self.s.runs[self.s.fibers[ev.id as usize].run as usize].task,
+                    EventKind::Arrival | EventKind::Sample | EventKind::Dequeue | EventKind::SvcDone => self.m.entry,
                     _ => self.s.runs[ev.id as usize].task,
                 };
                 return Err(SimError::EventBudget {
@@ -105,12 +105,12 @@ impl<O: Observer> Engine<'_, O> {
                 });
             }
             match ev.kind {
-                EvKind::AttemptStart => {
+                EventKind::AttemptStart => {
                     if self.s.runs[ev.id as usize].gn == ev.gn {
                         self.start_attempt(ev.id);
                     }
                 }
-                EvKind::Deadline => {
+                EventKind::Deadline => {
                     let r = &mut self.s.runs[ev.id as usize];
                     if r.dgen == ev.gn {
                         r.dl_pending = false;
@@ -124,12 +124,12 @@ impl<O: Observer> Engine<'_, O> {
                                 // Paused since the event was pushed: the deadline moved.
                                 r.dl_pending = true;
                                 let g = r.dgen;
-                                self.push(due, EvKind::Deadline, ev.id, g, 0);
+                                self.push(due, EventKind::Deadline, ev.id, g, 0);
                             }
                         }
                     }
                 }
-                EvKind::Wake => {
+                EventKind::Wake => {
                     if self.live(ev.id, ev.gn) {
                         let run = self.s.fibers[ev.id as usize].run;
                         if self.s.runs[run as usize].slot == NONE {
@@ -144,47 +144,47 @@ impl<O: Observer> Engine<'_, O> {
                         }
                     }
                 }
-                EvKind::Arrival => {
+                EventKind::Arrival => {
                     if let Some(l) = &self.m.load {
                         self.arrival(l, ev.gn, ev.aux);
                     }
                 }
-                EvKind::Enqueue => {
+                EventKind::Enqueue => {
                     let r = &self.s.runs[ev.id as usize];
                     if r.gn == ev.gn && !r.done {
                         self.enqueue(ev.id, QState::Start);
                     }
                 }
-                EvKind::Release => {
+                EventKind::Release => {
                     let r = &self.s.runs[ev.id as usize];
                     if r.cgen == ev.gn && r.busy == 0 && !r.done {
                         self.release(ev.id);
                     }
                 }
-                EvKind::Resumed => {
+                EventKind::Resumed => {
                     if self.s.runs[ev.id as usize].gn == ev.gn {
                         self.resumed(ev.id);
                     }
                 }
-                EvKind::Expire => self.expire(ev.id),
-                EvKind::Sample => {
+                EventKind::Expire => self.expire(ev.id),
+                EventKind::Sample => {
                     if let Some(l) = &self.m.load {
                         self.sample_backlog(l);
                     }
                 }
-                EvKind::Dequeue => self.dequeue_poll(),
-                EvKind::WorkEnd => {
+                EventKind::Dequeue => self.dequeue_poll(),
+                EventKind::WorkEnd => {
                     let r = &self.s.runs[ev.id as usize];
                     if r.gn == ev.gn && !r.done {
                         self.work_end(ev.id);
                     }
                 }
-                EvKind::Tick => {
+                EventKind::Tick => {
                     if self.live(ev.id, ev.gn) {
                         self.tick(ev.id, ev.aux);
                     }
                 }
-                EvKind::SvcDone => self.svc_done(ev.id),
+                EventKind::SvcDone => self.svc_done(ev.id),
             }
             if self.s.live == 0 && self.s.lr.isolated {
                 break;
@@ -195,9 +195,9 @@ impl<O: Observer> Engine<'_, O> {
 
     // -------------------------------------------------------------- bookkeeping
 
-    pub(super) fn push(&mut self, t: f64, kind: EvKind, id: u32, gn: u32, aux: u32) {
+    pub(super) fn push(&mut self, t: f64, kind: EventKind, id: u32, gn: u32, aux: u32) {
         self.s.seq += 1;
-        let ev = Ev::new(t, self.s.seq, kind, id, gn, aux);
+        let ev = Event::new(t, self.s.seq, kind, id, gn, aux);
         if t == self.s.now {
             self.s.now_q.push_back(ev);
         } else {
@@ -206,7 +206,7 @@ impl<O: Observer> Engine<'_, O> {
     }
 
     /// The next event by (time, seq), from the heap or the queue of events due now.
-    pub(super) fn pop(&mut self) -> Option<Ev> {
+    pub(super) fn pop(&mut self) -> Option<Event> {
         match (self.s.now_q.front(), self.s.heap.peek()) {
             // The heap's order is reversed: `h > n` means h comes first.
             (Some(n), Some(h)) if h > n => self.s.heap.pop(),
@@ -282,7 +282,7 @@ impl<O: Observer> Engine<'_, O> {
         let fb = &mut self.s.fibers[f as usize];
         fb.gn = fb.gn.wrapping_add(1);
         let g = fb.gn;
-        self.push(t, EvKind::Wake, f, g, 0);
+        self.push(t, EventKind::Wake, f, g, 0);
     }
 
     /// Marks fiber `f` as executing (counts toward billing and maxDuration) or not.
@@ -306,7 +306,7 @@ impl<O: Observer> Engine<'_, O> {
                 {
                     r.dl_pending = true;
                     let (t, g) = (now + (max - r.attempt_usage).max(0.0), r.dgen);
-                    self.push(t, EvKind::Deadline, run, g, 0);
+                    self.push(t, EventKind::Deadline, run, g, 0);
                 }
             }
         } else {
@@ -440,10 +440,10 @@ impl<O: Observer> Engine<'_, O> {
             return id;
         }
         if let Some(ttl) = t.ttl_s {
-            self.push(now + delay + ttl, EvKind::Expire, id, 0, 0);
+            self.push(now + delay + ttl, EventKind::Expire, id, 0, 0);
         }
         if delay > 0.0 {
-            self.push(now + delay, EvKind::Enqueue, id, 0, 0);
+            self.push(now + delay, EventKind::Enqueue, id, 0, 0);
         } else {
             self.enqueue(id, QState::Start);
         }
@@ -573,11 +573,11 @@ impl<O: Observer> Engine<'_, O> {
             let delay = self.retry_delay(run, &policy);
             if delay < platform::WARM_RETRY_S {
                 // Same warm machine, same slot.
-                self.push(self.s.now + delay, EvKind::AttemptStart, run, r.gn, 0);
+                self.push(self.s.now + delay, EventKind::AttemptStart, run, r.gn, 0);
             } else {
                 // Re-queued: the slot goes back, and the run queues for one after the delay.
                 self.release(run);
-                self.push(self.s.now + delay, EvKind::Enqueue, run, r.gn, 0);
+                self.push(self.s.now + delay, EventKind::Enqueue, run, r.gn, 0);
             }
         } else {
             self.finish_run(run, Status::Failed);
@@ -604,7 +604,7 @@ impl<O: Observer> Engine<'_, O> {
                 rr.machine = big;
                 rr.oom_upgraded = true;
                 let g = rr.gn;
-                self.push(self.s.now + delay, EvKind::Enqueue, run, g, 0);
+                self.push(self.s.now + delay, EventKind::Enqueue, run, g, 0);
             }
             _ => self.finish_run(run, Status::Crashed),
         }
@@ -1004,7 +1004,7 @@ impl<O: Observer> Engine<'_, O> {
             self.s.fibers[fv.parent as usize].fail = fv.failed > 0 && fv.unwrap;
             // Wake the parent with the generation it parked with.
             let g = fv.pgen;
-            self.push(self.s.now, EvKind::Wake, fv.parent, g, 0);
+            self.push(self.s.now, EventKind::Wake, fv.parent, g, 0);
         }
     }
 
@@ -1042,7 +1042,7 @@ impl<O: Observer> Engine<'_, O> {
                 for u in 1..=n {
                     t += each.sample(&mut rng) * scale;
                     if report && (u % stride == 0 || u == n) {
-                        self.push(now + t, EvKind::Tick, f, gn, u);
+                        self.push(now + t, EventKind::Tick, f, gn, u);
                     }
                 }
                 (t, n)
@@ -1059,7 +1059,7 @@ impl<O: Observer> Engine<'_, O> {
                 fm.retryable = true;
                 fm.limited = true;
                 fm.aux = 0;
-                self.push(now, EvKind::Wake, f, gn, 0);
+                self.push(now, EventKind::Wake, f, gn, 0);
                 return;
             }
         }
@@ -1082,7 +1082,7 @@ impl<O: Observer> Engine<'_, O> {
         fm.fail = fail;
         fm.retryable = w.retryable;
         fm.aux = units;
-        self.push(end, EvKind::Wake, f, gn, 0);
+        self.push(end, EventKind::Wake, f, gn, 0);
         if let Some(cpu) = w.cpu {
             // Timed as if alone; joining the attempt's other CPU-bound work re-times it.
             let fm = &mut self.s.fibers[f as usize];

@@ -8,8 +8,21 @@
 //! min(concurrencyLimit, environment limit), the environment at limit x burst factor. A run
 //! releases its slot when it ends, when a retry's delay re-queues it, at once when it pauses
 //! on triggerAndWait / batchTriggerAndWait, and 60 s into a checkpointed wait.for.
+//!
+//! Kept in one file (about 1,100 lines) on purpose: the dispatcher, the slot accounting and the
+//! warm pool change the same queue state in an order the one-queue path and the direct path
+//! must reproduce exactly; split apart, that order would be spread over several files.
 
-use super::*;
+use super::events::EventKind;
+use super::interpreter::Engine;
+use super::observer::{AttemptEnd, AttemptRecord, NoObserver, Observer};
+use super::outcome::{RunOutcome, SimError, Status, TaskAcc};
+use super::rules::start_latency_of;
+use super::run_state::{Scratch, Waiter};
+use crate::model::*;
+use crate::rng::{mix, purpose, stream};
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
 
 mod one_queue;
 
@@ -42,7 +55,7 @@ impl Ord for QEntry {
 }
 
 #[derive(Default)]
-struct SubQ {
+struct SubQueue {
     heap: BinaryHeap<QEntry>,
     active: u32,
     cap: u32,
@@ -135,7 +148,7 @@ pub(super) struct LoadRt {
     env_base: u32,
     env_cap: u32,
     env_active: u32,
-    subqs: Vec<SubQ>,
+    subqs: Vec<SubQueue>,
     /// Sub-queues below their cap with runs waiting, earliest head first. Invariant: each such
     /// sub-queue has a live entry here whose key is at most its head's; no sub-queue at its
     /// cap or empty has a live one after `dispatch` looks at it.
@@ -209,12 +222,13 @@ impl<O: Observer> Engine<'_, O> {
         let mut i = 0;
         for (qi, q) in m.queues.queues.iter().enumerate() {
             for k in 0..q.keys {
-                let fresh = SubQ { cap: q.cap, queue: qi as u32, key: k, ready_seq: UNINDEXED, ..SubQ::default() };
+                let fresh =
+                    SubQueue { cap: q.cap, queue: qi as u32, key: k, ready_seq: UNINDEXED, ..SubQueue::default() };
                 match lr.subqs.get_mut(i) {
                     Some(sq) => {
                         sq.heap.clear();
                         let heap = std::mem::take(&mut sq.heap);
-                        *sq = SubQ { heap, ..fresh };
+                        *sq = SubQueue { heap, ..fresh };
                     }
                     None => lr.subqs.push(fresh),
                 }
@@ -374,7 +388,7 @@ impl<O: Observer> Engine<'_, O> {
         let k = ((now - lr.dq_last) / step).ceil().max(1.0);
         lr.dq_pending = true;
         let t = lr.dq_last + k * step;
-        self.push(t, EvKind::Dequeue, 0, 0, 0);
+        self.push(t, EventKind::Dequeue, 0, 0, 0);
     }
 
     /// The dequeue loop polls: slots go to queued runs as `dispatch` picks them.
@@ -562,11 +576,11 @@ impl<O: Observer> Engine<'_, O> {
             // has it after (fixed durations with constant arrivals show the difference).
             QState::Start => {
                 let g = self.s.runs[run as usize].gn;
-                self.push(now + lat, EvKind::AttemptStart, run, g, 0);
+                self.push(now + lat, EventKind::AttemptStart, run, g, 0);
             }
             QState::Resume => {
                 let g = self.s.runs[run as usize].gn;
-                self.push(now + lat, EvKind::Resumed, run, g, 0);
+                self.push(now + lat, EventKind::Resumed, run, g, 0);
             }
             QState::None => {}
         }
@@ -596,7 +610,7 @@ impl<O: Observer> Engine<'_, O> {
         let end = now + self.m.dists[d as usize].sample(&mut rng) * scale;
         let g = r.gn;
         self.obs.work(run, NONE, spec, now, end, false);
-        self.push(end, EvKind::WorkEnd, run, g, 0);
+        self.push(end, EventKind::WorkEnd, run, g, 0);
         true
     }
 
@@ -687,7 +701,7 @@ impl<O: Observer> Engine<'_, O> {
         } else {
             r.cgen = r.cgen.wrapping_add(1);
             let g = r.cgen;
-            self.push(self.s.now + SLOT_RELEASE_S, EvKind::Release, run, g, 0);
+            self.push(self.s.now + SLOT_RELEASE_S, EventKind::Release, run, g, 0);
         }
     }
 
@@ -806,7 +820,7 @@ impl<O: Observer> Engine<'_, O> {
     fn schedule_arrival(&mut self, gap: Option<f64>, g: u32) {
         if let Some(gap) = gap {
             self.s.lr.arrival_gen = g;
-            self.push(self.s.now + gap, EvKind::Arrival, 0, ARRIVAL_NEXT, g);
+            self.push(self.s.now + gap, EventKind::Arrival, 0, ARRIVAL_NEXT, g);
         }
     }
 
@@ -853,7 +867,7 @@ impl<O: Observer> Engine<'_, O> {
         self.s.lr.stats.backlog.push((self.s.now, q));
         let i = self.s.lr.stats.backlog.len();
         if i <= BACKLOG_SAMPLES {
-            self.push(l.duration_s * i as f64 / BACKLOG_SAMPLES as f64, EvKind::Sample, 0, 0, 0);
+            self.push(l.duration_s * i as f64 / BACKLOG_SAMPLES as f64, EventKind::Sample, 0, 0, 0);
         }
     }
 
@@ -935,16 +949,16 @@ fn arrival_gap(l: &Load, now: f64, gap_mean: &mut (f64, f64), arrival_key: u64, 
 /// arrival: the rate changes, the bursts and the first backlog sample. A rate change redraws
 /// the next arrival from the new rate (for Poisson arrivals this is exact: the process is
 /// memoryless; constant arrivals restart their spacing).
-fn first_events(l: &Load, mut push: impl FnMut(f64, EvKind, u32, u32)) {
+fn first_events(l: &Load, mut push: impl FnMut(f64, EventKind, u32, u32)) {
     for &(until, _) in &l.schedule {
         if until < l.duration_s {
-            push(until, EvKind::Arrival, ARRIVAL_RATE_CHANGE, 0);
+            push(until, EventKind::Arrival, ARRIVAL_RATE_CHANGE, 0);
         }
     }
     for (i, b) in l.bursts.iter().enumerate() {
-        push(b.at_s, EvKind::Arrival, ARRIVAL_BURST, i as u32);
+        push(b.at_s, EventKind::Arrival, ARRIVAL_BURST, i as u32);
     }
-    push(0.0, EvKind::Sample, 0, 0);
+    push(0.0, EventKind::Sample, 0, 0);
 }
 
 /// Backlog samples over the arrivals' duration.

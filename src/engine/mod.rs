@@ -11,12 +11,7 @@
 //! triggerAndWait, batchTriggerAndWait). Executing time is billed and counts toward
 //! maxDuration; paused time is neither.
 
-use crate::dist::Dist;
 use crate::model::*;
-use crate::platform::{self, PRESETS};
-use crate::rng::{attempt_key, mix, purpose, stream};
-use std::cmp::Ordering;
-use std::collections::BinaryHeap;
 
 /// `PartialEq`, `Eq` and `PartialOrd` from a type's `Ord` (queue entries order by a key
 /// their `Ord` defines; equality is that order's).
@@ -49,14 +44,12 @@ mod rules;
 mod run_state;
 
 pub use direct::supported as direct_supported;
-use events::*;
 use interpreter::*;
 pub use load::{BACKLOG_SAMPLES, LoadOutcome, QueueStats, SLOT_RELEASE_S, load_takes_one_queue, simulate_load};
 pub use observer::{AttemptEnd, AttemptRecord, NoObserver, Observer};
 pub use outcome::*;
 use rules::*;
 pub use run_state::Scratch;
-use run_state::*;
 pub use services::SvcAcc;
 
 /// Promise.all items started in line (no event) when a step starts at most this many.
@@ -154,7 +147,8 @@ pub fn simulate_load_scan(m: &Model, seed: u64, rep: u64, tasks: &mut [TaskAcc])
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::events::{Event, EventKind, EventQueue};
+    use crate::rng::stream;
     use rand::RngExt;
 
     /// The event queue pops every event in (time, seq) order, in both of its modes and across
@@ -165,7 +159,7 @@ mod tests {
     fn the_event_queue_pops_in_time_then_sequence_order() {
         let mut rng = stream(3);
         for round in 0..200 {
-            let mut q = EvQueue::default();
+            let mut q = EventQueue::default();
             let (mut seq, mut now) = (0u64, 0.0f64);
             let mut popped = Vec::new();
             let mut pending: Vec<(u64, u64)> = Vec::new();
@@ -175,7 +169,7 @@ mod tests {
                     seq += 1;
                     // Quarter seconds ahead of now: many ties.
                     let t = now + f64::from(rng.random_range(0u32..40)) * 0.25;
-                    q.push(Ev::new(t, seq, EvKind::Wake, 0, 0, 0));
+                    q.push(Event::new(t, seq, EventKind::Wake, 0, 0, 0));
                     pending.push((t.to_bits(), seq));
                 }
                 if rng.random_bool(0.6)

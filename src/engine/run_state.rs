@@ -1,7 +1,7 @@
 //! Run-state storage: fibers, frames, waiters, task runs and idempotency groups, all in a
 //! reusable [`Scratch`] so that after warm-up a run allocates nothing.
 
-use super::events::{Ev, EvQueue};
+use super::events::{Event, EventQueue};
 use super::load::{LoadRt, QState};
 use super::outcome::{RunOutcome, Status, TaskAcc};
 use super::{direct, services};
@@ -107,7 +107,7 @@ pub(super) struct RunState {
     pub(super) status: Status,
     /// The workflow run this task run belongs to.
     pub(super) wf: u32,
-    /// Its workflow run is measured (a copy of `Wf::measured`, read by every `acc`).
+    /// Its workflow run is measured (a copy of `WorkflowRun::measured`, read by every `acc`).
     pub(super) measured: bool,
     /// Load: the sub-queue whose slot the run holds (NONE: no slot).
     pub(super) slot: u32,
@@ -168,7 +168,7 @@ pub(super) struct IdemGroup {
 
 /// One workflow run: its entry run, inputs, progress bar and where its outcome is.
 #[derive(Clone, Copy)]
-pub(super) struct Wf {
+pub(super) struct WorkflowRun {
     pub(super) root: u32,
     /// When the app triggered it.
     pub(super) arrival: f64,
@@ -189,10 +189,10 @@ pub(super) struct Wf {
 
 /// Reusable per-thread state of the engine.
 pub struct Scratch {
-    pub(super) heap: EvQueue,
+    pub(super) heap: EventQueue,
     /// Events due at the current instant, in sequence order: they skip the heap. Popping
     /// takes the smaller (time, seq) of both, so the order is exactly the heap's.
-    pub(super) now_q: std::collections::VecDeque<Ev>,
+    pub(super) now_q: std::collections::VecDeque<Event>,
     pub(super) seq: u64,
     pub(super) now: f64,
     pub(super) events: u64,
@@ -212,7 +212,7 @@ pub struct Scratch {
     /// batch quadratic (1,000 items: half a million comparisons a batch).
     pub(super) idem_kids: Vec<u32>,
     pub(super) inputs: Vec<f64>,
-    pub(super) wfs: Vec<Wf>,
+    pub(super) wfs: Vec<WorkflowRun>,
     /// Outcomes of the measured workflow runs (a lone run's, or a load's measured window's,
     /// in arrival order: the load hands the vector over whole) and of a load's others.
     pub(super) outs: Vec<RunOutcome>,
@@ -222,7 +222,7 @@ pub struct Scratch {
     pub(super) lr: LoadRt,
     /// Where the totals of unmeasured runs go.
     pub(super) sink: TaskAcc,
-    pub(super) direct: direct::DScratch,
+    pub(super) direct: direct::DirectScratch,
     /// The services' limit states (`Model::service_slots`) and, per service, calls (offered,
     /// served) per window from time 0.
     pub(super) svc: Vec<services::SvcState>,
@@ -238,7 +238,7 @@ impl Default for Scratch {
 impl Scratch {
     pub fn new() -> Self {
         Scratch {
-            heap: EvQueue::default(),
+            heap: EventQueue::default(),
             now_q: std::collections::VecDeque::with_capacity(16),
             seq: 0,
             now: 0.0,
@@ -258,7 +258,7 @@ impl Scratch {
             outs_hint: 0,
             lr: LoadRt::default(),
             sink: TaskAcc::default(),
-            direct: direct::DScratch::default(),
+            direct: direct::DirectScratch::default(),
             svc: Vec::new(),
             svc_bins: Vec::new(),
         }

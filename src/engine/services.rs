@@ -3,7 +3,12 @@
 //! every run of the simulation (a run alone, or all runs of a load), one per service or per
 //! value of its `key:` attribute.
 
-use super::*;
+use super::events::EventKind;
+use super::interpreter::Engine;
+use super::observer::Observer;
+use super::rules::clamp_count;
+use crate::model::*;
+use crate::rng::purpose;
 
 /// Slack on the limit checks: a bucket refilled by float steps to exactly 1 call may hold
 /// 0.999...; without it such a call would be refused.
@@ -170,7 +175,7 @@ impl<O: Observer> Engine<'_, O> {
             bins[bin][1] += 1;
             if s.concurrency.is_some() {
                 self.s.svc[slot as usize].inflight += 1;
-                self.push(end, EvKind::SvcDone, slot, 0, 0);
+                self.push(end, EventKind::SvcDone, slot, 0, 0);
             }
         }
         let a = self.svc_acc(run, call.service);

@@ -1,5 +1,8 @@
 //! The steps of a task's `run`, in order: trigger calls with their options, waits, parallel
 //! work, branches, loops, progress updates and the awaited calls between them.
+//!
+//! About 900 lines: one reader of a `run` body, whose cases (calls, awaits, loops, branches,
+//! Promise.all, p-limit) share the walk over the statements in order.
 
 use super::Note;
 use super::parse::{Call, Expr, Func, Loc, Stmt, children};

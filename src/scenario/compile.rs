@@ -1,7 +1,7 @@
 //! The top level of a scenario: prices, limits, defaults, input attributes, tasks (machine,
 //! retry, queue, maxDuration, progress) and SLOs, compiled into a [`Model`].
 
-use super::context::{Cx, Defaults, get, join, numeric_key, scalar_text};
+use super::context::{Compiler, Defaults, get, join, numeric_key, scalar_text};
 use super::values::Unit;
 use super::yaml::Node;
 use crate::dist::{Dist, Shape};
@@ -46,7 +46,7 @@ pub(super) const TASK_KEYS: &[&str] = &[
 pub(super) const RETRY_KEYS: &[&str] =
     &["maxAttempts", "factor", "minTimeoutInMs", "maxTimeoutInMs", "randomize", "outOfMemory"];
 
-impl Cx<'_> {
+impl Compiler<'_> {
     pub(super) fn compile(&mut self, root: &Node) -> Option<Model> {
         let top = self.fields(root, "", TOP_KEYS)?;
         let name = match get(top, "name") {

@@ -8,7 +8,7 @@ use crate::error::{Diagnostic, Severity};
 use crate::model::*;
 use crate::platform::{MachineId, RetryPolicy};
 
-pub(super) struct Cx<'s> {
+pub(super) struct Compiler<'s> {
     pub(super) file: String,
     pub(super) lines: Vec<&'s str>,
     pub(super) diags: Vec<Diagnostic>,
@@ -105,9 +105,9 @@ pub(super) struct Defaults {
     pub(super) max_duration_at: Option<Site>,
 }
 
-impl<'s> Cx<'s> {
+impl<'s> Compiler<'s> {
     pub(super) fn new(src: &'s str, file: &str) -> Self {
-        Cx {
+        Compiler {
             file: file.to_owned(),
             lines: src.lines().collect(),
             diags: Vec::new(),

@@ -4,7 +4,7 @@
 //! `dequeueInterval`, `dequeueIdleInterval`, `keepWarm`, `coldStart`), which keep their meaning.
 //! A setting written in both places must agree; with neither, the default plan applies.
 
-use super::context::{Cx, get};
+use super::context::{Compiler, get};
 use super::values::Unit;
 use super::yaml::Node;
 use crate::dist::Dist;
@@ -43,7 +43,7 @@ struct Given<'n, T> {
     key: String,
 }
 
-impl Cx<'_> {
+impl Compiler<'_> {
     /// Compiles the environment and the cold-start settings from the top level (`top`) and
     /// the `load:` block, if any.
     pub(super) fn platform(&mut self, top: &[(Node, Node)]) -> Option<Platform> {

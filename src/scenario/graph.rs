@@ -1,13 +1,13 @@
 //! Checks of the task graph as a whole: every task reachable from the entry, no unbounded
 //! recursion of triggers, and the most events one workflow run can make against the limits.
 
-use super::context::{Cx, Edge, join};
+use super::context::{Compiler, Edge, join};
 use super::yaml::Node;
 use crate::error::Severity;
 use crate::format;
 use crate::model::*;
 
-impl Cx<'_> {
+impl Compiler<'_> {
     /// triggerAndWait cycles (a run that can never finish) and tasks nothing triggers.
     pub(super) fn check_graph(&mut self, entry: TaskId, task_map: &[(Node, Node)]) {
         let n = self.task_names.len();

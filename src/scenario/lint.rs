@@ -22,7 +22,7 @@
 //! made from the simulation's per-task totals by `analysis::simulated_warnings`. (Batches
 //! over 1,000 items are errors, not warnings.)
 
-use super::context::Cx;
+use super::context::Compiler;
 use super::values::{lower, reach, upper};
 use crate::error::Severity;
 use crate::format;
@@ -33,7 +33,7 @@ use crate::platform::{self, PRESETS};
 /// 60 s into a wait (PR #4405); a shorter wait keeps it.
 const SLOT_RELEASE_S: f64 = 60.0;
 
-pub(super) fn run(cx: &mut Cx, m: &Model) {
+pub(super) fn run(cx: &mut Compiler, m: &Model) {
     let p = Programs::new(m);
     promise_all_around_waits(cx, m, &p);
     short_waits(cx, m);
@@ -211,14 +211,14 @@ fn count_reach(m: &Model, c: u32) -> f64 {
     }
 }
 
-fn warn(cx: &mut Cx, pc: usize, field: &str, message: String, help: String) {
+fn warn(cx: &mut Compiler, pc: usize, field: &str, message: String, help: String) {
     let Some(l) = cx.locs.iter().find(|l| l.pc as usize == pc && l.field == field) else { return };
     let (line, column, key) = (l.line, l.column, l.key.clone());
     cx.push(Severity::Warning, line, column, &key, message, Some(help));
 }
 
 /// `Promise.all` around `triggerAndWait` / `batchTriggerAndWait`.
-fn promise_all_around_waits(cx: &mut Cx, m: &Model, p: &Programs) {
+fn promise_all_around_waits(cx: &mut Compiler, m: &Model, p: &Programs) {
     for pc in 0..m.ops.len() {
         if p.parents[pc].is_empty() {
             continue;
@@ -242,7 +242,7 @@ fn promise_all_around_waits(cx: &mut Cx, m: &Model, p: &Programs) {
 }
 
 /// A `wait.for` or a poll interval that can be under 60 s.
-fn short_waits(cx: &mut Cx, m: &Model) {
+fn short_waits(cx: &mut Compiler, m: &Model) {
     for pc in 0..m.ops.len() {
         let (d, field) = match m.ops[pc] {
             Op::Wait { dur, .. } => (dur, "wait"),
@@ -275,7 +275,7 @@ fn short_waits(cx: &mut Cx, m: &Model) {
 }
 
 /// `memoryMb` that can pass the preset's RAM with no out-of-memory retry that helps.
-fn memory(cx: &mut Cx, m: &Model, p: &Programs) {
+fn memory(cx: &mut Compiler, m: &Model, p: &Programs) {
     for pc in 0..m.ops.len() {
         let Some(peak) = p.peak_mb(m, pc) else { continue };
         let t = &m.tasks[p.task[pc] as usize];
@@ -325,7 +325,7 @@ fn memory(cx: &mut Cx, m: &Model, p: &Programs) {
 }
 
 /// A retried task whose children are triggered again (and paid again) by a retry.
-fn retried_children(cx: &mut Cx, m: &Model, p: &Programs) {
+fn retried_children(cx: &mut Compiler, m: &Model, p: &Programs) {
     for pc in 0..m.ops.len() {
         let t = p.task[pc];
         let task = &m.tasks[t as usize];
@@ -379,7 +379,7 @@ fn retried_children(cx: &mut Cx, m: &Model, p: &Programs) {
 }
 
 /// A task that waits on a child run in its own named queue, which has a concurrency limit.
-fn same_queue(cx: &mut Cx, m: &Model, p: &Programs) {
+fn same_queue(cx: &mut Compiler, m: &Model, p: &Programs) {
     let limit_of = |name: &str| {
         m.tasks
             .iter()
@@ -495,7 +495,7 @@ fn items_mean(m: &Model, p: &Programs, pc: usize) -> f64 {
 
 /// A fan-out that can offer a service more calls at once than its limit, and a load whose
 /// mean offered rate exceeds it.
-fn services(cx: &mut Cx, m: &Model, p: &Programs) {
+fn services(cx: &mut Compiler, m: &Model, p: &Programs) {
     if m.services.is_empty() {
         return;
     }

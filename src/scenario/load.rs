@@ -1,11 +1,11 @@
 //! The `load:` block: arrivals, bursts, replications and the simulated window.
 
-use super::context::{Cx, get, join};
+use super::context::{Compiler, get, join};
 use super::values::Unit;
 use super::yaml::Node;
 use crate::model::*;
 
-impl Cx<'_> {
+impl Compiler<'_> {
     pub(super) fn load(&mut self, n: &Node) -> Option<Load> {
         // The environment keys are read with the environment (`environment.rs`).
         const LOAD_KEYS: &[&str] = &[

@@ -22,7 +22,7 @@ pub mod yaml;
 
 use crate::error::{Diagnostic, LoadError, Severity};
 use crate::model::*;
-use context::Cx;
+use context::Compiler;
 pub use overrides::set_path;
 pub use values::{MAX_PLAIN, MAX_SECONDS};
 
@@ -99,7 +99,7 @@ pub fn load_str(src: &str, file: &str) -> Result<Loaded, LoadError> {
 /// `input.pages`) and a YAML value (`large-1x`, `8`, `{ uniform: [1, 3] }`). A missing last
 /// key of a mapping is added; anything else that does not exist is an error.
 pub fn load_str_with(src: &str, file: &str, overrides: &[(String, String)]) -> Result<Loaded, LoadError> {
-    let mut cx = Cx::new(src, file);
+    let mut cx = Compiler::new(src, file);
     let mut root = match yaml::parse(src) {
         Ok(n) => n,
         Err(e) => {

@@ -1,7 +1,7 @@
 //! The `services:` block: external services with rate limits, and the work steps' calls to
 //! them.
 
-use super::context::{Cx, ServiceSite, get, join};
+use super::context::{Compiler, ServiceSite, get, join};
 use super::values::Unit;
 use super::yaml::Node;
 use crate::error::closest;
@@ -10,7 +10,7 @@ use crate::model::*;
 pub(super) const SERVICE_KEYS: &[&str] =
     &["rateLimit", "tokensPerMinute", "concurrency", "refill", "key", "description"];
 
-impl Cx<'_> {
+impl Compiler<'_> {
     /// `services:` (after `input:`, whose attributes a `key:` names).
     pub(super) fn services(&mut self, n: &Node) {
         let Some(m) = n.as_map() else {

@@ -2,7 +2,7 @@
 //! branches, parallel blocks and their conditions, with the trigger edges and repeats that
 //! the graph and limit checks read.
 
-use super::context::{CountInfo, Cx, Edge, Loc, Repeat, get, join};
+use super::context::{Compiler, CountInfo, Edge, Loc, Repeat, get, join};
 use super::values::{Unit, reach};
 use super::yaml::{Kind, Node};
 use crate::dist::Shape;
@@ -27,12 +27,12 @@ pub(super) const WORK_KEYS: &[&str] = &[
     "tokens",
 ];
 
-impl Cx<'_> {
+impl Compiler<'_> {
     pub(super) fn locate(&mut self, pc: u32, field: &'static str, n: &Node, key: &str) {
         self.locs.push(Loc { pc, field, line: n.line, column: n.column, key: key.to_owned() });
     }
 
-    /// Records a step that repeats `reach` times, for [`Cx::check_limits`].
+    /// Records a step that repeats `reach` times, for [`Compiler::check_limits`].
     pub(super) fn repeat(&mut self, task: TaskId, n: &Node, key: &str, reach: f64, per: f64, what: &'static str) {
         self.repeats.push(Repeat {
             task,

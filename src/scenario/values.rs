@@ -2,7 +2,7 @@
 //! counts, machine presets and distributions, each checked and located; and the bounds a
 //! distribution's draws can reach, for the limit checks.
 
-use super::context::{CountInfo, Cx, get, join, numeric_key, scalar_text};
+use super::context::{Compiler, CountInfo, get, join, numeric_key, scalar_text};
 use super::yaml::{Kind, Node};
 use crate::dist::{Dist, Shape};
 use crate::error::closest;
@@ -47,7 +47,7 @@ pub(super) const Z_1E9: f64 = 6.0;
 /// ln(1e9): the exponential's once-in-a-billion multiple of its mean.
 pub(super) const LN_1E9: f64 = 20.723_265_836_946_41;
 
-impl Cx<'_> {
+impl Compiler<'_> {
     /// The entries of a mapping whose keys must all be in `allowed`.
     pub(super) fn fields<'n>(&mut self, n: &'n Node, key: &str, allowed: &[&str]) -> Option<&'n [(Node, Node)]> {
         let Some(m) = n.as_map() else {

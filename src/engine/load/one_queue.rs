@@ -17,7 +17,18 @@
 //! enqueue time minus the same priority, and subtracting one number never reorders times
 //! (ties fall back to the sequence, which is the enqueue order too).
 
-use super::*;
+use super::super::events::{Event, EventKind, EventQueue};
+use super::super::interpreter::Engine;
+use super::super::observer::Observer;
+use super::super::outcome::{EMPTY_OUTCOME, LEVELS, RunOutcome, SimError, Status, TaskAcc};
+use super::super::rules::{reach_levels_fill, start_latency_of};
+use super::{
+    ARRIVAL_BURST, ARRIVAL_NEXT, ARRIVAL_RATE_CHANGE, BACKLOG_SAMPLES, LoadOutcome, arrival_gap, first_events,
+    simple_work, window_span,
+};
+use crate::dist::Dist;
+use crate::model::*;
+use crate::rng::{attempt_key, mix, purpose, stream};
 
 /// Can replications of this load take the one-queue path?
 pub(super) fn eligible(m: &Model, _l: &Load) -> bool {
@@ -46,7 +57,7 @@ struct Run {
 struct OneQueue<'a> {
     m: &'a Model,
     l: &'a Load,
-    ev: &'a mut EvQueue,
+    ev: &'a mut EventQueue,
     seq: u64,
     now: f64,
     events: u64,
@@ -214,14 +225,14 @@ impl OneQueue<'_> {
                 });
             }
             match ev.kind {
-                EvKind::WorkEnd => self.work_end(ev.id),
-                EvKind::Arrival => self.arrival(ev.gn, ev.aux),
-                EvKind::AttemptStart => self.start(ev.id),
-                EvKind::Sample => {
+                EventKind::WorkEnd => self.work_end(ev.id),
+                EventKind::Arrival => self.arrival(ev.gn, ev.aux),
+                EventKind::AttemptStart => self.start(ev.id),
+                EventKind::Sample => {
                     self.backlog.push((self.now, self.waiting.len() as f64));
                     let i = self.backlog.len();
                     if i <= BACKLOG_SAMPLES {
-                        self.push(l.duration_s * i as f64 / BACKLOG_SAMPLES as f64, EvKind::Sample, 0, 0, 0);
+                        self.push(l.duration_s * i as f64 / BACKLOG_SAMPLES as f64, EventKind::Sample, 0, 0, 0);
                     }
                 }
                 _ => unreachable!("the one-queue path pushes no other event"),
@@ -231,9 +242,9 @@ impl OneQueue<'_> {
     }
 
     #[inline(always)]
-    fn push(&mut self, t: f64, kind: EvKind, id: u32, gn: u32, aux: u32) {
+    fn push(&mut self, t: f64, kind: EventKind, id: u32, gn: u32, aux: u32) {
         self.seq += 1;
-        self.ev.push(Ev::new(t, self.seq, kind, id, gn, aux));
+        self.ev.push(Event::new(t, self.seq, kind, id, gn, aux));
     }
 
     /// `load_tick`: the time since the last change into the time integrals.
@@ -271,7 +282,7 @@ impl OneQueue<'_> {
     fn schedule_arrival(&mut self, gap: Option<f64>, g: u32) {
         if let Some(gap) = gap {
             self.arrival_gen = g;
-            self.push(self.now + gap, EvKind::Arrival, 0, ARRIVAL_NEXT, g);
+            self.push(self.now + gap, EventKind::Arrival, 0, ARRIVAL_NEXT, g);
         }
     }
 
@@ -401,7 +412,7 @@ impl OneQueue<'_> {
         };
         // Through an event even at zero latency, as `grant` does (so ties order as in the
         // fibers).
-        self.push(now + lat, EvKind::AttemptStart, id, 0, 0);
+        self.push(now + lat, EventKind::AttemptStart, id, 0, 0);
     }
 
     /// `start_attempt` and `start_simple`: the first attempt starts its work.
@@ -423,7 +434,7 @@ impl OneQueue<'_> {
         }
         let mut rng = stream(crate::rng::mix_pre(attempt_key(key, 1), self.part));
         let end = now + self.dist.sample(&mut rng) * self.scale;
-        self.push(end, EvKind::WorkEnd, id, 0, 0);
+        self.push(end, EventKind::WorkEnd, id, 0, 0);
     }
 
     /// `work_end` of an entry run: the attempt ends OK, the run completes, its slot goes to
