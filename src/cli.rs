@@ -30,7 +30,7 @@ pub struct Cli {
     pub command: Command,
 }
 
-#[derive(Args, Debug, Clone)]
+#[derive(Args, Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Sim {
     /// Number of simulated workflow runs.
     #[arg(long, default_value_t = 10_000)]
@@ -40,6 +40,7 @@ pub struct Sim {
     pub seed: u64,
     /// Worker threads (default: all cores). The output does not depend on it.
     #[arg(long)]
+    #[serde(skip)]
     pub threads: Option<usize>,
     /// An extra SLO to check, e.g. 'p95(duration) < 5m' (repeatable).
     #[arg(long = "slo", value_name = "EXPR")]
@@ -51,10 +52,26 @@ pub struct Sim {
     /// Ignore the `load:` block: every workflow run has the platform to itself.
     #[arg(long)]
     pub isolated: bool,
+    #[command(flatten)]
+    #[serde(skip)]
+    pub shard: ShardArgs,
+}
+
+/// Where a command's work is split: `--shard I/N` simulates one part and writes a shard file
+/// for `wfsim merge` instead of the output.
+#[derive(Args, Debug, Clone, Default)]
+pub struct ShardArgs {
+    /// Simulate only shard I of N (I from 0) and write it to a shard file for `wfsim merge`;
+    /// `auto/N` takes I from a Slurm array, a Kubernetes Indexed Job or an AWS Batch array.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+    /// The shard file to write (default: shard-I-of-N.wfshard).
+    #[arg(long, value_name = "FILE", requires = "shard")]
+    pub shard_file: Option<PathBuf>,
 }
 
 /// Simulation settings of `sweep` and `sensitivity`: every variant runs with them.
-#[derive(Args, Debug, Clone, Copy)]
+#[derive(Args, Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Runs {
     /// Number of simulated workflow runs per variant.
     #[arg(long, default_value_t = 10_000)]
@@ -64,6 +81,7 @@ pub struct Runs {
     pub seed: u64,
     /// Worker threads (default: all cores). The output does not depend on it.
     #[arg(long)]
+    #[serde(skip)]
     pub threads: Option<usize>,
     /// With a `load:` block: independent replications of the load per variant; their means
     /// give the intervals (variants share them: replication r of every variant draws the same
@@ -73,10 +91,13 @@ pub struct Runs {
     /// Ignore the `load:` block: every workflow run has the platform to itself.
     #[arg(long)]
     pub isolated: bool,
+    #[command(flatten)]
+    #[serde(skip)]
+    pub shard: ShardArgs,
 }
 
 impl Runs {
-    fn config(self) -> Config {
+    fn config(&self) -> Config {
         Config { runs: self.runs, seed: self.seed, threads: self.threads }
     }
 }
@@ -204,9 +225,24 @@ pub enum Command {
         after_help = "Examples:\n  wfsim fit runs.csv -o fitted.yaml\n  wfsim fit week-1.json week-2.json -o fitted.yaml\n\nThe query, paging and the columns read: docs/fit.md."
     )]
     Fit(crate::fit::cmd::FitArgs),
+    /// Merge the shard files of a command run with `--shard I/N` into the output the command
+    /// gives in one process (byte for byte): checks that they belong to one job and that
+    /// none is missing; any order, a shard given twice counts once.
+    #[command(
+        after_help = "Examples:\n  wfsim run scenarios/pdf-processing.yaml --runs 100000 --format json --shard 0/4   (and 1/4, 2/4, 3/4)\n  wfsim merge shard-*-of-4.wfshard > run.json\n\nSee docs/shard.md."
+    )]
+    Merge {
+        /// The shard files.
+        #[arg(required = true)]
+        shards: Vec<PathBuf>,
+        /// Write the report files here instead of where the sharded command would have.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
-#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Format {
     Table,
     Json,
@@ -239,6 +275,7 @@ pub fn main_with(cli: Cli) -> ExitCode {
             print(&t).map(|_| false)
         }
         Command::Fit(a) => crate::fit::cmd::run(&a).map_err(Stop),
+        Command::Merge { shards, out } => merge_cmd(&shards, out),
         Command::Run { file, sim, format } => run(&file, &sim, format),
         Command::Report { files, out, sim } => report_cmd(&files, out.as_deref(), &sim),
         Command::Compare { files, out, sim, format } => compare_cmd(&files, out.as_deref(), &sim, format),
@@ -311,20 +348,29 @@ fn print_simulated_warnings(l: &Loaded, mc: &McResult, seed: u64) -> Vec<crate::
 /// Loads and simulates a scenario; `keep`: keep the outcomes past `EXACT_RUNS` runs too
 /// (charts and comparisons need them, a summary does not).
 fn simulate(file: &Path, sim: &Sim, quiet: bool, keep: bool) -> Result<Simulated, Stop> {
+    let loaded = load_with_slos(file, sim)?;
+    let s = simulate_model(&loaded.model, sim, quiet, keep)?;
+    Ok(simulated(loaded, s, sim.seed))
+}
+
+/// A scenario with the command line's SLOs added.
+fn load_with_slos(file: &Path, sim: &Sim) -> Result<Loaded, Stop> {
     let cli_slos = parse_slos(&sim.slo)?;
     let mut loaded = load(file)?;
     loaded.model.slos.extend(cli_slos);
-    let crate::sim::Simulation { mc, summary, reps } = simulate_model(&loaded.model, sim, quiet, keep)?;
-    let mut warnings = std::mem::take(&mut loaded.warnings);
-    warnings.extend(print_simulated_warnings(&loaded, &mc, sim.seed));
-    Ok(Simulated { model: loaded.model, mc, summary, warnings, reps })
+    Ok(loaded)
 }
 
-fn simulate_model(model: &Model, sim: &Sim, quiet: bool, keep: bool) -> Result<crate::sim::Simulation, Stop> {
-    if sim.runs == 0 {
-        eprintln!("error: --runs must be at least 1");
-        return Err(Stop(2));
-    }
+/// A simulation with the scenario it came from and its warnings (printed).
+fn simulated(mut loaded: Loaded, s: crate::sim::Simulation, seed: u64) -> Simulated {
+    let crate::sim::Simulation { mc, summary, reps } = s;
+    let mut warnings = std::mem::take(&mut loaded.warnings);
+    warnings.extend(print_simulated_warnings(&loaded, &mc, seed));
+    Simulated { model: loaded.model, mc, summary, warnings, reps }
+}
+
+/// The notes a summary carries about how the model was simulated (printed too).
+fn sim_notes(model: &Model, sim: &Sim) -> Vec<String> {
     let mut notes = Vec::new();
     let load = model.load.is_some() && !sim.isolated;
     if load {
@@ -335,6 +381,20 @@ fn simulate_model(model: &Model, sim: &Sim, quiet: bool, keep: bool) -> Result<c
     for n in &notes {
         eprintln!("note: {n}");
     }
+    notes
+}
+
+fn check_runs(runs: u64) -> Result<(), Stop> {
+    if runs == 0 {
+        eprintln!("error: --runs must be at least 1");
+        return Err(Stop(2));
+    }
+    Ok(())
+}
+
+fn simulate_model(model: &Model, sim: &Sim, quiet: bool, keep: bool) -> Result<crate::sim::Simulation, Stop> {
+    check_runs(sim.runs)?;
+    let notes = sim_notes(model, sim);
     let mode = crate::sim::Mode::of(model, sim.isolated, sim.replications.unwrap_or(1));
     let cfg = Config { runs: sim.runs, seed: sim.seed, threads: sim.threads };
     if !quiet {
@@ -355,7 +415,14 @@ fn simulate_model(model: &Model, sim: &Sim, quiet: bool, keep: bool) -> Result<c
 }
 
 fn run(file: &Path, sim: &Sim, format: Format) -> Result<bool, Stop> {
+    if let Some(spec) = shard_spec(&sim.shard)? {
+        return write_sim_shard(&Job::Run { sim: sim.clone(), format }, &[file], sim, spec, false);
+    }
     let s = simulate(file, sim, format == Format::Json, false)?;
+    emit_run(&s, format)
+}
+
+fn emit_run(s: &Simulated, format: Format) -> Result<bool, Stop> {
     let text = match format {
         Format::Table => Table.render(&s.summary),
         Format::Json => Json.render(&s.summary),
@@ -365,31 +432,41 @@ fn run(file: &Path, sim: &Sim, format: Format) -> Result<bool, Stop> {
 }
 
 fn report_cmd(files: &[PathBuf], out: Option<&Path>, sim: &Sim) -> Result<bool, Stop> {
+    if let Some(spec) = shard_spec(&sim.shard)? {
+        let paths: Vec<&Path> = files.iter().map(|f| f.as_path()).collect();
+        let job = Job::Report { files: files.len(), out: out.map(Path::to_owned), sim: sim.clone() };
+        return write_sim_shard(&job, &paths, sim, spec, true);
+    }
     crate::output::install_interrupt_cleanup();
     let mut failed = false;
     for file in files {
         let s = simulate(file, sim, false, true)?;
-        let dir = match (out, files.len()) {
-            (Some(o), 1) => o.to_owned(),
-            (Some(o), _) => o.join(safe_name(&s.model.name)),
-            (None, _) => Path::new("reports").join(safe_name(&s.model.name)),
-        };
-        let charts = bundle::run_charts(&s.model, &s.mc, &s.summary).map_err(internal)?;
-        let mut files_out: Vec<(String, Vec<u8>)> = vec![
-            ("index.html".into(), html::run_page(&s.summary, &charts, &s.warnings).into_bytes()),
-            ("report.md".into(), markdown::run_page(&s.summary, &charts, &s.warnings).into_bytes()),
-            ("summary.json".into(), Json.render(&s.summary).into_bytes()),
-        ];
-        for c in &charts {
-            files_out.push((format!("{}.svg", c.stem), c.svg.clone().into_bytes()));
-            files_out.push((format!("{}.png", c.stem), c.png.clone()));
-        }
-        write_all(&dir, files_out)?;
-        print(&Table.render(&s.summary))?;
-        eprintln!("wrote {}", dir.join("index.html").display());
-        failed |= slo_failed(&[&s.summary]);
+        failed |= emit_report(&s, files.len(), out)?;
     }
     Ok(failed)
+}
+
+/// Writes one scenario's report (of `files` in the command) and prints its table.
+fn emit_report(s: &Simulated, files: usize, out: Option<&Path>) -> Result<bool, Stop> {
+    let dir = match (out, files) {
+        (Some(o), 1) => o.to_owned(),
+        (Some(o), _) => o.join(safe_name(&s.model.name)),
+        (None, _) => Path::new("reports").join(safe_name(&s.model.name)),
+    };
+    let charts = bundle::run_charts(&s.model, &s.mc, &s.summary).map_err(internal)?;
+    let mut files_out: Vec<(String, Vec<u8>)> = vec![
+        ("index.html".into(), html::run_page(&s.summary, &charts, &s.warnings).into_bytes()),
+        ("report.md".into(), markdown::run_page(&s.summary, &charts, &s.warnings).into_bytes()),
+        ("summary.json".into(), Json.render(&s.summary).into_bytes()),
+    ];
+    for c in &charts {
+        files_out.push((format!("{}.svg", c.stem), c.svg.clone().into_bytes()));
+        files_out.push((format!("{}.png", c.stem), c.png.clone()));
+    }
+    write_all(&dir, files_out)?;
+    print(&Table.render(&s.summary))?;
+    eprintln!("wrote {}", dir.join("index.html").display());
+    Ok(slo_failed(&[&s.summary]))
 }
 
 fn compare_cmd(files: &[PathBuf], out: Option<&Path>, sim: &Sim, format: Format) -> Result<bool, Stop> {
@@ -399,7 +476,16 @@ fn compare_cmd(files: &[PathBuf], out: Option<&Path>, sim: &Sim, format: Format)
     // Paired intervals under load need replications to pair.
     let sim =
         &Sim { replications: Some(sim.replications.unwrap_or(crate::sweep::DEFAULT_REPLICATIONS)), ..sim.clone() };
+    if let Some(spec) = shard_spec(&sim.shard)? {
+        let paths: Vec<&Path> = files.iter().map(|f| f.as_path()).collect();
+        let job = Job::Compare { out: out.map(Path::to_owned), sim: sim.clone(), format };
+        return write_sim_shard(&job, &paths, sim, spec, true);
+    }
     let sims: Vec<Simulated> = files.iter().map(|f| simulate(f, sim, true, true)).collect::<Result<_, _>>()?;
+    emit_compare(&sims, out, sim, format)
+}
+
+fn emit_compare(sims: &[Simulated], out: Option<&Path>, sim: &Sim, format: Format) -> Result<bool, Stop> {
     let pairs: Vec<(&RunSummary, &McResult)> = sims.iter().map(|s| (&s.summary, &s.mc)).collect();
     let reps: Vec<&[usize]> = sims.iter().map(|s| s.reps.as_slice()).collect();
     let c = bundle::compare_blocks(&pairs, &reps, sim.seed);
@@ -603,6 +689,191 @@ fn sensitivity_cmd(
         eprintln!("wrote {}", dir.display());
     }
     Ok(false)
+}
+
+// Sharding: `--shard I/N` writes a part of a command's work to a shard file, `merge` turns
+// the shards back into the command's output.
+
+/// A shardable command with the options its output depends on, as a shard's manifest holds
+/// it (`--threads` and the shard options are left out: they do not change the output).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "command", rename_all = "lowercase")]
+enum Job {
+    Run { sim: Sim, format: Format },
+    Report { files: usize, out: Option<PathBuf>, sim: Sim },
+    Compare { out: Option<PathBuf>, sim: Sim, format: Format },
+}
+
+impl Job {
+    fn name(&self) -> &'static str {
+        match self {
+            Job::Run { .. } => "run",
+            Job::Report { .. } => "report",
+            Job::Compare { .. } => "compare",
+        }
+    }
+}
+
+/// The shard asked for, if any (`auto/N` reads the batch engine's environment).
+fn shard_spec(a: &ShardArgs) -> Result<Option<crate::shard::Spec>, Stop> {
+    let Some(s) = &a.shard else { return Ok(None) };
+    crate::shard::parse_spec(s, &|k| std::env::var(k).ok()).map(Some).map_err(|m| {
+        eprintln!("error: {m}");
+        Stop(2)
+    })
+}
+
+/// The manifest of a shard of `job` over `files` (their texts are read again here: the
+/// merge loads the scenarios from the manifest, not from the files).
+fn manifest(
+    job: &Job,
+    files: &[&Path],
+    seed: u64,
+    spec: crate::shard::Spec,
+    part: String,
+) -> Result<crate::shard::Manifest, Stop> {
+    let mut scenarios = Vec::new();
+    for f in files {
+        let text = std::fs::read_to_string(f).map_err(|e| {
+            eprintln!("error: cannot read {}: {e}", f.display());
+            Stop(2)
+        })?;
+        scenarios.push(crate::shard::Source { path: f.display().to_string(), text });
+    }
+    let args = serde_json::to_value(job).map_err(internal)?;
+    let command = job.name().to_owned();
+    Ok(crate::shard::Manifest {
+        format: crate::shard::manifest::FORMAT.into(),
+        wfsim: env!("CARGO_PKG_VERSION").into(),
+        job: crate::shard::manifest::job_hash(&command, &args, &scenarios, seed, spec.of),
+        command,
+        seed,
+        shard: spec.index,
+        of: spec.of,
+        part,
+        args,
+        scenarios,
+        body_bytes: 0,
+        body_hash: String::new(),
+    })
+}
+
+fn write_shard(shard: &ShardArgs, m: crate::shard::Manifest, body: &crate::shard::Body) -> Result<bool, Stop> {
+    let spec = crate::shard::Spec { index: m.shard, of: m.of };
+    let path = shard.shard_file.clone().unwrap_or_else(|| crate::shard::default_file(spec));
+    let what = format!("shard {}/{} of `{}` ({})", m.shard, m.of, m.command, m.part);
+    crate::shard::write(&path, m, body).map_err(|e| {
+        eprintln!("error: cannot write the shard {}: {e}", path.display());
+        Stop(3)
+    })?;
+    eprintln!("wrote {}: {what}", path.display());
+    Ok(false)
+}
+
+/// Simulates shard `spec` of `run`, `report` or `compare` over `files` and writes it.
+fn write_sim_shard(job: &Job, files: &[&Path], sim: &Sim, spec: crate::shard::Spec, keep: bool) -> Result<bool, Stop> {
+    use crate::shard::{SimPart, split};
+    check_runs(sim.runs)?;
+    let mut parts = Vec::new();
+    let mut words = Vec::new();
+    for f in files {
+        let loaded = load_with_slos(f, sim)?;
+        let model = &loaded.model;
+        let cfg = Config { runs: sim.runs, seed: sim.seed, threads: sim.threads };
+        let fail = |e: crate::engine::SimError| {
+            eprintln!("error: {e}");
+            Stop(2)
+        };
+        match crate::sim::Mode::of(model, sim.isolated, sim.replications.unwrap_or(1)) {
+            crate::sim::Mode::Alone => {
+                let chunks = split(sim.runs.div_ceil(montecarlo::CHUNK), spec);
+                let runs =
+                    (chunks.start * montecarlo::CHUNK).min(sim.runs)..(chunks.end * montecarlo::CHUNK).min(sim.runs);
+                words.push(format!("runs {}..{} of {}", runs.start, runs.end, sim.runs));
+                parts.push(SimPart::Alone(Box::new(montecarlo::run_part(model, cfg, keep, chunks).map_err(fail)?)));
+            }
+            crate::sim::Mode::Load { replications } => {
+                let r = split(replications, spec);
+                words.push(format!("load replications {}..{} of {replications}", r.start, r.end));
+                let reps = montecarlo::run_load_part(model, sim.seed, r.clone(), sim.threads).map_err(fail)?;
+                parts.push(SimPart::Load { first: r.start, reps });
+            }
+        }
+    }
+    words.dedup();
+    let m = manifest(job, files, sim.seed, spec, words.join("; "))?;
+    write_shard(&sim.shard, m, &crate::shard::Body::Sims(parts))
+}
+
+/// `wfsim merge`: reads and checks the shards, rebuilds what the command computes in one
+/// process, and gives its output.
+fn merge_cmd(paths: &[PathBuf], out: Option<PathBuf>) -> Result<bool, Stop> {
+    let shard_error = |e: crate::shard::ShardError| {
+        eprintln!("{e}");
+        Stop(2)
+    };
+    let shards = paths.iter().map(|p| crate::shard::read(p)).collect::<Result<Vec<_>, _>>().map_err(shard_error)?;
+    let shards = crate::shard::merge::check(shards).map_err(shard_error)?;
+    let m = &shards[0].manifest;
+    let job: Job = serde_json::from_value(m.args.clone()).map_err(|e| {
+        eprintln!("error: {}: the manifest's options do not read: {e}", shards[0].path);
+        Stop(2)
+    })?;
+    if job.name() != m.command {
+        eprintln!(
+            "error: {}: the manifest names `{}` but holds options of `{}`",
+            shards[0].path,
+            m.command,
+            job.name()
+        );
+        return Err(Stop(2));
+    }
+    eprintln!(
+        "merging {} shard(s) of `{}` ({})",
+        shards.len(),
+        m.command,
+        m.scenarios.iter().map(|s| s.path.as_str()).collect::<Vec<_>>().join(", ")
+    );
+    let sims = |sim: &Sim| -> Result<Vec<Simulated>, Stop> {
+        let mut v = Vec::new();
+        for (i, src) in shards[0].manifest.scenarios.iter().enumerate() {
+            let mut loaded = scenario::load_str(&src.text, &src.path).map_err(|e| {
+                eprintln!("{e}");
+                Stop(2)
+            })?;
+            for w in &loaded.warnings {
+                eprintln!("{w}\n");
+            }
+            loaded.model.slos.extend(parse_slos(&sim.slo)?);
+            let notes = sim_notes(&loaded.model, sim);
+            let mode = crate::sim::Mode::of(&loaded.model, sim.isolated, sim.replications.unwrap_or(1));
+            let s = crate::shard::simulation(&shards, i, &loaded.model, mode, sim.runs, sim.seed, notes)
+                .map_err(shard_error)?;
+            v.push(simulated(loaded, s, sim.seed));
+        }
+        Ok(v)
+    };
+    match job {
+        Job::Run { sim, format } => {
+            let s = sims(&sim)?;
+            emit_run(&s[0], format)
+        }
+        Job::Report { files, out: o, sim } => {
+            crate::output::install_interrupt_cleanup();
+            let mut failed = false;
+            for s in sims(&sim)? {
+                failed |= emit_report(&s, files, out.as_deref().or(o.as_deref()))?;
+            }
+            Ok(failed)
+        }
+        Job::Compare { out: o, sim, format } => {
+            let out = out.or(o);
+            if out.is_some() {
+                crate::output::install_interrupt_cleanup();
+            }
+            emit_compare(&sims(&sim)?, out.as_deref(), &sim, format)
+        }
+    }
 }
 
 fn write_all(dir: &Path, files: Vec<(String, Vec<u8>)>) -> Result<(), Stop> {

@@ -21,6 +21,7 @@ pub mod report;
 pub mod rng;
 pub mod scenario;
 pub mod schema;
+pub mod shard;
 pub mod sim;
 pub mod slo;
 pub mod stats;
