@@ -290,7 +290,7 @@ pub fn main_with(cli: Cli) -> ExitCode {
                 replications: runs.replications,
                 allow_oom_rescue,
             };
-            sweep_cmd(&file, opts, out.as_deref(), runs.config(), format)
+            sweep_cmd(&file, opts, out.as_deref(), &runs, format)
         }
         Command::Sensitivity { file, delta, metric, out, runs, format } => {
             let o = crate::sweep::SensitivityOptions {
@@ -299,7 +299,7 @@ pub fn main_with(cli: Cli) -> ExitCode {
                 isolated: runs.isolated,
                 replications: runs.replications,
             };
-            sensitivity_cmd(&file, o, out.as_deref(), runs.config(), format)
+            sensitivity_cmd(&file, o, out.as_deref(), &runs, format)
         }
     };
     match r {
@@ -518,6 +518,7 @@ fn emit_compare(sims: &[Simulated], out: Option<&Path>, sim: &Sim, format: Forma
     Ok(slo_failed(&summaries))
 }
 
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct SweepArgs {
     task: Option<String>,
     machines: Vec<String>,
@@ -563,13 +564,44 @@ fn to_json<T: serde::Serialize>(v: &T) -> Result<String, Stop> {
     Ok(t)
 }
 
-fn sweep_cmd(file: &Path, a: SweepArgs, out: Option<&Path>, cfg: Config, format: Format) -> Result<bool, Stop> {
-    use crate::sweep;
+/// The sweep options from the command line's.
+fn sweep_options(a: &SweepArgs) -> Result<crate::sweep::SweepOptions, Stop> {
     let slos = parse_slos(&a.slo)?;
-    let sets = a.set.iter().map(|s| sweep::parse_set(s)).collect::<Result<Vec<_>, _>>().map_err(|m| {
+    let sets = a.set.iter().map(|s| crate::sweep::parse_set(s)).collect::<Result<Vec<_>, _>>().map_err(|m| {
         eprintln!("error: --set {m}");
         Stop(2)
     })?;
+    Ok(crate::sweep::SweepOptions {
+        task: a.task.clone(),
+        machines: a.machines.clone(),
+        sets,
+        balance: a.balance,
+        slos,
+        isolated: a.isolated,
+        replications: a.replications,
+        allow_oom_rescue: a.allow_oom_rescue,
+    })
+}
+
+fn sweep_cmd(file: &Path, a: SweepArgs, out: Option<&Path>, runs: &Runs, format: Format) -> Result<bool, Stop> {
+    use crate::sweep;
+    let cfg = runs.config();
+    let opts = sweep_options(&a)?;
+    if let Some(spec) = shard_spec(&runs.shard)? {
+        check_runs(cfg.runs)?;
+        let src = read_text(file)?;
+        let name = file.display().to_string();
+        let p = sweep::plan(&src, &name, &opts, cfg).map_err(sweep_error)?;
+        let r = crate::shard::split(p.len(), spec);
+        let rows = r
+            .clone()
+            .map(|k| p.row(&src, &name, &opts, cfg, k, &|_| {}))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(sweep_error)?;
+        let job = Job::Sweep { args: a, out: out.map(Path::to_owned), runs: runs.clone(), format };
+        let m = manifest(&job, &[file], cfg.seed, spec, format!("variants {}..{} of {}", r.start, r.end, p.len()))?;
+        return write_shard(&runs.shard, m, &crate::shard::Body::Rows { first: r.start, rows });
+    }
     let (model, src) = load_source(file, cfg)?;
     if out.is_some() {
         crate::output::install_interrupt_cleanup();
@@ -583,25 +615,27 @@ fn sweep_cmd(file: &Path, a: SweepArgs, out: Option<&Path>, cfg: Config, format:
         (Some(_), _) => a.machines.iter().map(|m| m.trim()).collect::<std::collections::HashSet<_>>().len(),
         _ => 1,
     };
-    let combos: usize = sets.iter().map(|s| s.values.len()).product();
+    let combos: usize = opts.sets.iter().map(|s| s.values.len()).product();
     let variants = (n_tasks * n_machines * combos) as u64;
     if format == Format::Table {
         eprintln!("sweeping {variants} variants of {}, {} runs each (seed {})", model.name, cfg.runs, cfg.seed);
     }
-    let opts = sweep::SweepOptions {
-        task: a.task.clone(),
-        machines: a.machines,
-        sets,
-        balance: a.balance,
-        slos,
-        isolated: a.isolated,
-        replications: a.replications,
-        allow_oom_rescue: a.allow_oom_rescue,
-    };
     let bar = ProgressBar::new(variants * cfg.runs);
     let r = sweep::sweep(&src, &file.display().to_string(), &opts, cfg, &|n| bar.advance(n));
     bar.finish();
     let sweeps = r.map_err(sweep_error)?;
+    emit_sweep(&model, &a, sweeps, cfg, out, format)
+}
+
+fn emit_sweep(
+    model: &Model,
+    a: &SweepArgs,
+    sweeps: Vec<crate::sweep::Sweep>,
+    cfg: Config,
+    out: Option<&Path>,
+    format: Format,
+) -> Result<bool, Stop> {
+    use crate::sweep;
     let all = a.task.as_deref() == Some("all") && model.task_id("all").is_none();
     let json = if all {
         to_json(&sweep::AllSweeps {
@@ -657,10 +691,21 @@ fn sensitivity_cmd(
     file: &Path,
     o: crate::sweep::SensitivityOptions,
     out: Option<&Path>,
-    cfg: Config,
+    runs: &Runs,
     format: Format,
 ) -> Result<bool, Stop> {
     use crate::sweep;
+    let cfg = runs.config();
+    if let Some(spec) = shard_spec(&runs.shard)? {
+        let model = load(file)?.model;
+        sweep::sensitivity_check(o, cfg).map_err(sweep_error)?;
+        let r = crate::shard::split(sweep::sensitivity_variants(&model, o.delta), spec);
+        let blocks = sweep::sensitivity_part(&model, o, cfg, r.clone(), &|_| {}).map_err(sweep_error)?;
+        let job = Job::Sensitivity { options: o, out: out.map(Path::to_owned), runs: runs.clone(), format };
+        let total = sweep::sensitivity_variants(&model, o.delta);
+        let m = manifest(&job, &[file], cfg.seed, spec, format!("variants {}..{} of {total}", r.start, r.end))?;
+        return write_shard(&runs.shard, m, &crate::shard::Body::Blocks { first: r.start, blocks });
+    }
     let (model, _) = load_source(file, cfg)?;
     if out.is_some() {
         crate::output::install_interrupt_cleanup();
@@ -673,13 +718,18 @@ fn sensitivity_cmd(
     let r = sweep::sensitivity(&model, o, cfg, &|n| bar.advance(n));
     bar.finish();
     let s = r.map_err(sweep_error)?;
-    let json = to_json(&s)?;
+    emit_sensitivity(&s, out, format)
+}
+
+fn emit_sensitivity(s: &crate::sweep::Sensitivity, out: Option<&Path>, format: Format) -> Result<bool, Stop> {
+    use crate::sweep;
+    let json = to_json(s)?;
     print(&match format {
         Format::Json => json.clone(),
-        Format::Table => sweep::sensitivity_table(&s),
+        Format::Table => sweep::sensitivity_table(s),
     })?;
     if let Some(dir) = out {
-        let c = crate::plot::render(&crate::plot::tornado::Tornado { sensitivity: &s }).map_err(internal)?;
+        let c = crate::plot::render(&crate::plot::tornado::Tornado { sensitivity: s }).map_err(internal)?;
         let files_out: Vec<(String, Vec<u8>)> = vec![
             ("sensitivity.json".into(), json.into_bytes()),
             (format!("{}.svg", c.stem), c.svg.into_bytes()),
@@ -702,6 +752,8 @@ enum Job {
     Run { sim: Sim, format: Format },
     Report { files: usize, out: Option<PathBuf>, sim: Sim },
     Compare { out: Option<PathBuf>, sim: Sim, format: Format },
+    Sweep { args: SweepArgs, out: Option<PathBuf>, runs: Runs, format: Format },
+    Sensitivity { options: crate::sweep::SensitivityOptions, out: Option<PathBuf>, runs: Runs, format: Format },
 }
 
 impl Job {
@@ -710,6 +762,8 @@ impl Job {
             Job::Run { .. } => "run",
             Job::Report { .. } => "report",
             Job::Compare { .. } => "compare",
+            Job::Sweep { .. } => "sweep",
+            Job::Sensitivity { .. } => "sensitivity",
         }
     }
 }
@@ -734,10 +788,7 @@ fn manifest(
 ) -> Result<crate::shard::Manifest, Stop> {
     let mut scenarios = Vec::new();
     for f in files {
-        let text = std::fs::read_to_string(f).map_err(|e| {
-            eprintln!("error: cannot read {}: {e}", f.display());
-            Stop(2)
-        })?;
+        let text = read_text(f)?;
         scenarios.push(crate::shard::Source { path: f.display().to_string(), text });
     }
     let args = serde_json::to_value(job).map_err(internal)?;
@@ -837,13 +888,7 @@ fn merge_cmd(paths: &[PathBuf], out: Option<PathBuf>) -> Result<bool, Stop> {
     let sims = |sim: &Sim| -> Result<Vec<Simulated>, Stop> {
         let mut v = Vec::new();
         for (i, src) in shards[0].manifest.scenarios.iter().enumerate() {
-            let mut loaded = scenario::load_str(&src.text, &src.path).map_err(|e| {
-                eprintln!("{e}");
-                Stop(2)
-            })?;
-            for w in &loaded.warnings {
-                eprintln!("{w}\n");
-            }
+            let mut loaded = load_text(src)?;
             loaded.model.slos.extend(parse_slos(&sim.slo)?);
             let notes = sim_notes(&loaded.model, sim);
             let mode = crate::sim::Mode::of(&loaded.model, sim.isolated, sim.replications.unwrap_or(1));
@@ -873,7 +918,59 @@ fn merge_cmd(paths: &[PathBuf], out: Option<PathBuf>) -> Result<bool, Stop> {
             }
             emit_compare(&sims(&sim)?, out.as_deref(), &sim, format)
         }
+        Job::Sweep { args, out: o, runs, format } => {
+            let out = out.or(o);
+            if out.is_some() {
+                crate::output::install_interrupt_cleanup();
+            }
+            let src = &shards[0].manifest.scenarios[0];
+            let model = load_text(src)?.model;
+            let opts = sweep_options(&args)?;
+            let cfg = runs.config();
+            let p = crate::sweep::plan(&src.text, &src.path, &opts, cfg).map_err(sweep_error)?;
+            let rows = crate::shard::variants(&shards, p.len(), |b| match b {
+                crate::shard::Body::Rows { first, rows } => Some((*first, rows.as_slice())),
+                _ => None,
+            })
+            .map_err(shard_error)?;
+            emit_sweep(&model, &args, p.assemble(&opts, cfg, rows), cfg, out.as_deref(), format)
+        }
+        Job::Sensitivity { options, out: o, runs, format } => {
+            let out = out.or(o);
+            if out.is_some() {
+                crate::output::install_interrupt_cleanup();
+            }
+            let model = load_text(&shards[0].manifest.scenarios[0])?.model;
+            let total = crate::sweep::sensitivity_variants(&model, options.delta);
+            let blocks = crate::shard::variants(&shards, total, |b| match b {
+                crate::shard::Body::Blocks { first, blocks } => Some((*first, blocks.as_slice())),
+                _ => None,
+            })
+            .map_err(shard_error)?;
+            let s = crate::sweep::sensitivity_assemble(&model, options, runs.config(), blocks);
+            emit_sensitivity(&s, out.as_deref(), format)
+        }
     }
+}
+
+/// A scenario from a shard's manifest, loaded as the sharded command loaded its file.
+fn load_text(src: &crate::shard::Source) -> Result<Loaded, Stop> {
+    let loaded = scenario::load_str(&src.text, &src.path).map_err(|e| {
+        eprintln!("{e}");
+        Stop(2)
+    })?;
+    for w in &loaded.warnings {
+        eprintln!("{w}\n");
+    }
+    Ok(loaded)
+}
+
+/// A scenario file's text.
+fn read_text(file: &Path) -> Result<String, Stop> {
+    std::fs::read_to_string(file).map_err(|e| {
+        eprintln!("error: cannot read {}: {e}", file.display());
+        Stop(2)
+    })
 }
 
 fn write_all(dir: &Path, files: Vec<(String, Vec<u8>)>) -> Result<(), Stop> {

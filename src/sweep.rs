@@ -265,6 +265,23 @@ pub fn sweep(
     cfg: Config,
     on_runs: &(dyn Fn(u64) + Sync),
 ) -> Result<Vec<Sweep>, SweepError> {
+    let p = plan(src, file, opts, cfg)?;
+    let rows = (0..p.len()).map(|k| p.row(src, file, opts, cfg, k, on_runs)).collect::<Result<Vec<_>, _>>()?;
+    Ok(p.assemble(opts, cfg, rows))
+}
+
+/// The variants of a sweep, in the order its rows list them: tasks (`--task all`), then
+/// machines, then `--set` combinations (the first `--set` varying slowest).
+pub struct Plan {
+    model: Model,
+    tasks: Vec<Option<String>>,
+    combos: Vec<SetValues>,
+    /// Each variant: its task (index in `tasks`), swept machine and combination.
+    variants: Vec<(usize, Option<MachineId>, usize)>,
+}
+
+/// Checks the options against the scenario and lists the variants.
+pub fn plan(src: &str, file: &str, opts: &SweepOptions, cfg: Config) -> Result<Plan, SweepError> {
     if !(0.0..=1.0).contains(&opts.balance) {
         return Err(SweepError::Usage(format!("--balance {} is not in [0, 1] (the weight of cost)", opts.balance)));
     }
@@ -319,65 +336,106 @@ pub fn sweep(
         machines = (0..PRESETS.len() as MachineId).collect();
     }
     check_set_paths(src, &opts.sets)?;
-
     let combos = cross(&opts.sets);
-    let mut out = Vec::new();
-    for task in tasks {
+    let mut variants = Vec::new();
+    for (i, task) in tasks.iter().enumerate() {
         let tid = task.as_deref().and_then(|t| model.task_id(t));
         let swept: Vec<Option<MachineId>> =
             if tid.is_some() { machines.iter().map(|m| Some(*m)).collect() } else { vec![None] };
-        let mut rows = Vec::new();
-        for m in &swept {
-            for combo in &combos {
-                let mut overrides: Vec<(String, String)> = Vec::new();
-                if let (Some(t), Some(m)) = (&task, m) {
-                    overrides.push((format!("tasks.{t}.machine"), PRESETS[*m as usize].name.to_owned()));
-                }
-                overrides.extend(combo.0.iter().cloned());
-                let loaded = scenario::load_str_with(src, file, &overrides).map_err(|source| SweepError::Load {
-                    context: format!(
-                        "\n(in the variant {})",
-                        overrides.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")
-                    ),
-                    source,
-                })?;
-                let mut vm = loaded.model;
-                vm.slos.extend(opts.slos.iter().cloned());
-                let mode = sim::Mode::of(&vm, opts.isolated, opts.replications);
-                let s = sim::simulate(&vm, mode, cfg, true, Vec::new(), on_runs)?;
-                let machine_task = tid.or_else(|| {
-                    combo.0.iter().find_map(|(k, _)| {
-                        k.strip_prefix("tasks.").and_then(|r| r.strip_suffix(".machine")).and_then(|t| vm.task_id(t))
-                    })
-                });
-                rows.push(row(&vm, &s, tid, machine_task, combo.clone()));
+        for m in swept {
+            for c in 0..combos.len() {
+                variants.push((i, m, c));
             }
         }
-        let mut slos: Vec<String> = model.slos.iter().map(|s| s.expr.clone()).collect();
-        slos.extend(opts.slos.iter().map(|s| s.expr.clone()));
-        let mut sw = Sweep {
-            scenario: model.name.clone(),
-            environment: model.environment.describe(),
-            load: match sim::Mode::of(model, opts.isolated, opts.replications) {
-                sim::Mode::Load { replications } => Some(replications),
-                sim::Mode::Alone => None,
-            },
-            isolated: opts.isolated && model.load.is_some(),
-            identical: false,
-            task,
-            scenario_machine: tid.map(|t| PRESETS[model.tasks[t as usize].machine as usize].name),
-            runs: cfg.runs,
-            seed: cfg.seed,
-            balance: opts.balance,
-            allow_oom_rescue: opts.allow_oom_rescue,
-            slos,
-            rows,
-            recommended: Recommended::default(),
-        };
-        decide(&mut sw);
-        out.push(sw);
     }
-    Ok(out)
+    Ok(Plan { model: base.model, tasks, combos, variants })
+}
+
+impl Plan {
+    /// The number of variants (rows over all sweeps).
+    pub fn len(&self) -> u64 {
+        self.variants.len() as u64
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.variants.is_empty()
+    }
+
+    /// Simulates variant `k` and returns its row (undecided: feasibility against the other
+    /// rows, the front and the picks come in [`Plan::assemble`]).
+    pub fn row(
+        &self,
+        src: &str,
+        file: &str,
+        opts: &SweepOptions,
+        cfg: Config,
+        k: u64,
+        on_runs: &(dyn Fn(u64) + Sync),
+    ) -> Result<Row, SweepError> {
+        let (ti, m, c) = self.variants[k as usize];
+        let task = &self.tasks[ti];
+        let combo = &self.combos[c];
+        let tid = task.as_deref().and_then(|t| self.model.task_id(t));
+        let mut overrides: Vec<(String, String)> = Vec::new();
+        if let (Some(t), Some(m)) = (task, m) {
+            overrides.push((format!("tasks.{t}.machine"), PRESETS[m as usize].name.to_owned()));
+        }
+        overrides.extend(combo.0.iter().cloned());
+        let loaded = scenario::load_str_with(src, file, &overrides).map_err(|source| SweepError::Load {
+            context: format!(
+                "\n(in the variant {})",
+                overrides.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")
+            ),
+            source,
+        })?;
+        let mut vm = loaded.model;
+        vm.slos.extend(opts.slos.iter().cloned());
+        let mode = sim::Mode::of(&vm, opts.isolated, opts.replications);
+        let s = sim::simulate(&vm, mode, cfg, true, Vec::new(), on_runs)?;
+        let machine_task = tid.or_else(|| {
+            combo.0.iter().find_map(|(k, _)| {
+                k.strip_prefix("tasks.").and_then(|r| r.strip_suffix(".machine")).and_then(|t| vm.task_id(t))
+            })
+        });
+        Ok(row(&vm, &s, tid, machine_task, combo.clone()))
+    }
+
+    /// The sweeps of the rows of every variant, in order: one per task (`--task all`), else
+    /// one, each decided.
+    pub fn assemble(&self, opts: &SweepOptions, cfg: Config, rows: Vec<Row>) -> Vec<Sweep> {
+        let model = &self.model;
+        let mut rows = rows.into_iter();
+        let mut out = Vec::new();
+        for (i, task) in self.tasks.iter().enumerate() {
+            let tid = task.as_deref().and_then(|t| model.task_id(t));
+            let n = self.variants.iter().filter(|v| v.0 == i).count();
+            let rows: Vec<Row> = rows.by_ref().take(n).collect();
+            let mut slos: Vec<String> = model.slos.iter().map(|s| s.expr.clone()).collect();
+            slos.extend(opts.slos.iter().map(|s| s.expr.clone()));
+            let mut sw = Sweep {
+                scenario: model.name.clone(),
+                environment: model.environment.describe(),
+                load: match sim::Mode::of(model, opts.isolated, opts.replications) {
+                    sim::Mode::Load { replications } => Some(replications),
+                    sim::Mode::Alone => None,
+                },
+                isolated: opts.isolated && model.load.is_some(),
+                identical: false,
+                task: task.clone(),
+                scenario_machine: tid.map(|t| PRESETS[model.tasks[t as usize].machine as usize].name),
+                runs: cfg.runs,
+                seed: cfg.seed,
+                balance: opts.balance,
+                allow_oom_rescue: opts.allow_oom_rescue,
+                slos,
+                rows,
+                recommended: Recommended::default(),
+            };
+            decide(&mut sw);
+            out.push(sw);
+        }
+        out
+    }
 }
 
 /// Checks every `--set` path and value against the scenario's YAML before anything runs, so
@@ -1211,7 +1269,7 @@ pub fn sensitivity_variants(model: &Model, delta: f64) -> u64 {
 }
 
 /// What [`sensitivity`] simulates and ranks by.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 pub struct SensitivityOptions {
     pub delta: f64,
     pub metric: paired::Metric,
@@ -1231,6 +1289,13 @@ pub fn sensitivity(
     cfg: Config,
     on_runs: &(dyn Fn(u64) + Sync),
 ) -> Result<Sensitivity, SweepError> {
+    sensitivity_check(o, cfg)?;
+    let blocks = sensitivity_part(model, o, cfg, 0..sensitivity_variants(model, o.delta), on_runs)?;
+    Ok(sensitivity_assemble(model, o, cfg, blocks))
+}
+
+/// Refuses a delta outside (0, 1) and zero runs.
+pub fn sensitivity_check(o: SensitivityOptions, cfg: Config) -> Result<(), SweepError> {
     let delta = o.delta;
     if !(delta > 0.0 && delta < 1.0) {
         return Err(SweepError::Usage(format!("--delta {delta} is not in (0, 1) (0.2 moves each parameter by 20%)")));
@@ -1238,11 +1303,42 @@ pub fn sensitivity(
     if cfg.runs == 0 {
         return Err(SweepError::Usage("--runs must be at least 1".into()));
     }
+    Ok(())
+}
+
+/// Simulates the variants `range` of a sensitivity analysis: variant 0 is the scenario as
+/// written, variants `1 + 2 j` and `2 + 2 j` parameter j moved down and up.
+pub fn sensitivity_part(
+    model: &Model,
+    o: SensitivityOptions,
+    cfg: Config,
+    range: std::ops::Range<u64>,
+    on_runs: &(dyn Fn(u64) + Sync),
+) -> Result<Vec<paired::Blocks>, SweepError> {
     let mode = sim::Mode::of(model, o.isolated, o.replications);
     let blocks = |m: &Model| -> Result<paired::Blocks, SweepError> {
         Ok(paired::Blocks::of(&sim::simulate(m, mode, cfg, true, Vec::new(), on_runs)?))
     };
-    let base = blocks(model)?;
+    let knobs = knobs(model, o.delta);
+    range
+        .map(|k| match k {
+            0 => blocks(model),
+            k => blocks(&moved(model, &knobs[(k as usize - 1) / 2], (k as usize - 1) % 2, o.delta)),
+        })
+        .collect()
+}
+
+/// The analysis from the measures of every variant, in variant order.
+pub fn sensitivity_assemble(
+    model: &Model,
+    o: SensitivityOptions,
+    cfg: Config,
+    variants: Vec<paired::Blocks>,
+) -> Sensitivity {
+    let delta = o.delta;
+    let mode = sim::Mode::of(model, o.isolated, o.replications);
+    let mut variants = variants.into_iter();
+    let base = variants.next().unwrap_or_default();
     let rel = |v: f64, b: f64| if b != 0.0 { v / b - 1.0 } else { 0.0 };
     let metric = o.metric;
     let bv = base.pooled.get(metric);
@@ -1251,7 +1347,7 @@ pub fn sensitivity(
         let mut eff = [Effect { value: 0.0, ci95: f64::NAN }; 2];
         let mut pooled = [paired::Values::default(); 2];
         for (k, e) in eff.iter_mut().enumerate() {
-            let b = blocks(&moved(model, &knob, k, delta))?;
+            let b = variants.next().unwrap_or_default();
             let d = paired::diff(&b, &base, metric);
             *e = if bv != 0.0 {
                 Effect { value: d.value / bv, ci95: d.half / bv.abs() }
@@ -1277,7 +1373,7 @@ pub fn sensitivity(
         });
     }
     params.sort_by(|a, b| b.effect().total_cmp(&a.effect()));
-    Ok(Sensitivity {
+    Sensitivity {
         scenario: model.name.clone(),
         environment: model.environment.describe(),
         load: match mode {
@@ -1296,7 +1392,7 @@ pub fn sensitivity(
             success_rate: base.pooled.success,
         },
         parameters: params,
-    })
+    }
 }
 
 /// The human table of a sensitivity analysis.

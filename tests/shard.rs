@@ -102,6 +102,61 @@ fn compare_under_load() {
 }
 
 #[test]
+fn sweep_under_load() {
+    let s = scenario("pdf-processing.yaml");
+    let args = [
+        "sweep",
+        &s,
+        "--task",
+        "ocr-pdf",
+        "--machines",
+        "small-1x,small-2x,medium-1x",
+        "--replications",
+        "3",
+        "--format",
+        "json",
+    ];
+    same_as_unsharded("sweep-load", &args, 2);
+}
+
+#[test]
+fn sweep_of_every_task_with_its_files() {
+    let dir = temp("sweep-all");
+    let s = scenario("pdf-processing.yaml");
+    let args = ["sweep", &s, "--task", "all", "--machines", "small-1x,medium-1x", "--isolated", "--runs", "2000"];
+    let one = dir.join("one").display().to_string();
+    let mut a = args.to_vec();
+    a.extend(["--out", &one]);
+    let table = stdout(&a, &dir);
+    let files = shards(&args, 4, &dir);
+    let merged_dir = dir.join("merged").display().to_string();
+    assert_eq!(table, merge(&shuffled(&files), &["--out", &merged_dir], &dir));
+    same_files(Path::new(&one), &dir.join("merged"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn sensitivity_under_load() {
+    let s = scenario("pdf-processing.yaml");
+    same_as_unsharded(
+        "sensitivity",
+        &["sensitivity", &s, "--runs", "2000", "--replications", "3", "--format", "json"],
+        3,
+    );
+}
+
+/// Every file of folder `a` is in `b` with the same bytes.
+fn same_files(a: &Path, b: &Path) {
+    let mut names: Vec<_> = std::fs::read_dir(a).unwrap().map(|e| e.unwrap().file_name()).collect();
+    names.sort();
+    assert!(names.len() >= 3, "{names:?}");
+    for n in &names {
+        let (x, y) = (std::fs::read(a.join(n)).unwrap(), std::fs::read(b.join(n)));
+        assert!(y.is_ok_and(|y| y == x), "{n:?} differs or is missing");
+    }
+}
+
+#[test]
 fn report_files_are_the_same() {
     let dir = temp("report");
     let s = scenario("pdf-processing.yaml");
@@ -116,13 +171,7 @@ fn report_files_are_the_same() {
     let merged_dir = dir.join("merged").display().to_string();
     let merged_table = merge(&shuffled(&files), &["--out", &merged_dir], &dir);
     assert_eq!(table, merged_table);
-    let mut names: Vec<_> = std::fs::read_dir(&one).unwrap().map(|e| e.unwrap().file_name()).collect();
-    names.sort();
-    assert!(names.len() >= 5, "{names:?}");
-    for n in &names {
-        let (x, y) = (std::fs::read(Path::new(&one).join(n)).unwrap(), std::fs::read(dir.join("merged").join(n)));
-        assert!(y.is_ok_and(|y| y == x), "{n:?} differs or is missing");
-    }
+    same_files(Path::new(&one), &dir.join("merged"));
     assert!(!dir.join("unused").exists() || dir.join("unused").read_dir().unwrap().next().is_none());
     let _ = std::fs::remove_dir_all(&dir);
 }
