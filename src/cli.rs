@@ -4,13 +4,15 @@
 use crate::model::Model;
 use crate::montecarlo::{self, Config, McResult};
 use crate::output::OutDir;
-use crate::report::{self, Render, RunSummary, bundle, html, json::Json, markdown, table::Table};
+pub use crate::report::Format;
+use crate::report::{RunSummary, bundle, html, json::Json, markdown, renderer};
 use crate::scenario::{self, Loaded};
 use crate::slo::Slo;
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 pub const DEFAULT_SEED: u64 = 1;
 
@@ -38,7 +40,7 @@ pub struct Sim {
     /// Seed of the random streams; the same seed gives the same output.
     #[arg(long, default_value_t = DEFAULT_SEED)]
     pub seed: u64,
-    /// Worker threads (default: all cores). The output does not depend on it.
+    /// Worker threads (default, or 0: all cores). The output does not depend on it.
     #[arg(long)]
     #[serde(skip)]
     pub threads: Option<usize>,
@@ -79,7 +81,7 @@ pub struct Runs {
     /// Seed of the random streams; every variant uses it (common random numbers).
     #[arg(long, default_value_t = DEFAULT_SEED)]
     pub seed: u64,
-    /// Worker threads (default: all cores). The output does not depend on it.
+    /// Worker threads (default, or 0: all cores). The output does not depend on it.
     #[arg(long)]
     #[serde(skip)]
     pub threads: Option<usize>,
@@ -98,8 +100,29 @@ pub struct Runs {
 
 impl Runs {
     fn config(&self) -> Config {
-        Config { runs: self.runs, seed: self.seed, threads: self.threads }
+        Config { runs: self.runs, seed: self.seed, threads: threads(self.threads) }
     }
+}
+
+/// `--threads`: 0 and no value both mean every core (rayon's default pool).
+fn threads(t: Option<usize>) -> Option<usize> {
+    t.filter(|&n| n > 0)
+}
+
+/// Where and how a command prints its results.
+#[derive(Args, Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Output {
+    /// Output format: table (text), json, markdown (a pull-request comment), csv.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Write the output to FILE instead of standard output (all at once: a temporary file
+    /// beside it is renamed into place, so FILE is never half-written).
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Print nothing on standard error but errors and the SLO verdict: no progress, notes or
+    /// warnings (`report` then prints no summary either).
+    #[arg(short, long)]
+    pub quiet: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -113,9 +136,14 @@ pub enum Command {
         file: PathBuf,
         #[command(flatten)]
         sim: Sim,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = Format::Table)]
-        format: Format,
+        #[command(flatten)]
+        out: Output,
+        /// Also write one CSV row per simulated task run to FILE, with Trigger.dev's query
+        /// columns (run_id, task_identifier, status, machine, attempt_count, queued_duration,
+        /// execution_duration, usage_duration in ms; compute_cost, invocation_cost, total_cost
+        /// in dollars; parent_run_id, root_run_id, depth). Under load: one row per workflow run.
+        #[arg(long, value_name = "FILE")]
+        runs_csv: Option<PathBuf>,
     },
     /// Write a design-review report: index.html, report.md, summary.json and the charts.
     #[command(
@@ -130,6 +158,8 @@ pub enum Command {
         out: Option<PathBuf>,
         #[command(flatten)]
         sim: Sim,
+        #[command(flatten)]
+        output: Output,
     },
     /// Compare designs side by side: percentiles, cost, speedup and cost ratio with 95% intervals.
     #[command(
@@ -144,9 +174,8 @@ pub enum Command {
         out: Option<PathBuf>,
         #[command(flatten)]
         sim: Sim,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = Format::Table)]
-        format: Format,
+        #[command(flatten)]
+        output: Output,
     },
     /// Size a task's machine, or sweep values at key paths: cost against p95 duration, the
     /// Pareto front, and the cheapest, fastest and balanced feasible variant.
@@ -180,9 +209,8 @@ pub enum Command {
         /// An extra SLO every feasible variant must pass, e.g. 'p95(duration) < 5m' (repeatable).
         #[arg(long = "slo", value_name = "EXPR")]
         slo: Vec<String>,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = Format::Table)]
-        format: Format,
+        #[command(flatten)]
+        output: Output,
     },
     /// Rank what matters: work durations and failure rates, input attributes, counts, queue
     /// limits, maxAttempts and presets moved down and up one at a time, by their effect on one
@@ -204,9 +232,8 @@ pub enum Command {
         out: Option<PathBuf>,
         #[command(flatten)]
         runs: Runs,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = Format::Table)]
-        format: Format,
+        #[command(flatten)]
+        output: Output,
     },
     /// Check a scenario and print its errors and warnings; with a maxDuration, also simulate
     /// 2,000 runs (seed 1) to check it against the task's compute time.
@@ -219,10 +246,36 @@ pub enum Command {
     },
     /// Print the JSON Schema of the scenario language (editors use it to complete and check keys).
     Schema,
+    /// Print a shell completion script: bash, zsh, fish, elvish or powershell.
+    #[command(
+        after_help = "Examples:\n  wfsim completions bash > ~/.local/share/bash-completion/completions/wfsim\n  wfsim completions zsh > ~/.zfunc/_wfsim\n  wfsim completions fish > ~/.config/fish/completions/wfsim.fish"
+    )]
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), e.g. `wfsim man > wfsim.1 && man ./wfsim.1`.
+    Man,
+    /// Draft a scenario from Trigger.dev v4 task code (.ts, .tsx, .js, .mjs files or folders).
+    #[command(
+        after_help = "Examples:\n  wfsim import src/trigger -o my-workflow.yaml\n  wfsim import src/trigger --durations fitted.yaml -o my-workflow.yaml"
+    )]
+    Import {
+        /// Source files or folders (folders are searched; node_modules and dist are skipped).
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Write the scenario here instead of to stdout (written whole, then renamed into place).
+        #[arg(short = 'o', long = "output", value_name = "SCENARIO.yaml")]
+        out: Option<PathBuf>,
+        /// Fill the placeholders from this scenario (e.g. one `wfsim fit` wrote), by task id.
+        #[arg(long, value_name = "FITTED.yaml")]
+        durations: Option<PathBuf>,
+    },
     /// Calibrate a scenario from real runs: TRQL `runs` exports (CSV or JSON) to a scenario
     /// whose every fitted number says how many runs it came from and how well it fits.
     #[command(
-        after_help = "Examples:\n  wfsim fit runs.csv -o fitted.yaml\n  wfsim fit week-1.json week-2.json -o fitted.yaml\n\nThe query, paging and the columns read: docs/fit.md."
+        after_help = "Examples:\n  wfsim fit runs.csv -o fitted.yaml\n  wfsim fit week-1.json week-2.json -o fitted.yaml --out reports/fit\n  wfsim fit --check fitted.yaml week-3.json --load\n\nThe query, paging and the columns read: docs/fit.md."
     )]
     Fit(crate::fit::cmd::FitArgs),
     /// Merge the shard files of a command run with `--shard I/N` into the output the command
@@ -238,14 +291,26 @@ pub enum Command {
         /// Write the report files here instead of where the sharded command would have.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Write the output to FILE instead of where the sharded command would have.
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<PathBuf>,
     },
 }
 
-#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Format {
-    Table,
-    Json,
+/// `--quiet`: no progress, notes or warnings on stderr.
+static QUIET: AtomicBool = AtomicBool::new(false);
+
+fn quiet() -> bool {
+    QUIET.load(Ordering::Relaxed)
+}
+
+/// A message on stderr that `--quiet` silences (notes, warnings, what is being done).
+macro_rules! say {
+    ($($t:tt)*) => {
+        if !quiet() {
+            eprintln!($($t)*);
+        }
+    };
 }
 
 /// Why a command stopped: its exit code (the message is already on stderr).
@@ -275,11 +340,39 @@ pub fn main_with(cli: Cli) -> ExitCode {
             print(&t).map(|_| false)
         }
         Command::Fit(a) => crate::fit::cmd::run(&a).map_err(Stop),
-        Command::Merge { shards, out } => merge_cmd(&shards, out),
-        Command::Run { file, sim, format } => run(&file, &sim, format),
-        Command::Report { files, out, sim } => report_cmd(&files, out.as_deref(), &sim),
-        Command::Compare { files, out, sim, format } => compare_cmd(&files, out.as_deref(), &sim, format),
-        Command::Sweep { file, task, machines, set, balance, out, runs, allow_oom_rescue, slo, format } => {
+        Command::Completions { shell } => {
+            let mut buf = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "wfsim", &mut buf);
+            print(&String::from_utf8_lossy(&buf)).map(|_| false)
+        }
+        Command::Man => {
+            let mut buf = Vec::new();
+            match clap_mangen::Man::new(Cli::command()).render(&mut buf) {
+                Ok(()) => print(&String::from_utf8_lossy(&buf)).map(|_| false),
+                Err(e) => Err(internal(e)),
+            }
+        }
+        Command::Import { paths, out, durations } => {
+            match crate::import::command(&paths, out.as_deref(), durations.as_deref()) {
+                0 => Ok(false),
+                code => Err(Stop(code)),
+            }
+        }
+        Command::Merge { shards, out, output } => merge_cmd(&shards, out, output),
+        Command::Run { file, sim, out, runs_csv } => {
+            QUIET.store(out.quiet, Ordering::Relaxed);
+            run(&file, &sim, &out, runs_csv.as_deref())
+        }
+        Command::Report { files, out, sim, output } => {
+            QUIET.store(output.quiet, Ordering::Relaxed);
+            report_cmd(&files, out.as_deref(), &sim, &output)
+        }
+        Command::Compare { files, out, sim, output } => {
+            QUIET.store(output.quiet, Ordering::Relaxed);
+            compare_cmd(&files, out.as_deref(), &sim, &output)
+        }
+        Command::Sweep { file, task, machines, set, balance, out, runs, allow_oom_rescue, slo, output } => {
+            QUIET.store(output.quiet, Ordering::Relaxed);
             let opts = SweepArgs {
                 task,
                 machines,
@@ -290,16 +383,17 @@ pub fn main_with(cli: Cli) -> ExitCode {
                 replications: runs.replications,
                 allow_oom_rescue,
             };
-            sweep_cmd(&file, opts, out.as_deref(), &runs, format)
+            sweep_cmd(&file, opts, out.as_deref(), &runs, &output)
         }
-        Command::Sensitivity { file, delta, metric, out, runs, format } => {
+        Command::Sensitivity { file, delta, metric, out, runs, output } => {
+            QUIET.store(output.quiet, Ordering::Relaxed);
             let o = crate::sweep::SensitivityOptions {
                 delta,
                 metric,
                 isolated: runs.isolated,
                 replications: runs.replications,
             };
-            sensitivity_cmd(&file, o, out.as_deref(), &runs, format)
+            sensitivity_cmd(&file, o, out.as_deref(), &runs, &output)
         }
     };
     match r {
@@ -340,7 +434,7 @@ fn quick_simulation(l: &Loaded) -> Result<Vec<crate::error::Diagnostic>, Stop> {
 fn print_simulated_warnings(l: &Loaded, mc: &McResult, seed: u64) -> Vec<crate::error::Diagnostic> {
     let w = crate::analysis::simulated_warnings(l, &mc.tasks, mc.stats.n, seed);
     for d in &w {
-        eprintln!("{d}\n");
+        say!("{d}\n");
     }
     w
 }
@@ -379,7 +473,7 @@ fn sim_notes(model: &Model, sim: &Sim) -> Vec<String> {
         notes.push("--isolated: the load: block is ignored; each workflow run has the platform to itself".to_owned());
     }
     for n in &notes {
-        eprintln!("note: {n}");
+        say!("note: {n}");
     }
     notes
 }
@@ -396,13 +490,13 @@ fn simulate_model(model: &Model, sim: &Sim, quiet: bool, keep: bool) -> Result<c
     check_runs(sim.runs)?;
     let notes = sim_notes(model, sim);
     let mode = crate::sim::Mode::of(model, sim.isolated, sim.replications.unwrap_or(1));
-    let cfg = Config { runs: sim.runs, seed: sim.seed, threads: sim.threads };
+    let cfg = Config { runs: sim.runs, seed: sim.seed, threads: threads(sim.threads) };
     if !quiet {
         match mode {
             crate::sim::Mode::Load { replications } => {
-                eprintln!("simulating {replications} replication(s) of the load of {} (seed {})", model.name, sim.seed)
+                say!("simulating {replications} replication(s) of the load of {} (seed {})", model.name, sim.seed)
             }
-            crate::sim::Mode::Alone => eprintln!("simulating {} runs of {} (seed {})", sim.runs, model.name, sim.seed),
+            crate::sim::Mode::Alone => say!("simulating {} runs of {} (seed {})", sim.runs, model.name, sim.seed),
         }
     }
     let bar = ProgressBar::new(sim.runs);
@@ -414,108 +508,154 @@ fn simulate_model(model: &Model, sim: &Sim, quiet: bool, keep: bool) -> Result<c
     Ok(s)
 }
 
-fn run(file: &Path, sim: &Sim, format: Format) -> Result<bool, Stop> {
+fn run(file: &Path, sim: &Sim, out: &Output, runs_csv: Option<&Path>) -> Result<bool, Stop> {
     if let Some(spec) = shard_spec(&sim.shard)? {
-        return write_sim_shard(&Job::Run { sim: sim.clone(), format }, &[file], sim, spec, false);
+        if runs_csv.is_some() {
+            eprintln!(
+                "error: --runs-csv does not go with --shard (the shards keep no task runs); run it without --shard"
+            );
+            return Err(Stop(2));
+        }
+        return write_sim_shard(&Job::Run { sim: sim.clone(), out: out.clone() }, &[file], sim, spec, false);
     }
-    let s = simulate(file, sim, format == Format::Json, false)?;
-    emit_run(&s, format)
-}
-
-fn emit_run(s: &Simulated, format: Format) -> Result<bool, Stop> {
-    let text = match format {
-        Format::Table => Table.render(&s.summary),
-        Format::Json => Json.render(&s.summary),
-    };
-    print(&text)?;
+    if let Some(f) = runs_csv {
+        crate::output::install_interrupt_cleanup();
+        check_writable(f)?;
+    }
+    if let Some(f) = &out.output {
+        crate::output::install_interrupt_cleanup();
+        check_writable(f)?;
+    }
+    let s = simulate(file, sim, out.format != Format::Table, false)?;
+    emit_run(&s, out)?;
+    if let Some(f) = runs_csv {
+        let (csv, per_workflow) = crate::report::runs::csv(&s.model, &s.mc, sim.seed, s.summary.load.is_some());
+        write_file(f, csv.as_bytes())?;
+        if per_workflow {
+            say!("note: --runs-csv under load: one row per workflow run (its entry run), not per task run");
+        }
+        say!("wrote {}", f.display());
+    }
     Ok(slo_failed(&[&s.summary]))
 }
 
-fn report_cmd(files: &[PathBuf], out: Option<&Path>, sim: &Sim) -> Result<bool, Stop> {
+fn emit_run(s: &Simulated, out: &Output) -> Result<bool, Stop> {
+    emit(&renderer(out.format).run(&s.summary), out)?;
+    Ok(slo_failed(&[&s.summary]))
+}
+
+fn report_cmd(files: &[PathBuf], out: Option<&Path>, sim: &Sim, output: &Output) -> Result<bool, Stop> {
     if let Some(spec) = shard_spec(&sim.shard)? {
         let paths: Vec<&Path> = files.iter().map(|f| f.as_path()).collect();
-        let job = Job::Report { files: files.len(), out: out.map(Path::to_owned), sim: sim.clone() };
+        let job =
+            Job::Report { files: files.len(), out: out.map(Path::to_owned), sim: sim.clone(), output: output.clone() };
         return write_sim_shard(&job, &paths, sim, spec, true);
     }
     crate::output::install_interrupt_cleanup();
+    if let Some(f) = &output.output {
+        check_writable(f)?;
+    }
     let mut failed = false;
+    let mut printed = String::new();
     for file in files {
-        let s = simulate(file, sim, false, true)?;
-        failed |= emit_report(&s, files.len(), out)?;
+        let s = simulate(file, sim, output.quiet || output.format != Format::Table, true)?;
+        failed |= report_one(&s, files.len(), out, output, &mut printed)?;
+    }
+    if let Some(f) = &output.output {
+        write_file(f, printed.as_bytes())?;
     }
     Ok(failed)
 }
 
-/// Writes one scenario's report (of `files` in the command) and prints its table.
-fn emit_report(s: &Simulated, files: usize, out: Option<&Path>) -> Result<bool, Stop> {
-    let dir = match (out, files) {
-        (Some(o), 1) => o.to_owned(),
-        (Some(o), _) => o.join(safe_name(&s.model.name)),
-        (None, _) => Path::new("reports").join(safe_name(&s.model.name)),
-    };
-    let charts = bundle::run_charts(&s.model, &s.mc, &s.summary).map_err(internal)?;
-    let mut files_out: Vec<(String, Vec<u8>)> = vec![
-        ("index.html".into(), html::run_page(&s.summary, &charts, &s.warnings).into_bytes()),
-        ("report.md".into(), markdown::run_page(&s.summary, &charts, &s.warnings).into_bytes()),
-        ("summary.json".into(), Json.render(&s.summary).into_bytes()),
-    ];
-    for c in &charts {
-        files_out.push((format!("{}.svg", c.stem), c.svg.clone().into_bytes()));
-        files_out.push((format!("{}.png", c.stem), c.png.clone()));
+/// Writes one scenario's report (of `files` in the command) and prints its summary (or adds
+/// it to `printed` for `-o FILE`).
+fn report_one(
+    s: &Simulated,
+    files: usize,
+    out: Option<&Path>,
+    output: &Output,
+    printed: &mut String,
+) -> Result<bool, Stop> {
+    {
+        let dir = match (out, files) {
+            (Some(o), 1) => o.to_owned(),
+            (Some(o), _) => o.join(safe_name(&s.model.name)),
+            (None, _) => Path::new("reports").join(safe_name(&s.model.name)),
+        };
+        let charts = bundle::run_charts(&s.model, &s.mc, &s.summary).map_err(internal)?;
+        let mut files_out: Vec<(String, Vec<u8>)> = vec![
+            ("index.html".into(), html::run_page(&s.summary, &charts, &s.warnings).into_bytes()),
+            ("report.md".into(), markdown::run_page(&s.summary, &charts, &s.warnings).into_bytes()),
+            ("summary.json".into(), crate::report::Render::run(&Json, &s.summary).into_bytes()),
+        ];
+        for c in &charts {
+            files_out.push((format!("{}.svg", c.stem), c.svg.clone().into_bytes()));
+            files_out.push((format!("{}.png", c.stem), c.png.clone()));
+        }
+        write_all(&dir, files_out)?;
+        let text = renderer(output.format).run(&s.summary);
+        if output.output.is_some() {
+            printed.push_str(&text);
+        } else if !output.quiet {
+            print(&text)?;
+        }
+        say!("wrote {}", dir.join("index.html").display());
     }
-    write_all(&dir, files_out)?;
-    print(&Table.render(&s.summary))?;
-    eprintln!("wrote {}", dir.join("index.html").display());
     Ok(slo_failed(&[&s.summary]))
 }
 
-fn compare_cmd(files: &[PathBuf], out: Option<&Path>, sim: &Sim, format: Format) -> Result<bool, Stop> {
-    if out.is_some() {
+fn compare_cmd(files: &[PathBuf], out: Option<&Path>, sim: &Sim, output: &Output) -> Result<bool, Stop> {
+    if out.is_some() || output.output.is_some() {
         crate::output::install_interrupt_cleanup();
+    }
+    if let Some(f) = &output.output {
+        check_writable(f)?;
     }
     // Paired intervals under load need replications to pair.
     let sim =
         &Sim { replications: Some(sim.replications.unwrap_or(crate::sweep::DEFAULT_REPLICATIONS)), ..sim.clone() };
     if let Some(spec) = shard_spec(&sim.shard)? {
         let paths: Vec<&Path> = files.iter().map(|f| f.as_path()).collect();
-        let job = Job::Compare { out: out.map(Path::to_owned), sim: sim.clone(), format };
+        let job = Job::Compare { out: out.map(Path::to_owned), sim: sim.clone(), output: output.clone() };
         return write_sim_shard(&job, &paths, sim, spec, true);
     }
     let sims: Vec<Simulated> = files.iter().map(|f| simulate(f, sim, true, true)).collect::<Result<_, _>>()?;
-    emit_compare(&sims, out, sim, format)
+    emit_compare(&sims, out, sim, output)
 }
 
-fn emit_compare(sims: &[Simulated], out: Option<&Path>, sim: &Sim, format: Format) -> Result<bool, Stop> {
+fn emit_compare(sims: &[Simulated], out: Option<&Path>, sim: &Sim, output: &Output) -> Result<bool, Stop> {
     let pairs: Vec<(&RunSummary, &McResult)> = sims.iter().map(|s| (&s.summary, &s.mc)).collect();
     let reps: Vec<&[usize]> = sims.iter().map(|s| s.reps.as_slice()).collect();
     let c = bundle::compare_blocks(&pairs, &reps, sim.seed);
-    let text = match format {
-        Format::Table => report::table::comparison(&c),
-        Format::Json => {
-            let mut t = serde_json::to_string_pretty(&c).map_err(internal)?;
-            t.push('\n');
-            t
-        }
-    };
-    print(&text)?;
+    emit(&renderer(output.format).compare(&c), output)?;
     if let Some(dir) = out {
         let charts = bundle::compare_charts(&pairs).map_err(internal)?;
-        let mut json = serde_json::to_string_pretty(&c).map_err(internal)?;
-        json.push('\n');
-        let mut files_out: Vec<(String, Vec<u8>)> = vec![
+        let files_out: Vec<(String, Vec<u8>)> = vec![
             ("index.html".into(), html::compare_page(&c, &charts).into_bytes()),
             ("report.md".into(), markdown::compare_page(&c, &charts).into_bytes()),
-            ("comparison.json".into(), json.into_bytes()),
+            ("comparison.json".into(), crate::report::json::to_json(&c).into_bytes()),
         ];
+        let mut files_out = files_out;
         for ch in &charts {
             files_out.push((format!("{}.svg", ch.stem), ch.svg.clone().into_bytes()));
             files_out.push((format!("{}.png", ch.stem), ch.png.clone()));
         }
         write_all(dir, files_out)?;
-        eprintln!("wrote {}", dir.join("index.html").display());
+        say!("wrote {}", dir.join("index.html").display());
     }
-    let summaries: Vec<&RunSummary> = sims.iter().map(|s| &s.summary).collect();
-    Ok(slo_failed(&summaries))
+    // The baseline is the reference: its failed SLOs are shown, and only the designs under
+    // test decide the exit code.
+    let baseline = &sims[0].summary;
+    let base_failed: Vec<&str> = baseline.slo.iter().filter(|r| !r.pass).map(|r| r.expr.as_str()).collect();
+    if !base_failed.is_empty() {
+        eprintln!(
+            "baseline {} fails: {} (shown, not counted: only the designs under test decide the exit code)",
+            baseline.scenario,
+            base_failed.join("; ")
+        );
+    }
+    let tested: Vec<&RunSummary> = sims[1..].iter().map(|s| &s.summary).collect();
+    Ok(slo_failed(&tested))
 }
 
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -558,12 +698,6 @@ fn sweep_error(e: crate::sweep::SweepError) -> Stop {
     Stop(2)
 }
 
-fn to_json<T: serde::Serialize>(v: &T) -> Result<String, Stop> {
-    let mut t = serde_json::to_string_pretty(v).map_err(internal)?;
-    t.push('\n');
-    Ok(t)
-}
-
 /// The sweep options from the command line's.
 fn sweep_options(a: &SweepArgs) -> Result<crate::sweep::SweepOptions, Stop> {
     let slos = parse_slos(&a.slo)?;
@@ -583,7 +717,7 @@ fn sweep_options(a: &SweepArgs) -> Result<crate::sweep::SweepOptions, Stop> {
     })
 }
 
-fn sweep_cmd(file: &Path, a: SweepArgs, out: Option<&Path>, runs: &Runs, format: Format) -> Result<bool, Stop> {
+fn sweep_cmd(file: &Path, a: SweepArgs, out: Option<&Path>, runs: &Runs, output: &Output) -> Result<bool, Stop> {
     use crate::sweep;
     let cfg = runs.config();
     let opts = sweep_options(&a)?;
@@ -598,13 +732,16 @@ fn sweep_cmd(file: &Path, a: SweepArgs, out: Option<&Path>, runs: &Runs, format:
             .map(|k| p.row(&src, &name, &opts, cfg, k, &|_| {}))
             .collect::<Result<Vec<_>, _>>()
             .map_err(sweep_error)?;
-        let job = Job::Sweep { args: a, out: out.map(Path::to_owned), runs: runs.clone(), format };
+        let job = Job::Sweep { args: a, out: out.map(Path::to_owned), runs: runs.clone(), output: output.clone() };
         let m = manifest(&job, &[file], cfg.seed, spec, format!("variants {}..{} of {}", r.start, r.end, p.len()))?;
         return write_shard(&runs.shard, m, &crate::shard::Body::Rows { first: r.start, rows });
     }
     let (model, src) = load_source(file, cfg)?;
-    if out.is_some() {
+    if out.is_some() || output.output.is_some() {
         crate::output::install_interrupt_cleanup();
+    }
+    if let Some(f) = &output.output {
+        check_writable(f)?;
     }
     let n_tasks = match a.task.as_deref() {
         Some("all") if model.task_id("all").is_none() => model.tasks.len(),
@@ -617,49 +754,26 @@ fn sweep_cmd(file: &Path, a: SweepArgs, out: Option<&Path>, runs: &Runs, format:
     };
     let combos: usize = opts.sets.iter().map(|s| s.values.len()).product();
     let variants = (n_tasks * n_machines * combos) as u64;
-    if format == Format::Table {
-        eprintln!("sweeping {variants} variants of {}, {} runs each (seed {})", model.name, cfg.runs, cfg.seed);
+    if output.format == Format::Table {
+        say!("sweeping {variants} variants of {}, {} runs each (seed {})", model.name, cfg.runs, cfg.seed);
     }
     let bar = ProgressBar::new(variants * cfg.runs);
     let r = sweep::sweep(&src, &file.display().to_string(), &opts, cfg, &|n| bar.advance(n));
     bar.finish();
     let sweeps = r.map_err(sweep_error)?;
-    emit_sweep(&model, &a, sweeps, cfg, out, format)
+    emit_sweep(&model, &a, sweeps, out, output)
 }
 
 fn emit_sweep(
     model: &Model,
     a: &SweepArgs,
     sweeps: Vec<crate::sweep::Sweep>,
-    cfg: Config,
     out: Option<&Path>,
-    format: Format,
+    output: &Output,
 ) -> Result<bool, Stop> {
-    use crate::sweep;
     let all = a.task.as_deref() == Some("all") && model.task_id("all").is_none();
-    let json = if all {
-        to_json(&sweep::AllSweeps {
-            scenario: model.name.clone(),
-            task: "all",
-            runs: cfg.runs,
-            seed: cfg.seed,
-            balance: a.balance,
-            sweeps: sweeps.clone(),
-        })?
-    } else {
-        to_json(&sweeps[0])?
-    };
-    let text = match format {
-        Format::Json => json.clone(),
-        Format::Table => {
-            let mut t: Vec<String> = sweeps.iter().map(sweep::table).collect();
-            if all {
-                t.push(sweep::all_table(&sweeps));
-            }
-            t.join("\n")
-        }
-    };
-    print(&text)?;
+    let json = crate::report::Render::sweep(&Json, &sweeps, all);
+    emit(&renderer(output.format).sweep(&sweeps, all), output)?;
     if let Some(dir) = out {
         let mut files_out: Vec<(String, Vec<u8>)> = vec![("sweep.json".into(), json.into_bytes())];
         for sw in &sweeps {
@@ -678,7 +792,7 @@ fn emit_sweep(
             }
         }
         write_all(dir, files_out)?;
-        eprintln!("wrote {}", dir.display());
+        say!("wrote {}", dir.display());
     }
     let none = sweeps.iter().filter(|s| s.recommended.cost.is_none()).count();
     if none > 0 {
@@ -692,42 +806,42 @@ fn sensitivity_cmd(
     o: crate::sweep::SensitivityOptions,
     out: Option<&Path>,
     runs: &Runs,
-    format: Format,
+    output: &Output,
 ) -> Result<bool, Stop> {
     use crate::sweep;
     let cfg = runs.config();
     if let Some(spec) = shard_spec(&runs.shard)? {
         let model = load(file)?.model;
         sweep::sensitivity_check(o, cfg).map_err(sweep_error)?;
-        let r = crate::shard::split(sweep::sensitivity_variants(&model, o.delta), spec);
-        let blocks = sweep::sensitivity_part(&model, o, cfg, r.clone(), &|_| {}).map_err(sweep_error)?;
-        let job = Job::Sensitivity { options: o, out: out.map(Path::to_owned), runs: runs.clone(), format };
         let total = sweep::sensitivity_variants(&model, o.delta);
+        let r = crate::shard::split(total, spec);
+        let blocks = sweep::sensitivity_part(&model, o, cfg, r.clone(), &|_| {}).map_err(sweep_error)?;
+        let job =
+            Job::Sensitivity { options: o, out: out.map(Path::to_owned), runs: runs.clone(), output: output.clone() };
         let m = manifest(&job, &[file], cfg.seed, spec, format!("variants {}..{} of {total}", r.start, r.end))?;
         return write_shard(&runs.shard, m, &crate::shard::Body::Blocks { first: r.start, blocks });
     }
     let (model, _) = load_source(file, cfg)?;
-    if out.is_some() {
+    if out.is_some() || output.output.is_some() {
         crate::output::install_interrupt_cleanup();
     }
+    if let Some(f) = &output.output {
+        check_writable(f)?;
+    }
     let variants = sweep::sensitivity_variants(&model, o.delta);
-    if format == Format::Table {
-        eprintln!("simulating {variants} variants of {}, {} runs each (seed {})", model.name, cfg.runs, cfg.seed);
+    if output.format == Format::Table {
+        say!("simulating {variants} variants of {}, {} runs each (seed {})", model.name, cfg.runs, cfg.seed);
     }
     let bar = ProgressBar::new(variants * cfg.runs);
     let r = sweep::sensitivity(&model, o, cfg, &|n| bar.advance(n));
     bar.finish();
     let s = r.map_err(sweep_error)?;
-    emit_sensitivity(&s, out, format)
+    emit_sensitivity(&s, out, output)
 }
 
-fn emit_sensitivity(s: &crate::sweep::Sensitivity, out: Option<&Path>, format: Format) -> Result<bool, Stop> {
-    use crate::sweep;
-    let json = to_json(s)?;
-    print(&match format {
-        Format::Json => json.clone(),
-        Format::Table => sweep::sensitivity_table(s),
-    })?;
+fn emit_sensitivity(s: &crate::sweep::Sensitivity, out: Option<&Path>, output: &Output) -> Result<bool, Stop> {
+    let json = crate::report::json::to_json(s);
+    emit(&renderer(output.format).sensitivity(s), output)?;
     if let Some(dir) = out {
         let c = crate::plot::render(&crate::plot::tornado::Tornado { sensitivity: s }).map_err(internal)?;
         let files_out: Vec<(String, Vec<u8>)> = vec![
@@ -736,7 +850,7 @@ fn emit_sensitivity(s: &crate::sweep::Sensitivity, out: Option<&Path>, format: F
             (format!("{}.png", c.stem), c.png),
         ];
         write_all(dir, files_out)?;
-        eprintln!("wrote {}", dir.display());
+        say!("wrote {}", dir.display());
     }
     Ok(false)
 }
@@ -749,11 +863,11 @@ fn emit_sensitivity(s: &crate::sweep::Sensitivity, out: Option<&Path>, format: F
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "command", rename_all = "lowercase")]
 enum Job {
-    Run { sim: Sim, format: Format },
-    Report { files: usize, out: Option<PathBuf>, sim: Sim },
-    Compare { out: Option<PathBuf>, sim: Sim, format: Format },
-    Sweep { args: SweepArgs, out: Option<PathBuf>, runs: Runs, format: Format },
-    Sensitivity { options: crate::sweep::SensitivityOptions, out: Option<PathBuf>, runs: Runs, format: Format },
+    Run { sim: Sim, out: Output },
+    Report { files: usize, out: Option<PathBuf>, sim: Sim, output: Output },
+    Compare { out: Option<PathBuf>, sim: Sim, output: Output },
+    Sweep { args: SweepArgs, out: Option<PathBuf>, runs: Runs, output: Output },
+    Sensitivity { options: crate::sweep::SensitivityOptions, out: Option<PathBuf>, runs: Runs, output: Output },
 }
 
 impl Job {
@@ -858,7 +972,7 @@ fn write_sim_shard(job: &Job, files: &[&Path], sim: &Sim, spec: crate::shard::Sp
 
 /// `wfsim merge`: reads and checks the shards, rebuilds what the command computes in one
 /// process, and gives its output.
-fn merge_cmd(paths: &[PathBuf], out: Option<PathBuf>) -> Result<bool, Stop> {
+fn merge_cmd(paths: &[PathBuf], out: Option<PathBuf>, file: Option<PathBuf>) -> Result<bool, Stop> {
     let shard_error = |e: crate::shard::ShardError| {
         eprintln!("{e}");
         Stop(2)
@@ -898,31 +1012,52 @@ fn merge_cmd(paths: &[PathBuf], out: Option<PathBuf>) -> Result<bool, Stop> {
         }
         Ok(v)
     };
-    match job {
-        Job::Run { sim, format } => {
-            let s = sims(&sim)?;
-            emit_run(&s[0], format)
+    // `-o FILE` given to merge replaces the sharded command's.
+    let redirect = |mut o: Output| -> Result<Output, Stop> {
+        if file.is_some() {
+            o.output = file.clone();
         }
-        Job::Report { files, out: o, sim } => {
+        QUIET.store(o.quiet, Ordering::Relaxed);
+        if let Some(f) = &o.output {
+            crate::output::install_interrupt_cleanup();
+            check_writable(f)?;
+        }
+        Ok(o)
+    };
+    let cleanup = |dir: &Option<PathBuf>| {
+        if dir.is_some() {
+            crate::output::install_interrupt_cleanup();
+        }
+    };
+    match job {
+        Job::Run { sim, out: o } => {
+            let o = redirect(o)?;
+            emit_run(&sims(&sim)?[0], &o)
+        }
+        Job::Report { files, out: dir, sim, output } => {
+            let output = redirect(output)?;
+            let dir = out.or(dir);
             crate::output::install_interrupt_cleanup();
             let mut failed = false;
+            let mut printed = String::new();
             for s in sims(&sim)? {
-                failed |= emit_report(&s, files, out.as_deref().or(o.as_deref()))?;
+                failed |= report_one(&s, files, dir.as_deref(), &output, &mut printed)?;
+            }
+            if let Some(f) = &output.output {
+                write_file(f, printed.as_bytes())?;
             }
             Ok(failed)
         }
-        Job::Compare { out: o, sim, format } => {
-            let out = out.or(o);
-            if out.is_some() {
-                crate::output::install_interrupt_cleanup();
-            }
-            emit_compare(&sims(&sim)?, out.as_deref(), &sim, format)
+        Job::Compare { out: dir, sim, output } => {
+            let output = redirect(output)?;
+            let dir = out.or(dir);
+            cleanup(&dir);
+            emit_compare(&sims(&sim)?, dir.as_deref(), &sim, &output)
         }
-        Job::Sweep { args, out: o, runs, format } => {
-            let out = out.or(o);
-            if out.is_some() {
-                crate::output::install_interrupt_cleanup();
-            }
+        Job::Sweep { args, out: dir, runs, output } => {
+            let output = redirect(output)?;
+            let dir = out.or(dir);
+            cleanup(&dir);
             let src = &shards[0].manifest.scenarios[0];
             let model = load_text(src)?.model;
             let opts = sweep_options(&args)?;
@@ -933,13 +1068,12 @@ fn merge_cmd(paths: &[PathBuf], out: Option<PathBuf>) -> Result<bool, Stop> {
                 _ => None,
             })
             .map_err(shard_error)?;
-            emit_sweep(&model, &args, p.assemble(&opts, cfg, rows), cfg, out.as_deref(), format)
+            emit_sweep(&model, &args, p.assemble(&opts, cfg, rows), dir.as_deref(), &output)
         }
-        Job::Sensitivity { options, out: o, runs, format } => {
-            let out = out.or(o);
-            if out.is_some() {
-                crate::output::install_interrupt_cleanup();
-            }
+        Job::Sensitivity { options, out: dir, runs, output } => {
+            let output = redirect(output)?;
+            let dir = out.or(dir);
+            cleanup(&dir);
             let model = load_text(&shards[0].manifest.scenarios[0])?.model;
             let total = crate::sweep::sensitivity_variants(&model, options.delta);
             let blocks = crate::shard::variants(&shards, total, |b| match b {
@@ -948,7 +1082,7 @@ fn merge_cmd(paths: &[PathBuf], out: Option<PathBuf>) -> Result<bool, Stop> {
             })
             .map_err(shard_error)?;
             let s = crate::sweep::sensitivity_assemble(&model, options, runs.config(), blocks);
-            emit_sensitivity(&s, out.as_deref(), format)
+            emit_sensitivity(&s, dir.as_deref(), &output)
         }
     }
 }
@@ -1022,6 +1156,38 @@ fn slo_failed(summaries: &[&RunSummary]) -> bool {
     !failed.is_empty()
 }
 
+/// The output of a command: to `-o FILE` (written whole, then renamed into place), else to
+/// stdout.
+fn emit(text: &str, out: &Output) -> Result<(), Stop> {
+    match &out.output {
+        Some(f) => write_file(f, text.as_bytes()),
+        None => print(text),
+    }
+}
+
+/// Writes a file atomically (a temporary file beside it, renamed into place).
+fn write_file(f: &Path, bytes: &[u8]) -> Result<(), Stop> {
+    crate::output::write_file_atomic(f, bytes).map_err(|e| {
+        eprintln!("error: cannot write {}: {e}", f.display());
+        Stop(3)
+    })
+}
+
+/// Fails early (exit 2, before simulating) when `-o FILE`'s folder does not exist or FILE is
+/// a folder.
+fn check_writable(f: &Path) -> Result<(), Stop> {
+    let dir = f.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    if f.is_dir() {
+        eprintln!("error: {} is a folder; give a file name", f.display());
+        return Err(Stop(2));
+    }
+    if !dir.is_dir() {
+        eprintln!("error: cannot write {}: the folder {} does not exist", f.display(), dir.display());
+        return Err(Stop(2));
+    }
+    Ok(())
+}
+
 /// Writes to stdout; a closed pipe (`| head`) is not an error.
 fn print(text: &str) -> Result<(), Stop> {
     match std::io::stdout().lock().write_all(text.as_bytes()) {
@@ -1038,7 +1204,7 @@ fn load(file: &Path) -> Result<Loaded, Stop> {
     match scenario::load_file(file) {
         Ok(l) => {
             for w in &l.warnings {
-                eprintln!("{w}\n");
+                say!("{w}\n");
             }
             Ok(l)
         }
@@ -1065,7 +1231,9 @@ impl ProgressBar {
     fn advance(&self, n: u64) {
         use std::io::IsTerminal;
         let done = self.done.fetch_add(n, std::sync::atomic::Ordering::Relaxed) + n;
-        if self.bar.get().is_none() && (self.start.elapsed().as_secs_f64() < 1.0 || !std::io::stderr().is_terminal()) {
+        if self.bar.get().is_none()
+            && (quiet() || self.start.elapsed().as_secs_f64() < 1.0 || !std::io::stderr().is_terminal())
+        {
             return;
         }
         let bar = self.bar.get_or_init(|| {

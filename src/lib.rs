@@ -11,6 +11,7 @@ pub mod engine;
 pub mod error;
 pub mod fit;
 pub mod format;
+pub mod import;
 pub mod model;
 pub mod montecarlo;
 pub mod output;

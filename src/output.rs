@@ -1,6 +1,7 @@
 //! Writing reports safely: every file goes to a temporary folder beside its destination and
 //! is renamed into place only when all are written, so an error or Ctrl-C never leaves a
-//! half-written report. Ctrl-C removes the temporary folder.
+//! half-written report. Ctrl-C removes the temporary folder. A single file (`-o FILE`,
+//! `--runs-csv FILE`) is written to a temporary file beside it and renamed likewise.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -14,13 +15,33 @@ pub fn install_interrupt_cleanup() {
         let _ = ctrlc::set_handler(|| {
             if let Ok(p) = PENDING.lock() {
                 for d in p.iter() {
-                    let _ = std::fs::remove_dir_all(d);
+                    if std::fs::remove_dir_all(d).is_err() {
+                        let _ = std::fs::remove_file(d);
+                    }
                 }
             }
             eprintln!("\ninterrupted: no report written");
             std::process::exit(130);
         });
     });
+}
+
+/// Writes one file all at once: to a temporary file beside it, renamed into place, so the
+/// file is never half-written (an error or Ctrl-C leaves the old one, or none).
+pub fn write_file_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let name = path.file_name().ok_or_else(|| std::io::Error::other("not a file name"))?;
+    let tmp = path.with_file_name(format!(".{}.wfsim-tmp-{}", name.to_string_lossy(), std::process::id()));
+    if let Ok(mut p) = PENDING.lock() {
+        p.push(tmp.clone());
+    }
+    let r = std::fs::write(&tmp, bytes).and_then(|_| std::fs::rename(&tmp, path));
+    if r.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    if let Ok(mut p) = PENDING.lock() {
+        p.retain(|d| d != &tmp);
+    }
+    r
 }
 
 /// A set of files to be written into one folder at once.

@@ -17,9 +17,9 @@
 use crate::platform::PRESETS;
 use serde_json::{Map, Value, json};
 
-/// `500ms`, `2s`, `10m`, `1h`, `1d`, `1m30s`, or a bare number of seconds as text.
-pub const DURATION_PATTERN: &str =
-    r"^\s*(([0-9]+(\.[0-9]*)?|\.[0-9]+)\s*|(([0-9]+(\.[0-9]*)?|\.[0-9]+)\s*(ms|sec|min|s|m|h|d)\s*)+)$";
+/// `500ms`, `2s`, `10m`, `1h`, `1d`, `1m30s`, `2 minutes`, or a bare number of seconds as
+/// text; every spelling of `units::UNITS` (tests/schema.rs checks each).
+pub const DURATION_PATTERN: &str = r"^\s*(([0-9]+(\.[0-9]*)?|\.[0-9]+)\s*|(([0-9]+(\.[0-9]*)?|\.[0-9]+)\s*(milliseconds|millisecond|msecs|msec|ms|seconds|second|secs|sec|s|minutes|minute|mins|min|m|hours|hour|hrs|hr|h|days|day|d)\s*)+)$";
 
 /// An SLO expression: a metric, a comparison, a threshold.
 pub const SLO_PATTERN: &str = r"^\s*[A-Za-z][A-Za-z0-9_.]*(\([^()]*\))?\s*(<=|>=|<|>)\s*[^<>\s][^<>]*$";
@@ -507,7 +507,7 @@ pub fn json_schema() -> Value {
         "seconds": d(json!({ "type": "number", "minimum": 0, "maximum": crate::scenario::MAX_SECONDS }), "Seconds."),
         "durationText": d(
             json!({ "type": "string", "pattern": DURATION_PATTERN }),
-            "A duration with units: 500ms, 2s, 10m, 1h, 1d, 1m30s.",
+            "A duration with units: 500ms, 2s, 10m, 1h, 1d, 1m30s, 2 minutes (ms, s/sec/secs/second/seconds, m/min/mins/minute/minutes, h/hr/hrs/hour/hours, d/day/days).",
         ),
         "duration": d(json!({ "oneOf": [r("seconds"), r("durationText")] }), "A duration: 500ms, 2s, 10m, 1h, 1d, 1m30s; a bare number is seconds."),
         "millis": d(

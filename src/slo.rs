@@ -1,7 +1,7 @@
 //! Service-level objectives a design review asserts, e.g. `p95(duration) < 5m`.
 
 use crate::platform;
-use crate::units::parse_duration;
+use crate::units::parse_duration_unit;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Metric {
@@ -42,6 +42,19 @@ pub struct Slo {
     pub metric: Metric,
     pub cmp: Cmp,
     pub threshold: f64,
+    /// The unit the threshold was written in, to show the measured value in.
+    pub unit: Unit,
+}
+
+/// The unit of an SLO's threshold: values are shown in it (`p95(duration) < 10m (value 9.3m)`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Unit {
+    /// A duration; seconds per unit of its largest unit (60 for `10m`, 1 for `300`).
+    Duration(f64),
+    /// US dollars (`costUsd`).
+    Usd,
+    /// A fraction or a plain number (`successRate`, `rate(..)`).
+    Plain,
 }
 
 impl Slo {
@@ -52,6 +65,35 @@ impl Slo {
             Cmp::Gt => value > self.threshold,
             Cmp::Ge => value >= self.threshold,
         }
+    }
+
+    /// A value of this SLO's quantity in the unit of its threshold, with as many decimals as
+    /// it takes to tell it from the threshold (`9.3m`, `$0.0027`, `0.9987`).
+    pub fn show(&self, value: f64) -> String {
+        let (scale, suffix, dollar, min) = match self.unit {
+            Unit::Duration(u) => (u, unit_suffix(u), false, if u < 1.0 { 0 } else { 1 }),
+            Unit::Usd => (1.0, "", true, 4),
+            Unit::Plain => (1.0, "", false, 4),
+        };
+        let (v, t) = (value / scale, self.threshold / scale);
+        let mut d = min;
+        while d < 9 && value != self.threshold && format!("{v:.d$}") == format!("{t:.d$}") {
+            d += 1;
+        }
+        if dollar && v < 0.01 && d < 6 {
+            d = 6;
+        }
+        format!("{}{v:.d$}{suffix}", if dollar { "$" } else { "" })
+    }
+}
+
+fn unit_suffix(seconds: f64) -> &'static str {
+    match seconds {
+        s if s < 1.0 => "ms",
+        s if s < 60.0 => "s",
+        s if s < 3600.0 => "m",
+        s if s < 86400.0 => "h",
+        _ => "d",
     }
 }
 
@@ -75,15 +117,19 @@ pub fn parse(expr: &str) -> Result<Slo, String> {
     let lhs = e[..pos].trim();
     let rhs = e[pos + op_len..].trim();
     let metric = parse_metric(lhs)?;
-    let threshold = match &metric {
-        Metric::Stat { of: Of::Duration, .. } => parse_duration(rhs).map_err(|m| format!("threshold `{rhs}`: {m}"))?,
+    let (threshold, unit) = match &metric {
+        Metric::Stat { of: Of::Duration, .. } => parse_duration_unit(rhs)
+            .map(|(v, u)| (v, Unit::Duration(u)))
+            .map_err(|m| format!("threshold `{rhs}`: {m}"))?,
         _ => rhs
+            .trim_start_matches('$')
             .parse::<f64>()
             .ok()
             .filter(|v| v.is_finite())
+            .map(|v| (v, if matches!(metric, Metric::Stat { of: Of::CostUsd, .. }) { Unit::Usd } else { Unit::Plain }))
             .ok_or_else(|| format!("threshold `{rhs}` is not a number"))?,
     };
-    Ok(Slo { expr: e.to_owned(), metric, cmp, threshold })
+    Ok(Slo { expr: e.to_owned(), metric, cmp, threshold, unit })
 }
 
 fn parse_metric(s: &str) -> Result<Metric, String> {
@@ -138,5 +184,23 @@ mod tests {
         assert!(parse("p95(duration)").is_err());
         assert!(parse("p95(latency) < 1s").is_err());
         assert!(parse("rate(LOST) < 1").is_err());
+        assert_eq!(parse("mean(costUsd) < $0.01").unwrap().threshold, 0.01);
+    }
+
+    #[test]
+    fn values_are_shown_in_the_thresholds_unit() {
+        let s = |e: &str, v: f64| parse(e).unwrap().show(v);
+        assert_eq!(s("p95(duration) < 10m", 558.0), "9.3m");
+        assert_eq!(s("p95(duration) < 10m", 33478.924813), "558.0m");
+        assert_eq!(s("p95(duration) < 1m30s", 96.0), "1.6m");
+        assert_eq!(s("p95(duration) < 300", 33.24), "33.2s");
+        assert_eq!(s("p99(duration) < 1h", 4000.0), "1.1h");
+        assert_eq!(s("p50(duration) < 500ms", 0.4321), "432ms");
+        assert_eq!(s("mean(costUsd) < 0.01", 0.0026724), "$0.002672");
+        assert_eq!(s("mean(costUsd) < 0.5", 0.125), "$0.1250");
+        assert_eq!(s("successRate > 0.99", 0.9987), "0.9987");
+        // Never rounded onto the threshold it is compared with.
+        assert_eq!(s("p95(duration) < 5m", 299.9), "4.998m");
+        assert_eq!(s("successRate > 0.99", 0.98996), "0.98996");
     }
 }

@@ -15,6 +15,7 @@ use crate::montecarlo::Config;
 use crate::paired;
 use crate::platform::{MachineId, PRESETS, machine_by_name, machine_names};
 use crate::report::Statuses;
+use crate::report::grid::{Align, Grid};
 use crate::scenario;
 use crate::sim;
 use crate::slo::Slo;
@@ -726,75 +727,20 @@ pub fn variant_label(sw: &Sweep, r: &Row) -> String {
     if parts.is_empty() { "base".into() } else { parts.join(" ") }
 }
 
-/// Columns laid out with the first `left` left-aligned (and the last one when `last_left`),
-/// the rest right-aligned.
-fn layout(rows: &[Vec<String>], left: usize, last_left: bool) -> String {
-    let cols = rows.iter().map(|r| r.len()).max().unwrap_or(0);
-    let width: Vec<usize> =
-        (0..cols).map(|c| rows.iter().filter_map(|r| r.get(c)).map(|s| s.chars().count()).max().unwrap_or(0)).collect();
-    let mut o = String::new();
-    for r in rows {
-        let mut line = String::new();
-        for (c, cell) in r.iter().enumerate() {
-            if c > 0 {
-                line.push_str("   ");
-            }
-            let pad = width[c].saturating_sub(cell.chars().count());
-            if c < left || (last_left && c + 1 == cols) {
-                line.push_str(cell);
-                line.push_str(&" ".repeat(pad));
-            } else {
-                line.push_str(&" ".repeat(pad));
-                line.push_str(cell);
-            }
-        }
-        o.push_str(line.trim_end());
-        o.push('\n');
-    }
-    o
-}
-
-/// The human table of a sweep.
-pub fn table(sw: &Sweep) -> String {
+/// The variants of a sweep as a table (text, Markdown and HTML draw it).
+pub fn grid(sw: &Sweep) -> Grid {
     use crate::report::table::{secs, usd};
-    use std::fmt::Write;
-    let mut o = String::new();
-    let what = match &sw.task {
-        Some(t) => format!("{}, task {t}", sw.scenario),
-        None => sw.scenario.clone(),
-    };
-    let each = match sw.load {
-        Some(r) => format!("{r} replications of the load each"),
-        None => format!("{} runs each", sw.runs),
-    };
-    let _ = writeln!(o, "sweep of {what}; {}", sw.environment);
-    let _ =
-        writeln!(o, "{} variants, {each}, seed {} (the same random numbers in every variant)", sw.rows.len(), sw.seed);
-    if sw.isolated {
-        let _ = writeln!(
-            o,
-            "--isolated: the scenario's load: block is ignored; each workflow run has the platform to itself"
-        );
-    }
-    if let (Some(t), Some(m)) = (&sw.task, sw.scenario_machine) {
-        let _ = writeln!(o, "the scenario has {t} on {m}; OOM and TIMED_OUT are shares of {t}'s runs");
-    }
     let set_paths: Vec<&str> =
         sw.rows.first().map(|r| r.set.0.iter().map(|(k, _)| k.as_str()).collect()).unwrap_or_default();
-    for p in &set_paths {
-        let _ = writeln!(o, "{}: {p}", short_path(p));
-    }
-    let _ = writeln!(o);
-    let mut header: Vec<String> = Vec::new();
+    let mut columns: Vec<(&str, Align)> = Vec::new();
     if sw.task.is_some() {
-        header.push("machine".into());
+        columns.push(("machine", Align::Left));
     }
-    header.extend(set_paths.iter().map(|p| short_path(p).to_owned()));
-    let left = header.len();
-    header.extend(
-        ["p50", "p95", "cost/run", "per 1,000 runs", "success", "OOM", "TIMED_OUT", "verdict"].map(String::from),
-    );
-    let mut rows = vec![header];
+    columns.extend(set_paths.iter().map(|p| (short_path(p), Align::Left)));
+    columns
+        .extend(["p50", "p95", "cost/run", "per 1,000 runs", "success", "OOM", "TIMED_OUT"].map(|h| (h, Align::Right)));
+    columns.push(("verdict", Align::Left));
+    let mut g = Grid::new(&columns);
     for (i, r) in sw.rows.iter().enumerate() {
         let mut cells: Vec<String> = Vec::new();
         if sw.task.is_some() {
@@ -832,9 +778,43 @@ pub fn table(sw: &Sweep) -> String {
             rate_cell("TIMED_OUT", r.timed_out_rate),
             verdict,
         ]);
-        rows.push(cells);
+        g.push(cells);
     }
-    o.push_str(&layout(&rows, left, true));
+    g
+}
+
+/// The human table of a sweep.
+pub fn table(sw: &Sweep) -> String {
+    use crate::report::table::{secs, usd};
+    use std::fmt::Write;
+    let mut o = String::new();
+    let what = match &sw.task {
+        Some(t) => format!("{}, task {t}", sw.scenario),
+        None => sw.scenario.clone(),
+    };
+    let each = match sw.load {
+        Some(r) => format!("{r} replications of the load each"),
+        None => format!("{} runs each", sw.runs),
+    };
+    let _ = writeln!(o, "sweep of {what}; {}", sw.environment);
+    let _ =
+        writeln!(o, "{} variants, {each}, seed {} (the same random numbers in every variant)", sw.rows.len(), sw.seed);
+    if sw.isolated {
+        let _ = writeln!(
+            o,
+            "--isolated: the scenario's load: block is ignored; each workflow run has the platform to itself"
+        );
+    }
+    if let (Some(t), Some(m)) = (&sw.task, sw.scenario_machine) {
+        let _ = writeln!(o, "the scenario has {t} on {m}; OOM and TIMED_OUT are shares of {t}'s runs");
+    }
+    let set_paths: Vec<&str> =
+        sw.rows.first().map(|r| r.set.0.iter().map(|(k, _)| k.as_str()).collect()).unwrap_or_default();
+    for p in &set_paths {
+        let _ = writeln!(o, "{}: {p}", short_path(p));
+    }
+    let _ = writeln!(o);
+    o.push_str(&grid(sw).text(3));
     let _ = writeln!(o);
     if sw.identical {
         let _ = writeln!(
@@ -928,12 +908,18 @@ fn with_ci(v: String, half: f64, fmt: fn(f64) -> String) -> String {
     if half.is_nan() { v } else { format!("{v} ± {}", fmt(half)) }
 }
 
-/// The summary table of `--task all`: each task's picks.
-pub fn all_table(sweeps: &[Sweep]) -> String {
-    let mut rows = vec![["task", "scenario has", "cost", "speed", "balanced"].map(String::from).to_vec()];
+/// Each task's picks of `--task all`.
+pub fn all_grid(sweeps: &[Sweep]) -> Grid {
+    let mut g = Grid::new(&[
+        ("task", Align::Left),
+        ("scenario has", Align::Left),
+        ("cost", Align::Left),
+        ("speed", Align::Left),
+        ("balanced", Align::Left),
+    ]);
     for sw in sweeps {
         let name = |p: &Option<Pick>| p.as_ref().map_or("none".to_owned(), |p| variant_name(&sw.rows[p.row]));
-        rows.push(vec![
+        g.push(vec![
             sw.task.clone().unwrap_or_default(),
             sw.scenario_machine.unwrap_or("-").to_owned(),
             name(&sw.recommended.cost),
@@ -941,7 +927,12 @@ pub fn all_table(sweeps: &[Sweep]) -> String {
             name(&sw.recommended.balanced),
         ]);
     }
-    format!("recommended per task (each swept with the others as written)\n\n{}", layout(&rows, 5, true))
+    g
+}
+
+/// The summary table of `--task all`: each task's picks.
+pub fn all_table(sweeps: &[Sweep]) -> String {
+    format!("recommended per task (each swept with the others as written)\n\n{}", all_grid(sweeps).text(3))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1395,10 +1386,8 @@ pub fn sensitivity_assemble(
     }
 }
 
-/// The human table of a sensitivity analysis.
-pub fn sensitivity_table(s: &Sensitivity) -> String {
-    use crate::report::table::{secs, usd};
-    let d = (s.delta * 100.0).round();
+/// The parameters of a sensitivity analysis as a table, largest effect first.
+pub fn sensitivity_grid(s: &Sensitivity) -> Grid {
     let signed = |x: f64| {
         if x == 0.0 {
             "0.0%".to_owned()
@@ -1414,18 +1403,19 @@ pub fn sensitivity_table(s: &Sensitivity) -> String {
         format!("{}{ci}", signed(e.value))
     };
     let m = s.metric.name();
-    let mut rows = vec![vec![
-        "rank".to_owned(),
-        "parameter".to_owned(),
-        "kind".to_owned(),
-        "as written".to_owned(),
-        "down / up".to_owned(),
-        format!("{m} down"),
-        format!("{m} up"),
-        String::new(),
-    ]];
+    let heads = [format!("{m} down"), format!("{m} up")];
+    let mut g = Grid::new(&[
+        ("rank", Align::Left),
+        ("parameter", Align::Left),
+        ("kind", Align::Left),
+        ("as written", Align::Left),
+        ("down / up", Align::Left),
+        (&heads[0], Align::Right),
+        (&heads[1], Align::Right),
+        ("", Align::Left),
+    ]);
     for (i, p) in s.parameters.iter().enumerate() {
-        rows.push(vec![
+        g.push(vec![
             (i + 1).to_string(),
             p.label.clone(),
             p.kind.name().to_owned(),
@@ -1446,8 +1436,19 @@ pub fn sensitivity_table(s: &Sensitivity) -> String {
             },
         ]);
     }
-    let t =
-        if s.parameters.is_empty() { "the scenario has nothing to vary\n".to_owned() } else { layout(&rows, 5, true) };
+    g
+}
+
+/// The human table of a sensitivity analysis.
+pub fn sensitivity_table(s: &Sensitivity) -> String {
+    use crate::report::table::{secs, usd};
+    let d = (s.delta * 100.0).round();
+    let m = s.metric.name();
+    let t = if s.parameters.is_empty() {
+        "the scenario has nothing to vary\n".to_owned()
+    } else {
+        sensitivity_grid(s).text(3)
+    };
     let base = match s.metric {
         paired::Metric::Cost => usd(s.base.value),
         _ => secs(s.base.value),

@@ -470,5 +470,5 @@ fn past_the_exact_runs_statistics_come_from_histograms_within_their_bound() {
     t.sort_by(f64::total_cmp);
     let i = (0.5 * (t.len() - 1) as f64).round() as usize;
     let gap = t[i + 1] - t[i - 1];
-    assert!((a.progress["50"] - b.progress["50"]).abs() <= alpha * a.progress["50"] + gap);
+    assert!((a.progress[&50] - b.progress[&50]).abs() <= alpha * a.progress[&50] + gap);
 }

@@ -418,9 +418,9 @@ tasks:
             6,
             59,
             "tasks.a.steps[0].work.duration.lognormal.p95",
-            &["p95 (3) must be above the median (5)", "right-skewed"],
+            &["p95 (3s) must be above the median (5s)", "right-skewed"],
         )
-        .error(7, 59, "tasks.a.steps[1].work.duration.lognormal.p95", &["p95 (5) must be above the median (5)"])
+        .error(7, 59, "tasks.a.steps[1].work.duration.lognormal.p95", &["p95 (5s) must be above the median (5s)"])
         .errors(2);
 }
 

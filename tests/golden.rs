@@ -1,6 +1,7 @@
 //! Golden outputs: the JSON of every shipped scenario (runs alone and under load), of the
-//! reference loads, and of `compare`, `sweep` and `sensitivity` on shipped designs, compared
-//! byte for byte with the files in `tests/golden/`. A change to any number shows up here and
+//! reference loads, and of `compare`, `sweep` and `sensitivity` on shipped designs, and the
+//! Markdown (pull-request comment) and CSV of a run and a comparison, compared byte for byte
+//! with the files in `tests/golden/`. A change to any number shows up here and
 //! in the diff of those files.
 //!
 //! Regenerate them with `WFSIM_BLESS=1 cargo test --release --test golden` and say in the
@@ -13,7 +14,8 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// (golden file name, wfsim arguments). Paths are relative to the crate root.
+/// (golden file name, wfsim arguments): `.json` is added to a name without an extension.
+/// Paths are relative to the crate root.
 const CASES: &[(&str, &[&str])] = &[
     (
         "run-fan-out-batch",
@@ -78,10 +80,52 @@ const CASES: &[(&str, &[&str])] = &[
         ],
     ),
     (
+        "run-pdf-processing-isolated.md",
+        &[
+            "run",
+            "scenarios/pdf-processing.yaml",
+            "--runs",
+            "3000",
+            "--seed",
+            "7",
+            "--format",
+            "markdown",
+            "--isolated",
+        ],
+    ),
+    (
+        "run-pdf-processing-load.md",
+        &["run", "scenarios/pdf-processing.yaml", "--replications", "2", "--seed", "7", "--format", "markdown"],
+    ),
+    (
+        "run-transcription-parallel.csv",
+        &["run", "scenarios/transcription-parallel.yaml", "--runs", "3000", "--seed", "7", "--format", "csv"],
+    ),
+    (
+        "compare-transcription.md",
+        &[
+            "compare",
+            "scenarios/transcription-sequential.yaml",
+            "scenarios/transcription-parallel.yaml",
+            "--runs",
+            "2000",
+            "--seed",
+            "7",
+            "--slo",
+            "p95(duration) < 10m",
+            "--format",
+            "markdown",
+        ],
+    ),
+    (
         "sensitivity-transcription-parallel",
         &["sensitivity", "scenarios/transcription-parallel.yaml", "--runs", "1000", "--seed", "7", "--format", "json"],
     ),
 ];
+
+fn file_name(case: &str) -> String {
+    if case.contains('.') { case.to_owned() } else { format!("{case}.json") }
+}
 
 fn output(args: &[&str]) -> Vec<u8> {
     let out = Command::cargo_bin("wfsim").expect("binary built").current_dir(root()).args(args).output().expect("runs");
@@ -103,7 +147,7 @@ fn outputs_match_the_golden_files() {
     let mut changed = Vec::new();
     for (name, args) in CASES {
         let got = output(args);
-        let path = dir.join(format!("{name}.json"));
+        let path = dir.join(file_name(name));
         if bless {
             std::fs::create_dir_all(&dir).expect("golden dir");
             std::fs::write(&path, &got).expect("write golden");
@@ -132,7 +176,6 @@ fn every_golden_file_has_a_case() {
     let dir = root().join("tests/golden");
     for e in std::fs::read_dir(&dir).expect("tests/golden") {
         let name = e.expect("entry").file_name().to_string_lossy().into_owned();
-        let stem = name.strip_suffix(".json").unwrap_or(&name);
-        assert!(CASES.iter().any(|(n, _)| *n == stem), "tests/golden/{name} has no case in tests/golden.rs");
+        assert!(CASES.iter().any(|(n, _)| file_name(n) == name), "tests/golden/{name} has no case in tests/golden.rs");
     }
 }

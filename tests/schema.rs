@@ -290,9 +290,18 @@ fn duration_text_matches_what_wfsim_parses() {
         assert!(re.is_match(s), "{s} should match");
         assert!(wfsim::units::parse_duration(s).is_ok(), "{s}");
     }
-    for s in ["", "s", "5 parsecs", "-1s", "1m30", "2x", "1.2.3s", "inf", "1e400", "1e400s", "5s5"] {
+    for s in ["", "s", "5 parsecs", "-1s", "1m30", "2x", "1.2.3s", "inf", "1e400", "1e400s", "5s5", "2 fortnights"] {
         assert!(!re.is_match(s), "{s} should not match");
         assert!(wfsim::units::parse_duration(s).is_err(), "{s}");
+    }
+    // Every spelling wfsim accepts, with and without a space, and combined.
+    for (names, _) in wfsim::units::UNITS {
+        for n in *names {
+            for s in [format!("2{n}"), format!("2 {n}"), format!("1h 2 {n}")] {
+                assert!(re.is_match(&s), "{s} should match");
+                assert!(wfsim::units::parse_duration(&s).is_ok(), "{s}");
+            }
+        }
     }
 }
 

@@ -439,6 +439,7 @@ impl Direct<'_> {
             if matches!(how, End::OutOfMemory) {
                 acc.oom += 1;
             }
+            acc.attempt_on(machine, usage, usd, matches!(how, End::OutOfMemory));
             self.out.usage_s += usage;
             self.out.compute_usd += usd;
             if root {

@@ -549,6 +549,7 @@ impl<O: Observer> Engine<'_, O> {
             None if warm => start_latency_of(&self.m.start_latency, key, attempt, nth),
             None => self.cold_latency(key, attempt, nth),
         };
+        self.obs.granted(run, now, wait, warm, lat, why == QState::Resume);
         match why {
             // Through an event even at zero latency: an attempt started in line here would
             // take its work-end's sequence number before the events already due at this
@@ -618,6 +619,7 @@ impl<O: Observer> Engine<'_, O> {
         let acc = self.acc(run);
         acc.usage_s += usage;
         acc.compute_usd += usd;
+        acc.attempt_on(machine, usage, usd, false);
         acc.statuses[Status::Completed as usize] += 1;
         acc.finished_on[machine as usize] += 1;
         if t_start.is_finite() {

@@ -90,10 +90,39 @@ pub struct TaskAcc {
     /// Task runs by the preset of their last attempt (an out-of-memory retry moves a run to
     /// `retry.outOfMemory.machine`).
     pub finished_on: [u64; 7],
+    /// Per machine preset (index into [`PRESETS`]): the attempts that ran on it, and what
+    /// they used and cost (a task upgraded by an out-of-memory retry runs on two).
+    pub by_machine: [MachineAcc; PRESETS.len()],
+}
+
+/// The attempts of a task on one machine preset.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct MachineAcc {
+    pub attempts: u64,
+    pub oom: u64,
+    pub usage_s: f64,
+    pub compute_usd: f64,
 }
 
 impl TaskAcc {
+    /// An attempt on `machine` ended, using `usage_s` billed seconds for `usd`.
+    #[inline]
+    pub fn attempt_on(&mut self, machine: u8, usage_s: f64, usd: f64, oom: bool) {
+        if let Some(m) = self.by_machine.get_mut(machine as usize) {
+            m.attempts += 1;
+            m.oom += u64::from(oom);
+            m.usage_s += usage_s;
+            m.compute_usd += usd;
+        }
+    }
+
     pub fn merge(&mut self, o: &TaskAcc) {
+        for (a, b) in self.by_machine.iter_mut().zip(&o.by_machine) {
+            a.attempts += b.attempts;
+            a.oom += b.oom;
+            a.usage_s += b.usage_s;
+            a.compute_usd += b.compute_usd;
+        }
         self.runs += o.runs;
         self.attempts += o.attempts;
         for i in 0..5 {
@@ -173,6 +202,10 @@ pub trait Observer {
     /// The work step fiber `fiber` of task run `run` is in now ends at `end`: CPU-bound work
     /// slowed down or sped up as other CPU-bound work of its attempt started or ended.
     fn work_retimed(&mut self, _run: u32, _fiber: u32, _end: f64) {}
+    /// Task run `run` got a concurrency slot at `at` after `waited` seconds in its queue; its
+    /// attempt starts (or, `resume`, goes on) `latency` seconds later, on a machine that was
+    /// warm or not.
+    fn granted(&mut self, _run: u32, _at: f64, _waited: f64, _warm: bool, _latency: f64, _resume: bool) {}
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -1141,6 +1174,7 @@ impl<O: Observer> Engine<'_, O> {
         if how == AttemptEnd::OutOfMemory {
             acc.oom += 1;
         }
+        acc.attempt_on(machine, usage, usd, how == AttemptEnd::OutOfMemory);
         let wf = self.s.runs[run as usize].wf;
         let root = self.s.wfs[wf as usize].root == run;
         let out = self.s.out_mut(wf);

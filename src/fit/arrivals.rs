@@ -85,6 +85,41 @@ mod tests {
     }
 
     #[test]
+    fn a_rate_that_changes_gets_a_schedule() {
+        // Poisson arrivals: 5 a minute for an hour, then 30 a minute for an hour (fixed seed).
+        let mut rng = crate::rng::stream(3);
+        let mut t = Vec::new();
+        let mut now = 0.0;
+        while now < 7200.0 {
+            let rate = if now < 3600.0 { 5.0 } else { 30.0 };
+            now += crate::dist::exp1(&mut rng) * 60.0 / rate;
+            t.push(now);
+        }
+        let a = fit(&t).unwrap();
+        assert!(a.poisson, "cv {}", a.cv);
+        assert!(!a.schedule.is_empty(), "chi2 {:?}", a.chi2);
+        // Each window's rate within 4 standard errors (count / width: sqrt(count) / width).
+        for &(until, r) in &a.schedule {
+            let width = a.span_s / a.schedule.len() as f64;
+            let mid = until - width / 2.0 + t[0];
+            let truth = if mid < 3600.0 { 5.0 } else { 30.0 };
+            let se = (r * width / 60.0).sqrt() / (width / 60.0);
+            // A window straddling the change holds a mix of both rates.
+            if (mid - 3600.0).abs() > width / 2.0 {
+                assert!((r - truth).abs() < 4.0 * se.max(1e-9), "{r} against {truth} at {mid}");
+            }
+        }
+        // A constant rate over the same span is left without a schedule.
+        let mut rng = crate::rng::stream(4);
+        let (mut u, mut now) = (Vec::new(), 0.0);
+        while now < 7200.0 {
+            now += crate::dist::exp1(&mut rng) * 60.0 / 17.5;
+            u.push(now);
+        }
+        assert!(fit(&u).unwrap().schedule.is_empty());
+    }
+
+    #[test]
     fn evenly_spaced_runs_are_constant_at_their_rate() {
         let t: Vec<f64> = (0..121).map(|i| 1000.0 + i as f64 * 2.0).collect();
         let a = fit(&t).unwrap();

@@ -10,9 +10,17 @@ pub struct FitArgs {
     /// POST /api/v1/query returns them (several files: pages of one export).
     #[arg(required = true, value_name = "RUNS.csv|RUNS.json")]
     pub files: Vec<PathBuf>,
+    /// A folder of run traces (GET /api/v1/runs/{id}/trace, one JSON file per run): the
+    /// `logger.trace` spans of each attempt become steps inside its task.
+    #[arg(long, value_name = "DIR")]
+    pub traces: Option<PathBuf>,
     /// Write the fitted scenario here (default: standard output).
     #[arg(short = 'o', long = "output", value_name = "SCENARIO.yaml")]
     pub output: Option<PathBuf>,
+    /// Also write the fit report (index.html, report.md, fit.json, scenario.yaml and the CDF
+    /// chart as SVG and PNG) here.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
     /// The task the app triggers (default: the task with most root runs).
     #[arg(long)]
     pub entry: Option<String>,
@@ -26,6 +34,34 @@ pub struct FitArgs {
     /// Keep test runs (`is_test`), which are left out by default.
     #[arg(long)]
     pub include_tests: bool,
+    /// Backtest instead of fitting: simulate this scenario and set its predictions beside the
+    /// observed root runs (exit code 1 when a line fails).
+    #[arg(long, value_name = "SCENARIO.yaml")]
+    pub check: Option<PathBuf>,
+    /// Backtest: a line passes when predicted and observed differ by at most this share of the
+    /// observed value (or by at most 4 standard errors).
+    #[arg(long, default_value_t = 0.1)]
+    pub tolerance: f64,
+    /// Backtest: simulate the scenario's `load:` block (runs sharing queues and slots, as the
+    /// observed runs did) instead of runs alone.
+    #[arg(long)]
+    pub load: bool,
+    /// Backtest under --load: independent replications of the load (standard errors from
+    /// their spread).
+    #[arg(long, default_value_t = 5)]
+    pub replications: u64,
+    /// Backtest: simulated workflow runs.
+    #[arg(long, default_value_t = 10_000)]
+    pub runs: u64,
+    /// Backtest: seed of the random streams.
+    #[arg(long, default_value_t = crate::cli::DEFAULT_SEED)]
+    pub seed: u64,
+    /// Worker threads (default: all cores). The output does not depend on it.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Backtest: output format.
+    #[arg(long, value_enum, default_value_t = crate::report::Format::Table)]
+    pub format: crate::report::Format,
 }
 
 /// Runs `wfsim fit`; `Err(code)` after printing why.
@@ -37,7 +73,20 @@ pub fn run(a: &FitArgs) -> Result<bool, u8> {
         eprintln!("{} error(s) in the export", ds.len());
         2u8
     })?;
-    let opts = Options { entry: a.entry.clone(), name: a.name.clone(), include_tests: a.include_tests };
+    if let Some(sc) = &a.check {
+        return check(a, sc, &ex);
+    }
+    let traces = match &a.traces {
+        Some(dir) => Some(super::traces::read_dir(dir).map_err(|ds| {
+            for d in &ds {
+                eprintln!("{d}\n");
+            }
+            eprintln!("{} error(s) in the traces", ds.len());
+            2u8
+        })?),
+        None => None,
+    };
+    let opts = Options { entry: a.entry.clone(), name: a.name.clone(), include_tests: a.include_tests, traces };
     let fit = super::fit(&ex, &opts).map_err(|e| {
         eprintln!("error: {}", e.0);
         2u8
@@ -61,9 +110,66 @@ pub fn run(a: &FitArgs) -> Result<bool, u8> {
             let _ = std::io::stdout().lock().write_all(yaml.as_bytes());
         }
     }
+    if let Some(dir) = &a.out {
+        crate::output::install_interrupt_cleanup();
+        let files = super::report::files(&fit, &yaml).map_err(|m| {
+            eprintln!("internal error: {m}");
+            3u8
+        })?;
+        let write = || -> std::io::Result<()> {
+            let mut out = crate::output::OutDir::new(dir)?;
+            for (name, bytes) in &files {
+                out.write(name, bytes)?;
+            }
+            out.commit().map(|_| ())
+        };
+        write().map_err(|e| {
+            eprintln!("error: cannot write the report in {}: {e}", dir.display());
+            3u8
+        })?;
+    }
     eprint!("{}", super::summary(&fit));
     if let Some(p) = &a.output {
         eprintln!("wrote {}", p.display());
     }
+    if let Some(dir) = &a.out {
+        eprintln!("wrote {}", dir.join("index.html").display());
+    }
     Ok(false)
+}
+
+fn check(a: &FitArgs, scenario: &std::path::Path, ex: &export::Export) -> Result<bool, u8> {
+    if matches!(a.format, crate::report::Format::Markdown | crate::report::Format::Csv) {
+        eprintln!("error: fit --check prints --format table or json");
+        return Err(2);
+    }
+    if a.runs == 0 || a.tolerance.is_nan() || a.tolerance < 0.0 {
+        eprintln!("error: --runs must be at least 1 and --tolerance at least 0");
+        return Err(2);
+    }
+    let loaded = crate::scenario::load_file(scenario).map_err(|e| {
+        eprintln!("{e}");
+        2u8
+    })?;
+    let cfg = crate::montecarlo::Config { runs: a.runs, seed: a.seed, threads: a.threads.filter(|&n| n > 0) };
+    let load = a.load.then_some(a.replications);
+    let b = super::check::backtest(&loaded.model, ex, cfg, a.tolerance, load).map_err(|m| {
+        eprintln!("error: {m}");
+        2u8
+    })?;
+    let text = match a.format {
+        crate::report::Format::Table => super::check::table(&b),
+        crate::report::Format::Markdown | crate::report::Format::Csv => unreachable!("rejected above"),
+        crate::report::Format::Json => {
+            let mut t = serde_json::to_string_pretty(&b).map_err(|e| {
+                eprintln!("internal error: {e}");
+                3u8
+            })?;
+            t.push('\n');
+            t
+        }
+    };
+    use std::io::Write;
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    Ok(!b.passed())
 }

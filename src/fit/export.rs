@@ -59,6 +59,7 @@ pub struct Run {
     pub warm: Option<bool>,
     pub max_duration_s: Option<f64>,
     pub error: Option<String>,
+    pub idempotency_key: Option<String>,
     pub is_test: bool,
     /// Where the run's row is: file and line.
     pub file: String,
@@ -79,7 +80,7 @@ impl Run {
 pub const REQUIRED: [&str; 4] = ["run_id", "task_identifier", "status", "usage_duration"];
 
 /// The columns the fit reads; `REQUIRED` first.
-pub const READ: [&str; 27] = [
+pub const READ: [&str; 28] = [
     "run_id",
     "task_identifier",
     "status",
@@ -107,11 +108,12 @@ pub const READ: [&str; 27] = [
     "error",
     "is_test",
     "is_root_run",
+    "idempotency_key",
 ];
 
 /// The TRQL query that exports them (the docs show it with paging).
 pub fn query() -> String {
-    format!("SELECT {} FROM runs", READ.iter().filter(|c| **c != "is_root_run").copied().collect::<Vec<_>>().join(", "))
+    format!("SELECT {} FROM runs", READ.join(", "))
 }
 
 /// All runs of all files, and what was left out.
@@ -278,6 +280,7 @@ pub fn read_table(
             warm: get("is_warm_start").map(|c| r.flag(c)).transpose()?.flatten(),
             max_duration_s: get("max_duration").map(|c| r.number(c, "seconds, e.g. 300")).transpose()?.flatten(),
             error: txt("error").filter(|e| e != "{}" && e != "null"),
+            idempotency_key: txt("idempotency_key"),
             is_test,
             file: t.file.clone(),
             line: row.first().map_or(0, |c| c.line),

@@ -6,15 +6,14 @@
 //! the mean and standard deviation of the logarithms, `exponential` the mean. The criterion:
 //! the family with the lowest AIC (2k - 2 ln L, k its number of parameters) is chosen; its
 //! Kolmogorov-Smirnov distance D to the sample gives the verdict: `good` when D is below the
-//! 5% critical value 1.358/sqrt(n), `fair` when D is above it but below 0.05 (a difference a
-//! large sample detects, but no quantile is off by more than 5 points of probability),
-//! `poor` otherwise, and then the sample itself is written as an `empirical` distribution (at
-//! most 200 of its quantiles). Values that are all equal are `fixed`.
+//! 5% critical value 1.358/sqrt(n) (the test does not reject the family; with estimated
+//! parameters it is lenient), else `rejected`, and then the sample itself is written as an
+//! `empirical` distribution (at most 200 of its quantiles): a family the data reject would
+//! bias the predictions by more than the data's own uncertainty. Values that are all equal are
+//! `fixed`.
 
 use crate::stats::quantile_sorted;
 
-/// Largest KS distance accepted for a named family (the `fair` bound).
-pub const FAIR_KS: f64 = 0.05;
 /// Most values an `empirical` distribution is written with.
 pub const EMPIRICAL_POINTS: usize = 200;
 
@@ -44,7 +43,6 @@ pub enum Family {
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     Good,
-    Fair,
     Poor,
 }
 
@@ -52,8 +50,7 @@ impl Verdict {
     pub fn name(self) -> &'static str {
         match self {
             Verdict::Good => "good",
-            Verdict::Fair => "fair",
-            Verdict::Poor => "poor",
+            Verdict::Poor => "rejected",
         }
     }
 }
@@ -75,7 +72,7 @@ pub struct Fitted {
     pub ks: f64,
     /// The 5% critical value 1.358/sqrt(n).
     pub ks_crit: f64,
-    /// The verdict on the best named family (`poor`: the empirical one was written instead).
+    /// The verdict on the best named family (`rejected`: the empirical one was written instead).
     pub verdict: Verdict,
     /// Every family tried, best AIC first.
     pub candidates: Vec<Candidate>,
@@ -159,7 +156,8 @@ pub fn fit(xs: &[f64]) -> Option<Fitted> {
     let nf = n as f64;
     let ks_crit = 1.358 / nf.sqrt();
     let (lo, hi) = (s[0], s[n - 1]);
-    if hi - lo <= 1e-9 * hi.abs().max(1e-12) {
+    // Equal up to the rounding of differences of Unix times (about 2e-7 s).
+    if hi - lo <= 1e-6 * hi.abs().max(1.0) {
         let family = Family::Fixed(lo);
         let c = Candidate { family: "fixed", aic: f64::NEG_INFINITY, ks: 0.0 };
         return Some(Fitted { family, n, ks: 0.0, ks_crit, verdict: Verdict::Good, candidates: vec![c], sorted: s });
@@ -197,13 +195,7 @@ pub fn fit(xs: &[f64]) -> Option<Fitted> {
         .collect();
     cands.sort_by(|a, b| a.1.aic.total_cmp(&b.1.aic));
     let (best, bc) = cands[0].clone();
-    let verdict = if bc.ks <= ks_crit {
-        Verdict::Good
-    } else if bc.ks <= FAIR_KS {
-        Verdict::Fair
-    } else {
-        Verdict::Poor
-    };
+    let verdict = if bc.ks <= ks_crit { Verdict::Good } else { Verdict::Poor };
     let (family, ks) = if verdict == Verdict::Poor {
         let e = Family::Empirical(empirical_points(&s));
         let d = ks_distance(&e, &s);

@@ -7,11 +7,16 @@
 //! comment beside every fitted number) -> report.rs (observed against fitted).
 
 pub mod arrivals;
+pub mod chart;
+pub mod check;
 pub mod cmd;
 pub mod csv;
 pub mod export;
 pub mod families;
+pub mod report;
+pub mod simulated;
 pub mod table;
+pub mod traces;
 pub mod tree;
 pub mod write;
 
@@ -20,7 +25,7 @@ use families::Fitted;
 use std::collections::HashMap;
 
 /// What the fit was asked for.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct Options {
     /// The task the app triggers (default: the task of most root runs).
     pub entry: Option<String>,
@@ -28,6 +33,8 @@ pub struct Options {
     pub name: Option<String>,
     /// Keep `is_test` runs.
     pub include_tests: bool,
+    /// Run traces: steps inside tasks.
+    pub traces: Option<traces::Traces>,
 }
 
 /// Fewest clean runs (one attempt, completed) for the compute time to be fitted on them alone;
@@ -57,9 +64,24 @@ pub struct TaskFit {
     pub abort: Option<(f64, f64, u64)>,
     /// `retry.maxAttempts`, with how many runs show it.
     pub max_attempts: Option<(u32, usize)>,
+    /// `retry.minTimeoutInMs` and `factor`, from the retried runs' gaps.
+    pub delays: Option<RetryDelay>,
     pub timed_out: usize,
     pub edges: Vec<tree::Edge>,
+    /// Time a run was neither computing nor waiting for its children (`wait.for`, polling),
+    /// net of the start latencies of its resumes: written as a `wait` step when its median is
+    /// above [`MIN_IDLE_S`].
+    pub idle: Option<Fitted>,
+    /// Steps from the traces (`logger.trace` spans), in order, each with its fitted duration;
+    /// the last one, `untraced`, the attempts' time outside them. Empty without traces.
+    pub steps: Vec<(String, Fitted)>,
 }
+
+/// Fewest traced attempts of a task for its steps to be fitted.
+pub const MIN_TRACED: usize = 20;
+
+/// Median idle time per run (seconds) above which a task gets a `wait` step.
+pub const MIN_IDLE_S: f64 = 1.0;
 
 /// The whole fit.
 #[derive(Debug)]
@@ -71,6 +93,8 @@ pub struct Fit {
     /// Start latency (dequeued -> executed) of warm and of cold starts.
     pub warm_start: Option<Fitted>,
     pub cold_start: Option<Fitted>,
+    /// The start latencies came from `queued_duration` (no timestamps to split it).
+    pub start_from_queued: bool,
     pub arrivals: Option<arrivals::Arrivals>,
     /// Root runs of the entry task.
     pub root_runs: usize,
@@ -167,11 +191,25 @@ pub fn fit(ex: &Export, opts: &Options) -> Result<Fit, FitError> {
     // dropped (a triggerAndWait cycle cannot be simulated).
     let mut order: Vec<String> = vec![entry.clone()];
     let mut fits: Vec<TaskFit> = Vec::new();
+    // The median start latency: what each resume after waiting for children costs.
+    let mut lat: Vec<f64> =
+        runs.iter().filter_map(|r| Some(r.executed_at? - r.dequeued_at?)).filter(|d| *d >= 0.0).collect();
+    lat.sort_by(f64::total_cmp);
+    let latency = crate::stats::quantile_sorted(&lat, 0.5).unwrap_or(0.0);
     let mut i = 0;
     while i < order.len() {
         let name = order[i].clone();
         let idx = by_task.get(name.as_str()).cloned().unwrap_or_default();
-        let mut t = task_fit(runs, &tree, &name, &idx, &mut notes);
+        let mut t = task_fit(runs, &tree, &name, &idx, latency, &mut notes);
+        if let Some(tt) = opts.traces.as_ref().and_then(|tr| tr.tasks.get(&name)) {
+            t.steps = traced_steps(tt);
+            if t.steps.is_empty() && !tt.attempts.is_empty() {
+                notes.push(format!(
+                    "{name}: {} traced attempts (at least {MIN_TRACED} with a logger.trace span are needed for steps)",
+                    tt.attempts.len()
+                ));
+            }
+        }
         let ancestors = ancestors_of(&fits, &name, &entry);
         t.edges.retain(|e| {
             let cyc = e.child == name || ancestors.contains(&e.child);
@@ -188,8 +226,21 @@ pub fn fit(ex: &Export, opts: &Options) -> Result<Fit, FitError> {
         fits.push(t);
         i += 1;
     }
-    let warm_start = start_latency(runs, true);
-    let cold_start = start_latency(runs, false);
+    let mut start_from_queued = false;
+    let mut warm_start = start_latency(runs, true, false);
+    let mut cold_start = start_latency(runs, false, false);
+    if warm_start.is_none() && cold_start.is_none() {
+        // Without the timestamps, queued_duration: it holds the wait for a slot as well.
+        warm_start = start_latency(runs, true, true);
+        cold_start = start_latency(runs, false, true);
+        start_from_queued = warm_start.is_some() || cold_start.is_some();
+        if start_from_queued {
+            notes.push(
+                "start latency from queued_duration (no dequeued_at and executed_at): it includes any wait for a slot"
+                    .into(),
+            );
+        }
+    }
     if warm_start.is_none() && cold_start.is_none() {
         notes.push(
             "start latency not fitted (needs dequeued_at, executed_at and is_warm_start): the defaults apply".into(),
@@ -211,6 +262,7 @@ pub fn fit(ex: &Export, opts: &Options) -> Result<Fit, FitError> {
         tasks: fits,
         warm_start,
         cold_start,
+        start_from_queued,
         arrivals,
         root_runs,
         other_roots,
@@ -256,18 +308,29 @@ fn mode<T: PartialEq + Clone>(xs: impl Iterator<Item = T>) -> Option<(T, usize)>
     counts.into_iter().reduce(|a, b| if b.1 > a.1 { b } else { a })
 }
 
-fn task_fit(runs: &[Run], tree: &tree::Tree, name: &str, idx: &[usize], notes: &mut Vec<String>) -> TaskFit {
+fn task_fit(
+    runs: &[Run],
+    tree: &tree::Tree,
+    name: &str,
+    idx: &[usize],
+    latency: f64,
+    notes: &mut Vec<String>,
+) -> TaskFit {
     let rs: Vec<&Run> = idx.iter().map(|&i| &runs[i]).collect();
-    let oom: Vec<&&Run> = rs.iter().filter(|r| r.out_of_memory()).collect();
-    // The preset a run starts on: the runs that did not run out of memory show it.
-    let machine = mode(rs.iter().filter(|r| !r.out_of_memory()).filter_map(|r| r.machine.clone()))
+    // The preset a run starts on: the runs with one attempt that did not run out of memory
+    // show it (an out-of-memory retry moves a run to a bigger preset).
+    let machine = mode(rs.iter().filter(|r| r.attempts == 1 && !r.out_of_memory()).filter_map(|r| r.machine.clone()))
         .or_else(|| mode(rs.iter().filter_map(|r| r.machine.clone())));
-    let oom_machine = mode(
-        oom.iter()
-            .filter(|r| r.status == RunStatus::Completed || r.attempts > 1)
-            .filter_map(|r| r.machine.clone())
-            .filter(|m| machine.as_ref().is_none_or(|(b, _)| b != m)),
-    );
+    let base = machine.as_ref().map(|m| m.0.clone());
+    // Out of memory: the error says so, or the run ended on another preset after a retry.
+    let oom_of = |r: &Run| r.out_of_memory() || (r.attempts > 1 && r.machine.is_some() && r.machine != base);
+    let oom: Vec<&&Run> = rs.iter().filter(|r| oom_of(r)).collect();
+    let oom_machine = mode(oom.iter().filter_map(|r| r.machine.clone()).filter(|m| base.as_ref() != Some(m)));
+    // Runs that started on it: those on it, and those that moved off it after running out of memory.
+    let machine = machine.map(|(m, _)| {
+        let n = rs.iter().filter(|r| r.machine.as_ref() == Some(&m) || oom_of(r)).count();
+        (m, n)
+    });
     let queue = mode(rs.iter().filter_map(|r| r.queue.clone()));
     let max_duration_s =
         mode(rs.iter().filter_map(|r| r.max_duration_s.map(|v| v.to_bits()))).map(|(b, n)| (f64::from_bits(b), n));
@@ -275,7 +338,7 @@ fn task_fit(runs: &[Run], tree: &tree::Tree, name: &str, idx: &[usize], notes: &
     // else every run's compute divided by its attempts (timed-out runs are cut short: left out).
     let clean: Vec<f64> = rs
         .iter()
-        .filter(|r| r.attempts == 1 && r.status == RunStatus::Completed && !r.out_of_memory())
+        .filter(|r| r.attempts == 1 && r.status == RunStatus::Completed && !oom_of(r))
         .filter_map(|r| r.usage_s)
         .collect();
     let (sample, compute_from) = if clean.len() >= MIN_CLEAN {
@@ -299,17 +362,42 @@ fn task_fit(runs: &[Run], tree: &tree::Tree, name: &str, idx: &[usize], notes: &
     let mut trials = 0u64;
     let mut fails = 0u64;
     let mut aborts = 0u64;
-    for r in &rs {
+    // A child the run waited for that failed throws in the parent (unwrap): that attempt's
+    // failure is the child's, not the task's own.
+    let child_failed = |i: usize| {
+        tree.children[i]
+            .iter()
+            .filter(|&&c| {
+                matches!(
+                    runs[c].status,
+                    RunStatus::Failed | RunStatus::Crashed | RunStatus::SystemFailure | RunStatus::TimedOut
+                ) && runs[c].completed_at.zip(runs[i].completed_at).is_none_or(|(a, b)| a <= b + 0.001)
+            })
+            .count() as u64
+    };
+    for (&i, r) in idx.iter().zip(&rs) {
         if r.status == RunStatus::Expired || r.status == RunStatus::Canceled {
             continue;
         }
-        let oom_here = u64::from(r.out_of_memory());
+        let by_children = child_failed(i);
+        // The attempt that ran out of memory was not a trial of the task's own failure.
+        let oom_here = u64::from(oom_of(r));
         let last_trial = u64::from(r.status != RunStatus::TimedOut);
-        trials += u64::from(r.attempts) - 1 + last_trial;
-        fails += u64::from(r.attempts) - 1 - oom_here.min(u64::from(r.attempts) - 1);
-        if failed_final(r) && !r.out_of_memory() {
-            if r.attempts < max_att { aborts += 1 } else { fails += 1 }
+        let att = u64::from(r.attempts);
+        let own_trials = (att - 1 + last_trial).saturating_sub(oom_here);
+        let mut own_fails = (att - 1).saturating_sub(oom_here);
+        let mut abort = 0;
+        if failed_final(r) && !oom_of(r) {
+            if r.attempts < max_att { abort = 1 } else { own_fails += 1 }
         }
+        // Failures the children explain come off the task's own, then off its aborts.
+        let from_children = by_children.min(own_fails + abort);
+        let off_fails = from_children.min(own_fails);
+        own_fails -= off_fails;
+        abort -= (from_children - off_fails).min(abort);
+        trials += own_trials.saturating_sub(from_children);
+        fails += own_fails;
+        aborts += abort;
     }
     let se = |k: u64, n: u64| {
         let p = k as f64 / n as f64;
@@ -319,6 +407,10 @@ fn task_fit(runs: &[Run], tree: &tree::Tree, name: &str, idx: &[usize], notes: &
     let abort = (trials > 0 && aborts > 0 && max_att > 1).then(|| se(aborts, trials));
     let max_attempts = (max_att > 1).then(|| (max_att, rs.iter().filter(|r| r.attempts == max_att).count()));
     let edges = tree::edges(runs, tree, idx);
+    let idle = idle_time(runs, tree, idx, &edges, latency);
+    // A task that waits (polls) mixes its waits into the gaps between attempts: no delays then.
+    let delays =
+        if max_att > 1 && idle.is_none() { retry_delays(runs, tree, idx, &edges, latency, &oom_of) } else { None };
     TaskFit {
         name: name.to_owned(),
         runs: rs.len(),
@@ -332,17 +424,184 @@ fn task_fit(runs: &[Run], tree: &tree::Tree, name: &str, idx: &[usize], notes: &
         failure,
         abort,
         max_attempts,
+        delays,
         timed_out: rs.iter().filter(|r| r.status == RunStatus::TimedOut).count(),
         edges,
+        idle,
+        steps: Vec::new(),
     }
 }
 
-/// Start latency (dequeued -> executed, seconds) of warm or cold starts.
-fn start_latency(runs: &[Run], warm: bool) -> Option<Fitted> {
+/// The traced steps of a task, ordered by their median start in the attempt, and the
+/// attempts' untraced time last (when its median is at least 1 ms).
+fn traced_steps(tt: &traces::TaskTraces) -> Vec<(String, Fitted)> {
+    if tt.attempts.len() < MIN_TRACED || tt.steps.is_empty() {
+        return Vec::new();
+    }
+    let mut steps: Vec<(f64, String, Fitted)> = tt
+        .steps
+        .iter()
+        .filter(|s| s.durations.len() >= MIN_TRACED)
+        .filter_map(|s| {
+            let mut o = s.offsets.clone();
+            o.sort_by(f64::total_cmp);
+            Some((crate::stats::quantile_sorted(&o, 0.5)?, s.name.clone(), families::fit(&s.durations)?))
+        })
+        .collect();
+    steps.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    let mut out: Vec<(String, Fitted)> = steps.into_iter().map(|(_, n, f)| (n, f)).collect();
+    if out.is_empty() {
+        return out;
+    }
+    let mut u = tt.untraced.clone();
+    u.sort_by(f64::total_cmp);
+    if crate::stats::quantile_sorted(&u, 0.5).is_some_and(|m| m >= 0.001)
+        && let Some(f) = families::fit(&u)
+    {
+        out.push(("untraced".into(), f));
+    }
+    out
+}
+
+/// Per run: its time not computing (execution_duration - usage_duration) less the time
+/// covered by the children it waited for and one start latency per resume (per group of
+/// waited children: a batch, or one child). `None` without the columns.
+fn unexplained(runs: &[Run], tree: &tree::Tree, i: usize, waited: &[&str], latency: f64) -> Option<f64> {
+    let r = &runs[i];
+    let (ex, u) = (r.execution_s?, r.usage_s?);
+    let mut spans: Vec<(f64, f64)> = Vec::new();
+    let mut groups: Vec<Option<&str>> = Vec::new();
+    for &c in &tree.children[i] {
+        let k = &runs[c];
+        if !waited.contains(&k.task.as_str()) {
+            continue;
+        }
+        let (Some(a), Some(b)) = (k.triggered_at, k.completed_at) else { continue };
+        spans.push((a, b));
+        let g = k.batch_id.as_deref();
+        if g.is_none() || !groups.contains(&g) {
+            groups.push(g);
+        }
+    }
+    spans.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut covered = 0.0;
+    let mut cur: Option<(f64, f64)> = None;
+    for (a, b) in spans {
+        cur = match cur {
+            Some((s, e)) if a <= e => Some((s, e.max(b))),
+            Some((s, e)) => {
+                covered += e - s;
+                Some((a, b))
+            }
+            None => Some((a, b)),
+        };
+    }
+    if let Some((s, e)) = cur {
+        covered += e - s;
+    }
+    Some((ex - u - covered - groups.len() as f64 * latency).max(0.0))
+}
+
+/// Idle time of the task's completed one-attempt runs ([`unexplained`]); `None` when its
+/// median is at most [`MIN_IDLE_S`].
+fn idle_time(runs: &[Run], tree: &tree::Tree, idx: &[usize], edges: &[tree::Edge], latency: f64) -> Option<Fitted> {
+    let waited: Vec<&str> = edges.iter().filter(|e| e.waited()).map(|e| e.child.as_str()).collect();
+    let mut xs: Vec<f64> = idx
+        .iter()
+        .filter(|&&i| runs[i].attempts == 1 && runs[i].status == RunStatus::Completed)
+        .filter_map(|&i| unexplained(runs, tree, i, &waited, latency))
+        .collect();
+    xs.sort_by(f64::total_cmp);
+    let med = crate::stats::quantile_sorted(&xs, 0.5)?;
+    if med <= MIN_IDLE_S {
+        return None;
+    }
+    families::fit(&xs)
+}
+
+/// Fewest runs with two attempts for the retry delay to be estimated.
+pub const MIN_RETRIED: usize = 10;
+
+/// The retry delays: `minTimeoutInMs` from the runs with two attempts, `factor` from those
+/// with three (when at least [`MIN_RETRIED`]). A run's delays are its unexplained time
+/// ([`unexplained`]) less the median of the one-attempt runs' (their idle time; a retry under
+/// 30 s stays on its warm machine, with no start latency); with the SDK's `randomize` (a factor uniform in [1, 2)) the first delay
+/// averages 1.5 x minTimeoutInMs and the first two 1.5 x minTimeoutInMs x (1 + factor).
+/// Out-of-memory retries are left out (they re-queue without a delay).
+fn retry_delays(
+    runs: &[Run],
+    tree: &tree::Tree,
+    idx: &[usize],
+    edges: &[tree::Edge],
+    latency: f64,
+    oom: &dyn Fn(&Run) -> bool,
+) -> Option<RetryDelay> {
+    let waited: Vec<&str> = edges.iter().filter(|e| e.waited()).map(|e| e.child.as_str()).collect();
+    let mut base: Vec<f64> = idx
+        .iter()
+        .filter(|&&i| runs[i].attempts == 1 && runs[i].status == RunStatus::Completed)
+        .filter_map(|&i| unexplained(runs, tree, i, &waited, latency))
+        .collect();
+    base.sort_by(f64::total_cmp);
+    let idle = crate::stats::quantile_sorted(&base, 0.5).unwrap_or(0.0);
+    let gaps = |k: u32| -> Vec<f64> {
+        idx.iter()
+            .filter(|&&i| runs[i].attempts == k && !oom(&runs[i]) && runs[i].status != RunStatus::TimedOut)
+            .filter_map(|&i| unexplained(runs, tree, i, &waited, latency))
+            .map(|g| (g - idle).max(0.0))
+            .collect()
+    };
+    let two = gaps(2);
+    if two.len() < MIN_RETRIED {
+        return None;
+    }
+    let n2 = two.len() as f64;
+    let m2 = two.iter().sum::<f64>() / n2;
+    let sd2 = (two.iter().map(|g| (g - m2).powi(2)).sum::<f64>() / (n2 - 1.0)).sqrt();
+    let min_s = m2 / 1.5;
+    let three = gaps(3);
+    // Above the SDK's default maxTimeoutInMs (60 s) the gaps are not retry delays alone.
+    if !(min_s > 0.0 && min_s <= 60.0) {
+        return None;
+    }
+    let min_se = sd2 / n2.sqrt() / 1.5;
+    // factor = m3 / (1.5 min) - 1: its standard error from both means' (first order).
+    let factor = (three.len() >= MIN_RETRIED && min_s > 0.0).then(|| {
+        let n3 = three.len() as f64;
+        let m3 = three.iter().sum::<f64>() / n3;
+        let se3 = (three.iter().map(|g| (g - m3).powi(2)).sum::<f64>() / (n3 - 1.0)).sqrt() / n3.sqrt();
+        let f = m3 / (1.5 * min_s);
+        let se = f * ((se3 / m3).powi(2) + (min_se / min_s).powi(2)).sqrt();
+        ((f - 1.0).clamp(1.0, 10.0), se)
+    });
+    Some(RetryDelay {
+        min_ms: (min_s * 1000.0).round(),
+        min_se_ms: min_se * 1000.0,
+        n2: two.len(),
+        factor: factor.map(|f| f.0),
+        factor_se: factor.map_or(0.0, |f| f.1),
+        n3: three.len(),
+    })
+}
+
+/// Fitted retry delays.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetryDelay {
+    pub min_ms: f64,
+    pub min_se_ms: f64,
+    pub n2: usize,
+    pub factor: Option<f64>,
+    pub factor_se: f64,
+    pub n3: usize,
+}
+
+/// Start latency (dequeued -> executed, seconds; `queued`: queued_duration) of warm or cold
+/// starts.
+fn start_latency(runs: &[Run], warm: bool, queued: bool) -> Option<Fitted> {
     let xs: Vec<f64> = runs
         .iter()
         .filter(|r| r.warm == Some(warm))
-        .filter_map(|r| Some(r.executed_at? - r.dequeued_at?))
+        .filter_map(|r| if queued { r.queued_s } else { Some(r.executed_at? - r.dequeued_at?) })
         .filter(|d| *d >= 0.0)
         .collect();
     families::fit(&xs)
@@ -390,8 +649,8 @@ pub fn summary(fit: &Fit) -> String {
         },
     );
     s.push_str(&format!(
-        "{:<24} {:>7} {:<10} {:<12} {:>9} {:>9} {:>6} {:<5} {:>8}\n",
-        "task", "runs", "machine", "compute", "p50", "p95", "KS", "fit", "fail/att"
+        "{:<24} {:>7} {:<10} {:<12} {:>9} {:>9} {:>6} {:<9} {:>8}\n",
+        "task", "runs", "machine", "compute", "p50", "p95", "KS", "family", "fail/att"
     ));
     for t in &fit.tasks {
         let (fam, p50, p95, ks, v) = match &t.compute {
@@ -399,13 +658,14 @@ pub fn summary(fit: &Fit) -> String {
                 f.family.name(),
                 write::secs(f.family.quantile(0.5)),
                 write::secs(f.family.quantile(0.95)),
-                num(f.ks, 2),
+                // The named family's distance: the one the verdict is about.
+                num(f.candidates.first().map_or(f.ks, |c| c.ks), 2),
                 f.verdict.name(),
             ),
             None => ("-", "-".into(), "-".into(), "-".into(), "-"),
         };
         s.push_str(&format!(
-            "{:<24} {:>7} {:<10} {:<12} {:>9} {:>9} {:>6} {:<5} {:>8}\n",
+            "{:<24} {:>7} {:<10} {:<12} {:>9} {:>9} {:>6} {:<9} {:>8}\n",
             t.name,
             t.runs,
             t.machine.as_ref().map_or("-", |m| m.0.as_str()),

@@ -121,7 +121,7 @@ fn read_csv(file: &str, src: &str, line_offset: u32) -> Result<Table, Box<Diagno
 }
 
 fn read_json(file: &str, src: &str) -> Result<Table, Box<Diagnostic>> {
-    let doc: serde_json::Value = serde_json::from_str(src)
+    let doc: serde_json::Value = serde_json::from_str(src.trim_start_matches('\u{feff}'))
         .map_err(|e| diag(file, src, e.line() as u32, e.column() as u32, format!("not valid JSON: {e}"), None))?;
     let pos = Positions::new(src);
     let root = skip_ws(src.as_bytes(), 0);

@@ -46,6 +46,9 @@ pub struct Edge {
     pub counts: Vec<u32>,
     /// Pairs where the data tells whether the parent waited, and how many say it did.
     pub wait_evidence: (usize, usize),
+    /// Most children carry an `idempotency_key`: a retried parent reuses the ones that
+    /// completed (`idempotencyKey: true`).
+    pub keyed: bool,
     /// Median over the parent runs with one attempt of the parent's compute before it
     /// triggered its first child of this task, as a share of its compute (the order of steps).
     pub position: Option<f64>,
@@ -63,20 +66,22 @@ impl Edge {
 /// first children are triggered.
 pub fn edges(runs: &[Run], tree: &Tree, runs_of: &[usize]) -> Vec<Edge> {
     let mut order: Vec<String> = Vec::new();
-    // Per child task: counts per parent run, children, batched children, wait evidence, positions.
-    type Acc = (Vec<u32>, usize, usize, (usize, usize), Vec<f64>);
+    // Per child task: counts per parent run, children, batched children, wait evidence,
+    // positions, keyed children.
+    type Acc = (Vec<u32>, usize, usize, (usize, usize), Vec<f64>, usize);
     let mut per: HashMap<String, Acc> = HashMap::new();
     for (k, &p) in runs_of.iter().enumerate() {
         for &c in &tree.children[p] {
             let name = &runs[c].task;
             if !per.contains_key(name) {
                 order.push(name.clone());
-                per.insert(name.clone(), (vec![0; runs_of.len()], 0, 0, (0, 0), Vec::new()));
+                per.insert(name.clone(), (vec![0; runs_of.len()], 0, 0, (0, 0), Vec::new(), 0));
             }
             let e = per.get_mut(name).expect("inserted");
             e.0[k] += 1;
             e.1 += 1;
             e.2 += usize::from(runs[c].batch_id.is_some());
+            e.5 += usize::from(runs[c].idempotency_key.is_some());
             if let Some(w) = waited(&runs[p], &runs[c]) {
                 e.3.0 += usize::from(w);
                 e.3.1 += 1;
@@ -104,13 +109,35 @@ pub fn edges(runs: &[Run], tree: &Tree, runs_of: &[usize]) -> Vec<Edge> {
     let mut out: Vec<Edge> = order
         .into_iter()
         .map(|name| {
-            let (counts, n, batched, ev, mut pos) = per.remove(&name).expect("present");
+            let (mut counts, n, batched, ev, mut pos, keyed) = per.remove(&name).expect("present");
+            let keyed = keyed * 2 > n;
+            // Children per attempt that triggered them: with keys, one per key (a failed
+            // child's rerun has its key); without, a retried parent triggered them all again.
+            for (k, &p) in runs_of.iter().enumerate() {
+                if keyed {
+                    let mut keys: Vec<&str> = tree.children[p]
+                        .iter()
+                        .filter(|&&c| runs[c].task == name)
+                        .filter_map(|&c| runs[c].idempotency_key.as_deref())
+                        .collect();
+                    keys.sort_unstable();
+                    keys.dedup();
+                    let unkeyed = tree.children[p]
+                        .iter()
+                        .filter(|&&c| runs[c].task == name && runs[c].idempotency_key.is_none())
+                        .count();
+                    counts[k] = (keys.len() + unkeyed) as u32;
+                } else if runs[p].attempts > 1 {
+                    counts[k] = (f64::from(counts[k]) / f64::from(runs[p].attempts)).round() as u32;
+                }
+            }
             pos.sort_by(f64::total_cmp);
             Edge {
                 child: name,
                 batch: batched * 2 > n,
                 counts,
                 wait_evidence: ev,
+                keyed,
                 position: crate::stats::quantile_sorted(&pos, 0.5),
             }
         })

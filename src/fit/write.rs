@@ -45,9 +45,9 @@ pub fn fit_comment(f: &Fitted, from: &str) -> String {
     let best = f.candidates.first().map_or("fixed", |c| c.family);
     let how = match f.verdict {
         Verdict::Poor => format!(
-            "empirical: the best family by AIC ({best}) is too far off (KS {} > {})",
+            "empirical: the best family by AIC ({best}) is rejected (KS {} > {} at 5%)",
             num(f.candidates[0].ks, 2),
-            num(super::families::FAIR_KS, 2)
+            num(f.ks_crit, 2)
         ),
         _ if matches!(f.family, Family::Fixed(_)) => "every value equal".to_owned(),
         v => format!("{best} by AIC, KS {} vs {} at 5%: {}", num(f.ks, 2), num(f.ks_crit, 2), v.name()),
@@ -78,7 +78,7 @@ pub fn scenario(fit: &Fit, plan: Option<&str>) -> String {
     s.push_str(
         "# Distributions: the lowest AIC among uniform, normal, lognormal and exponential (fixed when all\n\
          # values are equal); KS = the Kolmogorov-Smirnov distance to the data against its 5% critical\n\
-         # value 1.358/sqrt(n): good below it, fair up to 0.05, else the data itself (empirical).\n",
+         # value 1.358/sqrt(n): good below it, else the data itself is written (empirical).\n",
     );
     for n in &fit.notes {
         let _ = writeln!(s, "# note: {n}");
@@ -107,17 +107,13 @@ pub fn scenario(fit: &Fit, plan: Option<&str>) -> String {
         .to_owned()
     });
     let _ = writeln!(s, "environment: {{ plan: {plan} }}   # {plan_comment}");
+    let from = if fit.start_from_queued { "queued_duration" } else { "dequeued -> executed" };
     if let Some(f) = &fit.warm_start {
-        let _ = writeln!(
-            s,
-            "startLatency: {}   # {}",
-            dist(&f.family),
-            fit_comment(f, "warm starts (dequeued -> executed)")
-        );
+        let _ =
+            writeln!(s, "startLatency: {}   # {}", dist(&f.family), fit_comment(f, &format!("warm starts ({from})")));
     }
     if let Some(f) = &fit.cold_start {
-        let _ =
-            writeln!(s, "coldStart: {}   # {}", dist(&f.family), fit_comment(f, "cold starts (dequeued -> executed)"));
+        let _ = writeln!(s, "coldStart: {}   # {}", dist(&f.family), fit_comment(f, &format!("cold starts ({from})")));
     }
     let _ = writeln!(s, "entry: {}", yaml_str(&fit.entry));
     s.push_str("tasks:\n");
@@ -154,20 +150,76 @@ fn task(s: &mut String, t: &TaskFit) {
             Some((m, _)) => format!(", outOfMemory: {{ machine: {m} }}"),
             None => String::new(),
         };
-        let _ = write!(s, "    retry: {{ maxAttempts: {k}{oom} }}   # {n} runs used {k} attempts");
+        let delay = match &t.delays {
+            Some(d) => format!(
+                ", minTimeoutInMs: {}{}",
+                d.min_ms,
+                d.factor.map_or(String::new(), |f| format!(", factor: {}", num(f, 3)))
+            ),
+            None => String::new(),
+        };
+        let _ = write!(
+            s,
+            "    retry: {{ maxAttempts: {k}{delay}{oom} }}   # the most attempts seen (at least this many allowed): {n} runs used {k}"
+        );
         if let Some((m, c)) = &t.oom_machine {
             let _ = write!(s, "; {c} runs out of memory moved to {m}");
         }
-        s.push_str("; the delays are not in the export: the SDK defaults\n");
+        match &t.delays {
+            Some(d) => {
+                let _ = writeln!(
+                    s,
+                    "; minTimeoutInMs from {} runs with 2 attempts (their gap between attempts averages 1.5 x it; standard error {} ms){}",
+                    d.n2,
+                    num(d.min_se_ms, 2),
+                    match d.factor {
+                        Some(_) => format!(", factor from {} runs with 3", d.n3),
+                        None => ", factor the SDK default".into(),
+                    }
+                );
+            }
+            None => s.push_str(
+                "; the delays: not told apart from the runs' other waits (or too few retried runs), the SDK defaults\n",
+            ),
+        }
     }
     s.push_str("    steps:\n");
-    s.push_str("      - work:\n");
-    s.push_str("          name: compute\n");
-    match &t.compute {
-        Some(f) => {
-            let _ = writeln!(s, "          duration: {}   # {}", dist(&f.family), fit_comment(f, t.compute_from));
+    if t.steps.is_empty() {
+        s.push_str("      - work:\n");
+        s.push_str("          name: compute\n");
+        match &t.compute {
+            Some(f) => {
+                let _ = writeln!(s, "          duration: {}   # {}", dist(&f.family), fit_comment(f, t.compute_from));
+            }
+            None => s.push_str("          duration: 0s   # no compute time in the export\n"),
         }
-        None => s.push_str("          duration: 0s   # no compute time in the export\n"),
+    }
+    // Traced steps: the first carries the memory and the failures, then the rest.
+    for (i, (name, f)) in t.steps.iter().enumerate() {
+        if i == 1 {
+            break;
+        }
+        s.push_str("      - work:\n");
+        let _ = writeln!(s, "          name: {}", yaml_str(name));
+        let _ = writeln!(s, "          duration: {}   # {}", dist(&f.family), fit_comment(f, "traced attempts"));
+    }
+    if t.oom_runs > 0 {
+        let ram = |m: &str| crate::platform::PRESETS.iter().find(|p| p.name == m).map(|p| p.ram_gb * 1024.0);
+        if let Some(base) = t.machine.as_ref().and_then(|m| ram(&m.0)) {
+            let high = t.oom_machine.as_ref().and_then(|m| ram(&m.0)).map_or(1.5 * base, |big| (base + big) / 2.0);
+            let q = t.oom_runs as f64 / t.runs as f64;
+            let _ = writeln!(
+                s,
+                "          memoryMb: {{ choice: {{ {}: {}, {}: {} }} }}   # {} of {} runs ran out of memory on {}: that share of attempts needs more than its RAM",
+                num(base / 2.0, 4),
+                num(1.0 - q, 4),
+                num(high, 4),
+                num(q, 4),
+                t.oom_runs,
+                t.runs,
+                t.machine.as_ref().map_or("", |m| m.0.as_str())
+            );
+        }
     }
     if let Some((p, se, n)) = t.failure {
         let _ = writeln!(
@@ -177,6 +229,11 @@ fn task(s: &mut String, t: &TaskFit) {
             (p * n as f64).round(),
             num(se, 2)
         );
+    }
+    for (name, f) in t.steps.iter().skip(1) {
+        s.push_str("      - work:\n");
+        let _ = writeln!(s, "          name: {}", yaml_str(name));
+        let _ = writeln!(s, "          duration: {}   # {}", dist(&f.family), fit_comment(f, "traced attempts"));
     }
     if let Some((p, se, n)) = t.abort {
         s.push_str("      - work:\n");
@@ -188,6 +245,14 @@ fn task(s: &mut String, t: &TaskFit) {
             num(p, 4),
             (p * n as f64).round(),
             num(se, 2)
+        );
+    }
+    if let Some(f) = &t.idle {
+        let _ = writeln!(
+            s,
+            "      - wait: {{ for: {} }}   # idle, neither computing nor waiting for children (wait.for, polling): {}",
+            dist(&f.family),
+            fit_comment(f, "runs completed in one attempt")
         );
     }
     for e in &t.edges {
@@ -207,7 +272,17 @@ fn edge(s: &mut String, t: &TaskFit, e: &Edge) {
     dist.sort();
     let total: u64 = e.counts.iter().map(|&c| u64::from(c)).sum();
     let mean = total as f64 / n.max(1) as f64;
-    let count = count_dist(&dist, n, &e.counts);
+    let mut count = count_dist(&dist, n, &e.counts);
+    // A parent's children over several batches are written as one batch, which holds at most
+    // 1,000 items.
+    let over = e.batch && dist.last().is_some_and(|d| d.0 > 1000);
+    if over {
+        count = if count.starts_with('{') {
+            format!("{}, max: 1000 }}", count.trim_end_matches('}').trim_end())
+        } else {
+            "1000".to_owned()
+        };
+    }
     let (yes, m) = e.wait_evidence;
     let waited = e.waited();
     let why = if m == 0 {
@@ -217,27 +292,38 @@ fn edge(s: &mut String, t: &TaskFit, e: &Edge) {
     } else {
         format!("not waited: only {yes} of {m} children ended before their parent while it was idle")
     };
-    let comment = format!("{} per run of {} (mean {}, {n} parent runs); {why}", e.child, t.name, num(mean, 3));
+    let mut comment = format!("{} per run of {} (mean {}, {n} parent runs); {why}", e.child, t.name, num(mean, 3));
+    if over {
+        comment.push_str("; more than 1,000 children in some runs (several batches), capped at one batch of 1,000");
+    }
     let task = yaml_str(&e.child);
     let fixed = (dist.len() == 1).then(|| dist[0].0);
+    let key = if e.keyed { ", idempotencyKey: true" } else { "" };
+    let comment = if e.keyed {
+        format!("{comment}; idempotency keys: a retried parent reuses completed children")
+    } else {
+        comment
+    };
+    // A single child: `task` alone, or a map with its key.
+    let one = if e.keyed { format!("{{ task: {task}{key} }}") } else { task.clone() };
     match (e.batch, waited, fixed) {
         (true, true, _) => {
-            let _ = writeln!(s, "      - batchTriggerAndWait: {{ task: {task}, count: {count} }}   # {comment}");
+            let _ = writeln!(s, "      - batchTriggerAndWait: {{ task: {task}, count: {count}{key} }}   # {comment}");
         }
         (true, false, _) => {
-            let _ = writeln!(s, "      - batchTrigger: {{ task: {task}, count: {count} }}   # {comment}");
+            let _ = writeln!(s, "      - batchTrigger: {{ task: {task}, count: {count}{key} }}   # {comment}");
         }
         (false, w, Some(k)) if k <= 4 => {
             let verb = if w { "triggerAndWait" } else { "trigger" };
             for _ in 0..k {
-                let _ = writeln!(s, "      - {verb}: {task}   # {comment}");
+                let _ = writeln!(s, "      - {verb}: {one}   # {comment}");
             }
         }
         (false, w, _) => {
             let verb = if w { "triggerAndWait" } else { "trigger" };
             let _ = writeln!(
                 s,
-                "      - parallel: {{ count: {count}, limit: 1, steps: [ {{ {verb}: {task} }} ] }}   # one after the other: {comment}"
+                "      - parallel: {{ count: {count}, limit: 1, steps: [ {{ {verb}: {one} }} ] }}   # one after the other: {comment}"
             );
         }
     }

@@ -2,6 +2,7 @@
 
 use super::RunSummary;
 use super::table::{secs, usd};
+use super::tables;
 use crate::error::Diagnostic;
 use crate::plot::Rendered;
 use std::fmt::Write;
@@ -37,14 +38,7 @@ pub fn figure(o: &mut String, c: &Rendered) {
 pub fn summary_table(o: &mut String, s: &RunSummary) {
     let d = &s.duration_s;
     let c = &s.cost_usd;
-    let _ = writeln!(
-        o,
-        "<table><tr><th></th><th>p50</th><th>p90</th><th>p95</th><th>p99</th><th>mean (95% CI)</th><th>max</th></tr>"
-    );
-    for (i, row) in super::table::summary_cells(s).iter().enumerate() {
-        let tds: String = row.iter().map(|x| format!("<td>{}</td>", escape(x))).collect();
-        let _ = writeln!(o, "<tr>{tds}</tr>{}", if i == 1 { "</table>" } else { "" });
-    }
+    o.push_str(&tables::summary(s).html(&|_, _| None));
     let st = &s.statuses;
     let _ = writeln!(
         o,
@@ -60,40 +54,28 @@ pub fn summary_table(o: &mut String, s: &RunSummary) {
     );
 }
 
+/// PASS and FAIL cells coloured.
+fn verdict_class(_: usize, cell: &str) -> Option<&'static str> {
+    match cell {
+        "PASS" => Some("pass"),
+        "FAIL" => Some("fail"),
+        _ => None,
+    }
+}
+
 pub fn slo_table(o: &mut String, s: &RunSummary) {
     if s.slo.is_empty() {
         return;
     }
-    let _ = writeln!(o, "<h2>SLOs</h2><table><tr><th>objective</th><th>value</th><th>verdict</th></tr>");
-    for r in &s.slo {
-        let (cls, word) = if r.pass { ("pass", "PASS") } else { ("fail", "FAIL") };
-        let v = r.value.map_or("-".into(), |v| format!("{v:.6}"));
-        let _ = writeln!(o, "<tr><td>{}</td><td>{v}</td><td class=\"{cls}\">{word}</td></tr>", escape(&r.expr));
-    }
-    let _ = writeln!(o, "</table>");
+    o.push_str("<h2>SLOs</h2>");
+    o.push_str(&tables::slo(s, false).html(&verdict_class));
 }
 
 pub fn task_table(o: &mut String, s: &RunSummary) {
-    let _ = writeln!(
-        o,
-        "<table><tr><th>task</th><th>machine</th><th>runs per workflow</th><th>retries</th><th>out of memory</th><th>duration</th><th>billed compute</th><th>cost per workflow</th><th>share</th></tr>"
-    );
-    for t in &s.tasks {
-        let _ = writeln!(
-            o,
-            "<tr><td>{}</td><td>{}</td><td>{:.2}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.1}%</td></tr>",
-            escape(&t.name),
-            t.machine,
-            t.runs_per_workflow,
-            t.retries,
-            t.out_of_memory,
-            secs(t.duration_s_mean),
-            secs(t.usage_duration_s_mean),
-            usd(t.cost_usd_per_workflow),
-            t.cost_share * 100.0
-        );
+    o.push_str(&tables::tasks(s).html(&|_, _| None));
+    if tables::has_machine_rows(s) {
+        let _ = writeln!(o, "<p class=\"note\">{}</p>", escape(tables::MACHINE_ROWS_NOTE));
     }
-    let _ = writeln!(o, "</table>");
 }
 
 /// The report of one scenario.
@@ -183,29 +165,21 @@ pub fn compare_page(c: &super::bundle::Comparison, charts: &[Rendered]) -> Strin
         c.seed,
         c.bootstrap_resamples
     );
+    o.push_str(&tables::compare(c).html(&|_, _| None));
     let _ = writeln!(
         o,
-        "<table><tr><th>design</th><th>p50</th><th>p95</th><th>mean</th><th>cost per run</th><th>success</th><th>speedup p50</th><th>speedup p95</th><th>cost ratio</th></tr>"
-    );
-    for v in &c.variants {
-        let cells = super::table::compare_cells(v);
-        let tds: String = cells.iter().map(|x| format!("<td>{}</td>", escape(x))).collect();
-        let _ = writeln!(o, "<tr>{tds}</tr>");
-    }
-    let _ = writeln!(
-        o,
-        "</table><p>Speedup: the baseline ({}) over the design; cost ratio: the design over the baseline.</p>",
+        "<p>Speedup: the baseline ({}) over the design; cost ratio: the design over the baseline.</p>",
         escape(&c.baseline)
     );
     for c in charts {
         let _ = writeln!(o, "<h2>{}</h2>", escape(heading(c.stem)));
         figure(&mut o, c);
     }
-    for s in &c.summaries {
-        if !s.slo.is_empty() {
-            let _ = writeln!(o, "<h3>{}</h3>", escape(&s.scenario));
-            slo_table(&mut o, s);
-        }
+    let g = tables::compare_slo(c, false);
+    if !g.rows.is_empty() {
+        o.push_str("<h2>SLOs</h2>");
+        o.push_str(&g.html(&verdict_class));
+        o.push_str("<p class=\"note\">Only the designs under test decide the exit code; the baseline's SLOs are shown for reference.</p>\n");
     }
     o.push_str("</body></html>\n");
     o

@@ -1,16 +1,14 @@
 //! `report.md`: the report for a Markdown review, charts as PNG files beside it.
 
 use super::RunSummary;
-use super::table::{secs, usd};
+use super::table::usd;
+use super::tables;
 use crate::plot::Rendered;
 use std::fmt::Write;
 
 pub fn summary(o: &mut String, s: &RunSummary) {
     let c = &s.cost_usd;
-    let _ = writeln!(o, "| | p50 | p90 | p95 | p99 | mean (95% CI) | max |\n|---|---|---|---|---|---|---|");
-    for row in super::table::summary_cells(s) {
-        let _ = writeln!(o, "| {} |", row.join(" | "));
-    }
+    o.push_str(&tables::summary(s).markdown());
     o.push('\n');
     let st = &s.statuses;
     let _ = writeln!(
@@ -24,34 +22,15 @@ pub fn summary(o: &mut String, s: &RunSummary) {
         usd(c.per_1000_runs)
     );
     if !s.slo.is_empty() {
-        let _ = writeln!(o, "| SLO | value | verdict |\n|---|---|---|");
-        for r in &s.slo {
-            let v = r.value.map_or("-".into(), |v| format!("{v:.6}"));
-            let _ = writeln!(o, "| `{}` | {v} | {} |", r.expr, if r.pass { "PASS" } else { "**FAIL**" });
-        }
+        o.push_str(&tables::slo(s, true).markdown());
         o.push('\n');
     }
 }
 
 pub fn tasks(o: &mut String, s: &RunSummary) {
-    let _ = writeln!(
-        o,
-        "| task | machine | runs/workflow | retries | OOM | duration | billed | cost/workflow | share |\n|---|---|---|---|---|---|---|---|---|"
-    );
-    for t in &s.tasks {
-        let _ = writeln!(
-            o,
-            "| {} | {} | {:.2} | {} | {} | {} | {} | {} | {:.1}% |",
-            t.name,
-            t.machine,
-            t.runs_per_workflow,
-            t.retries,
-            t.out_of_memory,
-            secs(t.duration_s_mean),
-            secs(t.usage_duration_s_mean),
-            usd(t.cost_usd_per_workflow),
-            t.cost_share * 100.0
-        );
+    o.push_str(&tables::tasks(s).markdown());
+    if tables::has_machine_rows(s) {
+        let _ = writeln!(o, "\n{}", tables::MACHINE_ROWS_NOTE);
     }
     o.push('\n');
 }
@@ -103,16 +82,141 @@ pub fn compare_page(c: &super::bundle::Comparison, charts: &[Rendered]) -> Strin
         c.bootstrap_resamples,
         c.baseline
     );
-    let _ = writeln!(
-        o,
-        "| design | p50 | p95 | mean | cost/run | success | speedup p50 | speedup p95 | cost ratio |\n|---|---|---|---|---|---|---|---|---|"
-    );
-    for v in &c.variants {
-        let _ = writeln!(o, "| {} |", super::table::compare_cells(v).join(" | "));
-    }
+    o.push_str(&tables::compare(c).markdown());
     o.push('\n');
+    compare_slo(&mut o, c);
     for ch in charts {
         chart(&mut o, ch);
     }
     o
+}
+
+/// The SLO table of a comparison, every design's (the baseline's shown, not deciding).
+pub fn compare_slo(o: &mut String, c: &super::bundle::Comparison) {
+    let g = tables::compare_slo(c, true);
+    if !g.rows.is_empty() {
+        o.push_str("## SLOs\n\n");
+        o.push_str(&g.markdown());
+        let _ = writeln!(
+            o,
+            "\nOnly the designs under test decide the exit code; the baseline's SLOs are shown for reference.\n"
+        );
+    }
+}
+
+/// `--format markdown`: what a pull-request comment shows.
+pub struct Markdown;
+
+/// The verdict line over the SLOs: every one passes, or which fail.
+fn slo_headline(o: &mut String, slo: &[super::SloResult]) {
+    if slo.is_empty() {
+        return;
+    }
+    let failed: Vec<String> = slo.iter().filter(|r| !r.pass).map(|r| format!("`{}` ({})", r.expr, r.shown)).collect();
+    if failed.is_empty() {
+        let _ = writeln!(o, "✅ **{} of {} SLOs pass**\n", slo.len(), slo.len());
+    } else {
+        let _ = writeln!(o, "❌ **{} of {} SLOs fail**: {}\n", failed.len(), slo.len(), failed.join(", "));
+    }
+}
+
+impl super::Render for Markdown {
+    fn run(&self, s: &RunSummary) -> String {
+        let mut o = format!(
+            "### wfsim: {}\n\n{} simulated runs, seed {}, wfsim {}; {}.\n\n",
+            s.scenario, s.runs, s.seed, s.wfsim_version, s.environment.description
+        );
+        slo_headline(&mut o, &s.slo);
+        summary(&mut o, s);
+        o.push_str("<details><summary>Per task</summary>\n\n");
+        tasks(&mut o, s);
+        o.push_str("</details>\n\n");
+        if let Some(l) = &s.load {
+            o.push_str("<details><summary>Under load</summary>\n\n```text\n");
+            o.push_str(&super::load::table(l));
+            o.push_str("```\n\n</details>\n\n");
+        }
+        for n in &s.notes {
+            let _ = writeln!(o, "> Note: {n}\n");
+        }
+        o
+    }
+
+    fn compare(&self, c: &super::bundle::Comparison) -> String {
+        let names: Vec<&str> = c.variants.iter().map(|v| v.scenario.as_str()).collect();
+        let mut o = format!(
+            "### wfsim: {}\n\n{} runs each, seed {}; baseline {}. Every design sees the same random numbers run by run; 95% intervals from a paired bootstrap of {} resamples. Speedup: the baseline over the design; cost ratio: the design over the baseline.\n\n",
+            names.join(" vs "),
+            c.runs,
+            c.seed,
+            c.baseline,
+            c.bootstrap_resamples
+        );
+        let tested: Vec<super::SloResult> = c.summaries.iter().skip(1).flat_map(|s| s.slo.iter().cloned()).collect();
+        slo_headline(&mut o, &tested);
+        o.push_str(&tables::compare(c).markdown());
+        o.push('\n');
+        compare_slo(&mut o, c);
+        o
+    }
+
+    fn sweep(&self, sweeps: &[crate::sweep::Sweep], all: bool) -> String {
+        let mut o = String::new();
+        for sw in sweeps {
+            let what = sw.task.as_ref().map_or(String::new(), |t| format!(", task {t}"));
+            let _ = writeln!(
+                o,
+                "### wfsim sweep: {}{what}\n\n{} variants, {} runs each, seed {} (the same random numbers in every variant).\n",
+                sw.scenario,
+                sw.rows.len(),
+                sw.runs,
+                sw.seed
+            );
+            o.push_str(&crate::sweep::grid(sw).markdown());
+            o.push('\n');
+            let r = &sw.recommended;
+            for (name, p) in [("cost", &r.cost), ("speed", &r.speed), ("balanced", &r.balanced)] {
+                let pick = p.as_ref().map_or("none feasible".to_owned(), |p| {
+                    let row = &sw.rows[p.row];
+                    format!(
+                        "`{}` (p95 {}, {} per run)",
+                        crate::sweep::variant_name(row),
+                        super::table::secs(row.duration_s.p95),
+                        usd(row.cost_usd.mean)
+                    )
+                });
+                let _ = writeln!(o, "- **{name}**: {pick}");
+            }
+            o.push('\n');
+        }
+        if all {
+            o.push_str("### Picks per task\n\n");
+            o.push_str(&crate::sweep::all_grid(sweeps).markdown());
+        }
+        o
+    }
+
+    fn sensitivity(&self, s: &crate::sweep::Sensitivity) -> String {
+        let each = match s.load {
+            Some(r) => format!("{r} replications of the load each"),
+            None => format!("{} runs each", s.runs),
+        };
+        let base = match s.metric {
+            crate::paired::Metric::Cost => usd(s.base.value),
+            _ => super::table::secs(s.base.value),
+        };
+        let mut o = format!(
+            "### wfsim sensitivity: {}\n\n{}. Each parameter down and up by {}% in turn, {each}, seed {}; base {} {base} (p95 duration {}, mean cost {} per run). Columns: change of the {} with a paired 95% interval; noise: both inside it.\n\n",
+            s.scenario,
+            s.environment,
+            (s.delta * 100.0).round(),
+            s.seed,
+            s.metric.name(),
+            super::table::secs(s.base.p95_duration_s),
+            usd(s.base.mean_cost_usd),
+            s.metric.name(),
+        );
+        o.push_str(&crate::sweep::sensitivity_grid(s).markdown());
+        o
+    }
 }

@@ -1,12 +1,18 @@
 //! What a design review reads: the summary of a Monte Carlo, and its renderings.
-//! One module per output format, each behind [`Render`].
+//! One module per output format (`table` text, `json`, `markdown`, `csv`), each behind
+//! [`Render`]; the tables they share are built once in [`tables`] as [`grid::Grid`]s, which
+//! every format (HTML pages included) draws its own way.
 
 pub mod bundle;
+pub mod csv;
+pub mod grid;
 pub mod html;
 pub mod json;
 pub mod load;
 pub mod markdown;
+pub mod runs;
 pub mod table;
+pub mod tables;
 
 use crate::engine::RunOutcome;
 use crate::engine::{LEVEL_STEP, LEVELS, Status};
@@ -16,9 +22,40 @@ use crate::slo::{Metric, Of, Stat};
 use crate::stats::{Summary, mean};
 use serde::Serialize;
 
-/// An output format.
+/// An output format: what each command prints in it (`--format`).
 pub trait Render {
-    fn render(&self, s: &RunSummary) -> String;
+    /// `run` (and `report` on stdout).
+    fn run(&self, s: &RunSummary) -> String;
+    /// `compare`.
+    fn compare(&self, c: &bundle::Comparison) -> String;
+    /// `sweep`: one sweep, or with `--task all` one per task (`all`).
+    fn sweep(&self, sweeps: &[crate::sweep::Sweep], all: bool) -> String;
+    /// `sensitivity`.
+    fn sensitivity(&self, s: &crate::sweep::Sensitivity) -> String;
+}
+
+/// The renderer of an output format.
+pub fn renderer(format: Format) -> &'static dyn Render {
+    match format {
+        Format::Table => &table::Table,
+        Format::Json => &json::Json,
+        Format::Markdown => &markdown::Markdown,
+        Format::Csv => &csv::Csv,
+    }
+}
+
+/// `--format`: how a command prints its results.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, clap::ValueEnum, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// Aligned text for a terminal.
+    Table,
+    /// One JSON object.
+    Json,
+    /// GitHub-flavoured Markdown: the summary and the SLO table, for a pull-request comment.
+    Markdown,
+    /// CSV: one row per summary line (per design, variant or parameter).
+    Csv,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -77,6 +114,24 @@ pub struct TaskSummary {
     pub cost_usd_per_workflow: f64,
     /// Share of the workflow's total cost.
     pub cost_share: f64,
+    /// Per machine preset the task's attempts ran on (two when an out-of-memory retry
+    /// upgraded it), in preset order.
+    #[serde(serialize_with = "json::machines_in_order")]
+    pub machines: Vec<MachineSummary>,
+}
+
+/// A task's attempts on one machine preset.
+#[derive(Debug, Clone, Serialize)]
+pub struct MachineSummary {
+    #[serde(skip)]
+    pub machine: &'static str,
+    pub attempts: u64,
+    pub out_of_memory: u64,
+    /// Mean billed seconds per attempt on this preset.
+    pub usage_duration_s_mean: f64,
+    /// Compute cost of these attempts per workflow run (invocations are per run, not per
+    /// attempt, and stay in the task's `cost_usd_per_workflow`).
+    pub compute_cost_per_workflow: f64,
 }
 
 #[derive(Debug, Clone, Serialize, Default)]
@@ -120,6 +175,10 @@ pub struct SloResult {
     pub expr: String,
     pub value: Option<f64>,
     pub pass: bool,
+    /// The value in the unit of the SLO's threshold (`9.3m`, `$0.002672`), `-` when there is
+    /// none; for the tables and pages (the JSON keeps seconds and dollars).
+    #[serde(skip)]
+    pub shown: String,
 }
 
 /// The environment of a simulation, as the JSON's `environment` object holds it.
@@ -192,7 +251,8 @@ pub struct RunSummary {
     /// Until the last task run ends, fire-and-forget children included.
     pub makespan_s: Dur,
     /// Seconds at which the median successful run's progress bar reaches each level.
-    pub progress: std::collections::BTreeMap<String, f64>,
+    /// Keyed by percent, in numeric order ("10", "25", ... "100").
+    pub progress: std::collections::BTreeMap<u32, f64>,
     pub progress_curve: Vec<ProgressLevel>,
     #[serde(serialize_with = "json::tasks_in_order")]
     pub tasks: Vec<TaskSummary>,
@@ -285,7 +345,7 @@ pub fn summarise(model: &Model, mc: &McResult, seed: u64, notes: Vec<String>) ->
         if let (Some(p10), Some(p50), Some(p90)) = levels {
             curve.push(ProgressLevel { percent: pct, p10, p50, p90 });
             if [10.0, 25.0, 50.0, 75.0, 90.0, 100.0].contains(&pct) {
-                progress.insert(format!("{pct}"), p50);
+                progress.insert(pct as u32, p50);
             }
         }
     }
@@ -313,6 +373,19 @@ pub fn summarise(model: &Model, mc: &McResult, seed: u64, notes: Vec<String>) ->
                 cost_usd_mean: cost / runs,
                 cost_usd_per_workflow: cost / n,
                 cost_share: if total_cost > 0.0 { cost / total_cost } else { 0.0 },
+                machines: a
+                    .by_machine
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, m)| m.attempts > 0)
+                    .map(|(i, m)| MachineSummary {
+                        machine: crate::engine::preset_name(i as u8),
+                        attempts: m.attempts,
+                        out_of_memory: m.oom,
+                        usage_duration_s_mean: m.usage_s / m.attempts as f64,
+                        compute_cost_per_workflow: m.compute_usd / n,
+                    })
+                    .collect(),
             }
         })
         .collect();
@@ -344,7 +417,8 @@ pub fn summarise(model: &Model, mc: &McResult, seed: u64, notes: Vec<String>) ->
         .iter()
         .map(|slo| {
             let value = slo_value(&slo.metric, mc, &s);
-            SloResult { expr: slo.expr.clone(), value, pass: value.is_some_and(|v| slo.holds(v)) }
+            let shown = value.map_or_else(|| "-".to_owned(), |v| slo.show(v));
+            SloResult { expr: slo.expr.clone(), value, pass: value.is_some_and(|v| slo.holds(v)), shown }
         })
         .collect();
     s

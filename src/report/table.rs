@@ -8,7 +8,20 @@ pub struct Table;
 pub use crate::format::{secs, usd};
 
 impl Render for Table {
-    fn render(&self, s: &RunSummary) -> String {
+    fn compare(&self, c: &super::bundle::Comparison) -> String {
+        comparison(c)
+    }
+    fn sweep(&self, sweeps: &[crate::sweep::Sweep], all: bool) -> String {
+        let mut t: Vec<String> = sweeps.iter().map(crate::sweep::table).collect();
+        if all {
+            t.push(crate::sweep::all_table(sweeps));
+        }
+        t.join("\n")
+    }
+    fn sensitivity(&self, s: &crate::sweep::Sensitivity) -> String {
+        crate::sweep::sensitivity_table(s)
+    }
+    fn run(&self, s: &RunSummary) -> String {
         let mut o = String::new();
         let d = &s.duration_s;
         let _ = writeln!(o, "{}: {} runs, seed {}; {}", s.scenario, s.runs, s.seed, s.environment.description);
@@ -70,27 +83,9 @@ impl Render for Table {
             let _ = writeln!(o);
         }
         let _ = writeln!(o);
-        let w = s.tasks.iter().map(|t| t.name.len()).max().unwrap_or(4).max(4);
-        let _ = writeln!(
-            o,
-            "{:w$}  {:>9}  {:>8}  {:>8}  {:>7}  {:>9}  {:>9}  {:>10}  {:>6}  statuses",
-            "task", "machine", "runs/wf", "retries", "OOM", "duration", "compute", "cost/wf", "share",
-        );
-        for t in &s.tasks {
-            let _ = writeln!(
-                o,
-                "{:w$}  {:>9}  {:>8.2}  {:>8}  {:>7}  {:>9}  {:>9}  {:>10}  {:>5.1}%  {}",
-                t.name,
-                t.machine,
-                t.runs_per_workflow,
-                t.retries,
-                t.out_of_memory,
-                secs(t.duration_s_mean),
-                secs(t.usage_duration_s_mean),
-                usd(t.cost_usd_per_workflow),
-                t.cost_share * 100.0,
-                statuses(&t.statuses)
-            );
+        o.push_str(&super::tables::tasks(s).text(2));
+        if super::tables::has_machine_rows(s) {
+            let _ = writeln!(o, "({})", super::tables::MACHINE_ROWS_NOTE);
         }
         if let Some(l) = &s.load {
             let _ = writeln!(o);
@@ -99,22 +94,11 @@ impl Render for Table {
         if !s.slo.is_empty() {
             let _ = writeln!(o);
             for r in &s.slo {
-                let v = r.value.map_or("-".to_owned(), |v| format!("{v:.6}"));
-                let _ = writeln!(o, "slo  {}  {}  (value {v})", if r.pass { "PASS" } else { "FAIL" }, r.expr);
+                let _ = writeln!(o, "slo  {}  {}  (value {})", if r.pass { "PASS" } else { "FAIL" }, r.expr, r.shown);
             }
         }
         o
     }
-}
-
-fn statuses(s: &super::Statuses) -> String {
-    let mut parts = Vec::new();
-    for (n, v) in [("ok", s.completed), ("failed", s.failed), ("crashed", s.crashed), ("timed out", s.timed_out)] {
-        if v > 0 {
-            parts.push(format!("{n} {v}"));
-        }
-    }
-    parts.join(", ")
 }
 
 /// The side-by-side table of `wfsim compare`.
@@ -142,19 +126,7 @@ pub fn comparison(c: &super::bundle::Comparison) -> String {
             );
         }
     }
-    let w = c.variants.iter().map(|v| v.scenario.len()).max().unwrap_or(6).max(6);
-    let _ = writeln!(
-        o,
-        "{:w$}  {:>8}  {:>8}  {:>8}  {:>10}  {:>8}  {:>22}  {:>22}  {:>22}",
-        "design", "p50", "p95", "mean", "cost/run", "success", "speedup p50", "speedup p95", "cost ratio"
-    );
-    for v in &c.variants {
-        let [name, p50, p95, mean, cost, ok, s50, s95, cr] = compare_cells(v);
-        let _ = writeln!(
-            o,
-            "{name:w$}  {p50:>8}  {p95:>8}  {mean:>8}  {cost:>10}  {ok:>8}  {s50:>22}  {s95:>22}  {cr:>22}"
-        );
-    }
+    o.push_str(&super::tables::compare(c).text(2));
     if c.identical {
         let _ = writeln!(
             o,
@@ -162,17 +134,10 @@ pub fn comparison(c: &super::bundle::Comparison) -> String {
             c.variants.len()
         );
     }
-    for s in &c.summaries {
-        for slo in &s.slo {
-            let v = slo.value.map_or("-".to_owned(), |v| format!("{v:.6}"));
-            let _ = writeln!(
-                o,
-                "slo  {}  {}: {}  (value {v})",
-                if slo.pass { "PASS" } else { "FAIL" },
-                s.scenario,
-                slo.expr
-            );
-        }
+    let slo = super::tables::compare_slo(c, false);
+    if !slo.rows.is_empty() {
+        let _ = writeln!(o);
+        o.push_str(&slo.text(2));
     }
     o
 }
@@ -188,29 +153,6 @@ fn environments(c: &super::bundle::Comparison) -> String {
             c.summaries.iter().map(|s| format!("{}: {}", s.scenario, s.environment.description)).collect();
         format!("environments differ: {}", each.join("; "))
     }
-}
-
-/// The cells of one design's row of a comparison: design, p50, p95, mean, cost per run,
-/// success, speedup p50, speedup p95, cost ratio (shared by the table, HTML and Markdown).
-pub fn compare_cells(v: &super::bundle::VariantRow) -> [String; 9] {
-    let r = |x: &super::bundle::Ratio| {
-        if x.ci95_low.is_nan() {
-            format!("{:.2}x (no interval)", x.value)
-        } else {
-            format!("{:.2}x [{:.2}, {:.2}]", x.value, x.ci95_low, x.ci95_high)
-        }
-    };
-    [
-        v.scenario.clone(),
-        secs(v.duration_p50_s),
-        secs(v.duration_p95_s),
-        secs(v.duration_mean_s),
-        usd(v.cost_mean_usd),
-        format!("{:.2}%", v.success_rate * 100.0),
-        r(&v.speedup_p50),
-        r(&v.speedup_p95),
-        r(&v.cost_ratio),
-    ]
 }
 
 /// ` ± half-width` of a 95% interval, or ` (no interval: 1 replication)` when it could not be

@@ -24,7 +24,12 @@ pub fn set_path(root: &mut Node, path: &str, value: &str) -> Result<(), String> 
                     let n = m.len() - 1;
                     node = &mut m[n].1;
                 }
-                None => return Err(format!("there is no key `{key}`")),
+                None => {
+                    let keys: Vec<&str> = m.iter().filter_map(|(k, _)| k.as_str()).collect();
+                    let hint =
+                        crate::error::closest(key, &keys).map_or(String::new(), |c| format!("; did you mean `{c}`?"));
+                    return Err(format!("there is no key `{key}`{hint}"));
+                }
             }
         }
         for idx in indices.split('[').filter(|x| !x.is_empty()) {

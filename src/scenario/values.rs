@@ -20,6 +20,17 @@ pub(super) enum Unit {
     Millis,
 }
 
+impl Unit {
+    /// A value of this unit for a message: `5s`, `250ms`, `12`.
+    fn show(self, v: f64) -> String {
+        match self {
+            Unit::Seconds => crate::units::format_duration(v),
+            Unit::Millis => format!("{v}ms"),
+            Unit::Plain => format!("{v}"),
+        }
+    }
+}
+
 pub(super) const SHAPES: &[&str] =
     &["fixed", "uniform", "triangular", "normal", "lognormal", "exponential", "bernoulli", "choice", "empirical"];
 pub(super) const MODIFIERS: &[&str] = &["min", "max", "round"];
@@ -274,7 +285,7 @@ impl Cx<'_> {
             "uniform" => {
                 let p = self.pair_or_triple(v, key, unit, 2)?;
                 if p[0] > p[1] {
-                    self.err(v, key, format!("low ({}) is above high ({})", p[0], p[1]), None);
+                    self.err(v, key, format!("low ({}) is above high ({})", unit.show(p[0]), unit.show(p[1])), None);
                     return None;
                 }
                 if count && p[0].fract() == 0.0 && p[1].fract() == 0.0 {
@@ -310,7 +321,7 @@ impl Cx<'_> {
                         self.err(
                             get(m, "p95").unwrap_or(v),
                             &join(key, "p95"),
-                            format!("p95 ({p95}) must be above the median ({median})"),
+                            format!("p95 ({}) must be above the median ({})", unit.show(p95), unit.show(median)),
                             Some("a lognormal is right-skewed: its p95 lies above its median".into()),
                         );
                         return None;

@@ -1,7 +1,7 @@
 //! The binary body of a shard file: numbers little-endian, floats as their bits (so every
 //! value, NaN and infinities included, comes back exactly), lengths before sequences.
 
-use crate::engine::{LEVELS, LoadOutcome, QueueStats, RunOutcome, Status, TaskAcc};
+use crate::engine::{LEVELS, LoadOutcome, MachineAcc, QueueStats, RunOutcome, Status, TaskAcc};
 use crate::montecarlo::{ChunkPart, Moments, RunStats};
 use crate::paired::{Blocks, Values};
 use crate::platform::PRESETS;
@@ -180,7 +180,8 @@ impl<T: Codec + Copy + Default, const N: usize> Codec for [T; N] {
     }
 }
 
-/// Fields written and read in the order listed.
+/// Fields written and read in the order listed. The struct literal names every field, so a
+/// field added to one of these types is a compile error here until the shard format holds it.
 macro_rules! fields {
     ($t:ident { $($f:ident),* $(,)? }) => {
         impl Codec for $t {
@@ -235,6 +236,7 @@ impl Codec for RunOutcome {
     }
 }
 
+fields!(MachineAcc { attempts, oom, usage_s, compute_usd });
 fields!(TaskAcc {
     runs,
     attempts,
@@ -245,7 +247,8 @@ fields!(TaskAcc {
     usage_s,
     compute_usd,
     invocation_usd,
-    finished_on
+    finished_on,
+    by_machine
 });
 
 impl Codec for LogHistogram {

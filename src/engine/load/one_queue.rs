@@ -442,6 +442,7 @@ impl OneQueue<'_> {
             acc.compute_usd += usd;
             acc.statuses[Status::Completed as usize] += 1;
             acc.finished_on[self.machine] += 1;
+            acc.attempt_on(self.machine as u8, usage, usd, false);
             // Execution from the first attempt's start, which is this one's.
             acc.execution_s += usage;
             let o = &mut self.outs[r.out as usize];

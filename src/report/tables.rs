@@ -1,0 +1,161 @@
+//! The tables every format shows, built once as [`Grid`]s: the summary, the SLOs, the
+//! per-task table and the comparison. Text, Markdown, HTML and CSV draw the same cells.
+
+use super::RunSummary;
+use super::bundle::{Comparison, VariantRow};
+use super::grid::{Align, Grid};
+use super::table::{secs, usd};
+
+const L: Align = Align::Left;
+const R: Align = Align::Right;
+
+/// Duration and cost per run: p50, p90, p95, p99, mean ± 95% interval, max.
+pub fn summary(s: &RunSummary) -> Grid {
+    let mut g = Grid::new(&[("", L), ("p50", R), ("p90", R), ("p95", R), ("p99", R), ("mean (95% CI)", R), ("max", R)]);
+    for row in super::table::summary_cells(s) {
+        g.push(row.to_vec());
+    }
+    g
+}
+
+/// The SLOs: expression, value in the SLO's unit, verdict (`mark`: for a PR comment, the
+/// expression as code and the verdict with ✅/❌).
+pub fn slo(s: &RunSummary, mark: bool) -> Grid {
+    let mut g = Grid::new(&[("SLO", L), ("value", R), ("verdict", L)]);
+    for r in &s.slo {
+        let verdict = match (r.pass, mark) {
+            (true, false) => "PASS",
+            (false, false) => "FAIL",
+            (true, true) => "✅ PASS",
+            (false, true) => "❌ FAIL",
+        };
+        let expr = if mark { format!("`{}`", r.expr) } else { r.expr.clone() };
+        g.push(vec![expr, r.shown.clone(), verdict.into()]);
+    }
+    g
+}
+
+/// The per-task table; a task whose attempts ran on more than one preset (an out-of-memory
+/// retry upgraded it) gets a row per preset under it: its attempts, out-of-memory attempts
+/// and compute cost per workflow run there.
+pub fn tasks(s: &RunSummary) -> Grid {
+    let mut g = Grid::new(&[
+        ("task", L),
+        ("machine", R),
+        ("runs/wf", R),
+        ("retries", R),
+        ("OOM", R),
+        ("duration", R),
+        ("compute", R),
+        ("cost/wf", R),
+        ("share", R),
+        ("statuses", L),
+    ]);
+    for t in &s.tasks {
+        g.push(vec![
+            t.name.clone(),
+            t.machine.into(),
+            format!("{:.2}", t.runs_per_workflow),
+            t.retries.to_string(),
+            t.out_of_memory.to_string(),
+            secs(t.duration_s_mean),
+            secs(t.usage_duration_s_mean),
+            usd(t.cost_usd_per_workflow),
+            format!("{:.1}%", t.cost_share * 100.0),
+            statuses(&t.statuses),
+        ]);
+        if t.machines.len() > 1 {
+            for m in &t.machines {
+                g.push(vec![
+                    format!("  on {}", m.machine),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    m.out_of_memory.to_string(),
+                    String::new(),
+                    secs(m.usage_duration_s_mean),
+                    usd(m.compute_cost_per_workflow),
+                    String::new(),
+                    format!("{} attempts", m.attempts),
+                ]);
+            }
+        }
+    }
+    g
+}
+
+/// What a task's per-preset rows hold, said under a table that has them.
+pub const MACHINE_ROWS_NOTE: &str = "on PRESET: a task's attempts per preset after an out-of-memory retry upgraded it: OOM attempts, billed compute per attempt, compute cost per workflow run";
+
+/// Whether the per-task table has per-preset rows.
+pub fn has_machine_rows(s: &RunSummary) -> bool {
+    s.tasks.iter().any(|t| t.machines.len() > 1)
+}
+
+pub fn statuses(s: &super::Statuses) -> String {
+    let mut parts = Vec::new();
+    for (n, v) in [("ok", s.completed), ("failed", s.failed), ("crashed", s.crashed), ("timed out", s.timed_out)] {
+        if v > 0 {
+            parts.push(format!("{n} {v}"));
+        }
+    }
+    if s.expired > 0 {
+        parts.push(format!("expired {}", s.expired));
+    }
+    parts.join(", ")
+}
+
+/// The designs side by side.
+pub fn compare(c: &Comparison) -> Grid {
+    let mut g = Grid::new(&[
+        ("design", L),
+        ("p50", R),
+        ("p95", R),
+        ("mean", R),
+        ("cost/run", R),
+        ("success", R),
+        ("speedup p50", R),
+        ("speedup p95", R),
+        ("cost ratio", R),
+    ]);
+    for v in &c.variants {
+        g.push(compare_cells(v).to_vec());
+    }
+    g
+}
+
+/// The cells of one design's row of a comparison.
+pub fn compare_cells(v: &VariantRow) -> [String; 9] {
+    let r = |x: &super::bundle::Ratio| {
+        if x.ci95_low.is_nan() {
+            format!("{:.2}x (no interval)", x.value)
+        } else {
+            format!("{:.2}x [{:.2}, {:.2}]", x.value, x.ci95_low, x.ci95_high)
+        }
+    };
+    [
+        v.scenario.clone(),
+        secs(v.duration_p50_s),
+        secs(v.duration_p95_s),
+        secs(v.duration_mean_s),
+        usd(v.cost_mean_usd),
+        format!("{:.2}%", v.success_rate * 100.0),
+        r(&v.speedup_p50),
+        r(&v.speedup_p95),
+        r(&v.cost_ratio),
+    ]
+}
+
+/// The SLOs of every design of a comparison, the design first; the baseline's are shown
+/// but only the designs under test decide the exit code.
+pub fn compare_slo(c: &Comparison, mark: bool) -> Grid {
+    let mut g = Grid::new(&[("design", L), ("SLO", L), ("value", R), ("verdict", L)]);
+    for (i, s) in c.summaries.iter().enumerate() {
+        for r in slo(s, mark).rows {
+            let mut row = vec![if i == 0 { format!("{} (baseline)", s.scenario) } else { s.scenario.clone() }];
+            row.extend(r);
+            g.push(row);
+        }
+    }
+    g
+}
