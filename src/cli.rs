@@ -294,6 +294,10 @@ pub enum Command {
         /// Write the output to FILE instead of where the sharded command would have.
         #[arg(short = 'o', long = "output", value_name = "FILE")]
         output: Option<PathBuf>,
+        /// Print nothing on standard error but errors and the SLO verdict (as the sharded
+        /// command's --quiet).
+        #[arg(short, long)]
+        quiet: bool,
     },
 }
 
@@ -358,7 +362,10 @@ pub fn main_with(cli: Cli) -> ExitCode {
                 code => Err(Stop(code)),
             }
         }
-        Command::Merge { shards, out, output } => merge_cmd(&shards, out, output),
+        Command::Merge { shards, out, output, quiet } => {
+            QUIET.store(quiet, Ordering::Relaxed);
+            merge_cmd(&shards, out, output)
+        }
         Command::Run { file, sim, out, runs_csv } => {
             QUIET.store(out.quiet, Ordering::Relaxed);
             run(&file, &sim, &out, runs_csv.as_deref())
@@ -931,7 +938,7 @@ fn write_shard(shard: &ShardArgs, m: crate::shard::Manifest, body: &crate::shard
         eprintln!("error: cannot write the shard {}: {e}", path.display());
         Stop(3)
     })?;
-    eprintln!("wrote {}: {what}", path.display());
+    say!("wrote {}: {what}", path.display());
     Ok(false)
 }
 
@@ -1017,7 +1024,7 @@ fn merge_cmd(paths: &[PathBuf], out: Option<PathBuf>, file: Option<PathBuf>) -> 
         if file.is_some() {
             o.output = file.clone();
         }
-        QUIET.store(o.quiet, Ordering::Relaxed);
+        QUIET.store(o.quiet || quiet(), Ordering::Relaxed);
         if let Some(f) = &o.output {
             crate::output::install_interrupt_cleanup();
             check_writable(f)?;
