@@ -1,11 +1,12 @@
 //! The command line: parse, load, simulate, report. Exit codes: 0 ok, 1 an SLO failed,
 //! 2 bad input, 3 internal error.
 
+use crate::analysis::RunSummary;
 use crate::model::Model;
 use crate::montecarlo::{self, Config, McResult};
 use crate::output::OutDir;
 pub use crate::report::Format;
-use crate::report::{RunSummary, bundle, html, json::Json, markdown, renderer};
+use crate::report::{bundle, html, json::Json, markdown, renderer};
 use crate::scenario::{self, Loaded};
 use crate::slo::Slo;
 use clap::{Args, CommandFactory, Parser, Subcommand};
@@ -633,7 +634,7 @@ fn compare_cmd(files: &[PathBuf], out: Option<&Path>, sim: &Sim, output: &Output
 fn emit_compare(sims: &[Simulated], out: Option<&Path>, sim: &Sim, output: &Output) -> Result<bool, Stop> {
     let pairs: Vec<(&RunSummary, &McResult)> = sims.iter().map(|s| (&s.summary, &s.mc)).collect();
     let reps: Vec<&[usize]> = sims.iter().map(|s| s.reps.as_slice()).collect();
-    let c = bundle::compare_blocks(&pairs, &reps, sim.seed);
+    let c = crate::analysis::compare::compare_blocks(&pairs, &reps, sim.seed);
     emit(&renderer(output.format).compare(&c), output)?;
     if let Some(dir) = out {
         let charts = bundle::compare_charts(&pairs).map_err(internal)?;

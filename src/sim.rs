@@ -3,10 +3,10 @@
 //! period. Under load, every mean's 95% interval comes from the replication means (runs that
 //! share queues are not independent); see [`replication_intervals`].
 
+use crate::analysis::{self, RunSummary};
 use crate::engine::{RunOutcome, SimError};
 use crate::model::Model;
 use crate::montecarlo::{self, Config, McResult};
-use crate::report::{self, RunSummary};
 
 /// How a model is simulated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,7 +79,7 @@ pub fn simulate(
 
 /// The simulation of runs alone, from their Monte Carlo result.
 pub fn alone(model: &Model, mc: McResult, seed: u64, notes: Vec<String>) -> Simulation {
-    let summary = report::summarise(model, &mc, seed, notes);
+    let summary = analysis::summarise(model, &mc, seed, notes);
     Simulation { mc, summary, reps: Vec::new() }
 }
 
@@ -90,7 +90,7 @@ pub fn under_load(
     seed: u64,
     notes: Vec<String>,
 ) -> Result<Simulation, SimulateError> {
-    let load = report::load::summarise(model, &r);
+    let load = analysis::load::summarise(model, &r);
     // All replications' outcomes in one vector, allocated once, each replication's freed as
     // it is moved in (collected from a flat_map, every outcome was held twice).
     let reps: Vec<usize> = r.reps.iter().map(|o| o.outcomes.len()).collect();
@@ -102,7 +102,7 @@ pub fn under_load(
     if mc.outcomes.is_empty() {
         return Err(SimulateError::NoArrivals);
     }
-    let mut summary = report::summarise(model, &mc, seed, notes);
+    let mut summary = analysis::summarise(model, &mc, seed, notes);
     summary.load = load;
     let s = Simulation { mc, summary, reps };
     let iv = replication_intervals(&s.replications());

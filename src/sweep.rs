@@ -8,13 +8,13 @@
 //! step's duration and failure probability down and up one at a time and ranks them by their
 //! effect on p95 duration and mean cost.
 
+use crate::analysis::summary::Statuses;
 use crate::engine::SimError;
 use crate::error::{LoadError, closest};
 use crate::model::{Model, TaskId};
 use crate::montecarlo::Config;
 use crate::paired;
 use crate::platform::{MachineId, PRESETS, machine_by_name, machine_names};
-use crate::report::Statuses;
 use crate::report::grid::{Align, Grid};
 use crate::scenario;
 use crate::sim;
@@ -729,7 +729,7 @@ pub fn variant_label(sw: &Sweep, r: &Row) -> String {
 
 /// The variants of a sweep as a table (text, Markdown and HTML draw it).
 pub fn grid(sw: &Sweep) -> Grid {
-    use crate::report::table::{secs, usd};
+    use crate::format::{secs, usd};
     let set_paths: Vec<&str> =
         sw.rows.first().map(|r| r.set.0.iter().map(|(k, _)| k.as_str()).collect()).unwrap_or_default();
     let mut columns: Vec<(&str, Align)> = Vec::new();
@@ -785,7 +785,7 @@ pub fn grid(sw: &Sweep) -> Grid {
 
 /// The human table of a sweep.
 pub fn table(sw: &Sweep) -> String {
-    use crate::report::table::{secs, usd};
+    use crate::format::{secs, usd};
     use std::fmt::Write;
     let mut o = String::new();
     let what = match &sw.task {
@@ -1441,7 +1441,7 @@ pub fn sensitivity_grid(s: &Sensitivity) -> Grid {
 
 /// The human table of a sensitivity analysis.
 pub fn sensitivity_table(s: &Sensitivity) -> String {
-    use crate::report::table::{secs, usd};
+    use crate::format::{secs, usd};
     let d = (s.delta * 100.0).round();
     let m = s.metric.name();
     let t = if s.parameters.is_empty() {

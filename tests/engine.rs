@@ -445,8 +445,8 @@ fn past_the_exact_runs_statistics_come_from_histograms_within_their_bound() {
     let full = McResult::from_outcomes(exact.outcomes.clone(), exact.tasks.clone());
     let sketched = McResult { outcomes: exact.outcomes[..100].to_vec(), stats: full.stats, tasks: exact.tasks.clone() };
     assert!(!sketched.exact());
-    let a = wfsim::report::summarise(&m, &exact, 5, vec![]);
-    let b = wfsim::report::summarise(&m, &sketched, 5, vec![]);
+    let a = wfsim::analysis::summarise(&m, &exact, 5, vec![]);
+    let b = wfsim::analysis::summarise(&m, &sketched, 5, vec![]);
     let alpha = wfsim::stats::LogHistogram::ALPHA;
     // Exact quantiles interpolate between neighbours; the histogram returns a value within
     // alpha of the nearest-rank one: allow alpha plus the gap between neighbouring values.

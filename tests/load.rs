@@ -84,14 +84,14 @@ fn m_m_4_matches_erlang_c() {
 
 #[test]
 fn the_load_summary_intervals_are_across_replications() {
-    // report::load::summarise: the mean wait pools every grant; its 95% half-width is Student's
+    // analysis::load::summarise: the mean wait pools every grant; its 95% half-width is Student's
     // t with 5 degrees of freedom (2.571, from a table) times the standard error of the 6
     // per-replication mean waits; throughput per minute is the runs completed in the window
     // over its length, its half-width likewise across replications. Recomputed here from the
     // replications.
     let m = model(MMC);
     let r = run_load(&m, 7, 6, None).expect("simulates");
-    let s = wfsim::report::load::summarise(&m, &r).expect("a load");
+    let s = wfsim::analysis::load::summarise(&m, &r).expect("a load");
     let half = |v: &[f64]| 2.571 * mean_ci(v).1;
     let waits: Vec<f64> = r.reps.iter().map(|o| mean(&o.queues[0].waits)).collect();
     let all: Vec<f64> = r.reps.iter().flat_map(|o| o.queues[0].waits.iter().copied()).collect();
@@ -211,7 +211,7 @@ fn a_busy_tenant_waits_and_quiet_ones_do_not_with_a_concurrency_key() {
     // One busy tenant sends 80% of the runs; each tenant's copy of the queue has 2 slots.
     let base = "startLatency: 0\ninput:\n  tenant: { choice: { big: 0.8, a: 0.05, b: 0.05, c: 0.05, d: 0.05 } }\nentry: job\ntasks:\n  job:\n    queue: { name: jobs, concurrencyLimit: 2 }\n    KEY\n    steps:\n      - work: { duration: { exponential: { mean: 20s } } }\nload:\n  arrivals: { poisson: { perMinute: 5.4 } }\n  duration: 2h\n  warmup: 10m\n  environmentConcurrency: 100\n  coldStart: 0\n";
     let keyed = run_load(&model(&base.replace("KEY", "concurrencyKey: tenant")), 5, 16, None).unwrap();
-    let s = wfsim::report::load::summarise(&model(&base.replace("KEY", "concurrencyKey: tenant")), &keyed).unwrap();
+    let s = wfsim::analysis::load::summarise(&model(&base.replace("KEY", "concurrencyKey: tenant")), &keyed).unwrap();
     let q = &s.queues[0];
     let big = q.keys.iter().find(|k| k.key == "big").unwrap();
     let quiet: Vec<_> = q.keys.iter().filter(|k| k.key != "big").collect();
@@ -614,7 +614,7 @@ fn bursts_only_and_a_single_arrival_report_every_grant() {
     assert_eq!(grants.iter().sum::<usize>(), 7, "{grants:?}");
     assert!(r.queues.iter().all(|q| q.waits.iter().all(|&w| w == 0.0)));
     let m = load_str(&y.replace("RUNS", "1"), "one.yaml").unwrap().model;
-    let s = wfsim::report::load::summarise(&m, &one).unwrap();
+    let s = wfsim::analysis::load::summarise(&m, &one).unwrap();
     assert_eq!((s.queue_wait_s.grants, s.arrived), (7, 1));
     // One replication: no interval (null), not a made-up 0.
     assert!(s.queue_wait_s.mean_ci95.is_nan());

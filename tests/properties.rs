@@ -59,7 +59,7 @@ use std::fmt::Write as _;
 use wfsim::engine::{self, AttemptEnd, AttemptRecord, LEVEL_STEP, LEVELS, Observer, RunOutcome, Scratch, Status};
 use wfsim::model::{Model, TaskId};
 use wfsim::montecarlo::{self, Config};
-use wfsim::report::{self, Render, json::Json};
+use wfsim::report::{Render, json::Json};
 use wfsim::rng::run_key;
 use wfsim::scenario::load_str;
 
@@ -746,7 +746,7 @@ fn check_scenario(s: &Scenario, seed: u64) -> Result<(), TestCaseError> {
     prop_assert_eq!(attempts, mc.outcomes.iter().map(|o| u64::from(o.attempts)).sum::<u64>());
     prop_assert_eq!(ended, runs, "every task run ends once");
     prop_assert_eq!(mc.tasks[0].runs, MC_RUNS, "one entry run per workflow run");
-    let summary = report::summarise(model, &mc, seed, Vec::new());
+    let summary = wfsim::analysis::summarise(model, &mc, seed, Vec::new());
     let v: serde_json::Value = serde_json::from_str(&Json.run(&summary)).expect("valid JSON");
     check_json(&v).map_err(|e| TestCaseError::fail(format!("{e}\n{yaml}")))?;
     Ok(())

@@ -1,5 +1,13 @@
-//! What the simulated runs say beyond their summaries: warnings that need a simulation.
+//! What the simulated runs say: the summary of a Monte Carlo ([`summary`]), of a load
+//! ([`load`]), designs compared on common random numbers ([`compare`]), and warnings that
+//! need a simulation ([`simulated_warnings`]). Every output format reads these types.
 
+pub mod compare;
+pub mod load;
 mod simulated_warnings;
+pub mod summary;
 
+pub use compare::{Comparison, Ratio, VariantRow};
+pub use load::LoadSummary;
 pub use simulated_warnings::{TIMED_OUT_SHARE, simulated_warnings};
+pub use summary::{RunSummary, TaskSummary, summarise};

@@ -2,7 +2,7 @@
 
 use super::style::*;
 use super::{Chart, DrawResult, TimeUnit, e};
-use crate::report::load::LoadSummary;
+use crate::analysis::LoadSummary;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 

@@ -2,7 +2,7 @@
 
 use super::style::*;
 use super::{Chart, DrawResult, TimeUnit, e};
-use crate::report::TaskSummary;
+use crate::analysis::TaskSummary;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};

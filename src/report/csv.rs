@@ -2,7 +2,8 @@
 //! has them (no rounding), so a spreadsheet or a script can take them as they are.
 
 use super::grid::{Align, Grid, num};
-use super::{Dur, RunSummary};
+use crate::analysis::RunSummary;
+use crate::analysis::summary::Dur;
 
 pub struct Csv;
 
@@ -128,7 +129,7 @@ impl super::Render for Csv {
 
     /// Every design's summary lines, then per design under test its speedups and cost ratio
     /// (`ratio`, the value in `mean`, the 95% interval in `ci95_low`, `ci95_high`).
-    fn compare(&self, c: &super::bundle::Comparison) -> String {
+    fn compare(&self, c: &crate::analysis::Comparison) -> String {
         let mut g = grid(&RUN_COLUMNS);
         for s in &c.summaries {
             run_rows(&mut g, s);

@@ -1,9 +1,9 @@
 //! `index.html`: one self-contained page (inline SVG and CSS, no script, no network).
 
-use super::RunSummary;
-use super::table::{secs, usd};
 use super::tables;
+use crate::analysis::RunSummary;
 use crate::error::Diagnostic;
+use crate::format::{secs, usd};
 use crate::plot::Rendered;
 use std::fmt::Write;
 
@@ -154,7 +154,7 @@ pub fn heading(stem: &str) -> &'static str {
 }
 
 /// The report of a comparison.
-pub fn compare_page(c: &super::bundle::Comparison, charts: &[Rendered]) -> String {
+pub fn compare_page(c: &crate::analysis::Comparison, charts: &[Rendered]) -> String {
     let mut o = head("wfsim: comparison");
     let names: Vec<&str> = c.variants.iter().map(|v| v.scenario.as_str()).collect();
     let _ = writeln!(
@@ -185,7 +185,7 @@ pub fn compare_page(c: &super::bundle::Comparison, charts: &[Rendered]) -> Strin
     o
 }
 
-pub fn load_table(o: &mut String, l: &super::load::LoadSummary) {
+pub fn load_table(o: &mut String, l: &crate::analysis::LoadSummary) {
     let w = &l.queue_wait_s;
     let _ = writeln!(
         o,

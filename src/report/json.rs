@@ -1,7 +1,7 @@
 //! `--format json`: one stable object, snake_case keys, tasks in scenario order.
 
-use super::{MachineSummary, Render, RunSummary, TaskSummary};
-use serde::ser::{SerializeMap, Serializer};
+use super::Render;
+use crate::analysis::RunSummary;
 
 pub struct Json;
 
@@ -17,7 +17,7 @@ impl Render for Json {
     fn run(&self, s: &RunSummary) -> String {
         to_json(s)
     }
-    fn compare(&self, c: &super::bundle::Comparison) -> String {
+    fn compare(&self, c: &crate::analysis::Comparison) -> String {
         to_json(c)
     }
     fn sweep(&self, sweeps: &[crate::sweep::Sweep], all: bool) -> String {
@@ -36,22 +36,4 @@ impl Render for Json {
     fn sensitivity(&self, s: &crate::sweep::Sensitivity) -> String {
         to_json(s)
     }
-}
-
-/// Tasks as an object keyed by task name, in the order the scenario declares them.
-pub fn tasks_in_order<S: Serializer>(tasks: &[TaskSummary], ser: S) -> Result<S::Ok, S::Error> {
-    let mut m = ser.serialize_map(Some(tasks.len()))?;
-    for t in tasks {
-        m.serialize_entry(&t.name, t)?;
-    }
-    m.end()
-}
-
-/// A task's machines as an object keyed by preset name, in preset order.
-pub fn machines_in_order<S: Serializer>(machines: &[MachineSummary], ser: S) -> Result<S::Ok, S::Error> {
-    let mut m = ser.serialize_map(Some(machines.len()))?;
-    for x in machines {
-        m.serialize_entry(x.machine, x)?;
-    }
-    m.end()
 }

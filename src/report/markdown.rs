@@ -1,8 +1,8 @@
 //! `report.md`: the report for a Markdown review, charts as PNG files beside it.
 
-use super::RunSummary;
-use super::table::usd;
 use super::tables;
+use crate::analysis::RunSummary;
+use crate::format::usd;
 use crate::plot::Rendered;
 use std::fmt::Write;
 
@@ -72,7 +72,7 @@ pub fn run_page(s: &RunSummary, charts: &[Rendered], warnings: &[crate::error::D
     o
 }
 
-pub fn compare_page(c: &super::bundle::Comparison, charts: &[Rendered]) -> String {
+pub fn compare_page(c: &crate::analysis::Comparison, charts: &[Rendered]) -> String {
     let names: Vec<&str> = c.variants.iter().map(|v| v.scenario.as_str()).collect();
     let mut o = format!(
         "# {}\n\n{} runs each, seed {}; every design sees the same random numbers run by run; 95% intervals from a paired bootstrap of {} resamples. Speedup: the baseline ({}) over the design; cost ratio: the design over the baseline.\n\n",
@@ -92,7 +92,7 @@ pub fn compare_page(c: &super::bundle::Comparison, charts: &[Rendered]) -> Strin
 }
 
 /// The SLO table of a comparison, every design's (the baseline's shown, not deciding).
-pub fn compare_slo(o: &mut String, c: &super::bundle::Comparison) {
+pub fn compare_slo(o: &mut String, c: &crate::analysis::Comparison) {
     let g = tables::compare_slo(c, true);
     if !g.rows.is_empty() {
         o.push_str("## SLOs\n\n");
@@ -108,7 +108,7 @@ pub fn compare_slo(o: &mut String, c: &super::bundle::Comparison) {
 pub struct Markdown;
 
 /// The verdict line over the SLOs: every one passes, or which fail.
-fn slo_headline(o: &mut String, slo: &[super::SloResult]) {
+fn slo_headline(o: &mut String, slo: &[crate::analysis::summary::SloResult]) {
     if slo.is_empty() {
         return;
     }
@@ -142,7 +142,7 @@ impl super::Render for Markdown {
         o
     }
 
-    fn compare(&self, c: &super::bundle::Comparison) -> String {
+    fn compare(&self, c: &crate::analysis::Comparison) -> String {
         let names: Vec<&str> = c.variants.iter().map(|v| v.scenario.as_str()).collect();
         let mut o = format!(
             "### wfsim: {}\n\n{} runs each, seed {}; baseline {}. Every design sees the same random numbers run by run; 95% intervals from a paired bootstrap of {} resamples. Speedup: the baseline over the design; cost ratio: the design over the baseline.\n\n",
@@ -152,7 +152,8 @@ impl super::Render for Markdown {
             c.baseline,
             c.bootstrap_resamples
         );
-        let tested: Vec<super::SloResult> = c.summaries.iter().skip(1).flat_map(|s| s.slo.iter().cloned()).collect();
+        let tested: Vec<crate::analysis::summary::SloResult> =
+            c.summaries.iter().skip(1).flat_map(|s| s.slo.iter().cloned()).collect();
         slo_headline(&mut o, &tested);
         o.push_str(&tables::compare(c).markdown());
         o.push('\n');
@@ -181,7 +182,7 @@ impl super::Render for Markdown {
                     format!(
                         "`{}` (p95 {}, {} per run)",
                         crate::sweep::variant_name(row),
-                        super::table::secs(row.duration_s.p95),
+                        crate::format::secs(row.duration_s.p95),
                         usd(row.cost_usd.mean)
                     )
                 });
@@ -203,7 +204,7 @@ impl super::Render for Markdown {
         };
         let base = match s.metric {
             crate::paired::Metric::Cost => usd(s.base.value),
-            _ => super::table::secs(s.base.value),
+            _ => crate::format::secs(s.base.value),
         };
         let mut o = format!(
             "### wfsim sensitivity: {}\n\n{}. Each parameter down and up by {}% in turn, {each}, seed {}; base {} {base} (p95 duration {}, mean cost {} per run). Columns: change of the {} with a paired 95% interval; noise: both inside it.\n\n",
@@ -212,7 +213,7 @@ impl super::Render for Markdown {
             (s.delta * 100.0).round(),
             s.seed,
             s.metric.name(),
-            super::table::secs(s.base.p95_duration_s),
+            crate::format::secs(s.base.p95_duration_s),
             usd(s.base.mean_cost_usd),
             s.metric.name(),
         );

@@ -1,14 +1,13 @@
 //! The human table printed by `wfsim run`.
 
 use super::{Render, RunSummary};
+use crate::format::{secs, usd};
 use std::fmt::Write;
 
 pub struct Table;
 
-pub use crate::format::{secs, usd};
-
 impl Render for Table {
-    fn compare(&self, c: &super::bundle::Comparison) -> String {
+    fn compare(&self, c: &crate::analysis::Comparison) -> String {
         comparison(c)
     }
     fn sweep(&self, sweeps: &[crate::sweep::Sweep], all: bool) -> String {
@@ -102,7 +101,7 @@ impl Render for Table {
 }
 
 /// The side-by-side table of `wfsim compare`.
-pub fn comparison(c: &super::bundle::Comparison) -> String {
+pub fn comparison(c: &crate::analysis::Comparison) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "compare, baseline {}; {}", c.baseline, environments(c));
     match c.load_replications {
@@ -144,7 +143,7 @@ pub fn comparison(c: &super::bundle::Comparison) -> String {
 
 /// The environment the designs were simulated in: one line when they share it, else each
 /// design's.
-fn environments(c: &super::bundle::Comparison) -> String {
+fn environments(c: &crate::analysis::Comparison) -> String {
     let first = c.summaries.first().map(|s| s.environment.description.clone()).unwrap_or_default();
     if c.summaries.iter().all(|s| s.environment.description == first) {
         first
@@ -162,7 +161,7 @@ pub fn plus_minus(ci: f64, fmt: fn(f64) -> String) -> String {
 }
 
 /// The duration and cost rows of a summary: label, p50, p90, p95, p99, mean ± CI, max.
-pub fn summary_cells(s: &super::RunSummary) -> [[String; 7]; 2] {
+pub fn summary_cells(s: &crate::analysis::RunSummary) -> [[String; 7]; 2] {
     let d = &s.duration_s;
     let c = &s.cost_usd;
     [

@@ -1,10 +1,10 @@
 //! The tables every format shows, built once as [`Grid`]s: the summary, the SLOs, the
 //! per-task table and the comparison. Text, Markdown, HTML and CSV draw the same cells.
 
-use super::RunSummary;
-use super::bundle::{Comparison, VariantRow};
 use super::grid::{Align, Grid};
-use super::table::{secs, usd};
+use crate::analysis::RunSummary;
+use crate::analysis::{Comparison, VariantRow};
+use crate::format::{secs, usd};
 
 const L: Align = Align::Left;
 const R: Align = Align::Right;
@@ -92,7 +92,7 @@ pub fn has_machine_rows(s: &RunSummary) -> bool {
     s.tasks.iter().any(|t| t.machines.len() > 1)
 }
 
-pub fn statuses(s: &super::Statuses) -> String {
+pub fn statuses(s: &crate::analysis::summary::Statuses) -> String {
     let mut parts = Vec::new();
     for (n, v) in [("ok", s.completed), ("failed", s.failed), ("crashed", s.crashed), ("timed out", s.timed_out)] {
         if v > 0 {
@@ -126,7 +126,7 @@ pub fn compare(c: &Comparison) -> Grid {
 
 /// The cells of one design's row of a comparison.
 pub fn compare_cells(v: &VariantRow) -> [String; 9] {
-    let r = |x: &super::bundle::Ratio| {
+    let r = |x: &crate::analysis::Ratio| {
         if x.ci95_low.is_nan() {
             format!("{:.2}x (no interval)", x.value)
         } else {

@@ -1,11 +1,11 @@
 //! The binary body of a shard file: numbers little-endian, floats as their bits (so every
 //! value, NaN and infinities included, comes back exactly), lengths before sequences.
 
+use crate::analysis::summary::Statuses;
 use crate::engine::{LEVELS, LoadOutcome, MachineAcc, QueueStats, RunOutcome, Status, TaskAcc};
 use crate::montecarlo::{ChunkPart, Moments, RunStats};
 use crate::paired::{Blocks, Values};
 use crate::platform::PRESETS;
-use crate::report::Statuses;
 use crate::stats::LogHistogram;
 use crate::sweep::{Row, RowCost, RowDuration, SetValues};
 

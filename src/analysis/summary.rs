@@ -1,0 +1,422 @@
+//! The summary of a Monte Carlo: durations, cost, per-task figures, progress, statuses,
+//! the environment and the SLO verdicts, as every output format reads them.
+
+use crate::engine::RunOutcome;
+use crate::engine::{LEVEL_STEP, LEVELS, Status};
+use crate::model::Model;
+use crate::montecarlo::{McResult, Moments};
+use crate::slo::{Metric, Of, Stat};
+use crate::stats::{Summary, mean};
+use serde::Serialize;
+use serde::ser::{SerializeMap, Serializer};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Dur {
+    pub mean: f64,
+    /// Half-width of the 95% confidence interval of the mean.
+    pub mean_ci95: f64,
+    pub p50: f64,
+    pub p90: f64,
+    pub p95: f64,
+    pub p99: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+impl From<Summary> for Dur {
+    fn from(s: Summary) -> Self {
+        Dur { mean: s.mean, mean_ci95: s.ci95, p50: s.p50, p90: s.p90, p95: s.p95, p99: s.p99, min: s.min, max: s.max }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Cost {
+    pub mean: f64,
+    pub mean_ci95: f64,
+    pub p50: f64,
+    pub p95: f64,
+    pub max: f64,
+    pub per_1000_runs: f64,
+    /// Mean compute cost per workflow run (Trigger.dev's compute_cost).
+    pub compute_cost: f64,
+    /// Mean invocation cost per workflow run (invocation_cost).
+    pub invocation_cost: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TaskSummary {
+    pub name: String,
+    pub machine: &'static str,
+    /// Task runs over all workflow runs.
+    pub runs: u64,
+    pub runs_per_workflow: f64,
+    pub attempts: u64,
+    pub retries: u64,
+    pub out_of_memory: u64,
+    pub statuses: Statuses,
+    /// Mean start latency before the first attempt (queued_duration).
+    pub queued_duration_s_mean: f64,
+    /// Mean first-attempt start to end of run (execution_duration).
+    pub duration_s_mean: f64,
+    /// Mean billed compute per task run (usage_duration).
+    pub usage_duration_s_mean: f64,
+    /// Mean cost per task run, compute plus invocation.
+    pub cost_usd_mean: f64,
+    /// Mean cost of this task per workflow run.
+    pub cost_usd_per_workflow: f64,
+    /// Share of the workflow's total cost.
+    pub cost_share: f64,
+    /// Per machine preset the task's attempts ran on (two when an out-of-memory retry
+    /// upgraded it), in preset order.
+    #[serde(serialize_with = "machines_in_order")]
+    pub machines: Vec<MachineSummary>,
+}
+
+/// A task's attempts on one machine preset.
+#[derive(Debug, Clone, Serialize)]
+pub struct MachineSummary {
+    #[serde(skip)]
+    pub machine: &'static str,
+    pub attempts: u64,
+    pub out_of_memory: u64,
+    /// Mean billed seconds per attempt on this preset.
+    pub usage_duration_s_mean: f64,
+    /// Compute cost of these attempts per workflow run (invocations are per run, not per
+    /// attempt, and stay in the task's `cost_usd_per_workflow`).
+    pub compute_cost_per_workflow: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct Statuses {
+    #[serde(rename = "COMPLETED")]
+    pub completed: u64,
+    #[serde(rename = "FAILED")]
+    pub failed: u64,
+    #[serde(rename = "CRASHED")]
+    pub crashed: u64,
+    #[serde(rename = "TIMED_OUT")]
+    pub timed_out: u64,
+    /// Load only: not started within the task's ttl.
+    #[serde(rename = "EXPIRED", skip_serializing_if = "is_zero")]
+    pub expired: u64,
+}
+
+fn is_zero(v: &u64) -> bool {
+    *v == 0
+}
+
+impl Statuses {
+    fn from(c: [u64; 5]) -> Self {
+        Statuses { completed: c[0], failed: c[1], crashed: c[2], timed_out: c[3], expired: c[4] }
+    }
+    pub fn get(&self, s: Status) -> u64 {
+        [self.completed, self.failed, self.crashed, self.timed_out, self.expired][s as usize]
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ProgressLevel {
+    pub percent: f64,
+    pub p10: f64,
+    pub p50: f64,
+    pub p90: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SloResult {
+    pub expr: String,
+    pub value: Option<f64>,
+    pub pass: bool,
+    /// The value in the unit of the SLO's threshold (`9.3m`, `$0.002672`), `-` when there is
+    /// none; for the tables and pages (the JSON keeps seconds and dollars).
+    #[serde(skip)]
+    pub shown: String,
+}
+
+/// The environment of a simulation, as the JSON's `environment` object holds it.
+#[derive(Debug, Clone, Serialize)]
+pub struct EnvironmentSummary {
+    /// `free`, `hobby`, `pro`, or null for a number of slots without a plan.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan: Option<&'static str>,
+    /// `default` (the scenario names no environment), `environment` (its `environment:`
+    /// block) or `load` (`load.environmentConcurrency`).
+    pub source: &'static str,
+    pub concurrency: u32,
+    pub burst_factor: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_queue_size: Option<u32>,
+    /// Batch items the rate limit's bucket holds, and refills per second.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch_bucket: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch_refill_per_s: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cold_start_s_mean: Option<f64>,
+    pub keep_warm_s: f64,
+    /// The line every command prints first.
+    pub description: String,
+}
+
+impl EnvironmentSummary {
+    pub fn of(m: &Model) -> EnvironmentSummary {
+        let e = &m.environment;
+        EnvironmentSummary {
+            plan: e.plan.map(|p| p.name()),
+            source: match e.source {
+                crate::model::EnvSource::Default => "default",
+                crate::model::EnvSource::Environment => "environment",
+                crate::model::EnvSource::Load => "load",
+            },
+            concurrency: e.concurrency,
+            burst_factor: e.burst_factor,
+            max_queue_size: e.max_queue_size,
+            batch_bucket: e.batch_tokens.map(|b| b.bucket),
+            batch_refill_per_s: e.batch_tokens.map(|b| b.refill / b.every_s),
+            cold_start_s_mean: m.cold_start.shape_mean(),
+            keep_warm_s: m.keep_warm_s,
+            description: e.describe(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RunSummary {
+    pub scenario: String,
+    pub wfsim_version: &'static str,
+    pub runs: u64,
+    pub seed: u64,
+    /// The environment the runs were simulated in (slots, limits), and where it came from.
+    pub environment: EnvironmentSummary,
+    /// Entry task's trigger to the end of its run, seconds.
+    pub duration_s: Dur,
+    pub cost_usd: Cost,
+    pub success_rate: f64,
+    pub statuses: Statuses,
+    pub attempts_per_run: f64,
+    pub task_runs_per_run: f64,
+    /// Billed compute seconds over all task runs of a workflow (usage_duration).
+    pub usage_duration_s: Dur,
+    /// Of the entry run's duration: seconds executing, and the rest (starting, checkpointed
+    /// waits for children and long wait.for, retry delays).
+    pub entry_run: EntryRun,
+    /// Until the last task run ends, fire-and-forget children included.
+    pub makespan_s: Dur,
+    /// Seconds at which the median successful run's progress bar reaches each level.
+    /// Keyed by percent, in numeric order ("10", "25", ... "100").
+    pub progress: std::collections::BTreeMap<u32, f64>,
+    pub progress_curve: Vec<ProgressLevel>,
+    #[serde(serialize_with = "tasks_in_order")]
+    pub tasks: Vec<TaskSummary>,
+    pub slo: Vec<SloResult>,
+    pub notes: Vec<String>,
+    /// With a `load:` block: queueing for slots, utilisation, throughput, backlog.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub load: Option<super::LoadSummary>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EntryRun {
+    pub executing_s_mean: f64,
+    pub waiting_s_mean: f64,
+}
+
+fn summary(mut v: Vec<f64>) -> Dur {
+    Summary::of(&mut v).map(Dur::from).unwrap_or(Dur {
+        mean: 0.0,
+        mean_ci95: 0.0,
+        p50: 0.0,
+        p90: 0.0,
+        p95: 0.0,
+        p99: 0.0,
+        min: 0.0,
+        max: 0.0,
+    })
+}
+
+/// A quantity's summary: exact from every run's outcome when they are all kept, else from
+/// the mergeable statistics (quantiles within `LogHistogram::ALPHA`).
+fn quantity(mc: &McResult, pick: fn(&RunOutcome) -> f64, m: &Moments) -> Dur {
+    if mc.exact() {
+        return summary(mc.outcomes.iter().map(pick).collect());
+    }
+    let (mean, mean_ci95) = m.mean_ci95(mc.stats.n);
+    let q = |p| m.hist.quantile(p).unwrap_or(0.0);
+    Dur { mean, mean_ci95, p50: q(0.5), p90: q(0.9), p95: q(0.95), p99: q(0.99), min: m.min, max: m.max }
+}
+
+pub fn summarise(model: &Model, mc: &McResult, seed: u64, notes: Vec<String>) -> RunSummary {
+    let o = &mc.outcomes;
+    let st = &mc.stats;
+    let n = st.n.max(1) as f64;
+    let duration_s = quantity(mc, |r| r.duration_s, &st.duration);
+    let cost_sum = quantity(mc, |r| r.cost_usd, &st.cost);
+    let counts = st.statuses;
+    let success_rate = counts[0] as f64 / n;
+    let compute = st.compute_usd / n;
+    let invocation = st.invocation_usd / n;
+    let cost_usd = Cost {
+        mean: cost_sum.mean,
+        mean_ci95: cost_sum.mean_ci95,
+        p50: cost_sum.p50,
+        p95: cost_sum.p95,
+        max: cost_sum.max,
+        per_1000_runs: cost_sum.mean * 1000.0,
+        compute_cost: compute,
+        invocation_cost: invocation,
+    };
+    let root_usage = st.root_usage_s / n;
+    let entry_run = EntryRun { executing_s_mean: root_usage, waiting_s_mean: (duration_s.mean - root_usage).max(0.0) };
+
+    // Progress: per level, the distribution over successful runs of the time to reach it.
+    // One pass over the outcomes fills every level's sample (a pass per level re-read every
+    // outcome 20 times, a cache miss each for a load's hundreds of thousands of runs).
+    let completed = if mc.exact() { st.statuses[Status::Completed as usize] as usize } else { 0 };
+    let mut times: Vec<Vec<f64>> =
+        (0..if mc.exact() { LEVELS } else { 0 }).map(|_| Vec::with_capacity(completed)).collect();
+    if mc.exact() {
+        for r in o.iter().filter(|r| r.status == Status::Completed) {
+            for (t, &x) in times.iter_mut().zip(&r.progress) {
+                if x.is_finite() {
+                    t.push(x);
+                }
+            }
+        }
+    }
+    let mut progress = std::collections::BTreeMap::new();
+    let mut curve = Vec::new();
+    for l in 0..LEVELS {
+        let pct = (l + 1) as f64 * LEVEL_STEP;
+        let levels = if let Some(t) = times.get_mut(l) {
+            let q = crate::stats::quantiles_select(t, &[0.1, 0.5, 0.9]);
+            (q[0], q[1], q[2])
+        } else {
+            let h = st.progress.get(l);
+            (h.and_then(|h| h.quantile(0.1)), h.and_then(|h| h.quantile(0.5)), h.and_then(|h| h.quantile(0.9)))
+        };
+        if let (Some(p10), Some(p50), Some(p90)) = levels {
+            curve.push(ProgressLevel { percent: pct, p10, p50, p90 });
+            if [10.0, 25.0, 50.0, 75.0, 90.0, 100.0].contains(&pct) {
+                progress.insert(pct as u32, p50);
+            }
+        }
+    }
+
+    let total_cost: f64 = mc.tasks.iter().map(|t| t.compute_usd + t.invocation_usd).sum();
+    let tasks = model
+        .tasks
+        .iter()
+        .zip(&mc.tasks)
+        .map(|(t, a)| {
+            let runs = a.runs.max(1) as f64;
+            let cost = a.compute_usd + a.invocation_usd;
+            TaskSummary {
+                name: t.name.clone(),
+                machine: crate::engine::preset_name(t.machine),
+                runs: a.runs,
+                runs_per_workflow: a.runs as f64 / n,
+                attempts: a.attempts,
+                retries: a.attempts.saturating_sub(a.runs),
+                out_of_memory: a.oom,
+                statuses: Statuses::from(a.statuses),
+                queued_duration_s_mean: a.queued_s / runs,
+                duration_s_mean: a.execution_s / runs,
+                usage_duration_s_mean: a.usage_s / runs,
+                cost_usd_mean: cost / runs,
+                cost_usd_per_workflow: cost / n,
+                cost_share: if total_cost > 0.0 { cost / total_cost } else { 0.0 },
+                machines: a
+                    .by_machine
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, m)| m.attempts > 0)
+                    .map(|(i, m)| MachineSummary {
+                        machine: crate::engine::preset_name(i as u8),
+                        attempts: m.attempts,
+                        out_of_memory: m.oom,
+                        usage_duration_s_mean: m.usage_s / m.attempts as f64,
+                        compute_cost_per_workflow: m.compute_usd / n,
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+
+    let mut s = RunSummary {
+        scenario: model.name.clone(),
+        wfsim_version: env!("CARGO_PKG_VERSION"),
+        runs: st.n,
+        seed,
+        environment: EnvironmentSummary::of(model),
+        duration_s,
+        cost_usd,
+        success_rate,
+        statuses: Statuses::from(counts),
+        attempts_per_run: st.attempts / n,
+        task_runs_per_run: st.task_runs / n,
+        usage_duration_s: quantity(mc, |r| r.usage_s, &st.usage),
+        entry_run,
+        makespan_s: quantity(mc, |r| r.makespan_s, &st.makespan),
+        progress,
+        progress_curve: curve,
+        tasks,
+        slo: Vec::new(),
+        notes,
+        load: None,
+    };
+    s.slo = model
+        .slos
+        .iter()
+        .map(|slo| {
+            let value = slo_value(&slo.metric, mc, &s);
+            let shown = value.map_or_else(|| "-".to_owned(), |v| slo.show(v));
+            SloResult { expr: slo.expr.clone(), value, pass: value.is_some_and(|v| slo.holds(v)), shown }
+        })
+        .collect();
+    s
+}
+
+fn slo_value(m: &Metric, mc: &McResult, s: &RunSummary) -> Option<f64> {
+    match m {
+        Metric::SuccessRate => Some(s.success_rate),
+        Metric::StatusRate(name) => {
+            let st = Status::ALL.iter().find(|x| x.name() == name)?;
+            Some(s.statuses.get(*st) as f64 / s.runs.max(1) as f64)
+        }
+        Metric::Stat { stat, of } => {
+            let m = if *of == Of::Duration { &mc.stats.duration } else { &mc.stats.cost };
+            if !mc.exact() {
+                return match stat {
+                    Stat::Mean => Some(m.sum / mc.stats.n.max(1) as f64),
+                    Stat::Max => Some(m.max),
+                    Stat::Quantile(q) => m.hist.quantile(*q),
+                };
+            }
+            let mut v: Vec<f64> =
+                mc.outcomes.iter().map(|r| if *of == Of::Duration { r.duration_s } else { r.cost_usd }).collect();
+            match stat {
+                Stat::Mean => mean(&v),
+                Stat::Max => v.iter().copied().reduce(f64::max),
+                Stat::Quantile(q) => crate::stats::quantiles_select(&mut v, &[*q])[0],
+            }
+        }
+    }
+}
+
+/// Tasks as an object keyed by task name, in the order the scenario declares them.
+fn tasks_in_order<S: Serializer>(tasks: &[TaskSummary], ser: S) -> Result<S::Ok, S::Error> {
+    let mut m = ser.serialize_map(Some(tasks.len()))?;
+    for t in tasks {
+        m.serialize_entry(&t.name, t)?;
+    }
+    m.end()
+}
+
+/// A task's machines as an object keyed by preset name, in preset order.
+fn machines_in_order<S: Serializer>(machines: &[MachineSummary], ser: S) -> Result<S::Ok, S::Error> {
+    let mut m = ser.serialize_map(Some(machines.len()))?;
+    for x in machines {
+        m.serialize_entry(x.machine, x)?;
+    }
+    m.end()
+}
