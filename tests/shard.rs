@@ -95,10 +95,25 @@ fn run_a_load_with_replications() {
 }
 
 #[test]
-fn compare_under_load() {
+fn compare_alone() {
     let a = scenario("transcription-sequential.yaml");
     let b = scenario("transcription-parallel.yaml");
     same_as_unsharded("compare", &["compare", &a, &b, "--runs", "4000", "--format", "json"], 3);
+}
+
+#[test]
+fn compare_under_load() {
+    // pdf-processing against itself with 10 environment slots instead of 25: both under load, 10
+    // replications each (compare's default), split 4 ways.
+    let dir = temp("compare-load-files");
+    let a = scenario("pdf-processing.yaml");
+    let text = std::fs::read_to_string(&a).unwrap();
+    assert!(text.contains("\nload:") && text.contains("environmentConcurrency: 25"), "the scenario has a load");
+    let b = dir.join("fewer-slots.yaml");
+    std::fs::write(&b, text.replace("environmentConcurrency: 25", "environmentConcurrency: 10")).unwrap();
+    let b = b.display().to_string();
+    same_as_unsharded("compare-load", &["compare", &a, &b, "--format", "json"], 4);
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
