@@ -1001,7 +1001,7 @@ fn merge_cmd(paths: &[PathBuf], out: Option<PathBuf>, file: Option<PathBuf>) -> 
         );
         return Err(Stop(2));
     }
-    eprintln!(
+    say!(
         "merging {} shard(s) of `{}` ({})",
         shards.len(),
         m.command,
