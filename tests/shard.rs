@@ -77,6 +77,7 @@ fn run_below_the_kept_outcomes() {
     // 3,000 runs are 3 chunks: 5 shards leave two of them empty.
     same_as_unsharded("run-small", &["run", &s, "--isolated", "--runs", "3000", "--format", "json"], 5);
     same_as_unsharded("run-table", &["run", &s, "--isolated", "--runs", "20000", "--seed", "7"], 3);
+    same_as_unsharded("run-markdown", &["run", &s, "--isolated", "--runs", "4000", "--format", "markdown"], 2);
 }
 
 #[test]
@@ -188,6 +189,27 @@ fn report_files_are_the_same() {
     assert_eq!(table, merged_table);
     same_files(Path::new(&one), &dir.join("merged"));
     assert!(!dir.join("unused").exists() || dir.join("unused").read_dir().unwrap().next().is_none());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn report_of_two_scenarios() {
+    let dir = temp("report-two");
+    let a = scenario("transcription-sequential.yaml");
+    let b = scenario("polling-external-api.yaml");
+    let one = dir.join("one").display().to_string();
+    let args = ["report", &a, &b, "--runs", "3000", "--format", "json"];
+    let mut u = args.to_vec();
+    u.extend(["--out", &one]);
+    let printed = stdout(&u, &dir);
+    let files = shards(&args, 3, &dir);
+    let merged = dir.join("merged").display().to_string();
+    assert_eq!(printed, merge(&shuffled(&files), &["--out", &merged], &dir));
+    let subs: Vec<_> = std::fs::read_dir(&one).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(subs.len(), 2, "{subs:?}");
+    for sub in subs {
+        same_files(&Path::new(&one).join(&sub), &dir.join("merged").join(&sub));
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 
