@@ -3,6 +3,7 @@
 
 use crate::analysis::RunSummary;
 use crate::model::Model;
+use crate::montecarlo::DEFAULT_SEED;
 use crate::montecarlo::{self, Config, McResult};
 use crate::output::OutDir;
 pub use crate::report::Format;
@@ -14,8 +15,6 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
-
-pub const DEFAULT_SEED: u64 = 1;
 
 /// Workflow runs `validate` simulates (isolated, seed [`DEFAULT_SEED`]) for the warnings that
 /// need a simulation, when a task has a `maxDuration`.

@@ -9,6 +9,9 @@ use rayon::prelude::*;
 /// Runs per chunk: the unit of work handed to a thread and of merging.
 pub const CHUNK: u64 = 1024;
 
+/// The seed every command uses unless `--seed` is given.
+pub const DEFAULT_SEED: u64 = 1;
+
 #[derive(Debug, Clone, Copy)]
 pub struct Config {
     pub runs: u64,

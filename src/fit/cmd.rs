@@ -54,7 +54,7 @@ pub struct FitArgs {
     #[arg(long, default_value_t = 10_000)]
     pub runs: u64,
     /// Backtest: seed of the random streams.
-    #[arg(long, default_value_t = crate::cli::DEFAULT_SEED)]
+    #[arg(long, default_value_t = crate::montecarlo::DEFAULT_SEED)]
     pub seed: u64,
     /// Worker threads (default: all cores). The output does not depend on it.
     #[arg(long)]

@@ -8,7 +8,7 @@
 //! conditions (with the input attributes they name) are taken by position among steps of
 //! their kind.
 
-use crate::scenario::yaml::{Kind, Node};
+use crate::scenario::yaml::Node;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -156,30 +156,10 @@ pub fn cond_attr(cond: &str) -> &str {
     &t[..end]
 }
 
-/// A node as one line of flow YAML.
-pub fn flow(n: &Node) -> String {
-    match &n.kind {
-        Kind::Null => "null".into(),
-        Kind::Bool(b) => b.to_string(),
-        Kind::Int(i) => i.to_string(),
-        Kind::Float(f) => super::tasks::fmt_num(*f),
-        Kind::Str(s) => super::write::scalar(s),
-        Kind::Seq(v) => format!("[{}]", v.iter().map(flow).collect::<Vec<_>>().join(", ")),
-        Kind::Map(m) => {
-            let parts: Vec<String> = m
-                .iter()
-                .map(|(k, v)| {
-                    format!("{}: {}", k.as_str().map(super::write::scalar).unwrap_or_else(|| flow(k)), flow(v))
-                })
-                .collect();
-            format!("{{ {} }}", parts.join(", "))
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::import::yaml_text::flow;
 
     #[test]
     fn the_attribute_of_a_condition() {

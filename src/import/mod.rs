@@ -12,6 +12,7 @@ pub mod parse;
 pub mod steps;
 pub mod tasks;
 pub mod write;
+pub mod yaml_text;
 
 use parse::Loc;
 use std::path::{Path, PathBuf};
@@ -215,8 +216,10 @@ pub fn assemble<'p>(prog: &Program<'p>, notes: &mut Vec<Note>, name: String) -> 
         set("ttl", &o.ttl);
         if let Some(q) = &o.queue {
             let text = match q.limit {
-                Some(l) => format!("{{ name: {}, concurrencyLimit: {} }}", write::scalar(&q.name), tasks::fmt_num(l)),
-                None => format!("{{ name: {} }}", write::scalar(&q.name)),
+                Some(l) => {
+                    format!("{{ name: {}, concurrencyLimit: {} }}", yaml_text::scalar(&q.name), yaml_text::fmt_num(l))
+                }
+                None => format!("{{ name: {} }}", yaml_text::scalar(&q.name)),
             };
             let child = &mut tasks[idx];
             if !child.from_triggers.iter().any(|(k, _, _, _)| *k == "queue") {
@@ -245,7 +248,7 @@ pub fn assemble<'p>(prog: &Program<'p>, notes: &mut Vec<Note>, name: String) -> 
                     &format!(
                         "`{}` retries (maxAttempts {}) and triggers `{}` without an idempotencyKey: a retry triggers it again and pays for it again",
                         t.id,
-                        tasks::fmt_num(retry.and_then(|r| r.max_attempts).unwrap_or(3.0)),
+                        yaml_text::fmt_num(retry.and_then(|r| r.max_attempts).unwrap_or(3.0)),
                         tr.task
                     ),
                 ));

@@ -607,6 +607,22 @@ impl Expr {
     }
 }
 
+/// Pushes the direct sub-expressions of `e` (not into function bodies).
+pub fn children<'a>(e: &'a Expr, out: &mut Vec<&'a Expr>) {
+    match e {
+        Expr::Member(o, _) => out.push(o),
+        Expr::Call(c) | Expr::New(c) => {
+            out.push(&c.callee);
+            out.extend(c.args.iter());
+        }
+        Expr::Obj(ps) => out.extend(ps.iter().map(|p| &p.value)),
+        Expr::Arr(xs) | Expr::Other(xs) => out.extend(xs.iter()),
+        Expr::Await(x) => out.push(x),
+        Expr::Cond(a, b, c) => out.extend([&**a, &**b, &**c]),
+        Expr::Str(_) | Expr::Num(_) | Expr::Bool(_) | Expr::Ident(_) | Expr::Func(_) => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,8 +2,9 @@
 //! work, branches, loops, progress updates and the awaited calls between them.
 
 use super::Note;
-use super::parse::{Call, Expr, Func, Loc, Stmt};
-use super::tasks::{Program, QueueDef, RetryDef, fmt_num};
+use super::parse::{Call, Expr, Func, Loc, Stmt, children};
+use super::tasks::{Program, QueueDef, RetryDef};
+use super::yaml_text::fmt_num;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -137,22 +138,6 @@ fn reads_ok(e: &Expr, name: &str) -> bool {
 /// Does a list hold steps the scenario writes (progress updates only set the task's slice)?
 pub fn drafted(steps: &[Step]) -> bool {
     steps.iter().any(|s| !matches!(s, Step::Progress { .. }))
-}
-
-/// Pushes the direct sub-expressions of `e` (not into function bodies).
-pub fn children<'a>(e: &'a Expr, out: &mut Vec<&'a Expr>) {
-    match e {
-        Expr::Member(o, _) => out.push(o),
-        Expr::Call(c) | Expr::New(c) => {
-            out.push(&c.callee);
-            out.extend(c.args.iter());
-        }
-        Expr::Obj(ps) => out.extend(ps.iter().map(|p| &p.value)),
-        Expr::Arr(xs) | Expr::Other(xs) => out.extend(xs.iter()),
-        Expr::Await(x) => out.push(x),
-        Expr::Cond(a, b, c) => out.extend([&**a, &**b, &**c]),
-        Expr::Str(_) | Expr::Num(_) | Expr::Bool(_) | Expr::Ident(_) | Expr::Func(_) => {}
-    }
 }
 
 const TRIGGER_METHODS: &[&str] =

@@ -4,6 +4,7 @@
 
 use super::Note;
 use super::parse::{Expr, Func, Loc, Module, Stmt};
+use super::yaml_text::fmt_num;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -331,7 +332,7 @@ impl<'p> Program<'p> {
                 stack.push(&c.callee);
                 stack.extend(c.args.iter());
             } else {
-                super::steps::children(x, &mut stack);
+                super::parse::children(x, &mut stack);
             }
         }
     }
@@ -493,10 +494,6 @@ impl<'p> Program<'p> {
             _ => None,
         }
     }
-}
-
-pub fn fmt_num(x: f64) -> String {
-    if x.fract() == 0.0 && x.abs() < 1e15 { format!("{}", x as i64) } else { format!("{x}") }
 }
 
 /// `a/./b/../c` -> `a/c`, without touching the file system.

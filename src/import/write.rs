@@ -1,10 +1,10 @@
 //! The draft as scenario YAML: every value the code does not fix is a placeholder with a
 //! `# TODO` comment naming the source line it stands for.
 
-use super::durations::{Fitted, WorkFill, cond_attr, flow};
+use super::durations::{Fitted, WorkFill, cond_attr};
 use super::parse::Loc;
 use super::steps::{Count, Step, Trigger, drafted};
-use super::tasks::fmt_num;
+use super::yaml_text::{flow, fmt_num, scalar};
 use super::{Draft, DraftTask, Note, NoteKind};
 use std::fmt::Write as _;
 
@@ -15,22 +15,6 @@ const WAIT_PLACEHOLDER: &str = "1m";
 const ABORT_PLACEHOLDER: f64 = 0.01;
 const POLL_SUCCESS_PLACEHOLDER: f64 = 0.5;
 const POLL_CHECKS_PLACEHOLDER: f64 = 10.0;
-
-/// A YAML scalar: plain when that reads back as the same string, else double-quoted.
-pub fn scalar(s: &str) -> String {
-    let plain = !s.is_empty()
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./ ".contains(c))
-        && s.chars().next().is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
-        && s.parse::<f64>().is_err()
-        && !s.starts_with("0x")
-        && !s.starts_with("0o")
-        && !s.ends_with(' ')
-        && !matches!(
-            s.to_ascii_lowercase().as_str(),
-            "true" | "false" | "yes" | "no" | "on" | "off" | "null" | "y" | "n"
-        );
-    if plain { s.to_owned() } else { serde_json::to_string(s).unwrap_or_else(|_| format!("\"{s}\"")) }
-}
 
 struct W<'a> {
     out: String,
@@ -590,18 +574,6 @@ fn task(w: &mut W, t: &DraftTask) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn scalars_are_quoted_only_when_needed() {
-        assert_eq!(scalar("extract-audio"), "extract-audio");
-        assert_eq!(scalar("db.insert"), "db.insert");
-        assert_eq!(scalar("yes"), "\"yes\"");
-        assert_eq!(scalar("a: b"), "\"a: b\"");
-        assert_eq!(scalar("12"), "\"12\"");
-        assert_eq!(scalar("1e3"), "\"1e3\"");
-        assert_eq!(scalar("2m"), "2m");
-        assert_eq!(scalar(""), "\"\"");
-    }
 
     #[test]
     fn durations_read_as_the_language_writes_them() {

@@ -73,7 +73,6 @@ impl Grid {
 
     /// An HTML `<table>`, cells escaped; `class` per cell from `classify` (e.g. PASS/FAIL).
     pub fn html(&self, classify: &dyn Fn(usize, &str) -> Option<&'static str>) -> String {
-        use super::html::escape;
         let mut o = String::from("<table><tr>");
         for h in &self.header {
             let _ = write!(o, "<th>{}</th>", escape(h));
@@ -118,6 +117,11 @@ pub fn csv_cell(c: &str) -> String {
 /// when not finite.
 pub fn num(v: f64) -> String {
     if v.is_finite() { format!("{v}") } else { String::new() }
+}
+
+/// Text for HTML: `&`, `<`, `>` and `"` as entities.
+pub fn escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! `index.html`: one self-contained page (inline SVG and CSS, no script, no network).
 
+use super::grid::escape;
 use super::tables;
 use crate::analysis::RunSummary;
 use crate::error::Diagnostic;
@@ -14,10 +15,6 @@ td,th{border:1px solid #dee2e6;padding:4px 10px;text-align:right}th{background:#
 .pass{color:#15803d;font-weight:600}.fail{color:#b91c1c;font-weight:600}figure{margin:16px 0}figure svg{max-width:100%;height:auto}\
 figcaption{color:#495057;font-size:.92em}.note{color:#6c757d;font-size:.92em}\
 .warnings li{margin:6px 0}.help{color:#6c757d;font-size:.92em}";
-
-pub fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
 
 pub fn head(title: &str) -> String {
     format!(

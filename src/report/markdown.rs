@@ -173,7 +173,7 @@ impl super::Render for Markdown {
                 sw.runs,
                 sw.seed
             );
-            o.push_str(&crate::sweep::grid(sw).markdown());
+            o.push_str(&super::sweep::grid(sw).markdown());
             o.push('\n');
             let r = &sw.recommended;
             for (name, p) in [("cost", &r.cost), ("speed", &r.speed), ("balanced", &r.balanced)] {
@@ -192,7 +192,7 @@ impl super::Render for Markdown {
         }
         if all {
             o.push_str("### Picks per task\n\n");
-            o.push_str(&crate::sweep::all_grid(sweeps).markdown());
+            o.push_str(&super::sweep::all_grid(sweeps).markdown());
         }
         o
     }
@@ -217,7 +217,7 @@ impl super::Render for Markdown {
             usd(s.base.mean_cost_usd),
             s.metric.name(),
         );
-        o.push_str(&crate::sweep::sensitivity_grid(s).markdown());
+        o.push_str(&super::sweep::sensitivity_grid(s).markdown());
         o
     }
 }

@@ -11,6 +11,7 @@ pub mod json;
 pub mod load;
 pub mod markdown;
 pub mod runs;
+pub mod sweep;
 pub mod table;
 pub mod tables;
 

@@ -1,5 +1,6 @@
 //! The human table printed by `wfsim run`.
 
+use super::tables::plus_minus;
 use super::{Render, RunSummary};
 use crate::format::{secs, usd};
 use std::fmt::Write;
@@ -11,14 +12,14 @@ impl Render for Table {
         comparison(c)
     }
     fn sweep(&self, sweeps: &[crate::sweep::Sweep], all: bool) -> String {
-        let mut t: Vec<String> = sweeps.iter().map(crate::sweep::table).collect();
+        let mut t: Vec<String> = sweeps.iter().map(super::sweep::table).collect();
         if all {
-            t.push(crate::sweep::all_table(sweeps));
+            t.push(super::sweep::all_table(sweeps));
         }
         t.join("\n")
     }
     fn sensitivity(&self, s: &crate::sweep::Sensitivity) -> String {
-        crate::sweep::sensitivity_table(s)
+        super::sweep::sensitivity_table(s)
     }
     fn run(&self, s: &RunSummary) -> String {
         let mut o = String::new();
@@ -152,36 +153,4 @@ fn environments(c: &crate::analysis::Comparison) -> String {
             c.summaries.iter().map(|s| format!("{}: {}", s.scenario, s.environment.description)).collect();
         format!("environments differ: {}", each.join("; "))
     }
-}
-
-/// ` ± half-width` of a 95% interval, or ` (no interval: 1 replication)` when it could not be
-/// estimated (NaN: a load simulated in one replication).
-pub fn plus_minus(ci: f64, fmt: fn(f64) -> String) -> String {
-    if ci.is_nan() { " (no interval: 1 replication)".to_owned() } else { format!(" ± {}", fmt(ci)) }
-}
-
-/// The duration and cost rows of a summary: label, p50, p90, p95, p99, mean ± CI, max.
-pub fn summary_cells(s: &crate::analysis::RunSummary) -> [[String; 7]; 2] {
-    let d = &s.duration_s;
-    let c = &s.cost_usd;
-    [
-        [
-            "duration".into(),
-            secs(d.p50),
-            secs(d.p90),
-            secs(d.p95),
-            secs(d.p99),
-            format!("{}{}", secs(d.mean), plus_minus(d.mean_ci95, secs)),
-            secs(d.max),
-        ],
-        [
-            "cost per run".into(),
-            usd(c.p50),
-            String::new(),
-            usd(c.p95),
-            String::new(),
-            format!("{}{}", usd(c.mean), plus_minus(c.mean_ci95, usd)),
-            usd(c.max),
-        ],
-    ]
 }

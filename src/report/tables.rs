@@ -12,7 +12,7 @@ const R: Align = Align::Right;
 /// Duration and cost per run: p50, p90, p95, p99, mean ± 95% interval, max.
 pub fn summary(s: &RunSummary) -> Grid {
     let mut g = Grid::new(&[("", L), ("p50", R), ("p90", R), ("p95", R), ("p99", R), ("mean (95% CI)", R), ("max", R)]);
-    for row in super::table::summary_cells(s) {
+    for row in summary_cells(s) {
         g.push(row.to_vec());
     }
     g
@@ -158,4 +158,36 @@ pub fn compare_slo(c: &Comparison, mark: bool) -> Grid {
         }
     }
     g
+}
+
+/// ` ± half-width` of a 95% interval, or ` (no interval: 1 replication)` when it could not be
+/// estimated (NaN: a load simulated in one replication).
+pub fn plus_minus(ci: f64, fmt: fn(f64) -> String) -> String {
+    if ci.is_nan() { " (no interval: 1 replication)".to_owned() } else { format!(" ± {}", fmt(ci)) }
+}
+
+/// The duration and cost rows of a summary: label, p50, p90, p95, p99, mean ± CI, max.
+pub fn summary_cells(s: &crate::analysis::RunSummary) -> [[String; 7]; 2] {
+    let d = &s.duration_s;
+    let c = &s.cost_usd;
+    [
+        [
+            "duration".into(),
+            secs(d.p50),
+            secs(d.p90),
+            secs(d.p95),
+            secs(d.p99),
+            format!("{}{}", secs(d.mean), plus_minus(d.mean_ci95, secs)),
+            secs(d.max),
+        ],
+        [
+            "cost per run".into(),
+            usd(c.p50),
+            String::new(),
+            usd(c.p95),
+            String::new(),
+            format!("{}{}", usd(c.mean), plus_minus(c.mean_ci95, usd)),
+            usd(c.max),
+        ],
+    ]
 }
