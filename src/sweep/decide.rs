@@ -2,7 +2,7 @@
 //! cost against p95 duration with ties inside the paired noise, and a pick per strategy.
 
 use super::labels::{failures, pct, variant_name};
-use super::run::{Pick, Recommended, Row, SUCCESS_SE, Sweep};
+use super::outcome::{Pick, Recommended, Row, SUCCESS_SE, Sweep};
 use crate::paired;
 
 /// Feasibility, the Pareto front and the picks of a sweep's rows. Every comparison between

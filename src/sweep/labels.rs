@@ -1,6 +1,6 @@
 //! Names of variants, steps and failure counts as the tables and reasons print them.
 
-use super::run::{Row, Sweep};
+use super::outcome::{Row, Sweep};
 use crate::analysis::summary::Statuses;
 
 /// Non-completed statuses with their counts, e.g. `CRASHED 8500, FAILED 12`.

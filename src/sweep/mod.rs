@@ -10,17 +10,19 @@
 
 mod decide;
 mod labels;
+mod outcome;
 mod run;
 mod sensitivity;
 mod set;
 
 pub use decide::{balanced_score, decide, pareto_front};
-pub use run::{
-    AllSweeps, DEFAULT_BALANCE, DEFAULT_REPLICATIONS, Pick, Plan, Recommended, Row, RowCost, RowDuration, SUCCESS_SE,
-    Sweep, SweepError, SweepOptions, plan, sweep,
+pub use outcome::{
+    AllSweeps, DEFAULT_BALANCE, DEFAULT_REPLICATIONS, Pick, Recommended, Row, RowCost, RowDuration, SUCCESS_SE, Sweep,
+    SweepError, SweepOptions,
 };
 
 pub use labels::{failures, pct, short_path, step_label, variant_label, variant_name};
+pub use run::{Plan, plan, sweep};
 pub use sensitivity::{
     Base, Effect, Kind, Param, Sensitivity, SensitivityOptions, sensitivity, sensitivity_assemble, sensitivity_check,
     sensitivity_part, sensitivity_variants,

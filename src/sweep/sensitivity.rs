@@ -3,7 +3,7 @@
 //! one metric with a paired 95% interval.
 
 use super::labels::step_label;
-use super::run::SweepError;
+use super::outcome::SweepError;
 use crate::model::Model;
 use crate::montecarlo::Config;
 use crate::paired;

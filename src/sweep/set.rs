@@ -1,8 +1,6 @@
-//! `--set PATH=V1,V2,...`: the argument read, its paths checked against the scenario, and the
-//! cross product of several `--set`s.
+//! `--set PATH=V1,V2,...`: the argument read into a path and its values, and the cross
+//! product of several `--set`s.
 
-use super::run::SweepError;
-use crate::scenario;
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 
@@ -76,24 +74,6 @@ pub(super) fn json_value(v: &str) -> serde_json::Value {
         Ok(f) if f.is_finite() => f.into(),
         _ => v.into(),
     }
-}
-
-/// Checks every `--set` path and value against the scenario's YAML before anything runs, so
-/// a typo stops the sweep at once with a message naming the flag.
-pub(super) fn check_set_paths(src: &str, sets: &[SetSpec]) -> Result<(), SweepError> {
-    if sets.is_empty() {
-        return Ok(());
-    }
-    let root = scenario::yaml::parse(src)
-        .map_err(|e| SweepError::Usage(format!("the scenario is not YAML: {}", e.message)))?;
-    for s in sets {
-        for v in &s.values {
-            let mut r = root.clone();
-            scenario::set_path(&mut r, &s.path, v)
-                .map_err(|m| SweepError::Usage(format!("--set {}={}: {m}", s.path, s.values.join(","))))?;
-        }
-    }
-    Ok(())
 }
 
 /// Every combination of the set values, the first `--set` varying slowest.
