@@ -321,12 +321,22 @@ macro_rules! say {
 mod shard;
 use shard::{Job, manifest, merge_cmd, read_text, shard_spec, write_shard, write_sim_shard};
 
-/// Why a command stopped: its exit code (the message is already on stderr).
-struct Stop(u8);
+/// Why a command stopped: its exit code and the message [`main_with`] prints on stderr, the
+/// one place errors are printed (`None` when the command reported on its own, as `fit` and
+/// `import` do).
+struct Stop {
+    code: u8,
+    message: Option<String>,
+}
 
-impl From<Stop> for ExitCode {
-    fn from(s: Stop) -> Self {
-        ExitCode::from(s.0)
+impl Stop {
+    fn new(code: u8, message: String) -> Stop {
+        Stop { code, message: Some(message) }
+    }
+
+    /// A stop whose command has already said why.
+    fn reported(code: u8) -> Stop {
+        Stop { code, message: None }
     }
 }
 
@@ -336,8 +346,10 @@ pub fn main_with(cli: Cli) -> ExitCode {
         Command::Validate { file, deny_warnings } => load(&file).and_then(|l| {
             let warnings = l.warnings.len() + quick_simulation(&l)?.len();
             if deny_warnings && warnings > 0 {
-                eprintln!("{}: {warnings} warning(s), denied by --deny-warnings", file.display());
-                return Err(Stop(2));
+                return Err(Stop::new(
+                    2,
+                    format!("{}: {warnings} warning(s), denied by --deny-warnings", file.display()),
+                ));
             }
             eprintln!("{}: ok ({} tasks, {warnings} warning(s))", file.display(), l.model.tasks.len());
             Ok(false)
@@ -347,7 +359,7 @@ pub fn main_with(cli: Cli) -> ExitCode {
             t.push('\n');
             print(&t).map(|_| false)
         }
-        Command::Fit(a) => crate::fit::cmd::run(&a).map_err(Stop),
+        Command::Fit(a) => crate::fit::cmd::run(&a).map_err(|f| Stop::new(f.code, f.message)),
         Command::Completions { shell } => {
             let mut buf = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "wfsim", &mut buf);
@@ -362,8 +374,9 @@ pub fn main_with(cli: Cli) -> ExitCode {
         }
         Command::Import { paths, out, durations } => {
             match crate::import::command(&paths, out.as_deref(), durations.as_deref()) {
-                0 => Ok(false),
-                code => Err(Stop(code)),
+                Ok(0) => Ok(false),
+                Ok(code) => Err(Stop::reported(code)),
+                Err(f) => Err(Stop::new(f.code, f.message)),
             }
         }
         Command::Merge { shards, out, output, quiet } => {
@@ -410,7 +423,12 @@ pub fn main_with(cli: Cli) -> ExitCode {
     match r {
         Ok(false) => ExitCode::SUCCESS,
         Ok(true) => ExitCode::from(1),
-        Err(s) => s.into(),
+        Err(s) => {
+            if let Some(m) = s.message {
+                eprintln!("{m}");
+            }
+            ExitCode::from(s.code)
+        }
     }
 }
 
@@ -432,12 +450,12 @@ fn quick_simulation(l: &Loaded) -> Result<Vec<crate::error::Diagnostic>, Stop> {
     let cfg = Config { runs: VALIDATE_RUNS, seed: DEFAULT_SEED, threads: None };
     match montecarlo::run(&l.model, cfg) {
         Ok(mc) => Ok(print_simulated_warnings(l, &mc, cfg.seed)),
-        Err(e) => {
-            eprintln!(
+        Err(e) => Err(Stop::new(
+            2,
+            format!(
                 "error: {e}\n  (found by validate's simulation of {VALIDATE_RUNS} isolated runs, seed {DEFAULT_SEED})"
-            );
-            Err(Stop(2))
-        }
+            ),
+        )),
     }
 }
 
@@ -491,8 +509,7 @@ fn sim_notes(model: &Model, sim: &Sim) -> Vec<String> {
 
 fn check_runs(runs: u64) -> Result<(), Stop> {
     if runs == 0 {
-        eprintln!("error: --runs must be at least 1");
-        return Err(Stop(2));
+        return Err(Stop::new(2, "error: --runs must be at least 1".to_owned()));
     }
     Ok(())
 }
@@ -511,10 +528,8 @@ fn simulate_model(model: &Model, sim: &Sim, quiet: bool, keep: bool) -> Result<c
         }
     }
     let bar = ProgressBar::new(sim.runs);
-    let s = crate::sim::simulate(model, mode, cfg, keep, notes, &|n| bar.advance(n)).map_err(|e| {
-        eprintln!("error: {e}");
-        Stop(2)
-    })?;
+    let s = crate::sim::simulate(model, mode, cfg, keep, notes, &|n| bar.advance(n))
+        .map_err(|e| Stop::new(2, format!("error: {e}")))?;
     bar.finish();
     Ok(s)
 }
@@ -522,10 +537,11 @@ fn simulate_model(model: &Model, sim: &Sim, quiet: bool, keep: bool) -> Result<c
 fn run(file: &Path, sim: &Sim, out: &Output, runs_csv: Option<&Path>) -> Result<bool, Stop> {
     if let Some(spec) = shard_spec(&sim.shard)? {
         if runs_csv.is_some() {
-            eprintln!(
+            return Err(Stop::new(
+                2,
                 "error: --runs-csv does not go with --shard (the shards keep no task runs); run it without --shard"
-            );
-            return Err(Stop(2));
+                    .to_owned(),
+            ));
         }
         return write_sim_shard(&Job::Run { sim: sim.clone(), out: out.clone() }, &[file], sim, spec, false);
     }
@@ -687,8 +703,7 @@ struct SweepArgs {
 fn load_source(file: &Path, cfg: Config) -> Result<(Model, String), Stop> {
     let loaded = load(file)?;
     if cfg.runs == 0 {
-        eprintln!("error: --runs must be at least 1");
-        return Err(Stop(2));
+        return Err(Stop::new(2, "error: --runs must be at least 1".to_owned()));
     }
     // The simulated warnings are about maxDuration: without one there is nothing to look for.
     // An error here (the event budget) is the variants' to report.
@@ -697,25 +712,24 @@ fn load_source(file: &Path, cfg: Config) -> Result<(Model, String), Stop> {
     {
         print_simulated_warnings(&loaded, &mc, cfg.seed);
     }
-    let src = std::fs::read_to_string(file).map_err(|e| {
-        eprintln!("error: cannot read {}: {e}", file.display());
-        Stop(2)
-    })?;
+    let src = std::fs::read_to_string(file)
+        .map_err(|e| Stop::new(2, format!("error: cannot read {}: {e}", file.display())))?;
     Ok((loaded.model, src))
 }
 
 fn sweep_error(e: crate::sweep::SweepError) -> Stop {
-    eprintln!("{e}");
-    Stop(2)
+    Stop::new(2, format!("{e}"))
 }
 
 /// The sweep options from the command line's.
 fn sweep_options(a: &SweepArgs) -> Result<crate::sweep::SweepOptions, Stop> {
     let slos = parse_slos(&a.slo)?;
-    let sets = a.set.iter().map(|s| crate::sweep::parse_set(s)).collect::<Result<Vec<_>, _>>().map_err(|m| {
-        eprintln!("error: --set {m}");
-        Stop(2)
-    })?;
+    let sets = a
+        .set
+        .iter()
+        .map(|s| crate::sweep::parse_set(s))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|m| Stop::new(2, format!("error: --set {m}")))?;
     Ok(crate::sweep::SweepOptions {
         task: a.task.clone(),
         machines: a.machines.clone(),
@@ -876,13 +890,11 @@ fn write_all(dir: &Path, files: Vec<(String, Vec<u8>)>) -> Result<(), Stop> {
 }
 
 fn io_error(dir: &Path, e: std::io::Error) -> Stop {
-    eprintln!("error: cannot write the report in {}: {e}", dir.display());
-    Stop(3)
+    Stop::new(3, format!("error: cannot write the report in {}: {e}", dir.display()))
 }
 
 fn internal<E: std::fmt::Display>(e: E) -> Stop {
-    eprintln!("internal error: {e}");
-    Stop(3)
+    Stop::new(3, format!("internal error: {e}"))
 }
 
 /// A folder name from a scenario name.
@@ -893,15 +905,7 @@ fn safe_name(name: &str) -> String {
 }
 
 fn parse_slos(exprs: &[String]) -> Result<Vec<Slo>, Stop> {
-    exprs
-        .iter()
-        .map(|e| {
-            crate::slo::parse(e).map_err(|m| {
-                eprintln!("error: --slo '{e}': {m}");
-                Stop(2)
-            })
-        })
-        .collect()
+    exprs.iter().map(|e| crate::slo::parse(e).map_err(|m| Stop::new(2, format!("error: --slo '{e}': {m}")))).collect()
 }
 
 fn slo_failed(summaries: &[&RunSummary]) -> bool {
@@ -926,10 +930,8 @@ fn emit(text: &str, out: &Output) -> Result<(), Stop> {
 
 /// Writes a file atomically (a temporary file beside it, renamed into place).
 fn write_file(f: &Path, bytes: &[u8]) -> Result<(), Stop> {
-    crate::output::write_file_atomic(f, bytes).map_err(|e| {
-        eprintln!("error: cannot write {}: {e}", f.display());
-        Stop(3)
-    })
+    crate::output::write_file_atomic(f, bytes)
+        .map_err(|e| Stop::new(3, format!("error: cannot write {}: {e}", f.display())))
 }
 
 /// Fails early (exit 2, before simulating) when `-o FILE`'s folder does not exist or FILE is
@@ -937,12 +939,13 @@ fn write_file(f: &Path, bytes: &[u8]) -> Result<(), Stop> {
 fn check_writable(f: &Path) -> Result<(), Stop> {
     let dir = f.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     if f.is_dir() {
-        eprintln!("error: {} is a folder; give a file name", f.display());
-        return Err(Stop(2));
+        return Err(Stop::new(2, format!("error: {} is a folder; give a file name", f.display())));
     }
     if !dir.is_dir() {
-        eprintln!("error: cannot write {}: the folder {} does not exist", f.display(), dir.display());
-        return Err(Stop(2));
+        return Err(Stop::new(
+            2,
+            format!("error: cannot write {}: the folder {} does not exist", f.display(), dir.display()),
+        ));
     }
     Ok(())
 }
@@ -951,8 +954,7 @@ fn check_writable(f: &Path) -> Result<(), Stop> {
 fn print(text: &str) -> Result<(), Stop> {
     match std::io::stdout().lock().write_all(text.as_bytes()) {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            eprintln!("error: cannot write the output: {e}");
-            Err(Stop(3))
+            Err(Stop::new(3, format!("error: cannot write the output: {e}")))
         }
         _ => Ok(()),
     }
@@ -967,10 +969,7 @@ fn load(file: &Path) -> Result<Loaded, Stop> {
             }
             Ok(l)
         }
-        Err(e) => {
-            eprintln!("{e}");
-            Err(Stop(2))
-        }
+        Err(e) => Err(Stop::new(2, format!("{e}"))),
     }
 }
 

@@ -94,6 +94,28 @@ pub fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
         .map(|(_, c)| c)
 }
 
+/// A command that could not finish: its exit code (2 bad input, 3 internal error) and the
+/// message the command line prints, once, on stderr.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    /// The process exit code.
+    pub code: u8,
+    /// What went wrong, located where it can be; may span lines.
+    pub message: String,
+}
+
+impl Failure {
+    /// Bad input (exit 2).
+    pub fn input(message: impl Into<String>) -> Failure {
+        Failure { code: 2, message: message.into() }
+    }
+
+    /// wfsim's own fault or the system's (exit 3).
+    pub fn internal(message: impl Into<String>) -> Failure {
+        Failure { code: 3, message: message.into() }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -31,10 +31,7 @@ impl Job {
 /// The shard asked for, if any (`auto/N` reads the batch engine's environment).
 pub(super) fn shard_spec(a: &ShardArgs) -> Result<Option<crate::shard::Spec>, Stop> {
     let Some(s) = &a.shard else { return Ok(None) };
-    crate::shard::parse_spec(s, &|k| std::env::var(k).ok()).map(Some).map_err(|m| {
-        eprintln!("error: {m}");
-        Stop(2)
-    })
+    crate::shard::parse_spec(s, &|k| std::env::var(k).ok()).map(Some).map_err(|m| Stop::new(2, format!("error: {m}")))
 }
 
 /// The manifest of a shard of `job` over `files` (their texts are read again here: the
@@ -77,10 +74,8 @@ pub(super) fn write_shard(
     let spec = crate::shard::Spec { index: m.shard, of: m.of };
     let path = shard.shard_file.clone().unwrap_or_else(|| crate::shard::default_file(spec));
     let what = format!("shard {}/{} of `{}` ({})", m.shard, m.of, m.command, m.part);
-    crate::shard::write(&path, m, body).map_err(|e| {
-        eprintln!("error: cannot write the shard {}: {e}", path.display());
-        Stop(3)
-    })?;
+    crate::shard::write(&path, m, body)
+        .map_err(|e| Stop::new(3, format!("error: cannot write the shard {}: {e}", path.display())))?;
     say!("wrote {}: {what}", path.display());
     Ok(false)
 }
@@ -101,10 +96,7 @@ pub(super) fn write_sim_shard(
         let loaded = load_with_slos(f, sim)?;
         let model = &loaded.model;
         let cfg = Config { runs: sim.runs, seed: sim.seed, threads: sim.threads };
-        let fail = |e: crate::engine::SimError| {
-            eprintln!("error: {e}");
-            Stop(2)
-        };
+        let fail = |e: crate::engine::SimError| Stop::new(2, format!("error: {e}"));
         match crate::sim::Mode::of(model, sim.isolated, sim.replications.unwrap_or(1)) {
             crate::sim::Mode::Alone => {
                 let chunks = split(sim.runs.div_ceil(montecarlo::CHUNK), spec);
@@ -129,25 +121,22 @@ pub(super) fn write_sim_shard(
 /// `wfsim merge`: reads and checks the shards, rebuilds what the command computes in one
 /// process, and gives its output.
 pub(super) fn merge_cmd(paths: &[PathBuf], out: Option<PathBuf>, file: Option<PathBuf>) -> Result<bool, Stop> {
-    let shard_error = |e: crate::shard::ShardError| {
-        eprintln!("{e}");
-        Stop(2)
-    };
+    let shard_error = |e: crate::shard::ShardError| Stop::new(2, format!("{e}"));
     let shards = paths.iter().map(|p| crate::shard::read(p)).collect::<Result<Vec<_>, _>>().map_err(shard_error)?;
     let shards = crate::shard::merge::check(shards).map_err(shard_error)?;
     let m = &shards[0].manifest;
-    let job: Job = serde_json::from_value(m.args.clone()).map_err(|e| {
-        eprintln!("error: {}: the manifest's options do not read: {e}", shards[0].path);
-        Stop(2)
-    })?;
+    let job: Job = serde_json::from_value(m.args.clone())
+        .map_err(|e| Stop::new(2, format!("error: {}: the manifest's options do not read: {e}", shards[0].path)))?;
     if job.name() != m.command {
-        eprintln!(
-            "error: {}: the manifest names `{}` but holds options of `{}`",
-            shards[0].path,
-            m.command,
-            job.name()
-        );
-        return Err(Stop(2));
+        return Err(Stop::new(
+            2,
+            format!(
+                "error: {}: the manifest names `{}` but holds options of `{}`",
+                shards[0].path,
+                m.command,
+                job.name()
+            ),
+        ));
     }
     say!(
         "merging {} shard(s) of `{}` ({})",
@@ -245,20 +234,14 @@ pub(super) fn merge_cmd(paths: &[PathBuf], out: Option<PathBuf>, file: Option<Pa
 
 /// A scenario from a shard's manifest, loaded as the sharded command loaded its file.
 fn load_text(src: &crate::shard::Source) -> Result<Loaded, Stop> {
-    let loaded = scenario::load_str(&src.text, &src.path).map_err(|e| {
-        eprintln!("{e}");
-        Stop(2)
-    })?;
+    let loaded = scenario::load_str(&src.text, &src.path).map_err(|e| Stop::new(2, format!("{e}")))?;
     for w in &loaded.warnings {
-        eprintln!("{w}\n");
+        say!("{w}\n");
     }
     Ok(loaded)
 }
 
 /// A scenario file's text.
 pub(super) fn read_text(file: &Path) -> Result<String, Stop> {
-    std::fs::read_to_string(file).map_err(|e| {
-        eprintln!("error: cannot read {}: {e}", file.display());
-        Stop(2)
-    })
+    std::fs::read_to_string(file).map_err(|e| Stop::new(2, format!("error: cannot read {}: {e}", file.display())))
 }

@@ -1,6 +1,7 @@
 //! The `fit` command's options and what it does with them (cli.rs dispatches here).
 
 use super::{Options, export};
+use crate::error::Failure;
 use clap::Args;
 use std::path::PathBuf;
 
@@ -64,46 +65,41 @@ pub struct FitArgs {
     pub format: crate::report::Format,
 }
 
-/// Runs `wfsim fit`; `Err(code)` after printing why.
-pub fn run(a: &FitArgs) -> Result<bool, u8> {
-    let ex = export::read_files(&a.files, a.include_tests).map_err(|ds| {
-        for d in &ds {
-            eprintln!("{d}\n");
-        }
-        eprintln!("{} error(s) in the export", ds.len());
-        2u8
-    })?;
+/// Every diagnostic, then how many there were in `what`.
+fn diagnostics(ds: &[crate::error::Diagnostic], what: &str) -> Failure {
+    let mut m = String::new();
+    for d in ds {
+        m.push_str(&format!("{d}\n\n"));
+    }
+    m.push_str(&format!("{} error(s) in the {what}", ds.len()));
+    Failure::input(m)
+}
+
+/// Runs `wfsim fit`: `Ok(true)` when a backtest fails, `Err` with what to print and the exit
+/// code.
+pub fn run(a: &FitArgs) -> Result<bool, Failure> {
+    let ex = export::read_files(&a.files, a.include_tests).map_err(|ds| diagnostics(&ds, "export"))?;
     if let Some(sc) = &a.check {
         return check(a, sc, &ex);
     }
     let traces = match &a.traces {
-        Some(dir) => Some(super::traces::read_dir(dir).map_err(|ds| {
-            for d in &ds {
-                eprintln!("{d}\n");
-            }
-            eprintln!("{} error(s) in the traces", ds.len());
-            2u8
-        })?),
+        Some(dir) => Some(super::traces::read_dir(dir).map_err(|ds| diagnostics(&ds, "traces"))?),
         None => None,
     };
     let opts = Options { entry: a.entry.clone(), name: a.name.clone(), include_tests: a.include_tests, traces };
-    let fit = super::fit(&ex, &opts).map_err(|e| {
-        eprintln!("error: {}", e.0);
-        2u8
-    })?;
+    let fit = super::fit(&ex, &opts).map_err(|e| Failure::input(format!("error: {}", e.0)))?;
     let yaml = super::write::scenario(&fit, a.plan.as_deref());
     // The scenario must load: a failure here is wfsim's fault, not the export's.
     let shown = a.output.as_ref().map_or("the fitted scenario".to_owned(), |p| p.display().to_string());
     if let Err(e) = crate::scenario::load_str(&yaml, &shown) {
-        eprintln!("internal error: the fitted scenario does not load:\n{e}\n--- scenario ---\n{yaml}");
-        return Err(3);
+        return Err(Failure::internal(format!(
+            "internal error: the fitted scenario does not load:\n{e}\n--- scenario ---\n{yaml}"
+        )));
     }
     match &a.output {
         Some(p) => {
-            std::fs::write(p, &yaml).map_err(|e| {
-                eprintln!("error: cannot write {}: {e}", p.display());
-                3u8
-            })?;
+            crate::output::write_file_atomic(p, yaml.as_bytes())
+                .map_err(|e| Failure::internal(format!("error: cannot write {}: {e}", p.display())))?;
         }
         None => {
             use std::io::Write;
@@ -112,10 +108,7 @@ pub fn run(a: &FitArgs) -> Result<bool, u8> {
     }
     if let Some(dir) = &a.out {
         crate::output::install_interrupt_cleanup();
-        let files = super::report::files(&fit, &yaml).map_err(|m| {
-            eprintln!("internal error: {m}");
-            3u8
-        })?;
+        let files = super::report::files(&fit, &yaml).map_err(|m| Failure::internal(format!("internal error: {m}")))?;
         let write = || -> std::io::Result<()> {
             let mut out = crate::output::OutDir::new(dir)?;
             for (name, bytes) in &files {
@@ -123,10 +116,7 @@ pub fn run(a: &FitArgs) -> Result<bool, u8> {
             }
             out.commit().map(|_| ())
         };
-        write().map_err(|e| {
-            eprintln!("error: cannot write the report in {}: {e}", dir.display());
-            3u8
-        })?;
+        write().map_err(|e| Failure::internal(format!("error: cannot write the report in {}: {e}", dir.display())))?;
     }
     eprint!("{}", super::summary(&fit));
     if let Some(p) = &a.output {
@@ -138,33 +128,24 @@ pub fn run(a: &FitArgs) -> Result<bool, u8> {
     Ok(false)
 }
 
-fn check(a: &FitArgs, scenario: &std::path::Path, ex: &export::Export) -> Result<bool, u8> {
+fn check(a: &FitArgs, scenario: &std::path::Path, ex: &export::Export) -> Result<bool, Failure> {
     if matches!(a.format, crate::report::Format::Markdown | crate::report::Format::Csv) {
-        eprintln!("error: fit --check prints --format table or json");
-        return Err(2);
+        return Err(Failure::input("error: fit --check prints --format table or json"));
     }
     if a.runs == 0 || a.tolerance.is_nan() || a.tolerance < 0.0 {
-        eprintln!("error: --runs must be at least 1 and --tolerance at least 0");
-        return Err(2);
+        return Err(Failure::input("error: --runs must be at least 1 and --tolerance at least 0"));
     }
-    let loaded = crate::scenario::load_file(scenario).map_err(|e| {
-        eprintln!("{e}");
-        2u8
-    })?;
+    let loaded = crate::scenario::load_file(scenario).map_err(|e| Failure::input(e.to_string()))?;
     let cfg = crate::montecarlo::Config { runs: a.runs, seed: a.seed, threads: a.threads.filter(|&n| n > 0) };
     let load = a.load.then_some(a.replications);
-    let b = super::check::backtest(&loaded.model, ex, cfg, a.tolerance, load).map_err(|m| {
-        eprintln!("error: {m}");
-        2u8
-    })?;
+    let b = super::check::backtest(&loaded.model, ex, cfg, a.tolerance, load)
+        .map_err(|m| Failure::input(format!("error: {m}")))?;
     let text = match a.format {
         crate::report::Format::Table => super::check::table(&b),
         crate::report::Format::Markdown | crate::report::Format::Csv => unreachable!("rejected above"),
         crate::report::Format::Json => {
-            let mut t = serde_json::to_string_pretty(&b).map_err(|e| {
-                eprintln!("internal error: {e}");
-                3u8
-            })?;
+            let mut t =
+                serde_json::to_string_pretty(&b).map_err(|e| Failure::internal(format!("internal error: {e}")))?;
             t.push('\n');
             t
         }

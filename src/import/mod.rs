@@ -14,6 +14,7 @@ pub mod tasks;
 pub mod write;
 pub mod yaml_text;
 
+use crate::error::Failure;
 use parse::Loc;
 use std::path::{Path, PathBuf};
 use steps::{Count, Step};
@@ -378,17 +379,11 @@ pub fn count_or(c: Count, placeholder: f64) -> (f64, bool) {
     }
 }
 
-/// `wfsim import`: writes the draft (to `out` or stdout), the messages to stderr; returns the
-/// exit code: 0, or 2 when a file could not be parsed or nothing was imported, 3 when the
-/// draft does not load (a bug).
-pub fn command(paths: &[PathBuf], out: Option<&Path>, fitted: Option<&Path>) -> u8 {
-    let o = match import(paths, fitted) {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return 2;
-        }
-    };
+/// `wfsim import`: writes the draft (to `out` or stdout), its messages to stderr; `Ok` with
+/// the exit code (0, or 2 when a file could not be parsed, each named in the messages), `Err`
+/// when nothing was imported (2) or the draft does not load (3, a bug).
+pub fn command(paths: &[PathBuf], out: Option<&Path>, fitted: Option<&Path>) -> Result<u8, Failure> {
+    let o = import(paths, fitted).map_err(|e| Failure::input(format!("error: {e}")))?;
     for m in &o.messages {
         eprintln!("{m}");
     }
@@ -396,10 +391,8 @@ pub fn command(paths: &[PathBuf], out: Option<&Path>, fitted: Option<&Path>) -> 
     let loaded = crate::scenario::load_str(&o.yaml, &shown);
     match out {
         Some(p) => {
-            if let Err(e) = crate::output::write_file_atomic(p, o.yaml.as_bytes()) {
-                eprintln!("error: cannot write {}: {e}", p.display());
-                return 2;
-            }
+            crate::output::write_file_atomic(p, o.yaml.as_bytes())
+                .map_err(|e| Failure::input(format!("error: cannot write {}: {e}", p.display())))?;
         }
         None => {
             use std::io::Write;
@@ -407,10 +400,11 @@ pub fn command(paths: &[PathBuf], out: Option<&Path>, fitted: Option<&Path>) -> 
         }
     }
     if let Err(e) = loaded {
-        eprintln!("{e}\ninternal error: the drafted scenario does not load; please report it with the source");
-        return 3;
+        return Err(Failure::internal(format!(
+            "{e}\ninternal error: the drafted scenario does not load; please report it with the source"
+        )));
     }
     let todos = o.yaml.lines().filter(|l| l.contains("# TODO")).count();
     eprintln!("{shown}: {} task(s), {todos} placeholder(s) marked TODO; check it with `wfsim validate`", o.tasks);
-    if o.syntax_errors > 0 { 2 } else { 0 }
+    Ok(if o.syntax_errors > 0 { 2 } else { 0 })
 }
