@@ -39,6 +39,10 @@ pub struct Model {
     pub limits: Limits,
     pub load: Option<Load>,
     pub slos: Vec<crate::slo::Slo>,
+    /// External services the work steps call (`services:`), in the order written.
+    pub services: Vec<Service>,
+    /// Limit states in all: one per service, or one per `key:` value of a keyed service.
+    pub service_slots: u32,
     /// Whether runs alone can be evaluated without events (`engine::direct_supported`):
     /// decided by the engine on the first run and kept here. A model changed after it has
     /// run must be rebuilt (or get a new `OnceLock`) for the engine to decide again.
@@ -343,6 +347,69 @@ pub struct WorkSpec {
     pub memory_mb: Option<u32>,
     /// `retry.onThrow` around this step.
     pub retry: Option<RetryPolicy>,
+    /// The external service the step calls, if any: each try is one call, refused at once
+    /// with a 429 when the service is over its limit.
+    pub service: Option<ServiceCall>,
+}
+
+/// A work step's call to a service.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ServiceCall {
+    /// Index in `Model::services`.
+    pub service: u32,
+    /// Distribution of the call's tokens (`tokens:`), or `NONE` (no tokens counted).
+    pub tokens: u32,
+}
+
+/// How a service's limit comes back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refill {
+    /// A bucket of `limit` calls refilled continuously at `limit` per window (Anthropic,
+    /// OpenAI: the default).
+    TokenBucket,
+    /// At most `limit` calls per window, windows aligned to time 0 (a counter reset every
+    /// window: GitHub's and many REST APIs' hourly or per-minute quotas).
+    FixedWindow,
+}
+
+impl Refill {
+    pub fn name(self) -> &'static str {
+        match self {
+            Refill::TokenBucket => "tokenBucket",
+            Refill::FixedWindow => "fixedWindow",
+        }
+    }
+}
+
+/// An external service (`services:`): a rate limit shared by every call of every run in the
+/// simulation, optionally per value of an input attribute.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Service {
+    pub name: String,
+    /// Calls per window (the bucket's size, or the window's quota); infinite: no call limit.
+    pub limit: f64,
+    /// The window: 60 s for `perMinute`, 1 s for `perSecond`.
+    pub window_s: f64,
+    /// Tokens per minute (`tokensPerMinute`), if limited.
+    pub tokens_per_minute: Option<f64>,
+    /// Calls in flight at most (`concurrency`).
+    pub concurrency: Option<u32>,
+    pub refill: Refill,
+    /// `key:`: the input attribute whose value has a limit of its own, and how many values.
+    pub key: Option<(AttrId, u32)>,
+    /// The first of its limit states (`Model::service_slots`).
+    pub first: u32,
+}
+
+impl Service {
+    /// Limit states: one per key value.
+    pub fn slots(&self) -> u32 {
+        self.key.map_or(1, |(_, n)| n.max(1))
+    }
+    /// The call limit per minute (for reports).
+    pub fn per_minute(&self) -> f64 {
+        self.limit * 60.0 / self.window_s
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]

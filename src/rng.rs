@@ -115,6 +115,7 @@ pub mod purpose {
     pub const CHILD: u64 = 8;
     pub const ARRIVAL: u64 = 9;
     pub const ATTEMPT: u64 = 10;
+    pub const SERVICE: u64 = 11;
 }
 
 #[cfg(test)]

@@ -251,6 +251,17 @@ fn steps() -> Value {
                 ),
             ),
             ("retry", d(retry(false), "retry.onThrow around this step only (in process, billed).")),
+            (
+                "service",
+                d(
+                    json!({ "type": "string", "minLength": 1 }),
+                    "The external service the step calls (a key of `services`): each try is one call, answered 429 at once when the service is over its limit; `retry` decides when it tries again.",
+                ),
+            ),
+            (
+                "tokens",
+                d(r("numberDistribution"), "Tokens one call uses, counted against the service's tokensPerMinute."),
+            ),
         ],
         &["duration"],
     );
@@ -497,6 +508,47 @@ fn batch_tokens() -> Value {
 }
 
 /// The JSON Schema (draft-07) of a wfsim scenario file.
+fn services() -> Value {
+    obj(
+        vec![
+            (
+                "rateLimit",
+                d(
+                    json!({
+                        "type": "object",
+                        "additionalProperties": false,
+                        "minProperties": 1,
+                        "maxProperties": 1,
+                        "properties": {
+                            "perMinute": { "type": "number", "minimum": 1 },
+                            "perSecond": { "type": "number", "minimum": 1 },
+                        },
+                    }),
+                    "Calls a minute or a second; a token bucket holds that many calls.",
+                ),
+            ),
+            ("tokensPerMinute", d(json!({ "type": "number", "minimum": 1 }), "Tokens a minute the calls may use.")),
+            ("concurrency", d(int(1), "Calls in flight at most; a call past it is answered 429.")),
+            (
+                "refill",
+                d(
+                    json!({ "enum": ["tokenBucket", "fixedWindow"] }),
+                    "tokenBucket (default): the limit refills continuously; fixedWindow: a counter reset every minute (or second) from time 0.",
+                ),
+            ),
+            (
+                "key",
+                d(
+                    r("attribute"),
+                    "An input attribute: each of its values has a limit of its own (per API key or tenant).",
+                ),
+            ),
+            ("description", d(json!({ "type": "string" }), "Shown nowhere; for the reader.")),
+        ],
+        &[],
+    )
+}
+
 pub fn json_schema() -> Value {
     let machines = machine_names();
     let mut prices = vec![("invocationUsd", d(r("number"), "USD per task run, charged once (default 0.000025)."))];
@@ -585,6 +637,10 @@ pub fn json_schema() -> Value {
             "slo": d(
                 json!({ "type": "array", "items": { "type": "string", "pattern": SLO_PATTERN } }),
                 "Expressions `run` evaluates, e.g. p95(duration) < 5m, mean(costUsd) < 0.01, successRate > 0.99, rate(TIMED_OUT) <= 0.001; a failing one makes the exit code 1.",
+            ),
+            "services": d(
+                json!({ "type": "object", "additionalProperties": services() }),
+                "External services the work steps call, each with its rate limit, shared by every run of the simulation (see docs/services.md).",
             ),
             "limits": d(
                 obj(vec![("maxEventsPerRun", d(int(1), "Events one simulated workflow run may process (default 5,000,000).")) ], &[]),

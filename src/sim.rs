@@ -91,6 +91,12 @@ pub fn under_load(
     notes: Vec<String>,
 ) -> Result<Simulation, SimulateError> {
     let load = analysis::load::summarise(model, &r);
+    let rates = if model.services.is_empty() {
+        Vec::new()
+    } else {
+        let reps: Vec<&[Vec<[u32; 2]>]> = r.reps.iter().map(|o| o.service_rates.as_slice()).collect();
+        analysis::service_rates(model, &reps)
+    };
     // All replications' outcomes in one vector, allocated once, each replication's freed as
     // it is moved in (collected from a flat_map, every outcome was held twice).
     let reps: Vec<usize> = r.reps.iter().map(|o| o.outcomes.len()).collect();
@@ -104,6 +110,9 @@ pub fn under_load(
     }
     let mut summary = analysis::summarise(model, &mc, seed, notes);
     summary.load = load;
+    for (sv, r) in summary.services.iter_mut().zip(rates) {
+        sv.rates = r;
+    }
     let s = Simulation { mc, summary, reps };
     let iv = replication_intervals(&s.replications());
     let mut s = s;

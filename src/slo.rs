@@ -13,6 +13,8 @@ pub enum Metric {
     SuccessRate,
     /// `rate(TIMED_OUT)`: share of runs that ended with this status.
     StatusRate(String),
+    /// `rate(429)`: the share of calls to services answered 429 (over every service).
+    Limited,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -136,12 +138,15 @@ fn parse_metric(s: &str) -> Result<Metric, String> {
     if s == "successRate" {
         return Ok(Metric::SuccessRate);
     }
-    let expected = "expected pNN(duration|costUsd), mean(..), max(..), successRate or rate(STATUS)";
+    let expected = "expected pNN(duration|costUsd), mean(..), max(..), successRate, rate(STATUS) or rate(429)";
     let (f, arg) = s
         .strip_suffix(')')
         .and_then(|x| x.split_once('('))
         .ok_or_else(|| format!("unknown metric `{s}`: {expected}"))?;
     let arg = arg.trim();
+    if f == "rate" && arg == "429" {
+        return Ok(Metric::Limited);
+    }
     if f == "rate" {
         return if platform::STATUSES.contains(&arg) {
             Ok(Metric::StatusRate(arg.to_owned()))
@@ -184,6 +189,7 @@ mod tests {
         assert!(parse("p95(duration)").is_err());
         assert!(parse("p95(latency) < 1s").is_err());
         assert!(parse("rate(LOST) < 1").is_err());
+        assert_eq!(parse("rate(429) < 0.01").unwrap().metric, Metric::Limited);
         assert_eq!(parse("mean(costUsd) < $0.01").unwrap().threshold, 0.01);
     }
 

@@ -45,6 +45,20 @@ const CASES: &[(&str, &[&str])] = &[
         "run-transcription-sequential",
         &["run", "scenarios/transcription-sequential.yaml", "--runs", "3000", "--seed", "7", "--format", "json"],
     ),
+    (
+        "compare-llm-load",
+        &[
+            "compare",
+            "scenarios/llm-unpaced.yaml",
+            "scenarios/llm-paced.yaml",
+            "--replications",
+            "2",
+            "--seed",
+            "7",
+            "--format",
+            "json",
+        ],
+    ),
     ("run-mm4-load", &["run", "tests/reference/mm4.yaml", "--replications", "2", "--seed", "7", "--format", "json"]),
     (
         "run-two-station-load",

@@ -10,4 +10,4 @@ pub mod summary;
 pub use compare::{Comparison, Ratio, VariantRow};
 pub use load::LoadSummary;
 pub use simulated_warnings::{TIMED_OUT_SHARE, simulated_warnings};
-pub use summary::{RunSummary, TaskSummary, summarise};
+pub use summary::{RunSummary, ServiceRate, ServiceSummary, TaskSummary, service_rates, summarise};

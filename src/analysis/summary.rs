@@ -213,6 +213,120 @@ pub struct RunSummary {
     /// With a `load:` block: queueing for slots, utilisation, throughput, backlog.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub load: Option<super::LoadSummary>,
+    /// External services (`services:`): calls, 429s, retries, peak offered rate.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<ServiceSummary>,
+    /// With services: per workflow run, the time some call of it waited to try a service
+    /// again after a 429 (calls waiting together count once), seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit_wait_s: Option<Dur>,
+}
+
+/// One external service's calls over all runs.
+#[derive(Debug, Clone, Serialize)]
+pub struct ServiceSummary {
+    pub name: String,
+    /// `tokenBucket` or `fixedWindow`.
+    pub refill: &'static str,
+    /// Calls a minute the limit allows (per key value with `key:`); null without a call limit.
+    pub limit_per_minute: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tokens_per_minute: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<u32>,
+    /// Limit states: values of its `key:` attribute (1 without a key).
+    pub keys: u32,
+    /// Calls offered: every try, 429s included.
+    pub calls: u64,
+    pub calls_per_workflow: f64,
+    /// Calls answered 429, and their share of the calls.
+    pub limited: u64,
+    pub limited_share: f64,
+    /// 429s after which the step tried again (its `retry:`).
+    pub retries: u64,
+    /// 429s with no retry left: the attempt threw.
+    pub exhausted: u64,
+    /// Most calls offered in one window (minute or second, from time 0) of a run alone or a
+    /// load replication, as a rate per minute: to set against `limit_per_minute`.
+    pub peak_offered_per_minute: f64,
+    /// Under load: calls offered and served per minute, window by window (the mean over the
+    /// replications), for the rate chart.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rates: Vec<ServiceRate>,
+}
+
+/// Calls to a service in one window under load: its start, and calls a minute offered and
+/// served.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct ServiceRate {
+    pub t_s: f64,
+    pub offered_per_minute: f64,
+    pub served_per_minute: f64,
+}
+
+/// The services' summaries from the per-task totals.
+pub fn services(model: &Model, mc: &McResult) -> Vec<ServiceSummary> {
+    let n = mc.stats.n.max(1) as f64;
+    model
+        .services
+        .iter()
+        .enumerate()
+        .map(|(i, sv)| {
+            let mut a = crate::engine::SvcAcc::default();
+            for t in &mc.tasks {
+                if let Some(x) = t.svc.get(i) {
+                    a.merge(x);
+                }
+            }
+            ServiceSummary {
+                name: sv.name.clone(),
+                refill: sv.refill.name(),
+                limit_per_minute: sv.limit.is_finite().then(|| sv.per_minute()),
+                tokens_per_minute: sv.tokens_per_minute,
+                concurrency: sv.concurrency,
+                keys: sv.slots(),
+                calls: a.calls,
+                calls_per_workflow: a.calls as f64 / n,
+                limited: a.limited,
+                limited_share: if a.calls > 0 { a.limited as f64 / a.calls as f64 } else { 0.0 },
+                retries: a.retries,
+                exhausted: a.exhausted,
+                peak_offered_per_minute: a.peak as f64 * 60.0 / sv.window_s,
+                rates: Vec::new(),
+            }
+        })
+        .collect()
+}
+
+/// Under load: each service's calls offered and served per minute, window by window, the
+/// mean over the replications' `rates` (per service, (offered, served) per window).
+pub fn service_rates(model: &Model, reps: &[&[Vec<[u32; 2]>]]) -> Vec<Vec<ServiceRate>> {
+    model
+        .services
+        .iter()
+        .enumerate()
+        .map(|(i, sv)| {
+            let len = reps.iter().map(|r| r.get(i).map_or(0, Vec::len)).max().unwrap_or(0);
+            let k = reps.len().max(1) as f64;
+            let per_min = 60.0 / sv.window_s;
+            (0..len)
+                .map(|b| {
+                    let (mut o, mut s) = (0.0, 0.0);
+                    for r in reps {
+                        if let Some(x) = r.get(i).and_then(|v| v.get(b)) {
+                            o += f64::from(x[0]);
+                            s += f64::from(x[1]);
+                        }
+                    }
+                    ServiceRate {
+                        t_s: b as f64 * sv.window_s,
+                        offered_per_minute: o / k * per_min,
+                        served_per_minute: s / k * per_min,
+                    }
+                })
+                .collect()
+        })
+        .collect()
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -363,6 +477,15 @@ pub fn summarise(model: &Model, mc: &McResult, seed: u64, notes: Vec<String>) ->
         slo: Vec::new(),
         notes,
         load: None,
+        services: services(model, mc),
+        limit_wait_s: (!model.services.is_empty()).then(|| {
+            if mc.exact() {
+                summary(mc.outcomes.iter().map(|r| r.limit_wait_s).collect())
+            } else {
+                let nan = f64::NAN;
+                Dur { mean: nan, mean_ci95: nan, p50: nan, p90: nan, p95: nan, p99: nan, min: nan, max: nan }
+            }
+        }),
     };
     s.slo = model
         .slos
@@ -379,6 +502,11 @@ pub fn summarise(model: &Model, mc: &McResult, seed: u64, notes: Vec<String>) ->
 fn slo_value(m: &Metric, mc: &McResult, s: &RunSummary) -> Option<f64> {
     match m {
         Metric::SuccessRate => Some(s.success_rate),
+        Metric::Limited => {
+            let calls: u64 = s.services.iter().map(|v| v.calls).sum();
+            let limited: u64 = s.services.iter().map(|v| v.limited).sum();
+            (calls > 0).then(|| limited as f64 / calls as f64).or(Some(0.0))
+        }
         Metric::StatusRate(name) => {
             let st = Status::ALL.iter().find(|x| x.name() == name)?;
             Some(s.statuses.get(*st) as f64 / s.runs.max(1) as f64)

@@ -123,6 +123,8 @@ pub struct LoadOutcome {
     pub expired: u64,
     /// Workflow runs that could never finish (every slot held by runs waiting on them).
     pub deadlocked: u64,
+    /// Per service: calls (offered, served) per window of the service from time 0.
+    pub service_rates: Vec<Vec<[u32; 2]>>,
 }
 
 /// The state of the platform during a load.
@@ -197,6 +199,8 @@ impl<O: Observer> Engine<'_, O> {
         let env = &m.environment;
         let lr = &mut self.s.lr;
         lr.isolated = load.is_none();
+        self.services_setup();
+        let lr = &mut self.s.lr;
         lr.env_base = env.concurrency;
         lr.env_cap = env.cap();
         lr.env_active = 0;
@@ -887,6 +891,7 @@ fn simple_work(m: &Model, t: &Task) -> u32 {
     let w = &m.works[spec as usize];
     let always_completes = matches!(w.duration, DurSpec::Dist(_))
         && w.failure <= 0.0
+        && w.service.is_none()
         && w.memory_mb.is_none()
         && t.max_duration_s.is_none();
     if always_completes { spec } else { NONE }
@@ -1068,6 +1073,9 @@ fn simulate_load_in(
     }
     e.load_run(l, key, path != Path::Fibers, path == Path::Scan)?;
     e.load_tick();
+    if !m.services.is_empty() {
+        e.svc_peaks();
+    }
     // A workflow run still unfinished when nothing is left to happen is deadlocked: every slot
     // it could use is held by runs that wait for it. It counts as FAILED at the last event.
     let end = e.s.now;
@@ -1085,6 +1093,7 @@ fn simulate_load_in(
     }
     s.lr.stats.deadlocked = stuck;
     let mut out = std::mem::take(&mut s.lr.stats);
+    out.service_rates = s.svc_bins.clone();
     let (w0, w1) = out.window;
     // The measured workflow runs (arrived in the window) kept their outcomes in `outs`, in
     // arrival order, with cost_usd current: the vector becomes the result as it is, without

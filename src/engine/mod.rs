@@ -40,9 +40,11 @@ macro_rules! eq_and_partial_ord_from_ord {
 mod cpu;
 mod direct;
 mod load;
+mod services;
 pub use direct::supported as direct_supported;
 pub use load::{BACKLOG_SAMPLES, LoadOutcome, QueueStats, SLOT_RELEASE_S, load_takes_one_queue, simulate_load};
 use load::{LoadRt, QState};
+pub use services::SvcAcc;
 
 /// Promise.all items started in line (no event) when a step starts at most this many.
 const DIRECT_ITEMS: u32 = 64;
@@ -90,6 +92,8 @@ pub struct TaskAcc {
     /// Task runs by the preset of their last attempt (an out-of-memory retry moves a run to
     /// `retry.outOfMemory.machine`).
     pub finished_on: [u64; 7],
+    /// Calls to each service (by index; empty when the task calls none).
+    pub svc: Vec<SvcAcc>,
     /// Per machine preset (index into [`PRESETS`]): the attempts that ran on it, and what
     /// they used and cost (a task upgraded by an out-of-memory retry runs on two).
     pub by_machine: [MachineAcc; PRESETS.len()],
@@ -137,6 +141,12 @@ impl TaskAcc {
         for i in 0..7 {
             self.finished_on[i] += o.finished_on[i];
         }
+        if self.svc.len() < o.svc.len() {
+            self.svc.resize(o.svc.len(), SvcAcc::default());
+        }
+        for (a, b) in self.svc.iter_mut().zip(&o.svc) {
+            a.merge(b);
+        }
     }
 }
 
@@ -157,6 +167,9 @@ pub struct RunOutcome {
     pub root_usage_s: f64,
     /// Time the last task run of the workflow ended (fire-and-forget children included).
     pub makespan_s: f64,
+    /// Time some call of the workflow run waited to try a service again after a 429 (the
+    /// union of those waits: calls waiting together count once).
+    pub limit_wait_s: f64,
     pub task_runs: u32,
     pub attempts: u32,
     /// Time the progress bar first reached 5%, 10%, ..., 100% (infinite if never).
@@ -259,6 +272,8 @@ enum EvKind {
     Dequeue,
     /// Load: the work of a run of a one-step task ends (see `load::start_simple`).
     WorkEnd,
+    /// A call to a service with a concurrency limit ends (`id`: its limit state).
+    SvcDone,
 }
 
 /// An event. Its order key packs (time, sequence) into one integer: times are never
@@ -399,6 +414,10 @@ struct Fiber {
     cpu_rate: f64,
     cpu_total: f64,
     cpu_next: u32,
+    /// The present try was refused with a 429.
+    limited: bool,
+    /// Waiting to try a service again after a 429.
+    limit_wait: bool,
 }
 
 #[derive(Clone, Copy)]
@@ -475,6 +494,8 @@ struct RunState {
     cpu_head: u32,
     cpu_k: u32,
     cpu_m: u32,
+    /// Fibers of the attempt waiting to call a service again after a 429.
+    limit_waits: u32,
 }
 
 impl RunState {
@@ -528,6 +549,9 @@ struct Wf {
     done: bool,
     /// Index of its outcome in `Scratch::outs` (measured) or `Scratch::outs_warm` (not).
     out: u32,
+    /// Calls waiting to try a service again after a 429, and since when one has.
+    limit_waits: u32,
+    limit_since: f64,
 }
 
 /// Reusable per-thread state of the engine.
@@ -566,6 +590,10 @@ pub struct Scratch {
     /// Where the totals of unmeasured runs go.
     sink: TaskAcc,
     direct: direct::DScratch,
+    /// The services' limit states (`Model::service_slots`) and, per service, calls (offered,
+    /// served) per window from time 0.
+    svc: Vec<services::SvcState>,
+    svc_bins: Vec<Vec<[u32; 2]>>,
 }
 
 impl Default for Scratch {
@@ -584,6 +612,7 @@ pub const EMPTY_OUTCOME: RunOutcome = RunOutcome {
     usage_s: 0.0,
     root_usage_s: 0.0,
     makespan_s: 0.0,
+    limit_wait_s: 0.0,
     task_runs: 0,
     attempts: 0,
     progress: [f64::INFINITY; LEVELS],
@@ -613,6 +642,8 @@ impl Scratch {
             lr: LoadRt::default(),
             sink: TaskAcc::default(),
             direct: direct::DScratch::default(),
+            svc: Vec::new(),
+            svc_bins: Vec::new(),
         }
     }
 
@@ -732,6 +763,9 @@ impl<O: Observer> Engine<'_, O> {
         self.platform_setup(None);
         self.new_workflow(key);
         self.event_loop(key)?;
+        if !self.m.services.is_empty() {
+            self.svc_peaks();
+        }
         let now = self.s.now;
         let w = &mut self.s.wfs[0];
         if !w.done {
@@ -767,7 +801,18 @@ impl<O: Observer> Engine<'_, O> {
         let outs = if measured { &mut self.s.outs } else { &mut self.s.outs_warm };
         let out = outs.len() as u32;
         outs.push(EMPTY_OUTCOME);
-        self.s.wfs.push(Wf { root, arrival, measured, inputs, bar: 0.0, level: 0, done: false, out });
+        self.s.wfs.push(Wf {
+            root,
+            arrival,
+            measured,
+            inputs,
+            bar: 0.0,
+            level: 0,
+            done: false,
+            out,
+            limit_waits: 0,
+            limit_since: 0.0,
+        });
         self.trigger_run(self.m.entry, key, Waiter::None, u32::MAX, wf, 0.0);
         wf
     }
@@ -780,7 +825,7 @@ impl<O: Observer> Engine<'_, O> {
             if self.s.events > limit {
                 let task = match ev.kind {
                     EvKind::Wake | EvKind::Tick => self.s.runs[self.s.fibers[ev.id as usize].run as usize].task,
-                    EvKind::Arrival | EvKind::Sample | EvKind::Dequeue => self.m.entry,
+                    EvKind::Arrival | EvKind::Sample | EvKind::Dequeue | EvKind::SvcDone => self.m.entry,
                     _ => self.s.runs[ev.id as usize].task,
                 };
                 return Err(SimError::EventBudget {
@@ -870,6 +915,7 @@ impl<O: Observer> Engine<'_, O> {
                         self.tick(ev.id, ev.aux);
                     }
                 }
+                EvKind::SvcDone => self.svc_done(ev.id),
             }
             if self.s.live == 0 && self.s.lr.isolated {
                 break;
@@ -937,6 +983,8 @@ impl<O: Observer> Engine<'_, O> {
             cpu_rate: 1.0,
             cpu_total: 0.0,
             cpu_next: NONE,
+            limited: false,
+            limit_wait: false,
         };
         match self.s.free_fibers.pop() {
             Some(i) => {
@@ -1094,6 +1142,7 @@ impl<O: Observer> Engine<'_, O> {
             cpu_head: NONE,
             cpu_k: 0,
             cpu_m: 0,
+            limit_waits: 0,
         });
         self.s.live += 1;
         let inv = self.m.invocation_usd;
@@ -1163,6 +1212,10 @@ impl<O: Observer> Engine<'_, O> {
 
     /// Closes the current attempt: bills it and invalidates its fibers and events.
     fn end_attempt(&mut self, run: u32, how: AttemptEnd) {
+        let waits = self.s.runs[run as usize].limit_waits;
+        if waits > 0 {
+            self.svc_wait_end(run, waits);
+        }
         let now = self.s.now;
         let r = &mut self.s.runs[run as usize];
         let usage = r.close_attempt(now);
@@ -1676,6 +1729,10 @@ impl<O: Observer> Engine<'_, O> {
         let Op::Work { spec, prog } = self.m.ops[fb.pc as usize] else { unreachable!("start_work off a Work op") };
         let w = &self.m.works[spec as usize];
         let r = self.s.runs[run as usize];
+        if fb.limit_wait {
+            self.s.fibers[f as usize].limit_wait = false;
+            self.svc_wait_end(run, 1);
+        }
         let mut rng = self.step_rng(f, purpose::WORK);
         let scale = w.scale[r.machine as usize];
         let now = self.s.now;
@@ -1706,6 +1763,21 @@ impl<O: Observer> Engine<'_, O> {
                 (t, n)
             }
         };
+        if let Some(call) = w.service {
+            self.s.fibers[f as usize].limited = false;
+            if !self.svc_call(f, call, now + dur) {
+                // 429: the call fails at once; the step's retry policy decides what comes next.
+                self.obs.work(run, f, spec, now, now, true);
+                let fm = &mut self.s.fibers[f as usize];
+                fm.phase = Phase::Working;
+                fm.fail = true;
+                fm.retryable = true;
+                fm.limited = true;
+                fm.aux = 0;
+                self.push(now, EvKind::Wake, f, gn, 0);
+                return;
+            }
+        }
         if let Some(md) = w.memory_mb {
             let mem = self.m.dists[md as usize].sample(&mut rng);
             let cap = platform::ram_mb(r.machine);
@@ -1740,10 +1812,14 @@ impl<O: Observer> Engine<'_, O> {
         let fb = self.s.fibers[f as usize];
         let Op::Work { spec, .. } = self.m.ops[fb.pc as usize] else { unreachable!() };
         let w = &self.m.works[spec as usize];
+        let limited = if fb.limited { w.service.map(|c| c.service) } else { None };
         if fb.retryable
             && let Some(policy) = w.retry
             && fb.tries + 1 < policy.max_attempts
         {
+            if let Some(si) = limited {
+                self.svc_retry(f, si);
+            }
             // retry.onThrow: wait in-process (billed), then run the block again.
             let mut rng = self.step_rng(f, purpose::RETRY_DELAY);
             let delay = policy.delay_s(fb.tries + 1, rng.random::<f64>());
@@ -1754,6 +1830,9 @@ impl<O: Observer> Engine<'_, O> {
             self.obs.wait(run, f, now, now + delay, false);
             self.wake_at(f, now + delay);
             return;
+        }
+        if let Some(si) = limited {
+            self.svc_exhausted(f, si);
         }
         self.throw(f, fb.retryable);
     }

@@ -7,6 +7,7 @@ pub mod compare;
 pub mod cost;
 pub mod duration;
 pub mod progress;
+pub mod service_rates;
 pub mod style;
 pub mod sweep;
 pub mod timeline;

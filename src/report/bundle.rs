@@ -53,6 +53,13 @@ pub fn run_charts(model: &Model, mc: &McResult, s: &RunSummary) -> Result<Vec<Re
     ];
     if let Some(load) = &s.load {
         charts.push(render(&crate::plot::backlog::Backlog { scenario: &s.scenario, load })?);
+        if s.services.iter().any(|v| !v.rates.is_empty()) {
+            charts.push(render(&crate::plot::service_rates::ServiceRates {
+                scenario: &s.scenario,
+                services: &s.services,
+                warmup_s: load.warmup_s,
+            })?);
+        }
     } else {
         // Under load the run nearest the median is not re-simulated alone (it shared the
         // platform), so the timeline belongs to runs simulated one at a time.

@@ -91,6 +91,13 @@ pub fn run_page(s: &RunSummary, charts: &[Rendered], warnings: &[Diagnostic]) ->
     if let Some(l) = &s.load {
         load_table(&mut o, l);
     }
+    if !s.services.is_empty() {
+        o.push_str("<h2>Services</h2>\n");
+        o.push_str(&tables::services(s).html(&|_, _| None));
+        if let Some(l) = tables::limit_wait_line(s) {
+            let _ = writeln!(o, "<p>{}</p>", escape(&l));
+        }
+    }
     slo_table(&mut o, s);
     warning_list(&mut o, warnings);
     for c in charts {
@@ -146,6 +153,7 @@ pub fn heading(stem: &str) -> &'static str {
         "compare-duration" => "Duration",
         "compare-progress" => "Progress bar",
         "backlog" => "Backlog under load",
+        "service-rates" => "Calls to services under load",
         _ => "Chart",
     }
 }

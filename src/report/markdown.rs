@@ -131,6 +131,14 @@ impl super::Render for Markdown {
         o.push_str("<details><summary>Per task</summary>\n\n");
         tasks(&mut o, s);
         o.push_str("</details>\n\n");
+        if !s.services.is_empty() {
+            o.push_str("<details><summary>Services</summary>\n\n");
+            o.push_str(&tables::services(s).markdown());
+            if let Some(l) = tables::limit_wait_line(s) {
+                let _ = writeln!(o, "\n{l}");
+            }
+            o.push_str("\n</details>\n\n");
+        }
         if let Some(l) = &s.load {
             o.push_str("<details><summary>Under load</summary>\n\n```text\n");
             o.push_str(&super::load::table(l));

@@ -28,6 +28,10 @@ pub fn grid(sw: &Sweep) -> Grid {
     columns.extend(set_paths.iter().map(|p| (short_path(p), Align::Left)));
     columns
         .extend(["p50", "p95", "cost/run", "per 1,000 runs", "success", "OOM", "TIMED_OUT"].map(|h| (h, Align::Right)));
+    let limited = sw.rows.iter().any(|r| r.limited_share.is_some());
+    if limited {
+        columns.push(("429s", Align::Right));
+    }
     columns.push(("verdict", Align::Left));
     let mut g = Grid::new(&columns);
     for (i, r) in sw.rows.iter().enumerate() {
@@ -65,8 +69,11 @@ pub fn grid(sw: &Sweep) -> Grid {
             pct(r.success_rate, 2),
             rate_cell("OOM", r.oom_rate),
             rate_cell("TIMED_OUT", r.timed_out_rate),
-            verdict,
         ]);
+        if limited {
+            cells.push(pct(r.limited_share.unwrap_or(0.0), 1));
+        }
+        cells.push(verdict);
         g.push(cells);
     }
     g

@@ -87,6 +87,13 @@ impl Render for Table {
         if super::tables::has_machine_rows(s) {
             let _ = writeln!(o, "({})", super::tables::MACHINE_ROWS_NOTE);
         }
+        if !s.services.is_empty() {
+            let _ = writeln!(o);
+            o.push_str(&super::tables::services(s).text(2));
+            if let Some(l) = super::tables::limit_wait_line(s) {
+                let _ = writeln!(o, "{l}");
+            }
+        }
         if let Some(l) = &s.load {
             let _ = writeln!(o);
             o.push_str(&super::load::table(l));

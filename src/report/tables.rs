@@ -118,8 +118,33 @@ pub fn compare(c: &Comparison) -> Grid {
         ("speedup p95", R),
         ("cost ratio", R),
     ]);
-    for v in &c.variants {
-        g.push(compare_cells(v).to_vec());
+    // With services: each design's share of calls answered 429 (over all its services).
+    let limited = c.summaries.iter().any(|s| !s.services.is_empty());
+    if limited {
+        g = Grid::new(&[
+            ("design", L),
+            ("p50", R),
+            ("p95", R),
+            ("mean", R),
+            ("cost/run", R),
+            ("success", R),
+            ("429s", R),
+            ("speedup p50", R),
+            ("speedup p95", R),
+            ("cost ratio", R),
+        ]);
+    }
+    for (i, v) in c.variants.iter().enumerate() {
+        let mut row = compare_cells(v).to_vec();
+        if limited {
+            let share = c.summaries.get(i).map_or(0.0, |s| {
+                let calls: u64 = s.services.iter().map(|x| x.calls).sum();
+                let limited: u64 = s.services.iter().map(|x| x.limited).sum();
+                if calls > 0 { limited as f64 / calls as f64 } else { 0.0 }
+            });
+            row.insert(6, format!("{:.1}%", share * 100.0));
+        }
+        g.push(row);
     }
     g
 }
@@ -158,6 +183,54 @@ pub fn compare_slo(c: &Comparison, mark: bool) -> Grid {
         }
     }
     g
+}
+
+/// The services: calls per workflow run, 429s (share), retries they caused, calls that ran
+/// out of retries, the peak offered rate against the limit, and the time runs waited for a
+/// limit (p50/p95 per workflow run).
+pub fn services(s: &RunSummary) -> Grid {
+    let mut g = Grid::new(&[
+        ("service", L),
+        ("calls/wf", R),
+        ("429s", R),
+        ("429 share", R),
+        ("retries", R),
+        ("gave up", R),
+        ("peak offered/min", R),
+        ("limit/min", R),
+    ]);
+    for v in &s.services {
+        let limit = match v.limit_per_minute {
+            Some(l) if v.keys > 1 => format!("{} per key", crate::format::count(l)),
+            Some(l) => crate::format::count(l),
+            None => "-".into(),
+        };
+        g.push(vec![
+            v.name.clone(),
+            format!("{:.2}", v.calls_per_workflow),
+            v.limited.to_string(),
+            format!("{:.1}%", v.limited_share * 100.0),
+            v.retries.to_string(),
+            v.exhausted.to_string(),
+            crate::format::count(v.peak_offered_per_minute),
+            limit,
+        ]);
+    }
+    g
+}
+
+/// One line: the time a workflow run waited for a service's limit (p50, p95, mean).
+pub fn limit_wait_line(s: &RunSummary) -> Option<String> {
+    let w = s.limit_wait_s.as_ref()?;
+    if !w.p50.is_finite() {
+        return None;
+    }
+    Some(format!(
+        "waiting for a service limit per workflow run: p50 {}  p95 {}  mean {}",
+        secs(w.p50),
+        secs(w.p95),
+        secs(w.mean)
+    ))
 }
 
 /// ` ± half-width` of a 95% interval, or ` (no interval: 1 replication)` when it could not be

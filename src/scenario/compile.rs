@@ -25,6 +25,7 @@ pub(super) const TOP_KEYS: &[&str] = &[
     "slo",
     "defaults",
     "limits",
+    "services",
 ];
 
 pub(super) const TASK_KEYS: &[&str] = &[
@@ -74,6 +75,9 @@ impl Cx<'_> {
         let (invocation_usd, usd_per_s) = self.prices(get(top, "prices"));
         if let Some(n) = get(top, "input") {
             self.input(n);
+        }
+        if let Some(n) = get(top, "services") {
+            self.services(n);
         }
         let limits = self.limits(get(top, "limits"));
         let defaults = self.defaults(get(top, "defaults"));
@@ -131,6 +135,8 @@ impl Cx<'_> {
             limits,
             load,
             slos,
+            service_slots: self.services.iter().map(Service::slots).sum(),
+            services: std::mem::take(&mut self.services),
             direct: std::sync::OnceLock::new(),
         };
         model.queues = model.queue_layout();

@@ -35,6 +35,8 @@ pub(super) struct Cx<'s> {
     /// ... memory the task's preset leaves for its work steps, MB.
     pub(super) room_mb: f64,
     pub(super) limits: Limits,
+    pub(super) services: Vec<Service>,
+    pub(super) service_sites: Vec<ServiceSite>,
 }
 
 /// A trigger step: an edge of the task graph.
@@ -126,6 +128,8 @@ impl<'s> Cx<'s> {
             may_throw: false,
             room_mb: f64::INFINITY,
             limits: Limits::default(),
+            services: Vec::new(),
+            service_sites: Vec::new(),
         }
     }
 
@@ -186,4 +190,11 @@ pub(super) fn scalar_text(k: &Node) -> String {
         Kind::Bool(b) => b.to_string(),
         _ => String::new(),
     }
+}
+
+/// Where a service is written, for design warnings.
+pub(super) struct ServiceSite {
+    pub(super) line: u32,
+    pub(super) column: u32,
+    pub(super) key: String,
 }

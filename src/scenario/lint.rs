@@ -14,6 +14,10 @@
 //! - A task that waits on a child in its own named queue with a `concurrencyLimit`: parents
 //!   and children compete for its slots (a deadlock where a waiting run keeps its slot).
 //!
+//! - A fan-out whose calls to a service at once can exceed its limit (the bucket, the window's
+//!   quota, its concurrency or its tokens per minute), and a load whose mean offered calls or
+//!   tokens exceed a service's rate (or, by Little's law, its concurrency).
+//!
 //! One warning needs a simulation (a `maxDuration` below the task's p99 compute time): it is
 //! made from the simulation's per-task totals by `analysis::simulated_warnings`. (Batches
 //! over 1,000 items are errors, not warnings.)
@@ -22,7 +26,7 @@ use super::context::Cx;
 use super::values::{lower, reach, upper};
 use crate::error::Severity;
 use crate::format;
-use crate::model::{Count, Model, Op, TaskId};
+use crate::model::{Count, DurSpec, Model, NONE, Op, Refill, TaskId};
 use crate::platform::{self, PRESETS};
 
 /// Trigger.dev releases a waiting run's concurrency slot when it checkpoints the run, about
@@ -36,6 +40,7 @@ pub(super) fn run(cx: &mut Cx, m: &Model) {
     memory(cx, m, &p);
     retried_children(cx, m, &p);
     same_queue(cx, m, &p);
+    services(cx, m, &p);
 }
 
 /// Each op's task and the `parallel`s around it.
@@ -438,6 +443,187 @@ fn same_queue(cx: &mut Cx, m: &Model, p: &Programs) {
             ),
             format!("put `{target}` on another queue, or give queue `{}` room for parents and children", q.name),
         );
+    }
+}
+
+/// Mean of a count (its shape's mean, clamped at 0; the bound where none is known).
+fn count_mean(m: &Model, c: u32) -> f64 {
+    let d = match m.counts[c as usize] {
+        Count::Fixed(n) => return f64::from(n),
+        Count::Attr(a) => &m.inputs[a as usize].dist,
+        Count::Dist(d) => &m.dists[d as usize],
+    };
+    d.shape_mean().unwrap_or_else(|| reach(d)).clamp(lower(d).max(0.0), upper(d))
+}
+
+/// Mean runs of each task per workflow run, every branch taken (an upper bound where the
+/// design branches): the entry runs once; a trigger step adds its count times the mean items
+/// of the `parallel`s around it, times its task's runs.
+fn runs_per_workflow(m: &Model, p: &Programs) -> Vec<f64> {
+    let n = m.tasks.len();
+    let mut runs = vec![0.0; n];
+    runs[m.entry as usize] = 1.0;
+    // Waiting edges have no cycle; fire-and-forget recursion is cut after n rounds.
+    for _ in 0..n {
+        let mut next = vec![0.0; n];
+        next[m.entry as usize] = 1.0;
+        for (pc, op) in m.ops.iter().enumerate() {
+            let (child, count) = match *op {
+                Op::TriggerAndWait { task, .. } => (task, 1.0),
+                Op::Trigger { task, count, .. } | Op::BatchTriggerAndWait { task, count, .. } => {
+                    (task, count_mean(m, count))
+                }
+                _ => continue,
+            };
+            next[child as usize] += runs[p.task[pc] as usize] * count * items_mean(m, p, pc);
+        }
+        runs = next.iter().map(|r| r.min(1e12)).collect();
+    }
+    runs
+}
+
+/// Mean items of the `parallel`s around the op at `pc`, multiplied.
+fn items_mean(m: &Model, p: &Programs, pc: usize) -> f64 {
+    p.parents[pc]
+        .iter()
+        .map(|&q| match m.ops[q as usize] {
+            Op::Parallel { count, .. } => count_mean(m, count),
+            _ => 1.0,
+        })
+        .product()
+}
+
+/// A fan-out that can offer a service more calls at once than its limit, and a load whose
+/// mean offered rate exceeds it.
+fn services(cx: &mut Cx, m: &Model, p: &Programs) {
+    if m.services.is_empty() {
+        return;
+    }
+    let mut per_run = vec![0.0; m.services.len()];
+    // Mean seconds of calls in flight per workflow run, per service (Little's law).
+    let mut busy_per_run = vec![0.0; m.services.len()];
+    // Mean tokens per workflow run, per service.
+    let mut tokens_per_run = vec![0.0; m.services.len()];
+    let runs = runs_per_workflow(m, p);
+    for pc in 0..m.ops.len() {
+        let Op::Work { spec, .. } = m.ops[pc] else { continue };
+        let w = &m.works[spec as usize];
+        let Some(call) = w.service else { continue };
+        let s = &m.services[call.service as usize];
+        let calls = runs[p.task[pc] as usize] * items_mean(m, p, pc);
+        per_run[call.service as usize] += calls;
+        if call.tokens != NONE {
+            let d = &m.dists[call.tokens as usize];
+            tokens_per_run[call.service as usize] += calls * d.shape_mean().unwrap_or_else(|| reach(d));
+        }
+        if let DurSpec::Dist(d) = w.duration {
+            let d = &m.dists[d as usize];
+            busy_per_run[call.service as usize] += calls * d.shape_mean().unwrap_or_else(|| upper(d).min(reach(d)));
+        }
+        let at_once = p.at_once(m, pc);
+        let tokens = (call.tokens != NONE).then(|| reach(&m.dists[call.tokens as usize]));
+        let limit = format::count(s.limit);
+        let per = if s.window_s == 60.0 { "minute" } else { "second" };
+        let over = if tokens.zip(s.tokens_per_minute).is_some_and(|(t, tpm)| t > tpm) {
+            Some(format!(
+                "a call to `{}` can need {} tokens, more than its {} tokens per minute: such a call is always answered 429",
+                s.name,
+                format::count(tokens.unwrap_or(0.0)),
+                format::count(s.tokens_per_minute.unwrap_or(0.0))
+            ))
+        } else if at_once > 1.0 && s.limit.is_finite() && at_once > s.limit {
+            Some(format!(
+                "up to {} calls to `{}` start at once, more than its limit of {limit} a {per}: {} of them are answered 429 when the {} is full",
+                format::count(at_once),
+                s.name,
+                format::count(at_once - s.limit),
+                if s.refill == Refill::TokenBucket { "bucket" } else { "window" },
+            ))
+        } else if let Some(c) = s.concurrency.filter(|&c| at_once > f64::from(c)) {
+            Some(format!(
+                "up to {} calls to `{}` run at once, more than its concurrency of {c}: the others are answered 429",
+                format::count(at_once),
+                s.name
+            ))
+        } else if let (Some(t), Some(tpm)) = (tokens, s.tokens_per_minute)
+            && at_once > 1.0
+            && at_once * t > tpm
+        {
+            Some(format!(
+                "up to {} calls to `{}` at once can need {} tokens, more than its {} tokens per minute",
+                format::count(at_once),
+                s.name,
+                format::count(at_once * t),
+                format::count(tpm)
+            ))
+        } else {
+            None
+        };
+        if let Some(msg) = over {
+            warn(
+                cx,
+                pc,
+                "service",
+                msg,
+                "pace the calls: a `limit:` on the parallel, or a queue with a concurrencyLimit for the task that calls it; give the step a retry: that waits for the limit to refill".to_owned(),
+            );
+        }
+    }
+    let Some(l) = &m.load else { return };
+    let peak = l.schedule.iter().fold(l.per_minute, |r, &(_, x)| r.max(x));
+    for (i, s) in m.services.iter().enumerate() {
+        let keys = f64::from(s.slots());
+        let offered = peak * per_run[i];
+        let site = &cx.service_sites[i];
+        let (line, column, key) = (site.line, site.column, site.key.clone());
+        let what = if keys > 1.0 { format!(" (over its {} keys)", format::count(keys)) } else { String::new() };
+        if s.limit.is_finite() && offered > s.per_minute() * keys {
+            cx.push(
+                Severity::Warning,
+                line,
+                column,
+                &key,
+                format!(
+                    "the load offers `{}` about {} calls a minute at its peak rate, more than its limit of {} a minute{what}: calls will be answered 429 and retried",
+                    s.name,
+                    format::count(offered.round()),
+                    format::count(s.per_minute() * keys)
+                ),
+                Some("raise the limit, or pace the calls with a queue's concurrencyLimit (try `wfsim sweep --set`)".into()),
+            );
+        } else if let Some(tpm) = s.tokens_per_minute
+            && peak * tokens_per_run[i] > tpm * keys
+        {
+            cx.push(
+                Severity::Warning,
+                line,
+                column,
+                &key,
+                format!(
+                    "the load offers `{}` about {} tokens a minute at its peak rate, more than its {} tokens per minute{what}: calls will be answered 429 and retried",
+                    s.name,
+                    format::count(peak * tokens_per_run[i]),
+                    format::count(tpm * keys)
+                ),
+                Some("raise the limit, or pace the calls with a queue's concurrencyLimit (try `wfsim sweep --set`)".into()),
+            );
+        } else if let Some(c) = s.concurrency
+            && peak / 60.0 * busy_per_run[i] > f64::from(c) * keys
+        {
+            cx.push(
+                Severity::Warning,
+                line,
+                column,
+                &key,
+                format!(
+                    "the load keeps about {:.0} calls to `{}` in flight at its peak rate (Little's law), more than its concurrency of {}{what}",
+                    peak / 60.0 * busy_per_run[i],
+                    s.name,
+                    format::count(f64::from(c) * keys)
+                ),
+                Some("pace the calls with a queue's concurrencyLimit at or below the service's concurrency".into()),
+            );
+        }
     }
 }
 

@@ -13,6 +13,7 @@ mod graph;
 mod lint;
 mod load;
 mod overrides;
+mod services;
 mod steps;
 
 mod values;

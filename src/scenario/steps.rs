@@ -23,6 +23,8 @@ pub(super) const WORK_KEYS: &[&str] = &[
     "mainThread",
     "memoryMb",
     "retry",
+    "service",
+    "tokens",
 ];
 
 impl Cx<'_> {
@@ -326,7 +328,25 @@ impl Cx<'_> {
             Some(r) => self.retry(r, &join(key, "retry"), false),
             None => None,
         };
-        if failure > 0.0 || memory_mb.is_some_and(|d| reach(&self.dists[d as usize]) > self.room_mb) {
+        let service = match get(m, "service") {
+            Some(sn) => {
+                let c = self.service_call(sn, get(m, "tokens"), key);
+                if c.is_some() {
+                    self.locate(self.ops.len() as u32, "service", sn, &join(key, "service"));
+                }
+                c
+            }
+            None => {
+                if let Some(t) = get(m, "tokens") {
+                    self.warn(t, &join(key, "tokens"), "tokens has no effect without service:", None);
+                }
+                None
+            }
+        };
+        if failure > 0.0
+            || service.is_some()
+            || memory_mb.is_some_and(|d| reach(&self.dists[d as usize]) > self.room_mb)
+        {
             self.may_throw = true;
         }
         if let Some(duration) = duration {
@@ -341,6 +361,7 @@ impl Cx<'_> {
                 cpu,
                 memory_mb,
                 retry,
+                service,
             });
             self.ops.push(Op::Work { spec: (self.works.len() - 1) as u32, prog });
         }
@@ -592,6 +613,12 @@ impl Cx<'_> {
 
     /// `concurrencyKey: tenant`: a choice of names, or whole numbers 0..n (at most 100,000).
     pub(super) fn concurrency_key(&mut self, v: &Node, key: &str) -> Option<(AttrId, u32)> {
+        self.key_attr(v, key, "a concurrency key")
+    }
+
+    /// An input attribute whose values each get their own copy of something (a queue, a
+    /// service's limit): a choice of names, or whole numbers 0..n (at most 100,000).
+    pub(super) fn key_attr(&mut self, v: &Node, key: &str, what: &str) -> Option<(AttrId, u32)> {
         let name = self.string(v, key)?;
         let a = self.attr(v, key, &name)?;
         let attr = &self.inputs[a as usize];
@@ -605,7 +632,7 @@ impl Cx<'_> {
                 self.err(
                     v,
                     key,
-                    format!("`{name}` must take whole values from 0 to 99,999 to be a concurrency key"),
+                    format!("`{name}` must take whole values from 0 to 99,999 to be {what}"),
                     Some("use a choice of names, or add round: true and max: to the attribute".into()),
                 );
                 return None;

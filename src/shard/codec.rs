@@ -2,7 +2,7 @@
 //! value, NaN and infinities included, comes back exactly), lengths before sequences.
 
 use crate::analysis::summary::Statuses;
-use crate::engine::{LEVELS, LoadOutcome, MachineAcc, QueueStats, RunOutcome, Status, TaskAcc};
+use crate::engine::{LEVELS, LoadOutcome, MachineAcc, QueueStats, RunOutcome, Status, SvcAcc, TaskAcc};
 use crate::montecarlo::{ChunkPart, Moments, RunStats};
 use crate::paired::{Blocks, Values};
 use crate::platform::PRESETS;
@@ -215,6 +215,7 @@ impl Codec for RunOutcome {
         self.usage_s.put(e);
         self.root_usage_s.put(e);
         self.makespan_s.put(e);
+        self.limit_wait_s.put(e);
         self.task_runs.put(e);
         self.attempts.put(e);
         self.progress.put(e);
@@ -229,6 +230,7 @@ impl Codec for RunOutcome {
             usage_s: f64::get(d)?,
             root_usage_s: f64::get(d)?,
             makespan_s: f64::get(d)?,
+            limit_wait_s: f64::get(d)?,
             task_runs: u32::get(d)?,
             attempts: u32::get(d)?,
             progress: <[f64; LEVELS]>::get(d)?,
@@ -248,8 +250,10 @@ fields!(TaskAcc {
     compute_usd,
     invocation_usd,
     finished_on,
-    by_machine
+    by_machine,
+    svc
 });
+fields!(SvcAcc { calls, limited, retries, exhausted, peak });
 
 impl Codec for LogHistogram {
     fn put(&self, e: &mut Enc) {
@@ -312,7 +316,8 @@ fields!(LoadOutcome {
     warm_starts,
     starts,
     expired,
-    deadlocked
+    deadlocked,
+    service_rates
 });
 
 fields!(Values { p50, p95, mean, cost, success });
@@ -353,6 +358,7 @@ impl Codec for Row {
         self.statuses.put(e);
         self.oom_rate.put(e);
         self.timed_out_rate.put(e);
+        self.limited_share.put(e);
         self.finished_on.len().put(e);
         for (m, share) in &self.finished_on {
             put_preset(m, e);
@@ -376,6 +382,7 @@ impl Codec for Row {
         let statuses = <Statuses as Codec>::get(d)?;
         let oom_rate = f64::get(d)?;
         let timed_out_rate = f64::get(d)?;
+        let limited_share = Option::get(d)?;
         let mut finished_on = std::collections::BTreeMap::new();
         for _ in 0..d.len()? {
             let m = get_preset(d)?;
@@ -390,6 +397,7 @@ impl Codec for Row {
             statuses,
             oom_rate,
             timed_out_rate,
+            limited_share,
             finished_on,
             rescued_share: f64::get(d)?,
             feasible: bool::get(d)?,

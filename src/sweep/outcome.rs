@@ -90,6 +90,9 @@ pub struct Row {
     /// Share of the swept task's runs (of all task runs when no task is named) that ended
     /// TIMED_OUT.
     pub timed_out_rate: f64,
+    /// With services: the share of their calls answered 429.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limited_share: Option<f64>,
     /// The swept task's runs by the preset their last attempt ran on, as shares (only
     /// presets with runs); with `--set tasks.T.machine=...`, task T's.
     pub finished_on: std::collections::BTreeMap<&'static str, f64>,
