@@ -2,21 +2,29 @@
 
 use std::fmt;
 
+/// How serious a diagnostic is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Severity {
+    /// The scenario cannot be simulated until it is fixed.
     Error,
+    /// The scenario loads, but probably not as meant.
     Warning,
 }
 
 /// One problem in a scenario file, with where it is and which key to fix.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Diagnostic {
+    /// Error or warning.
     pub severity: Severity,
+    /// The scenario file, as given (or the name passed to `load_str`).
     pub file: String,
+    /// Line of the problem, from 1.
     pub line: u32,
+    /// Column of the problem, from 1, in characters.
     pub column: u32,
     /// Dotted path of the key to fix, e.g. `tasks.ocr-pdf.machine`.
     pub key: String,
+    /// What is wrong.
     pub message: String,
     /// What was expected, or a suggestion.
     pub help: Option<String>,
@@ -50,8 +58,15 @@ impl fmt::Display for Diagnostic {
 /// Why a scenario could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
+    /// The file could not be read.
     #[error("error: cannot read {path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        /// The path as given.
+        path: String,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// The file was read but is not a valid scenario: every problem found, errors and warnings.
     #[error("{}", render_all(.0))]
     Invalid(Vec<Diagnostic>),
 }

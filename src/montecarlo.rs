@@ -12,9 +12,12 @@ pub const CHUNK: u64 = 1024;
 /// The seed every command uses unless `--seed` is given.
 pub const DEFAULT_SEED: u64 = 1;
 
+/// How many runs to simulate, from which seed, on how many threads.
 #[derive(Debug, Clone, Copy)]
 pub struct Config {
+    /// Workflow runs to simulate (alone; under load the period decides).
     pub runs: u64,
+    /// The seed: the same seed and scenario give the same result, on any number of threads.
     pub seed: u64,
     /// None: all cores.
     pub threads: Option<usize>,
@@ -29,6 +32,7 @@ type Split = (Vec<(u64, Result<Chunk, SimError>)>, RunStats);
 /// place and histograms kept per split). Few batches, few points where all threads wait.
 const BATCH: u64 = 1024;
 
+/// The runs of one model: the outcomes kept one by one and the mergeable statistics of all.
 pub struct McResult {
     /// One outcome per run, in run order, for the first `EXACT_RUNS` runs (all of them when
     /// there are no more): exact statistics, charts, comparisons.
@@ -62,28 +66,44 @@ pub const EXACT_RUNS: u64 = 100_000;
 /// Sums and histograms of run outcomes, merged in chunk order.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RunStats {
+    /// Runs counted.
     pub n: u64,
+    /// Runs by final status, in the order of `engine::Status` (completed, failed, crashed, timed out, expired).
     pub statuses: [u64; 5],
     /// Per quantity (duration, cost, usage, makespan): sum, sum of squares, min, max, histogram.
     pub duration: Moments,
+    /// Cost of a workflow run, US dollars.
     pub cost: Moments,
+    /// Billed compute time of a workflow run, seconds.
     pub usage: Moments,
+    /// Until the last task run ends, seconds.
     pub makespan: Moments,
+    /// Sum over runs of the compute cost, US dollars.
     pub compute_usd: f64,
+    /// Sum over runs of the invocation cost, US dollars.
     pub invocation_usd: f64,
+    /// Sum over runs of the entry task run's billed seconds.
     pub root_usage_s: f64,
+    /// Sum over runs of the task attempts.
     pub attempts: f64,
+    /// Sum over runs of the task runs.
     pub task_runs: f64,
     /// Time each progress level was reached, over successful runs.
     pub progress: Vec<crate::stats::LogHistogram>,
 }
 
+/// Sums, extremes and histogram of one quantity over runs.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Moments {
+    /// Sum of the values.
     pub sum: f64,
+    /// Sum of their squares.
     pub sumsq: f64,
+    /// Smallest value.
     pub min: f64,
+    /// Largest value.
     pub max: f64,
+    /// Log-bucketed histogram (quantiles within 0.39%).
     pub hist: crate::stats::LogHistogram,
 }
 
@@ -117,6 +137,7 @@ impl Moments {
 }
 
 impl RunStats {
+    /// Adds one run: its sums, counts, extremes and histogram entries.
     pub fn add(&mut self, o: &RunOutcome) {
         self.add_sums(o);
         self.add_histograms(o);
@@ -176,6 +197,7 @@ impl RunStats {
         }
     }
 
+    /// Adds the sums, counts and extremes of `o` (a later chunk); histograms are merged by [`RunStats::merge_histograms`].
     pub fn merge(&mut self, o: &RunStats) {
         if o.n == 0 {
             return;
@@ -390,7 +412,9 @@ fn simulate_chunks(
 
 /// Replications of a scenario's load, each an independent simulation of the whole period.
 pub struct LoadResult {
+    /// Each replication's outcome, in order.
     pub reps: Vec<crate::engine::LoadOutcome>,
+    /// Per-task totals over all replications.
     pub tasks: Vec<TaskAcc>,
 }
 

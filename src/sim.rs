@@ -14,7 +14,10 @@ pub enum Mode {
     /// Each workflow run alone on an otherwise idle environment (`Config::runs` of them).
     Alone,
     /// The model's `load:` block, in this many replications (at least 1).
-    Load { replications: u64 },
+    Load {
+        /// Independent replications of the whole load period.
+        replications: u64,
+    },
 }
 
 impl Mode {
@@ -27,7 +30,9 @@ impl Mode {
 /// A simulated model: every outcome, the summary, and under load which outcomes belong to
 /// which replication.
 pub struct Simulation {
+    /// Every run's outcome (the first [`montecarlo::EXACT_RUNS`]) and the merged statistics.
     pub mc: McResult,
+    /// What `wfsim run --json` prints: durations, cost, tasks, progress, SLOs, load.
     pub summary: RunSummary,
     /// Under load: the number of measured workflow runs of each replication, in order (the
     /// outcomes of replication r follow those of r - 1 in `mc.outcomes`). Empty alone.
@@ -50,8 +55,10 @@ impl Simulation {
 /// Why a simulation has nothing to report.
 #[derive(Debug, thiserror::Error)]
 pub enum SimulateError {
+    /// A run processed more events than the scenario's `limits.maxEventsPerRun` (a runaway scenario).
     #[error("{0}")]
     Sim(#[from] SimError),
+    /// Under load, no workflow run arrived after the warm-up.
     #[error("no workflow run arrived in the measured window; raise the arrival rate or the duration")]
     NoArrivals,
 }
@@ -126,9 +133,13 @@ pub fn under_load(
 /// Half-widths of the 95% intervals of the means under load.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RepIntervals {
+    /// Mean workflow run duration, seconds.
     pub duration: f64,
+    /// Mean cost of a workflow run, US dollars.
     pub cost: f64,
+    /// Mean billed compute time of a workflow run, seconds.
     pub usage: f64,
+    /// Mean makespan (until the last task run ends), seconds.
     pub makespan: f64,
 }
 

@@ -1,11 +1,9 @@
 //! Drives the real binary: the scenario contract, JSON shape, determinism, exit codes.
 
-use assert_cmd::Command;
-use std::path::PathBuf;
+mod common;
 
-fn wfsim() -> Command {
-    Command::cargo_bin("wfsim").expect("binary built")
-}
+use common::wfsim;
+use std::path::PathBuf;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -3,13 +3,11 @@
 //! their own unit, `compare`'s exit code, duration units, did-you-mean on `--set`, numeric
 //! `progress` keys and per-preset attempts and cost.
 
-use assert_cmd::Command;
+mod common;
+
+use common::wfsim;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-
-fn wfsim() -> Command {
-    Command::cargo_bin("wfsim").expect("binary built")
-}
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

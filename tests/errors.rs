@@ -1,12 +1,10 @@
 //! Bad scenario input, through the real binary: every problem exits 2 with a located message
 //! on stderr (FILE:LINE:COL, the dotted key to fix, what was expected), and never panics.
 
-use assert_cmd::Command;
-use std::path::{Path, PathBuf};
+mod common;
 
-fn wfsim() -> Command {
-    Command::cargo_bin("wfsim").expect("binary built")
-}
+use common::wfsim;
+use std::path::{Path, PathBuf};
 
 /// A fresh, empty directory of this test's own.
 fn temp_dir(test: &str) -> PathBuf {

@@ -3,7 +3,9 @@
 //! out-of-memory upgrades, missing parents and test runs, located errors for bad files, the
 //! round trip simulate -> export -> fit -> simulate, the backtest, the report and traces.
 
-use assert_cmd::Command;
+mod common;
+
+use common::wfsim;
 use std::path::PathBuf;
 use wfsim::dist::{Dist, Shape};
 use wfsim::fit::export::{self, format_time};
@@ -372,10 +374,6 @@ fn an_export_of_a_known_design_is_recovered() {
     let body = |y: &str| y.lines().skip(2).collect::<Vec<_>>().join("\n");
     assert_eq!(body(&wfsim::fit::write::scenario(&p, None)), body(&yaml));
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-fn wfsim() -> Command {
-    Command::cargo_bin("wfsim").expect("binary built")
 }
 
 /// Runs `wfsim fit FILE` on `text` written to `name`: (exit code, stderr, the file's path).

@@ -1,12 +1,10 @@
 //! `wfsim report` and `wfsim compare` through the real binary: every file is written, charts
 //! have the stated size and parse, JSON agrees with `run`, SLO gates set the exit code.
 
-use assert_cmd::Command;
-use std::path::{Path, PathBuf};
+mod common;
 
-fn wfsim() -> Command {
-    Command::cargo_bin("wfsim").expect("binary built")
-}
+use common::wfsim;
+use std::path::{Path, PathBuf};
 
 fn scenario(name: &str) -> String {
     format!("{}/scenarios/{name}.yaml", env!("CARGO_MANIFEST_DIR"))

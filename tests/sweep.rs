@@ -3,15 +3,13 @@
 //! exactly, the Pareto front holds no dominated variant, sensitivity ranks the dominant
 //! parameter first, and bad `--set` paths are bad input.
 
-use assert_cmd::Command;
+mod common;
+
+use common::wfsim;
 use wfsim::montecarlo::Config;
 use wfsim::paired;
 use wfsim::platform::PRESETS;
 use wfsim::sweep::{self, Kind, SetSpec, Sweep, SweepOptions};
-
-fn wfsim() -> Command {
-    Command::cargo_bin("wfsim").expect("binary built")
-}
 
 fn scenario(name: &str) -> String {
     format!("{}/scenarios/{name}.yaml", env!("CARGO_MANIFEST_DIR"))

@@ -11,30 +11,45 @@ use serde::Serialize;
 /// A ratio with the bounds of its 95% confidence interval (paired bootstrap).
 #[derive(Debug, Clone, Copy, Serialize, PartialEq)]
 pub struct Ratio {
+    /// The ratio itself (a point estimate from all runs).
     pub value: f64,
+    /// Lower bound of its 95% interval.
     pub ci95_low: f64,
+    /// Upper bound of its 95% interval.
     pub ci95_high: f64,
 }
 
+/// One design of a comparison, against the baseline (the first design).
 #[derive(Debug, Clone, Serialize)]
 pub struct VariantRow {
+    /// The design's scenario name (its `name:`, else the file name without extension).
     pub scenario: String,
+    /// Median workflow run duration, seconds.
     pub duration_p50_s: f64,
+    /// 95th percentile of the workflow run duration, seconds.
     pub duration_p95_s: f64,
+    /// Mean workflow run duration, seconds.
     pub duration_mean_s: f64,
+    /// Mean cost of a workflow run, US dollars.
     pub cost_mean_usd: f64,
+    /// Share of workflow runs that completed (0 to 1).
     pub success_rate: f64,
     /// Baseline p50 duration over this design's (above 1: this design is faster).
     pub speedup_p50: Ratio,
+    /// Baseline p95 duration over this design's (above 1: this design is faster).
     pub speedup_p95: Ratio,
     /// This design's mean cost over the baseline's.
     pub cost_ratio: Ratio,
 }
 
+/// Designs compared on common random numbers: the output of `wfsim compare` (its `--json`).
 #[derive(Debug, Clone, Serialize)]
 pub struct Comparison {
+    /// The baseline design's scenario name (the first design given).
     pub baseline: String,
+    /// Workflow runs simulated per design.
     pub runs: u64,
+    /// The seed every design was simulated with.
     pub seed: u64,
     /// Resamples of the paired bootstrap behind the confidence intervals.
     pub bootstrap_resamples: usize,
@@ -43,10 +58,13 @@ pub struct Comparison {
     pub load_replications: Option<u64>,
     /// Every design came out the same (p50, p95, mean duration, mean cost, success rate).
     pub identical: bool,
+    /// Every design, the baseline first, with its ratios to the baseline.
     pub variants: Vec<VariantRow>,
+    /// Every design's full summary, in the same order as `variants`.
     pub summaries: Vec<RunSummary>,
 }
 
+/// Resamples of the paired bootstrap behind every ratio's interval.
 pub const RESAMPLES: usize = 400;
 
 fn quantile_of(v: &mut [f64], p: f64) -> f64 {

@@ -7,27 +7,37 @@ use crate::stats::mean_ci95_t;
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 
+/// Waits for a slot, seconds (JSON: `queue_wait_s`).
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct Waits {
+    /// Mean wait, seconds.
     pub mean: f64,
     /// Half-width of the 95% interval of the mean: Student's t over the replication means
     /// (null from one replication).
     pub mean_ci95: f64,
+    /// Median wait, seconds.
     pub p50: f64,
+    /// 95th percentile, seconds.
     pub p95: f64,
+    /// 99th percentile, seconds.
     pub p99: f64,
     /// Share of grants that waited at all.
     pub share_waiting: f64,
+    /// Slots granted (each a wait, zero or not), all replications.
     pub grants: u64,
 }
 
+/// One queue under load (JSON: `load.queues`, keyed by queue name).
 #[derive(Debug, Clone, Serialize)]
 pub struct QueueRow {
+    /// The queue's name (the key of the JSON map).
     #[serde(skip)]
     pub name: String,
     /// Slots: min(concurrencyLimit, environment limit), times the concurrencyKey values.
     pub cap: u32,
+    /// Waits for this queue's slots, seconds.
     pub queue_wait_s: Waits,
+    /// Mean slots in use over the queue's slots (0 to 1).
     pub utilisation: f64,
     /// Triggers refused because the queue was full.
     pub rejected: u64,
@@ -36,48 +46,69 @@ pub struct QueueRow {
     pub keys: Vec<KeyWaits>,
 }
 
+/// Waits of one concurrencyKey value of a queue.
 #[derive(Debug, Clone, Serialize)]
 pub struct KeyWaits {
+    /// The key value.
     pub key: String,
+    /// Slots granted to it.
     pub grants: u64,
+    /// Mean wait, seconds.
     pub mean_s: f64,
+    /// 95th percentile of the wait, seconds.
     pub p95_s: f64,
 }
 
+/// Mean share of slots in use (JSON: `load.utilisation`).
 #[derive(Debug, Clone, Serialize)]
 pub struct Utilisation {
     /// Mean slots in use over the environment's base limit (may pass 1 with the burst factor).
     pub environment: f64,
+    /// Per queue, mean slots in use over its slots (a map by queue name in JSON).
     #[serde(serialize_with = "queue_map")]
     pub queues: Vec<(String, f64)>,
 }
 
+/// One point of the backlog series (JSON: `load.backlog`).
 #[derive(Debug, Clone, Serialize)]
 pub struct BacklogPoint {
+    /// Time since the start of the period, seconds.
     pub t_s: f64,
     /// Runs waiting for a slot, mean over replications.
     pub queued: f64,
 }
 
+/// The summary of a `load:` block (JSON: `load`, present only with one).
 #[derive(Debug, Clone, Serialize)]
 pub struct LoadSummary {
+    /// Independent replications of the period.
     pub replications: u64,
+    /// Arrivals stop after this many seconds; the statistics cover the runs arriving between `warmup_s` and it.
     pub duration_s: f64,
+    /// Runs arriving before this many seconds are left out of the statistics.
     pub warmup_s: f64,
+    /// The environment's concurrency limit (slots).
     pub environment_concurrency: u32,
+    /// The environment's burst factor.
     pub burst_factor: f64,
     /// Workflow runs that arrived in the measured window, all replications.
     pub arrived: u64,
+    /// Workflow runs completed per minute in the measured window, mean over replications.
     pub throughput_per_min: f64,
+    /// Half-width of its 95% interval (Student's t over replications; null from one).
     pub throughput_per_min_ci95: f64,
     /// Every wait for a slot (first start, resume after a checkpoint, re-queued retry).
     pub queue_wait_s: Waits,
+    /// Per queue (a map by queue name in JSON).
     #[serde(serialize_with = "queues_map")]
     pub queues: Vec<QueueRow>,
+    /// Mean share of slots in use.
     pub utilisation: Utilisation,
     /// Share of starts on a machine still warm from an earlier run.
     pub warm_share: f64,
+    /// Starts on a machine, all replications (the denominator of `warm_share`).
     pub runs_started: u64,
+    /// Task runs expired (not started within their ttl).
     pub expired: u64,
     /// Triggers refused by full queues.
     pub rejected: u64,
@@ -86,12 +117,16 @@ pub struct LoadSummary {
     /// Little's law on the simulated series: time-average number of workflow runs in the
     /// system (L) against throughput x mean time in system (lambda W).
     pub littles_law: LittlesLaw,
+    /// Runs waiting for a slot over time.
     pub backlog: Vec<BacklogPoint>,
 }
 
+/// Little's law check: the two sides should agree within noise.
 #[derive(Debug, Clone, Serialize)]
 pub struct LittlesLaw {
+    /// Time-average number of workflow runs in the system (L).
     pub l: f64,
+    /// Throughput times mean time in system (lambda W).
     pub lambda_w: f64,
 }
 
@@ -157,6 +192,7 @@ fn key_waits(model: &Model, queue: &str, reps: &[LoadOutcome], qi: usize) -> Vec
     out
 }
 
+/// Summarises the replications `r` of `model`'s load; `None` without a `load:` block.
 pub fn summarise(model: &Model, r: &LoadResult) -> Option<LoadSummary> {
     let l = model.load.as_ref()?;
     let reps: &[LoadOutcome] = &r.reps;

@@ -10,16 +10,24 @@ use crate::stats::{Summary, mean};
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 
+/// Distribution of a time over workflow runs, seconds (JSON: `duration_s`, `usage_duration_s`, `makespan_s`).
 #[derive(Debug, Clone, Serialize)]
 pub struct Dur {
+    /// Mean, seconds.
     pub mean: f64,
     /// Half-width of the 95% confidence interval of the mean.
     pub mean_ci95: f64,
+    /// Median, seconds.
     pub p50: f64,
+    /// 90th percentile, seconds.
     pub p90: f64,
+    /// 95th percentile, seconds.
     pub p95: f64,
+    /// 99th percentile, seconds.
     pub p99: f64,
+    /// Shortest, seconds.
     pub min: f64,
+    /// Longest, seconds.
     pub max: f64,
 }
 
@@ -29,13 +37,20 @@ impl From<Summary> for Dur {
     }
 }
 
+/// Distribution of the cost of a workflow run, US dollars (JSON: `cost_usd`).
 #[derive(Debug, Clone, Serialize)]
 pub struct Cost {
+    /// Mean cost of a workflow run, US dollars.
     pub mean: f64,
+    /// Half-width of the 95% confidence interval of the mean, US dollars.
     pub mean_ci95: f64,
+    /// Median, US dollars.
     pub p50: f64,
+    /// 95th percentile, US dollars.
     pub p95: f64,
+    /// Most expensive run, US dollars.
     pub max: f64,
+    /// Mean cost of 1,000 workflow runs, US dollars.
     pub per_1000_runs: f64,
     /// Mean compute cost per workflow run (Trigger.dev's compute_cost).
     pub compute_cost: f64,
@@ -43,16 +58,24 @@ pub struct Cost {
     pub invocation_cost: f64,
 }
 
+/// One task's figures over all workflow runs (JSON: `tasks`, keyed by task name, in the scenario's order).
 #[derive(Debug, Clone, Serialize)]
 pub struct TaskSummary {
+    /// The task's id in the scenario.
     pub name: String,
+    /// The machine preset the task asks for (`small-1x`, ...).
     pub machine: &'static str,
     /// Task runs over all workflow runs.
     pub runs: u64,
+    /// Mean task runs per workflow run.
     pub runs_per_workflow: f64,
+    /// Attempts over all workflow runs (first tries and retries).
     pub attempts: u64,
+    /// Retries over all workflow runs (attempts after the first).
     pub retries: u64,
+    /// Attempts that ran out of memory.
     pub out_of_memory: u64,
+    /// Task runs by final status.
     pub statuses: Statuses,
     /// Mean start latency before the first attempt (queued_duration).
     pub queued_duration_s_mean: f64,
@@ -75,9 +98,12 @@ pub struct TaskSummary {
 /// A task's attempts on one machine preset.
 #[derive(Debug, Clone, Serialize)]
 pub struct MachineSummary {
+    /// The preset (the key of the JSON's `machines` map).
     #[serde(skip)]
     pub machine: &'static str,
+    /// Attempts on this preset, over all workflow runs.
     pub attempts: u64,
+    /// Of them, attempts that ran out of memory.
     pub out_of_memory: u64,
     /// Mean billed seconds per attempt on this preset.
     pub usage_duration_s_mean: f64,
@@ -86,14 +112,19 @@ pub struct MachineSummary {
     pub compute_cost_per_workflow: f64,
 }
 
+/// Runs by final status, as Trigger.dev names them (JSON keys `COMPLETED`, `FAILED`, ...).
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct Statuses {
+    /// Runs that completed.
     #[serde(rename = "COMPLETED")]
     pub completed: u64,
+    /// Runs that failed (attempts exhausted, or a trigger rejected by a full queue).
     #[serde(rename = "FAILED")]
     pub failed: u64,
+    /// Runs that crashed (out of memory with no retry left).
     #[serde(rename = "CRASHED")]
     pub crashed: u64,
+    /// Runs stopped by their `maxDuration`.
     #[serde(rename = "TIMED_OUT")]
     pub timed_out: u64,
     /// Load only: not started within the task's ttl.
@@ -109,23 +140,34 @@ impl Statuses {
     fn from(c: [u64; 5]) -> Self {
         Statuses { completed: c[0], failed: c[1], crashed: c[2], timed_out: c[3], expired: c[4] }
     }
+    /// The count of status `s`.
     pub fn get(&self, s: Status) -> u64 {
         [self.completed, self.failed, self.crashed, self.timed_out, self.expired][s as usize]
     }
 }
 
+/// When a successful run's progress bar reaches one level (JSON: `progress_curve`).
 #[derive(Debug, Clone, Serialize)]
 pub struct ProgressLevel {
+    /// The level, percent of the workflow's progress.
     pub percent: f64,
+    /// Seconds by which 10% of successful runs reached it.
     pub p10: f64,
+    /// Seconds by which half of them reached it.
     pub p50: f64,
+    /// Seconds by which 90% of them reached it.
     pub p90: f64,
 }
 
+/// One SLO of the scenario's `slo:` list and its verdict (JSON: `slo`).
 #[derive(Debug, Clone, Serialize)]
 pub struct SloResult {
+    /// The SLO as written (`p95(duration) < 10m`).
     pub expr: String,
+    /// The simulated value: seconds, US dollars or a rate from 0 to 1 (null when there is none,
+    /// e.g. no run to take it from).
     pub value: Option<f64>,
+    /// Whether the simulated value meets the threshold.
     pub pass: bool,
     /// The value in the unit of the SLO's threshold (`9.3m`, `$0.002672`), `-` when there is
     /// none; for the tables and pages (the JSON keeps seconds and dollars).
@@ -142,23 +184,32 @@ pub struct EnvironmentSummary {
     /// `default` (the scenario names no environment), `environment` (its `environment:`
     /// block) or `load` (`load.environmentConcurrency`).
     pub source: &'static str,
+    /// Environment concurrency: runs executing at once.
     pub concurrency: u32,
+    /// Trigger.dev's burst factor: the environment as a whole may run this many times its limit
+    /// (one queue stays capped at the base limit).
     pub burst_factor: f64,
+    /// Runs the environment's queue holds before triggers are rejected (null: no limit).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_queue_size: Option<u32>,
     /// Batch items the rate limit's bucket holds, and refills per second.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub batch_bucket: Option<f64>,
+    /// Batch items the bucket refills per second.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub batch_refill_per_s: Option<f64>,
+    /// Mean cold start of a task run, seconds (null when the scenario sets none).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cold_start_s_mean: Option<f64>,
+    /// Seconds a machine stays warm after a run ends or checkpoints (`keepWarm`); a start that
+    /// finds it warm has no cold start.
     pub keep_warm_s: f64,
     /// The line every command prints first.
     pub description: String,
 }
 
 impl EnvironmentSummary {
+    /// The environment `m` is simulated in.
     pub fn of(m: &Model) -> EnvironmentSummary {
         let e = &m.environment;
         EnvironmentSummary {
@@ -180,20 +231,30 @@ impl EnvironmentSummary {
     }
 }
 
+/// The summary of a simulation: what `wfsim run --json` prints, field by field.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunSummary {
+    /// The scenario's name: its `name:` key, else the file name without its extension.
     pub scenario: String,
+    /// The wfsim version that simulated it.
     pub wfsim_version: &'static str,
+    /// Workflow runs summarised (under load: measured runs of all replications).
     pub runs: u64,
+    /// The seed of the simulation.
     pub seed: u64,
     /// The environment the runs were simulated in (slots, limits), and where it came from.
     pub environment: EnvironmentSummary,
     /// Entry task's trigger to the end of its run, seconds.
     pub duration_s: Dur,
+    /// Cost of a workflow run (every task run it caused, compute and invocations), US dollars.
     pub cost_usd: Cost,
+    /// Share of workflow runs whose entry task run completed (0 to 1).
     pub success_rate: f64,
+    /// Workflow runs by the final status of their entry task run.
     pub statuses: Statuses,
+    /// Mean task attempts per workflow run.
     pub attempts_per_run: f64,
+    /// Mean task runs per workflow run.
     pub task_runs_per_run: f64,
     /// Billed compute seconds over all task runs of a workflow (usage_duration).
     pub usage_duration_s: Dur,
@@ -205,10 +266,14 @@ pub struct RunSummary {
     /// Seconds at which the median successful run's progress bar reaches each level.
     /// Keyed by percent, in numeric order ("10", "25", ... "100").
     pub progress: std::collections::BTreeMap<u32, f64>,
+    /// When successful runs reach each progress level: 10th, 50th and 90th percentiles.
     pub progress_curve: Vec<ProgressLevel>,
+    /// Per task, in the scenario's order.
     #[serde(serialize_with = "tasks_in_order")]
     pub tasks: Vec<TaskSummary>,
+    /// The scenario's SLOs and their verdicts.
     pub slo: Vec<SloResult>,
+    /// Notes about the simulation (e.g. assumptions made), printed under the table.
     pub notes: Vec<String>,
     /// With a `load:` block: queueing for slots, utilisation, throughput, backlog.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -225,22 +290,27 @@ pub struct RunSummary {
 /// One external service's calls over all runs.
 #[derive(Debug, Clone, Serialize)]
 pub struct ServiceSummary {
+    /// The service's name under `services:`.
     pub name: String,
     /// `tokenBucket` or `fixedWindow`.
     pub refill: &'static str,
     /// Calls a minute the limit allows (per key value with `key:`); null without a call limit.
     pub limit_per_minute: Option<f64>,
+    /// Tokens a minute the limit allows (per key value with `key:`), when it has a token limit.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tokens_per_minute: Option<f64>,
+    /// Most calls in flight at once, when the service limits them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub concurrency: Option<u32>,
     /// Limit states: values of its `key:` attribute (1 without a key).
     pub keys: u32,
     /// Calls offered: every try, 429s included.
     pub calls: u64,
+    /// Calls offered per workflow run (the mean).
     pub calls_per_workflow: f64,
     /// Calls answered 429, and their share of the calls.
     pub limited: u64,
+    /// `limited` over `calls` (0 to 1).
     pub limited_share: f64,
     /// 429s after which the step tried again (its `retry:`).
     pub retries: u64,
@@ -259,8 +329,11 @@ pub struct ServiceSummary {
 /// served.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct ServiceRate {
+    /// Start of the window, seconds from the start of the replication.
     pub t_s: f64,
+    /// Calls offered in the window (429s included), as a rate per minute.
     pub offered_per_minute: f64,
+    /// Calls the service answered (not 429) in the window, as a rate per minute.
     pub served_per_minute: f64,
 }
 
@@ -329,9 +402,12 @@ pub fn service_rates(model: &Model, reps: &[&[Vec<[u32; 2]>]]) -> Vec<Vec<Servic
         .collect()
 }
 
+/// How the entry task run's duration splits (JSON: `entry_run`).
 #[derive(Debug, Clone, Serialize)]
 pub struct EntryRun {
+    /// Mean seconds executing (billed), per workflow run.
     pub executing_s_mean: f64,
+    /// Mean seconds not executing: starting, checkpointed waits, retry delays.
     pub waiting_s_mean: f64,
 }
 
@@ -359,6 +435,8 @@ fn quantity(mc: &McResult, pick: fn(&RunOutcome) -> f64, m: &Moments) -> Dur {
     Dur { mean, mean_ci95, p50: q(0.5), p90: q(0.9), p95: q(0.95), p99: q(0.99), min: m.min, max: m.max }
 }
 
+/// Summarises the runs `mc` of `model` simulated with `seed`; `notes` are printed with it.
+/// Under load, [`crate::sim::simulate`] adds the load summary and the intervals.
 pub fn summarise(model: &Model, mc: &McResult, seed: u64, notes: Vec<String>) -> RunSummary {
     let o = &mc.outcomes;
     let st = &mc.stats;

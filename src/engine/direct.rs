@@ -55,7 +55,7 @@ const MAX_DEPTH: u32 = 64;
 const MAX_LIMIT: u32 = 256;
 
 /// Can runs of `m` be evaluated directly? Structural: the caller also checks that there is
-/// no load and that the event budget is at least [`MIN_BUDGET`].
+/// no load and that the event budget is at least `MIN_BUDGET`.
 pub fn supported(m: &Model) -> bool {
     // A service's limit is shared by the run's calls in time order: the event engine's.
     if !m.services.is_empty() {

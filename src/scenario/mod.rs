@@ -17,6 +17,7 @@ mod services;
 mod steps;
 
 mod values;
+#[doc(hidden)]
 pub mod yaml;
 
 use crate::error::{Diagnostic, LoadError, Severity};
@@ -28,7 +29,9 @@ pub use values::{MAX_PLAIN, MAX_SECONDS};
 /// A compiled scenario and the warnings found on the way.
 #[derive(Debug)]
 pub struct Loaded {
+    /// The compiled model: what [`crate::sim::simulate`] takes.
     pub model: Model,
+    /// Problems that do not stop the simulation (each a [`Severity::Warning`]).
     pub warnings: Vec<Diagnostic>,
     /// Per task (by [`TaskId`]): where its `maxDuration` is written, the task's own key or
     /// `defaults.maxDuration` (`None` without one). The warnings that need a simulation
@@ -39,14 +42,21 @@ pub struct Loaded {
 /// A place in the scenario file: what a [`Diagnostic`] needs to point at a key.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Site {
+    /// The scenario file.
     pub file: String,
+    /// Line, from 1.
     pub line: u32,
+    /// Column, from 1.
     pub column: u32,
     /// Dotted key path, e.g. `tasks.transcribe.maxDuration`.
     pub key: String,
+    /// The source line, for the snippet.
     pub source_line: Option<String>,
 }
 
+/// Reads and compiles the scenario file at `path`. A file that cannot be read is
+/// [`LoadError::Io`]; one that is not UTF-8 or not a valid scenario is [`LoadError::Invalid`]
+/// with every problem located (file, line, column, key, help).
 pub fn load_file(path: &std::path::Path) -> Result<Loaded, LoadError> {
     let bytes = std::fs::read(path).map_err(|source| LoadError::Io { path: path.display().to_string(), source })?;
     let name = path.display().to_string();
@@ -78,6 +88,8 @@ pub fn load_file(path: &std::path::Path) -> Result<Loaded, LoadError> {
     }
 }
 
+/// Compiles a scenario from its YAML text; `file` is the name diagnostics print. Errors as
+/// [`load_file`]'s, without the I/O case.
 pub fn load_str(src: &str, file: &str) -> Result<Loaded, LoadError> {
     load_str_with(src, file, &[])
 }

@@ -4,7 +4,7 @@
 //! paths) with the same seed, so every variant sees the same random numbers for the same
 //! work, and keeps the variants worth having: the feasible ones (every SLO passes and the
 //! success rate is close to the best), their Pareto front of mean cost against p95 duration,
-//! and a pick per strategy (`cost`, `speed`, `balanced`). [`sensitivity`] moves each work
+//! and a pick per strategy (`cost`, `speed`, `balanced`). `sensitivity` moves each work
 //! step's duration and failure probability down and up one at a time and ranks them by their
 //! effect on p95 duration and mean cost.
 

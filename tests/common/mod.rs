@@ -4,6 +4,11 @@
 
 use wfsim::engine::RunOutcome;
 
+/// The `wfsim` binary of this build, ready to take arguments.
+pub fn wfsim() -> assert_cmd::Command {
+    assert_cmd::Command::cargo_bin("wfsim").expect("binary built")
+}
+
 /// The times, costs and usage of a workflow run's outcome, by name: each must be finite and
 /// at least 0.
 pub fn quantities(o: &RunOutcome) -> [(&'static str, f64); 7] {
