@@ -36,7 +36,7 @@ pub struct Cli {
     pub command: Command,
 }
 
-#[derive(Args, Debug, Clone)]
+#[derive(Args, Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Sim {
     /// Number of simulated workflow runs.
     #[arg(long, default_value_t = 10_000)]
@@ -46,6 +46,7 @@ pub struct Sim {
     pub seed: u64,
     /// Worker threads (default, or 0: all cores). The output does not depend on it.
     #[arg(long)]
+    #[serde(skip)]
     pub threads: Option<usize>,
     /// An extra SLO to check, e.g. 'p95(duration) < 5m' (repeatable).
     #[arg(long = "slo", value_name = "EXPR")]
@@ -57,10 +58,26 @@ pub struct Sim {
     /// Ignore the `load:` block: every workflow run has the platform to itself.
     #[arg(long)]
     pub isolated: bool,
+    #[command(flatten)]
+    #[serde(skip)]
+    pub shard: ShardArgs,
+}
+
+/// Where a command's work is split: `--shard I/N` simulates one part and writes a shard file
+/// for `wfsim merge` instead of the output.
+#[derive(Args, Debug, Clone, Default)]
+pub struct ShardArgs {
+    /// Simulate only shard I of N (I from 0) and write it to a shard file for `wfsim merge`;
+    /// `auto/N` takes I from a Slurm array, a Kubernetes Indexed Job or an AWS Batch array.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+    /// The shard file to write (default: shard-I-of-N.wfshard).
+    #[arg(long, value_name = "FILE", requires = "shard")]
+    pub shard_file: Option<PathBuf>,
 }
 
 /// Simulation settings of `sweep` and `sensitivity`: every variant runs with them.
-#[derive(Args, Debug, Clone, Copy)]
+#[derive(Args, Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Runs {
     /// Number of simulated workflow runs per variant.
     #[arg(long, default_value_t = 10_000)]
@@ -70,6 +87,7 @@ pub struct Runs {
     pub seed: u64,
     /// Worker threads (default, or 0: all cores). The output does not depend on it.
     #[arg(long)]
+    #[serde(skip)]
     pub threads: Option<usize>,
     /// With a `load:` block: independent replications of the load per variant; their means
     /// give the intervals (variants share them: replication r of every variant draws the same
@@ -79,10 +97,13 @@ pub struct Runs {
     /// Ignore the `load:` block: every workflow run has the platform to itself.
     #[arg(long)]
     pub isolated: bool,
+    #[command(flatten)]
+    #[serde(skip)]
+    pub shard: ShardArgs,
 }
 
 impl Runs {
-    fn config(self) -> Config {
+    fn config(&self) -> Config {
         Config { runs: self.runs, seed: self.seed, threads: threads(self.threads) }
     }
 }
@@ -93,7 +114,7 @@ fn threads(t: Option<usize>) -> Option<usize> {
 }
 
 /// Where and how a command prints its results.
-#[derive(Args, Debug, Clone)]
+#[derive(Args, Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Output {
     /// Output format: table (text), json, markdown (a pull-request comment), csv.
     #[arg(long, value_enum, default_value_t = Format::Table)]
@@ -261,6 +282,27 @@ pub enum Command {
         after_help = "Examples:\n  wfsim fit runs.csv -o fitted.yaml\n  wfsim fit week-1.json week-2.json -o fitted.yaml --out reports/fit\n  wfsim fit --check fitted.yaml week-3.json --load\n\nThe query, paging and the columns read: docs/fit.md."
     )]
     Fit(crate::fit::cmd::FitArgs),
+    /// Merge the shard files of a command run with `--shard I/N` into the output the command
+    /// gives in one process (byte for byte): checks that they belong to one job and that
+    /// none is missing; any order, a shard given twice counts once.
+    #[command(
+        after_help = "Examples:\n  wfsim run scenarios/pdf-processing.yaml --runs 100000 --format json --shard 0/4   (and 1/4, 2/4, 3/4)\n  wfsim merge shard-*-of-4.wfshard > run.json\n\nSee docs/shard.md."
+    )]
+    Merge {
+        /// The shard files.
+        #[arg(required = true)]
+        shards: Vec<PathBuf>,
+        /// Write the report files here instead of where the sharded command would have.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Write the output to FILE instead of where the sharded command would have.
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Print nothing on standard error but errors and the SLO verdict (as the sharded
+        /// command's --quiet).
+        #[arg(short, long)]
+        quiet: bool,
+    },
 }
 
 /// `--quiet`: no progress, notes or warnings on stderr.
@@ -278,6 +320,10 @@ macro_rules! say {
         }
     };
 }
+
+// Declared after `say!`, which it uses: `--shard` and `wfsim merge` (src/cli/shard.rs).
+mod shard;
+use shard::{Job, manifest, merge_cmd, read_text, shard_spec, write_shard, write_sim_shard};
 
 /// Why a command stopped: its exit code and the message [`main_with`] prints on stderr, the
 /// one place errors are printed (`None` when the command reported on its own, as `fit` and
@@ -337,6 +383,10 @@ pub fn main_with(cli: Cli) -> ExitCode {
                 Err(f) => Err(Stop::new(f.code, f.message)),
             }
         }
+        Command::Merge { shards, out, output, quiet } => {
+            QUIET.store(quiet, Ordering::Relaxed);
+            merge_cmd(&shards, out, output)
+        }
         Command::Run { file, sim, out, runs_csv } => {
             QUIET.store(out.quiet, Ordering::Relaxed);
             run(&file, &sim, &out, runs_csv.as_deref())
@@ -361,7 +411,7 @@ pub fn main_with(cli: Cli) -> ExitCode {
                 replications: runs.replications,
                 allow_oom_rescue,
             };
-            sweep_cmd(&file, opts, out.as_deref(), runs.config(), &output)
+            sweep_cmd(&file, opts, out.as_deref(), &runs, &output)
         }
         Command::Sensitivity { file, delta, metric, out, runs, output } => {
             QUIET.store(output.quiet, Ordering::Relaxed);
@@ -371,7 +421,7 @@ pub fn main_with(cli: Cli) -> ExitCode {
                 isolated: runs.isolated,
                 replications: runs.replications,
             };
-            sensitivity_cmd(&file, o, out.as_deref(), runs.config(), &output)
+            sensitivity_cmd(&file, o, out.as_deref(), &runs, &output)
         }
     };
     match r {
@@ -425,19 +475,29 @@ fn print_simulated_warnings(l: &Loaded, mc: &McResult, seed: u64) -> Vec<crate::
 /// Loads and simulates a scenario; `keep`: keep the outcomes past `EXACT_RUNS` runs too
 /// (charts and comparisons need them, a summary does not).
 fn simulate(file: &Path, sim: &Sim, quiet: bool, keep: bool) -> Result<Simulated, Stop> {
+    let loaded = load_with_slos(file, sim)?;
+    let s = simulate_model(&loaded.model, sim, quiet, keep)?;
+    Ok(simulated(loaded, s, sim.seed))
+}
+
+/// A scenario with the command line's SLOs added.
+fn load_with_slos(file: &Path, sim: &Sim) -> Result<Loaded, Stop> {
     let cli_slos = parse_slos(&sim.slo)?;
     let mut loaded = load(file)?;
     loaded.model.slos.extend(cli_slos);
-    let crate::sim::Simulation { mc, summary, reps } = simulate_model(&loaded.model, sim, quiet, keep)?;
-    let mut warnings = std::mem::take(&mut loaded.warnings);
-    warnings.extend(print_simulated_warnings(&loaded, &mc, sim.seed));
-    Ok(Simulated { model: loaded.model, mc, summary, warnings, reps })
+    Ok(loaded)
 }
 
-fn simulate_model(model: &Model, sim: &Sim, quiet: bool, keep: bool) -> Result<crate::sim::Simulation, Stop> {
-    if sim.runs == 0 {
-        return Err(Stop::new(2, "error: --runs must be at least 1".to_owned()));
-    }
+/// A simulation with the scenario it came from and its warnings (printed).
+fn simulated(mut loaded: Loaded, s: crate::sim::Simulation, seed: u64) -> Simulated {
+    let crate::sim::Simulation { mc, summary, reps } = s;
+    let mut warnings = std::mem::take(&mut loaded.warnings);
+    warnings.extend(print_simulated_warnings(&loaded, &mc, seed));
+    Simulated { model: loaded.model, mc, summary, warnings, reps }
+}
+
+/// The notes a summary carries about how the model was simulated (printed too).
+fn sim_notes(model: &Model, sim: &Sim) -> Vec<String> {
     let mut notes = Vec::new();
     let load = model.load.is_some() && !sim.isolated;
     if load {
@@ -448,6 +508,19 @@ fn simulate_model(model: &Model, sim: &Sim, quiet: bool, keep: bool) -> Result<c
     for n in &notes {
         say!("note: {n}");
     }
+    notes
+}
+
+fn check_runs(runs: u64) -> Result<(), Stop> {
+    if runs == 0 {
+        return Err(Stop::new(2, "error: --runs must be at least 1".to_owned()));
+    }
+    Ok(())
+}
+
+fn simulate_model(model: &Model, sim: &Sim, quiet: bool, keep: bool) -> Result<crate::sim::Simulation, Stop> {
+    check_runs(sim.runs)?;
+    let notes = sim_notes(model, sim);
     let mode = crate::sim::Mode::of(model, sim.isolated, sim.replications.unwrap_or(1));
     let cfg = Config { runs: sim.runs, seed: sim.seed, threads: threads(sim.threads) };
     if !quiet {
@@ -466,6 +539,16 @@ fn simulate_model(model: &Model, sim: &Sim, quiet: bool, keep: bool) -> Result<c
 }
 
 fn run(file: &Path, sim: &Sim, out: &Output, runs_csv: Option<&Path>) -> Result<bool, Stop> {
+    if let Some(spec) = shard_spec(&sim.shard)? {
+        if runs_csv.is_some() {
+            return Err(Stop::new(
+                2,
+                "error: --runs-csv does not go with --shard (the shards keep no task runs); run it without --shard"
+                    .to_owned(),
+            ));
+        }
+        return write_sim_shard(&Job::Run { sim: sim.clone(), out: out.clone() }, &[file], sim, spec, false);
+    }
     if let Some(f) = runs_csv {
         crate::output::install_interrupt_cleanup();
         check_writable(f)?;
@@ -475,7 +558,7 @@ fn run(file: &Path, sim: &Sim, out: &Output, runs_csv: Option<&Path>) -> Result<
         check_writable(f)?;
     }
     let s = simulate(file, sim, out.format != Format::Table, false)?;
-    emit(&renderer(out.format).run(&s.summary), out)?;
+    emit_run(&s, out)?;
     if let Some(f) = runs_csv {
         let (csv, per_workflow) = crate::report::runs::csv(&s.model, &s.mc, sim.seed, s.summary.load.is_some());
         write_file(f, csv.as_bytes())?;
@@ -487,7 +570,18 @@ fn run(file: &Path, sim: &Sim, out: &Output, runs_csv: Option<&Path>) -> Result<
     Ok(slo_failed(&[&s.summary]))
 }
 
+fn emit_run(s: &Simulated, out: &Output) -> Result<bool, Stop> {
+    emit(&renderer(out.format).run(&s.summary), out)?;
+    Ok(slo_failed(&[&s.summary]))
+}
+
 fn report_cmd(files: &[PathBuf], out: Option<&Path>, sim: &Sim, output: &Output) -> Result<bool, Stop> {
+    if let Some(spec) = shard_spec(&sim.shard)? {
+        let paths: Vec<&Path> = files.iter().map(|f| f.as_path()).collect();
+        let job =
+            Job::Report { files: files.len(), out: out.map(Path::to_owned), sim: sim.clone(), output: output.clone() };
+        return write_sim_shard(&job, &paths, sim, spec, true);
+    }
     crate::output::install_interrupt_cleanup();
     if let Some(f) = &output.output {
         check_writable(f)?;
@@ -496,7 +590,25 @@ fn report_cmd(files: &[PathBuf], out: Option<&Path>, sim: &Sim, output: &Output)
     let mut printed = String::new();
     for file in files {
         let s = simulate(file, sim, output.quiet || output.format != Format::Table, true)?;
-        let dir = match (out, files.len()) {
+        failed |= report_one(&s, files.len(), out, output, &mut printed)?;
+    }
+    if let Some(f) = &output.output {
+        write_file(f, printed.as_bytes())?;
+    }
+    Ok(failed)
+}
+
+/// Writes one scenario's report (of `files` in the command) and prints its summary (or adds
+/// it to `printed` for `-o FILE`).
+fn report_one(
+    s: &Simulated,
+    files: usize,
+    out: Option<&Path>,
+    output: &Output,
+    printed: &mut String,
+) -> Result<bool, Stop> {
+    {
+        let dir = match (out, files) {
             (Some(o), 1) => o.to_owned(),
             (Some(o), _) => o.join(safe_name(&s.model.name)),
             (None, _) => Path::new("reports").join(safe_name(&s.model.name)),
@@ -519,12 +631,8 @@ fn report_cmd(files: &[PathBuf], out: Option<&Path>, sim: &Sim, output: &Output)
             print(&text)?;
         }
         say!("wrote {}", dir.join("index.html").display());
-        failed |= slo_failed(&[&s.summary]);
     }
-    if let Some(f) = &output.output {
-        write_file(f, printed.as_bytes())?;
-    }
-    Ok(failed)
+    Ok(slo_failed(&[&s.summary]))
 }
 
 fn compare_cmd(files: &[PathBuf], out: Option<&Path>, sim: &Sim, output: &Output) -> Result<bool, Stop> {
@@ -537,7 +645,16 @@ fn compare_cmd(files: &[PathBuf], out: Option<&Path>, sim: &Sim, output: &Output
     // Paired intervals under load need replications to pair.
     let sim =
         &Sim { replications: Some(sim.replications.unwrap_or(crate::sweep::DEFAULT_REPLICATIONS)), ..sim.clone() };
+    if let Some(spec) = shard_spec(&sim.shard)? {
+        let paths: Vec<&Path> = files.iter().map(|f| f.as_path()).collect();
+        let job = Job::Compare { out: out.map(Path::to_owned), sim: sim.clone(), output: output.clone() };
+        return write_sim_shard(&job, &paths, sim, spec, true);
+    }
     let sims: Vec<Simulated> = files.iter().map(|f| simulate(f, sim, true, true)).collect::<Result<_, _>>()?;
+    emit_compare(&sims, out, sim, output)
+}
+
+fn emit_compare(sims: &[Simulated], out: Option<&Path>, sim: &Sim, output: &Output) -> Result<bool, Stop> {
     let pairs: Vec<(&RunSummary, &McResult)> = sims.iter().map(|s| (&s.summary, &s.mc)).collect();
     let reps: Vec<&[usize]> = sims.iter().map(|s| s.reps.as_slice()).collect();
     let c = crate::analysis::compare::compare_blocks(&pairs, &reps, sim.seed);
@@ -572,6 +689,7 @@ fn compare_cmd(files: &[PathBuf], out: Option<&Path>, sim: &Sim, output: &Output
     Ok(slo_failed(&tested))
 }
 
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct SweepArgs {
     task: Option<String>,
     machines: Vec<String>,
@@ -607,15 +725,46 @@ fn sweep_error(e: crate::sweep::SweepError) -> Stop {
     Stop::new(2, format!("{e}"))
 }
 
-fn sweep_cmd(file: &Path, a: SweepArgs, out: Option<&Path>, cfg: Config, output: &Output) -> Result<bool, Stop> {
-    use crate::sweep;
+/// The sweep options from the command line's.
+fn sweep_options(a: &SweepArgs) -> Result<crate::sweep::SweepOptions, Stop> {
     let slos = parse_slos(&a.slo)?;
     let sets = a
         .set
         .iter()
-        .map(|s| sweep::parse_set(s))
+        .map(|s| crate::sweep::parse_set(s))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|m| Stop::new(2, format!("error: --set {m}")))?;
+    Ok(crate::sweep::SweepOptions {
+        task: a.task.clone(),
+        machines: a.machines.clone(),
+        sets,
+        balance: a.balance,
+        slos,
+        isolated: a.isolated,
+        replications: a.replications,
+        allow_oom_rescue: a.allow_oom_rescue,
+    })
+}
+
+fn sweep_cmd(file: &Path, a: SweepArgs, out: Option<&Path>, runs: &Runs, output: &Output) -> Result<bool, Stop> {
+    use crate::sweep;
+    let cfg = runs.config();
+    let opts = sweep_options(&a)?;
+    if let Some(spec) = shard_spec(&runs.shard)? {
+        check_runs(cfg.runs)?;
+        let src = read_text(file)?;
+        let name = file.display().to_string();
+        let p = sweep::plan(&src, &name, &opts, cfg).map_err(sweep_error)?;
+        let r = crate::shard::split(p.len(), spec);
+        let rows = r
+            .clone()
+            .map(|k| p.row(&src, &name, &opts, cfg, k, &|_| {}))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(sweep_error)?;
+        let job = Job::Sweep { args: a, out: out.map(Path::to_owned), runs: runs.clone(), output: output.clone() };
+        let m = manifest(&job, &[file], cfg.seed, spec, format!("variants {}..{} of {}", r.start, r.end, p.len()))?;
+        return write_shard(&runs.shard, m, &crate::shard::Body::Rows { first: r.start, rows });
+    }
     let (model, src) = load_source(file, cfg)?;
     if out.is_some() || output.output.is_some() {
         crate::output::install_interrupt_cleanup();
@@ -632,25 +781,25 @@ fn sweep_cmd(file: &Path, a: SweepArgs, out: Option<&Path>, cfg: Config, output:
         (Some(_), _) => a.machines.iter().map(|m| m.trim()).collect::<std::collections::HashSet<_>>().len(),
         _ => 1,
     };
-    let combos: usize = sets.iter().map(|s| s.values.len()).product();
+    let combos: usize = opts.sets.iter().map(|s| s.values.len()).product();
     let variants = (n_tasks * n_machines * combos) as u64;
     if output.format == Format::Table {
         say!("sweeping {variants} variants of {}, {} runs each (seed {})", model.name, cfg.runs, cfg.seed);
     }
-    let opts = sweep::SweepOptions {
-        task: a.task.clone(),
-        machines: a.machines,
-        sets,
-        balance: a.balance,
-        slos,
-        isolated: a.isolated,
-        replications: a.replications,
-        allow_oom_rescue: a.allow_oom_rescue,
-    };
     let bar = ProgressBar::new(variants * cfg.runs);
     let r = sweep::sweep(&src, &file.display().to_string(), &opts, cfg, &|n| bar.advance(n));
     bar.finish();
     let sweeps = r.map_err(sweep_error)?;
+    emit_sweep(&model, &a, sweeps, out, output)
+}
+
+fn emit_sweep(
+    model: &Model,
+    a: &SweepArgs,
+    sweeps: Vec<crate::sweep::Sweep>,
+    out: Option<&Path>,
+    output: &Output,
+) -> Result<bool, Stop> {
     let all = a.task.as_deref() == Some("all") && model.task_id("all").is_none();
     let json = crate::report::Render::sweep(&Json, &sweeps, all);
     emit(&renderer(output.format).sweep(&sweeps, all), output)?;
@@ -685,10 +834,22 @@ fn sensitivity_cmd(
     file: &Path,
     o: crate::sweep::SensitivityOptions,
     out: Option<&Path>,
-    cfg: Config,
+    runs: &Runs,
     output: &Output,
 ) -> Result<bool, Stop> {
     use crate::sweep;
+    let cfg = runs.config();
+    if let Some(spec) = shard_spec(&runs.shard)? {
+        let model = load(file)?.model;
+        sweep::sensitivity_check(o, cfg).map_err(sweep_error)?;
+        let total = sweep::sensitivity_variants(&model, o.delta);
+        let r = crate::shard::split(total, spec);
+        let blocks = sweep::sensitivity_part(&model, o, cfg, r.clone(), &|_| {}).map_err(sweep_error)?;
+        let job =
+            Job::Sensitivity { options: o, out: out.map(Path::to_owned), runs: runs.clone(), output: output.clone() };
+        let m = manifest(&job, &[file], cfg.seed, spec, format!("variants {}..{} of {total}", r.start, r.end))?;
+        return write_shard(&runs.shard, m, &crate::shard::Body::Blocks { first: r.start, blocks });
+    }
     let (model, _) = load_source(file, cfg)?;
     if out.is_some() || output.output.is_some() {
         crate::output::install_interrupt_cleanup();
@@ -704,10 +865,14 @@ fn sensitivity_cmd(
     let r = sweep::sensitivity(&model, o, cfg, &|n| bar.advance(n));
     bar.finish();
     let s = r.map_err(sweep_error)?;
-    let json = crate::report::json::to_json(&s);
-    emit(&renderer(output.format).sensitivity(&s), output)?;
+    emit_sensitivity(&s, out, output)
+}
+
+fn emit_sensitivity(s: &crate::sweep::Sensitivity, out: Option<&Path>, output: &Output) -> Result<bool, Stop> {
+    let json = crate::report::json::to_json(s);
+    emit(&renderer(output.format).sensitivity(s), output)?;
     if let Some(dir) = out {
-        let c = crate::plot::render(&crate::plot::tornado::Tornado { sensitivity: &s }).map_err(internal)?;
+        let c = crate::plot::render(&crate::plot::tornado::Tornado { sensitivity: s }).map_err(internal)?;
         let files_out: Vec<(String, Vec<u8>)> = vec![
             ("sensitivity.json".into(), json.into_bytes()),
             (format!("{}.svg", c.stem), c.svg.into_bytes()),

@@ -84,6 +84,8 @@ pub mod rng;
 #[doc(hidden)]
 pub mod schema;
 #[doc(hidden)]
+pub mod shard;
+#[doc(hidden)]
 pub mod slo;
 #[doc(hidden)]
 pub mod stats;

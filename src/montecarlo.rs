@@ -252,23 +252,113 @@ pub fn run_keeping(
 }
 
 fn simulate_all(model: &Model, cfg: Config, keep: bool, on_chunk: &(dyn Fn(u64) + Sync)) -> Result<McResult, SimError> {
-    let chunks = cfg.runs.div_ceil(CHUNK);
-    let keep = if keep { cfg.runs.min(EXACT_RUNS) as usize } else { 0 };
-    // Kept outcomes are written in place by the chunk that simulates them: no per-chunk
-    // vectors to allocate, copy and free.
-    let mut outcomes = vec![EMPTY_OUTCOME; keep];
-    // With more runs than are kept, every run (kept or not) goes into the histograms too.
-    let hist = cfg.runs > EXACT_RUNS;
     let mut stats = RunStats::default();
     let mut tasks = vec![TaskAcc::default(); model.tasks.len()];
+    let (outcomes, hists) = simulate_chunks(model, cfg, keep, 0..cfg.runs.div_ceil(CHUNK), on_chunk, &mut |st, t| {
+        stats.merge(&st);
+        for (a, b) in tasks.iter_mut().zip(&t) {
+            a.merge(b);
+        }
+    })?;
+    stats.merge_histograms(&hists);
+    Ok(McResult { outcomes, stats, tasks })
+}
+
+/// The chunks of run indices a part of a Monte Carlo holds (`wfsim run --shard`): each
+/// chunk's sums and per-task totals, in chunk order, the histograms of all its runs, and the
+/// outcomes it keeps. Parts covering every chunk merge into the [`McResult`] of one process.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ChunkPart {
+    /// Chunks `chunks.start..chunks.end` (runs `start * CHUNK..` up to `end * CHUNK`).
+    pub chunks: std::ops::Range<u64>,
+    /// Sums, counts and extremes of each chunk (no histograms), in chunk order.
+    pub sums: Vec<(RunStats, Vec<TaskAcc>)>,
+    /// Histograms of the part's runs (empty when the run count keeps every outcome).
+    pub hists: RunStats,
+    /// The kept outcomes of the part's runs, in run order.
+    pub outcomes: Vec<RunOutcome>,
+}
+
+/// Simulates the chunks `chunks` of the Monte Carlo `cfg` describes, as [`run_keeping`]
+/// would inside its single process.
+pub fn run_part(model: &Model, cfg: Config, keep: bool, chunks: std::ops::Range<u64>) -> Result<ChunkPart, SimError> {
+    let go = || {
+        let mut sums = Vec::with_capacity((chunks.end - chunks.start) as usize);
+        let keep = keep || cfg.runs <= EXACT_RUNS;
+        let (outcomes, hists) =
+            simulate_chunks(model, cfg, keep, chunks.clone(), &|_| {}, &mut |st, t| sums.push((st, t)))?;
+        Ok(ChunkPart { chunks: chunks.clone(), sums, hists, outcomes })
+    };
+    match cfg.threads {
+        Some(t) => match rayon::ThreadPoolBuilder::new().num_threads(t.max(1)).build() {
+            Ok(pool) => pool.install(go),
+            Err(_) => go(),
+        },
+        None => go(),
+    }
+}
+
+/// Merges parts holding every chunk once, in chunk order, into what one process computes:
+/// the same sums added in the same order, the same histogram counts, the same outcomes.
+/// `None` when the parts do not cover the chunks of `runs` runs exactly once.
+pub fn merge_parts(parts: &[&ChunkPart], runs: u64, n_tasks: usize) -> Option<McResult> {
+    let mut order: Vec<&ChunkPart> = parts.to_vec();
+    order.sort_by_key(|p| p.chunks.start);
+    let mut next = 0;
+    let mut stats = RunStats::default();
+    let mut hists = RunStats::default();
+    let mut tasks = vec![TaskAcc::default(); n_tasks];
+    let mut outcomes = Vec::new();
+    for p in order {
+        if p.chunks.start != next || p.sums.len() as u64 != p.chunks.end - p.chunks.start {
+            return None;
+        }
+        next = p.chunks.end;
+        for (st, t) in &p.sums {
+            stats.merge(st);
+            for (a, b) in tasks.iter_mut().zip(t) {
+                a.merge(b);
+            }
+        }
+        hists.merge_histograms(&p.hists);
+        outcomes.extend_from_slice(&p.outcomes);
+    }
+    if next != runs.div_ceil(CHUNK) {
+        return None;
+    }
+    stats.merge_histograms(&hists);
+    Some(McResult { outcomes, stats, tasks })
+}
+
+/// Simulates the chunks `range` and hands each chunk's sums and per-task totals to `sink` in
+/// chunk order; returns the kept outcomes of those chunks (the runs below
+/// `min(runs, EXACT_RUNS)` when `keep`) and the histograms of all their runs (only when there
+/// are more runs than are kept).
+fn simulate_chunks(
+    model: &Model,
+    cfg: Config,
+    keep: bool,
+    range: std::ops::Range<u64>,
+    on_chunk: &(dyn Fn(u64) + Sync),
+    sink: &mut dyn FnMut(RunStats, Vec<TaskAcc>),
+) -> Result<(Vec<RunOutcome>, RunStats), SimError> {
+    let keep = if keep { cfg.runs.min(EXACT_RUNS) } else { 0 };
+    let first_run = range.start * CHUNK;
+    let end_run = (range.end * CHUNK).min(cfg.runs);
+    // Kept outcomes are written in place by the chunk that simulates them: no per-chunk
+    // vectors to allocate, copy and free.
+    let mut outcomes = vec![EMPTY_OUTCOME; end_run.min(keep).saturating_sub(first_run) as usize];
+    // With more runs than are kept, every run (kept or not) goes into the histograms too.
+    let hist = cfg.runs > EXACT_RUNS;
+    let mut all_hists = RunStats::default();
     let mut rest: &mut [RunOutcome] = &mut outcomes;
-    let mut first = 0;
-    while first < chunks {
-        let last = (first + BATCH).min(chunks);
+    let mut first = range.start;
+    while first < range.end {
+        let last = (first + BATCH).min(range.end);
         let mut work = Vec::with_capacity((last - first) as usize);
         for c in first..last {
             let (lo, hi) = (c * CHUNK, ((c + 1) * CHUNK).min(cfg.runs));
-            let kept = (hi.min(keep as u64)).saturating_sub(lo) as usize;
+            let kept = (hi.min(keep)).saturating_sub(lo) as usize;
             let (slot, tail) = std::mem::take(&mut rest).split_at_mut(kept);
             rest = tail;
             work.push((lo, hi, slot));
@@ -308,19 +398,16 @@ fn simulate_all(model: &Model, cfg: Config, keep: bool, on_chunk: &(dyn Fn(u64) 
         let mut parts: Vec<(u64, Result<Chunk, SimError>)> = Vec::with_capacity((last - first) as usize);
         for (done, hists) in splits {
             parts.extend(done);
-            stats.merge_histograms(&hists);
+            all_hists.merge_histograms(&hists);
         }
         parts.sort_unstable_by_key(|(lo, _)| *lo);
         for (_, p) in parts {
             let (st, t) = p?;
-            stats.merge(&st);
-            for (a, b) in tasks.iter_mut().zip(&t) {
-                a.merge(b);
-            }
+            sink(st, t);
         }
         first = last;
     }
-    Ok(McResult { outcomes, stats, tasks })
+    Ok((outcomes, all_hists))
 }
 
 /// Replications of a scenario's load, each an independent simulation of the whole period.
@@ -334,8 +421,38 @@ pub struct LoadResult {
 /// Simulates `replications` replications of the load on rayon's threads; replication r
 /// draws from streams keyed by (seed, r) only, so the result does not depend on threads.
 pub fn run_load(model: &Model, seed: u64, replications: u64, threads: Option<usize>) -> Result<LoadResult, SimError> {
+    let reps = run_load_part(model, seed, 0..replications, threads)?;
+    Ok(LoadResult::from_replications(reps, model.tasks.len()))
+}
+
+/// One replication's outcome and its per-task totals.
+pub type Replication = (crate::engine::LoadOutcome, Vec<TaskAcc>);
+
+impl LoadResult {
+    /// Replications in order, their per-task totals added in that order (as one process adds
+    /// them, whichever processes simulated them).
+    pub fn from_replications(parts: Vec<Replication>, n_tasks: usize) -> LoadResult {
+        let mut reps = Vec::with_capacity(parts.len());
+        let mut tasks = vec![TaskAcc::default(); n_tasks];
+        for (o, t) in parts {
+            reps.push(o);
+            for (a, b) in tasks.iter_mut().zip(&t) {
+                a.merge(b);
+            }
+        }
+        LoadResult { reps, tasks }
+    }
+}
+
+/// Simulates the replications `reps` of the load (each with its own per-task totals), in order.
+pub fn run_load_part(
+    model: &Model,
+    seed: u64,
+    reps: std::ops::Range<u64>,
+    threads: Option<usize>,
+) -> Result<Vec<Replication>, SimError> {
     let go = || {
-        let parts: Vec<Result<(crate::engine::LoadOutcome, Vec<TaskAcc>), SimError>> = (0..replications)
+        reps.clone()
             .into_par_iter()
             .map(|r| {
                 let mut tasks = vec![TaskAcc::default(); model.tasks.len()];
@@ -343,17 +460,10 @@ pub fn run_load(model: &Model, seed: u64, replications: u64, threads: Option<usi
                     .map(|o| (o, tasks))
                     .map_err(|e| e.at("load replication", r))
             })
-            .collect();
-        let mut reps = Vec::new();
-        let mut tasks = vec![TaskAcc::default(); model.tasks.len()];
-        for p in parts {
-            let (o, t) = p?;
-            reps.push(o);
-            for (a, b) in tasks.iter_mut().zip(&t) {
-                a.merge(b);
-            }
-        }
-        Ok(LoadResult { reps, tasks })
+            .collect::<Vec<Result<Replication, SimError>>>()
+            // The first failing replication in order, whichever thread failed first.
+            .into_iter()
+            .collect::<Result<Vec<Replication>, SimError>>()
     };
     match threads {
         Some(t) => match rayon::ThreadPoolBuilder::new().num_threads(t.max(1)).build() {

@@ -17,7 +17,7 @@ use serde::Serialize;
 pub const BATCHES: usize = 20;
 
 /// A measure of a variant that the commands compare.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Metric {
     /// The 95th percentile of workflow duration.

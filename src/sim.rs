@@ -77,11 +77,26 @@ pub fn simulate(
 ) -> Result<Simulation, SimulateError> {
     let Mode::Load { replications } = mode else {
         let mc = montecarlo::run_keeping(model, cfg, keep, on_runs)?;
-        let summary = analysis::summarise(model, &mc, cfg.seed, notes);
-        return Ok(Simulation { mc, summary, reps: Vec::new() });
+        return Ok(alone(model, mc, cfg.seed, notes));
     };
-    let mut r = montecarlo::run_load(model, cfg.seed, replications.max(1), cfg.threads)?;
+    let r = montecarlo::run_load(model, cfg.seed, replications.max(1), cfg.threads)?;
     on_runs(cfg.runs);
+    under_load(model, r, cfg.seed, notes)
+}
+
+/// The simulation of runs alone, from their Monte Carlo result.
+pub fn alone(model: &Model, mc: McResult, seed: u64, notes: Vec<String>) -> Simulation {
+    let summary = analysis::summarise(model, &mc, seed, notes);
+    Simulation { mc, summary, reps: Vec::new() }
+}
+
+/// The simulation of a load, from its replications.
+pub fn under_load(
+    model: &Model,
+    mut r: montecarlo::LoadResult,
+    seed: u64,
+    notes: Vec<String>,
+) -> Result<Simulation, SimulateError> {
     let load = analysis::load::summarise(model, &r);
     let rates = if model.services.is_empty() {
         Vec::new()
@@ -100,7 +115,7 @@ pub fn simulate(
     if mc.outcomes.is_empty() {
         return Err(SimulateError::NoArrivals);
     }
-    let mut summary = analysis::summarise(model, &mc, cfg.seed, notes);
+    let mut summary = analysis::summarise(model, &mc, seed, notes);
     summary.load = load;
     for (sv, r) in summary.services.iter_mut().zip(rates) {
         sv.rates = r;

@@ -208,6 +208,17 @@ pub struct LogHistogram {
 }
 
 impl LogHistogram {
+    /// The histogram's state: index of the first bucket, bucket counts, values at or below
+    /// the smallest bucket, and the count of all values (for storing it, e.g. in a shard file).
+    pub fn raw(&self) -> (i32, &[u64], u64, u64) {
+        (self.lo, &self.counts, self.zeros, self.n)
+    }
+
+    /// A histogram from the state [`LogHistogram::raw`] gave.
+    pub fn from_raw(lo: i32, counts: Vec<u64>, zeros: u64, n: u64) -> LogHistogram {
+        LogHistogram { lo, counts, zeros, n }
+    }
+
     /// Slices per power of two (a power of two: the index is a shift of the mantissa).
     const SUB_BITS: u32 = 7;
     const SUB: i32 = 1 << Self::SUB_BITS;

@@ -40,7 +40,8 @@ pub fn renderer(format: Format) -> &'static dyn Render {
 }
 
 /// `--format`: how a command prints its results.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Format {
     /// Aligned text for a terminal.
     Table,

@@ -22,8 +22,11 @@ pub use outcome::{
 };
 
 pub use labels::{failures, pct, short_path, step_label, variant_label, variant_name};
-pub use run::sweep;
-pub use sensitivity::{Base, Effect, Kind, Param, Sensitivity, SensitivityOptions, sensitivity, sensitivity_variants};
+pub use run::{Plan, plan, sweep};
+pub use sensitivity::{
+    Base, Effect, Kind, Param, Sensitivity, SensitivityOptions, sensitivity, sensitivity_assemble, sensitivity_check,
+    sensitivity_part, sensitivity_variants,
+};
 pub use set::{SetSpec, SetValues, parse_set};
 
 #[cfg(test)]

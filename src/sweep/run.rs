@@ -22,6 +22,23 @@ pub fn sweep(
     cfg: Config,
     on_runs: &(dyn Fn(u64) + Sync),
 ) -> Result<Vec<Sweep>, SweepError> {
+    let p = plan(src, file, opts, cfg)?;
+    let rows = (0..p.len()).map(|k| p.row(src, file, opts, cfg, k, on_runs)).collect::<Result<Vec<_>, _>>()?;
+    Ok(p.assemble(opts, cfg, rows))
+}
+
+/// The variants of a sweep, in the order its rows list them: tasks (`--task all`), then
+/// machines, then `--set` combinations (the first `--set` varying slowest).
+pub struct Plan {
+    model: Model,
+    tasks: Vec<Option<String>>,
+    combos: Vec<SetValues>,
+    /// Each variant: its task (index in `tasks`), swept machine and combination.
+    variants: Vec<(usize, Option<MachineId>, usize)>,
+}
+
+/// Checks the options against the scenario and lists the variants.
+pub fn plan(src: &str, file: &str, opts: &SweepOptions, cfg: Config) -> Result<Plan, SweepError> {
     if !(0.0..=1.0).contains(&opts.balance) {
         return Err(SweepError::Usage(format!("--balance {} is not in [0, 1] (the weight of cost)", opts.balance)));
     }
@@ -76,65 +93,106 @@ pub fn sweep(
         machines = (0..PRESETS.len() as MachineId).collect();
     }
     check_set_paths(src, &opts.sets)?;
-
     let combos = cross(&opts.sets);
-    let mut out = Vec::new();
-    for task in tasks {
+    let mut variants = Vec::new();
+    for (i, task) in tasks.iter().enumerate() {
         let tid = task.as_deref().and_then(|t| model.task_id(t));
         let swept: Vec<Option<MachineId>> =
             if tid.is_some() { machines.iter().map(|m| Some(*m)).collect() } else { vec![None] };
-        let mut rows = Vec::new();
-        for m in &swept {
-            for combo in &combos {
-                let mut overrides: Vec<(String, String)> = Vec::new();
-                if let (Some(t), Some(m)) = (&task, m) {
-                    overrides.push((format!("tasks.{t}.machine"), PRESETS[*m as usize].name.to_owned()));
-                }
-                overrides.extend(combo.0.iter().cloned());
-                let loaded = scenario::load_str_with(src, file, &overrides).map_err(|source| SweepError::Load {
-                    context: format!(
-                        "\n(in the variant {})",
-                        overrides.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")
-                    ),
-                    source,
-                })?;
-                let mut vm = loaded.model;
-                vm.slos.extend(opts.slos.iter().cloned());
-                let mode = sim::Mode::of(&vm, opts.isolated, opts.replications);
-                let s = sim::simulate(&vm, mode, cfg, true, Vec::new(), on_runs)?;
-                let machine_task = tid.or_else(|| {
-                    combo.0.iter().find_map(|(k, _)| {
-                        k.strip_prefix("tasks.").and_then(|r| r.strip_suffix(".machine")).and_then(|t| vm.task_id(t))
-                    })
-                });
-                rows.push(row(&vm, &s, tid, machine_task, combo.clone()));
+        for m in swept {
+            for c in 0..combos.len() {
+                variants.push((i, m, c));
             }
         }
-        let mut slos: Vec<String> = model.slos.iter().map(|s| s.expr.clone()).collect();
-        slos.extend(opts.slos.iter().map(|s| s.expr.clone()));
-        let mut sw = Sweep {
-            scenario: model.name.clone(),
-            environment: model.environment.describe(),
-            load: match sim::Mode::of(model, opts.isolated, opts.replications) {
-                sim::Mode::Load { replications } => Some(replications),
-                sim::Mode::Alone => None,
-            },
-            isolated: opts.isolated && model.load.is_some(),
-            identical: false,
-            task,
-            scenario_machine: tid.map(|t| PRESETS[model.tasks[t as usize].machine as usize].name),
-            runs: cfg.runs,
-            seed: cfg.seed,
-            balance: opts.balance,
-            allow_oom_rescue: opts.allow_oom_rescue,
-            slos,
-            rows,
-            recommended: Recommended::default(),
-        };
-        decide(&mut sw);
-        out.push(sw);
     }
-    Ok(out)
+    Ok(Plan { model: base.model, tasks, combos, variants })
+}
+
+impl Plan {
+    /// The number of variants (rows over all sweeps).
+    pub fn len(&self) -> u64 {
+        self.variants.len() as u64
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.variants.is_empty()
+    }
+
+    /// Simulates variant `k` and returns its row (undecided: feasibility against the other
+    /// rows, the front and the picks come in [`Plan::assemble`]).
+    pub fn row(
+        &self,
+        src: &str,
+        file: &str,
+        opts: &SweepOptions,
+        cfg: Config,
+        k: u64,
+        on_runs: &(dyn Fn(u64) + Sync),
+    ) -> Result<Row, SweepError> {
+        let (ti, m, c) = self.variants[k as usize];
+        let task = &self.tasks[ti];
+        let combo = &self.combos[c];
+        let tid = task.as_deref().and_then(|t| self.model.task_id(t));
+        let mut overrides: Vec<(String, String)> = Vec::new();
+        if let (Some(t), Some(m)) = (task, m) {
+            overrides.push((format!("tasks.{t}.machine"), PRESETS[m as usize].name.to_owned()));
+        }
+        overrides.extend(combo.0.iter().cloned());
+        let loaded = scenario::load_str_with(src, file, &overrides).map_err(|source| SweepError::Load {
+            context: format!(
+                "\n(in the variant {})",
+                overrides.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")
+            ),
+            source,
+        })?;
+        let mut vm = loaded.model;
+        vm.slos.extend(opts.slos.iter().cloned());
+        let mode = sim::Mode::of(&vm, opts.isolated, opts.replications);
+        let s = sim::simulate(&vm, mode, cfg, true, Vec::new(), on_runs)?;
+        let machine_task = tid.or_else(|| {
+            combo.0.iter().find_map(|(k, _)| {
+                k.strip_prefix("tasks.").and_then(|r| r.strip_suffix(".machine")).and_then(|t| vm.task_id(t))
+            })
+        });
+        Ok(row(&vm, &s, tid, machine_task, combo.clone()))
+    }
+
+    /// The sweeps of the rows of every variant, in order: one per task (`--task all`), else
+    /// one, each decided.
+    pub fn assemble(&self, opts: &SweepOptions, cfg: Config, rows: Vec<Row>) -> Vec<Sweep> {
+        let model = &self.model;
+        let mut rows = rows.into_iter();
+        let mut out = Vec::new();
+        for (i, task) in self.tasks.iter().enumerate() {
+            let tid = task.as_deref().and_then(|t| model.task_id(t));
+            let n = self.variants.iter().filter(|v| v.0 == i).count();
+            let rows: Vec<Row> = rows.by_ref().take(n).collect();
+            let mut slos: Vec<String> = model.slos.iter().map(|s| s.expr.clone()).collect();
+            slos.extend(opts.slos.iter().map(|s| s.expr.clone()));
+            let mut sw = Sweep {
+                scenario: model.name.clone(),
+                environment: model.environment.describe(),
+                load: match sim::Mode::of(model, opts.isolated, opts.replications) {
+                    sim::Mode::Load { replications } => Some(replications),
+                    sim::Mode::Alone => None,
+                },
+                isolated: opts.isolated && model.load.is_some(),
+                identical: false,
+                task: task.clone(),
+                scenario_machine: tid.map(|t| PRESETS[model.tasks[t as usize].machine as usize].name),
+                runs: cfg.runs,
+                seed: cfg.seed,
+                balance: opts.balance,
+                allow_oom_rescue: opts.allow_oom_rescue,
+                slos,
+                rows,
+                recommended: Recommended::default(),
+            };
+            decide(&mut sw);
+            out.push(sw);
+        }
+        out
+    }
 }
 
 pub(super) fn row(

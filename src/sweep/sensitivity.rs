@@ -323,7 +323,7 @@ pub fn sensitivity_variants(model: &Model, delta: f64) -> u64 {
 }
 
 /// What [`sensitivity`] simulates and ranks by.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 pub struct SensitivityOptions {
     pub delta: f64,
     pub metric: paired::Metric,
@@ -343,6 +343,13 @@ pub fn sensitivity(
     cfg: Config,
     on_runs: &(dyn Fn(u64) + Sync),
 ) -> Result<Sensitivity, SweepError> {
+    sensitivity_check(o, cfg)?;
+    let blocks = sensitivity_part(model, o, cfg, 0..sensitivity_variants(model, o.delta), on_runs)?;
+    Ok(sensitivity_assemble(model, o, cfg, blocks))
+}
+
+/// Refuses a delta outside (0, 1) and zero runs.
+pub fn sensitivity_check(o: SensitivityOptions, cfg: Config) -> Result<(), SweepError> {
     let delta = o.delta;
     if !(delta > 0.0 && delta < 1.0) {
         return Err(SweepError::Usage(format!("--delta {delta} is not in (0, 1) (0.2 moves each parameter by 20%)")));
@@ -350,11 +357,42 @@ pub fn sensitivity(
     if cfg.runs == 0 {
         return Err(SweepError::Usage("--runs must be at least 1".into()));
     }
+    Ok(())
+}
+
+/// Simulates the variants `range` of a sensitivity analysis: variant 0 is the scenario as
+/// written, variants `1 + 2 j` and `2 + 2 j` parameter j moved down and up.
+pub fn sensitivity_part(
+    model: &Model,
+    o: SensitivityOptions,
+    cfg: Config,
+    range: std::ops::Range<u64>,
+    on_runs: &(dyn Fn(u64) + Sync),
+) -> Result<Vec<paired::Blocks>, SweepError> {
     let mode = sim::Mode::of(model, o.isolated, o.replications);
     let blocks = |m: &Model| -> Result<paired::Blocks, SweepError> {
         Ok(paired::Blocks::of(&sim::simulate(m, mode, cfg, true, Vec::new(), on_runs)?))
     };
-    let base = blocks(model)?;
+    let knobs = knobs(model, o.delta);
+    range
+        .map(|k| match k {
+            0 => blocks(model),
+            k => blocks(&moved(model, &knobs[(k as usize - 1) / 2], (k as usize - 1) % 2, o.delta)),
+        })
+        .collect()
+}
+
+/// The analysis from the measures of every variant, in variant order.
+pub fn sensitivity_assemble(
+    model: &Model,
+    o: SensitivityOptions,
+    cfg: Config,
+    variants: Vec<paired::Blocks>,
+) -> Sensitivity {
+    let delta = o.delta;
+    let mode = sim::Mode::of(model, o.isolated, o.replications);
+    let mut variants = variants.into_iter();
+    let base = variants.next().unwrap_or_default();
     let rel = |v: f64, b: f64| if b != 0.0 { v / b - 1.0 } else { 0.0 };
     let metric = o.metric;
     let bv = base.pooled.get(metric);
@@ -363,7 +401,7 @@ pub fn sensitivity(
         let mut eff = [Effect { value: 0.0, ci95: f64::NAN }; 2];
         let mut pooled = [paired::Values::default(); 2];
         for (k, e) in eff.iter_mut().enumerate() {
-            let b = blocks(&moved(model, &knob, k, delta))?;
+            let b = variants.next().unwrap_or_default();
             let d = paired::diff(&b, &base, metric);
             *e = if bv != 0.0 {
                 Effect { value: d.value / bv, ci95: d.half / bv.abs() }
@@ -389,7 +427,7 @@ pub fn sensitivity(
         });
     }
     params.sort_by(|a, b| b.effect().total_cmp(&a.effect()));
-    Ok(Sensitivity {
+    Sensitivity {
         scenario: model.name.clone(),
         environment: model.environment.describe(),
         load: match mode {
@@ -408,5 +446,5 @@ pub fn sensitivity(
             success_rate: base.pooled.success,
         },
         parameters: params,
-    })
+    }
 }
