@@ -1,7 +1,7 @@
 //! The command line: parse, load, simulate, report. Exit codes: 0 ok, 1 an SLO failed,
 //! 2 bad input, 3 internal error.
 //!
-//! About 850 lines: the clap types of every command and their handlers; the handlers are
+//! About 1,000 lines: the clap types of every command and their handlers; the handlers are
 //! short and read the same shared steps (load, simulate, render, write), kept together so a
 //! command reads top to bottom.
 
