@@ -38,6 +38,7 @@
 //! statement for statement, and the bit-for-bit contract between the two (tests/engine.rs) is
 //! checked by reading them side by side.
 
+use super::run_state::{Deferred, DirectScratch, Idem, Item, Released};
 use super::{
     EMPTY_OUTCOME, RunOutcome, SLOT_RELEASE_S, Status, TaskAcc, draw_count, reach_levels, retry_delay,
     start_latency_of, step_key,
@@ -135,75 +136,6 @@ fn item_key(i: u32) -> u64 {
         Some(&k) => k,
         None => mix(0, i as u64),
     }
-}
-
-/// Reusable state of the direct path.
-#[derive(Default)]
-pub(super) struct DirectScratch {
-    inputs: Vec<f64>,
-    idem: Vec<Idem>,
-    /// Fire-and-forget children waiting to be evaluated, in trigger order.
-    deferred: Vec<Deferred>,
-    items: Vec<Item>,
-    /// Progress ticks of a perUnit work step: (time, units done).
-    ticks: Vec<(f64, u32)>,
-    /// The totals as they were before the run, restored if it is handed back.
-    saved: Vec<TaskAcc>,
-    /// Machines released so far in the run (the pool of warm machines, see the module's
-    /// header).
-    warm: Vec<Released>,
-    /// Per preset: the latest start evaluated so far, and that of everything evaluated before
-    /// the fire-and-forget child being evaluated now.
-    granted: [f64; 7],
-    base: [f64; 7],
-    /// Whose runs are being evaluated: 0 the main tree, k the k-th fire-and-forget child's
-    /// (evaluated after the main tree, in trigger order).
-    owner: u32,
-    /// Batch items triggered (against the batch rate limit's bucket).
-    batch_items: u64,
-    /// Task runs per queue (against the queue's slots).
-    queue_runs: Vec<u64>,
-}
-
-/// A machine of `preset` released at `r` (warm until `until`) by the runs of `owner` (see
-/// `DirectScratch::owner`); `taken` once a start took it.
-#[derive(Clone, Copy)]
-struct Released {
-    r: f64,
-    until: f64,
-    preset: u8,
-    taken: bool,
-    owner: u32,
-}
-
-/// A fire-and-forget child triggered at `t` by the runs of `owner`, when `mark` machines had
-/// been released (those released at `t` too came before the trigger, the rest after).
-#[derive(Clone, Copy)]
-struct Deferred {
-    task: TaskId,
-    key: u64,
-    t: f64,
-    owner: u32,
-    mark: u32,
-}
-
-/// An idempotency key of a task run: its step and item, whether the child completed (for a
-/// waiting step; a fire-and-forget trigger's entry only marks the key as used), and the next
-/// entry of the same parent run.
-#[derive(Clone, Copy)]
-struct Idem {
-    pc: u32,
-    ikey: u64,
-    completed: bool,
-    next: u32,
-}
-
-/// A Promise.all item in flight: the time of its next event (its end, or the throw).
-#[derive(Clone, Copy)]
-struct Item {
-    t: f64,
-    threw: bool,
-    retryable: bool,
 }
 
 /// How an attempt ended, when, and the compute seconds it used.

@@ -8,10 +8,10 @@
 
 use super::DIRECT_ITEMS;
 use super::events::{Event, EventKind};
-use super::load::QState;
 use super::observer::{AttemptEnd, AttemptRecord, Observer};
 use super::outcome::{EMPTY_OUTCOME, RunOutcome, SimError, Status, TaskAcc};
 use super::rules::{draw_count, reach_levels_fill, retry_delay, step_key};
+use super::run_state::QState;
 use super::run_state::{ChildState, Fiber, Frame, IdemGroup, Phase, RunState, Scratch, Waiter, WorkflowRun};
 use crate::dist::Dist;
 use crate::model::*;

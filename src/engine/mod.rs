@@ -45,12 +45,11 @@ mod run_state;
 
 pub use direct::supported as direct_supported;
 use interpreter::*;
-pub use load::{BACKLOG_SAMPLES, LoadOutcome, QueueStats, SLOT_RELEASE_S, load_takes_one_queue, simulate_load};
+pub use load::{BACKLOG_SAMPLES, SLOT_RELEASE_S, load_takes_one_queue, simulate_load};
 pub use observer::{AttemptEnd, AttemptRecord, NoObserver, Observer};
 pub use outcome::*;
 use rules::*;
 pub use run_state::Scratch;
-pub use services::SvcAcc;
 
 /// Promise.all items started in line (no event) when a step starts at most this many.
 const DIRECT_ITEMS: u32 = 64;

@@ -1,7 +1,6 @@
 //! What one workflow run produces: its outcome, per-task accumulators, statuses, progress
 //! levels, and the errors that stop a simulation.
 
-use super::services::SvcAcc;
 use crate::platform::PRESETS;
 
 /// Progress levels recorded per run: 5%, 10%, ..., 100%.
@@ -170,4 +169,81 @@ pub const EMPTY_OUTCOME: RunOutcome = RunOutcome {
 /// Compute price of a preset per second, for reports.
 pub fn preset_name(m: u8) -> &'static str {
     PRESETS[m as usize].name
+}
+
+/// Totals of one service's calls made by one task.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct SvcAcc {
+    /// Calls offered (every try of a step that calls the service).
+    pub calls: u64,
+    /// Calls refused with a 429.
+    pub limited: u64,
+    /// 429s after which the step tried again (its `retry:`).
+    pub retries: u64,
+    /// 429s with no retry left: the attempt threw.
+    pub exhausted: u64,
+    /// Most calls offered in one window of the service (fixed windows from time 0; per run
+    /// alone, or over a load replication): the peak offered rate.
+    pub peak: u64,
+}
+
+impl SvcAcc {
+    pub fn merge(&mut self, o: &SvcAcc) {
+        self.calls += o.calls;
+        self.limited += o.limited;
+        self.retries += o.retries;
+        self.exhausted += o.exhausted;
+        self.peak = self.peak.max(o.peak);
+    }
+}
+
+/// Per-queue totals of one replication.
+#[derive(Debug, Clone, Default)]
+pub struct QueueStats {
+    pub name: String,
+    pub cap: u32,
+    /// Seconds each grant waited in this queue (grants inside the measured window).
+    pub waits: Vec<f64>,
+    /// Slot-seconds in use inside the window.
+    pub busy_area: f64,
+    /// With a concurrencyKey: the waits of each key value.
+    pub by_key: Vec<Vec<f64>>,
+    /// Triggers refused because the queue was full.
+    pub rejected: u64,
+}
+
+/// What one replication of a load produced.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOutcome {
+    /// Workflow runs triggered in the measured window, in arrival order.
+    pub outcomes: Vec<RunOutcome>,
+    pub arrived: u64,
+    pub queues: Vec<QueueStats>,
+    pub env_busy_area: f64,
+    pub env_base: u32,
+    pub env_cap: u32,
+    /// Measured window: from the end of the warm-up to the end of the arrivals.
+    pub window: (f64, f64),
+    /// Entry runs completed inside the window.
+    pub completed_in_window: u64,
+    /// Time integral of the number of workflow runs in the system, inside the window.
+    pub in_system_area: f64,
+    /// Intervals summed into `in_system_area` (for a bound on its rounding error).
+    pub in_system_terms: u64,
+    /// Arrival time of each of `outcomes`.
+    pub arrivals: Vec<f64>,
+    /// (arrival, duration) of the workflow runs that arrived before the window and were still
+    /// in the system at its start: with `outcomes` they are every run `in_system_area` counts,
+    /// so that area is the sum over both of the overlap of [arrival, arrival + duration] with
+    /// the window (a sample-path Little's law).
+    pub carried_in: Vec<(f64, f64)>,
+    /// (time, runs waiting for a slot) samples over the arrivals' duration.
+    pub backlog: Vec<(f64, f64)>,
+    pub warm_starts: u64,
+    pub starts: u64,
+    pub expired: u64,
+    /// Workflow runs that could never finish (every slot held by runs waiting on them).
+    pub deadlocked: u64,
+    /// Per service: calls (offered, served) per window of the service from time 0.
+    pub service_rates: Vec<Vec<[u32; 2]>>,
 }

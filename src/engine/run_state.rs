@@ -1,11 +1,14 @@
-//! Run-state storage: fibers, frames, waiters, task runs and idempotency groups, all in a
-//! reusable [`Scratch`] so that after warm-up a run allocates nothing.
+//! Run-state storage: fibers, frames, waiters, task runs and idempotency groups, the load's
+//! queues and slots ([`LoadRt`]), the direct path's scratch and the services' limit states, all
+//! in a reusable [`Scratch`] so that after warm-up a run allocates nothing. Only data and its
+//! bookkeeping live here; the rules that move it are in the paths (interpreter, direct, load,
+//! services), which all import from here and never the other way.
 
 use super::events::{Event, EventQueue};
-use super::load::{LoadRt, QState};
-use super::outcome::{RunOutcome, Status, TaskAcc};
-use super::{direct, services};
+use super::outcome::{LoadOutcome, RunOutcome, Status, TaskAcc};
 use crate::model::*;
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(super) enum Phase {
@@ -222,10 +225,10 @@ pub struct Scratch {
     pub(super) lr: LoadRt,
     /// Where the totals of unmeasured runs go.
     pub(super) sink: TaskAcc,
-    pub(super) direct: direct::DirectScratch,
+    pub(super) direct: DirectScratch,
     /// The services' limit states (`Model::service_slots`) and, per service, calls (offered,
     /// served) per window from time 0.
-    pub(super) svc: Vec<services::SvcState>,
+    pub(super) svc: Vec<SvcState>,
     pub(super) svc_bins: Vec<Vec<[u32; 2]>>,
 }
 
@@ -258,7 +261,7 @@ impl Scratch {
             outs_hint: 0,
             lr: LoadRt::default(),
             sink: TaskAcc::default(),
-            direct: direct::DirectScratch::default(),
+            direct: DirectScratch::default(),
             svc: Vec::new(),
             svc_bins: Vec::new(),
         }
@@ -302,3 +305,273 @@ pub(super) enum ChildState {
     Reused,
     Pending(u32),
 }
+
+/// The limit state of a service (or one key value of it).
+#[derive(Clone, Copy, Default)]
+pub(super) struct SvcState {
+    /// Token bucket: calls and tokens in the buckets at `t`.
+    pub(super) level: f64,
+    pub(super) tok_level: f64,
+    pub(super) t: f64,
+    /// Fixed window: the current windows (index from time 0) and what they used.
+    pub(super) window: f64,
+    pub(super) count: f64,
+    pub(super) tok_window: f64,
+    pub(super) tok_count: f64,
+    pub(super) inflight: u32,
+}
+
+impl SvcState {
+    pub(super) fn fresh(s: &Service) -> SvcState {
+        SvcState {
+            level: s.limit,
+            tok_level: s.tokens_per_minute.unwrap_or(f64::INFINITY),
+            t: 0.0,
+            window: 0.0,
+            count: 0.0,
+            tok_window: 0.0,
+            tok_count: 0.0,
+            inflight: 0,
+        }
+    }
+
+    /// Takes a call of `tokens` at `now` if the limits allow it.
+    #[inline]
+    pub(super) fn admit(&mut self, s: &Service, now: f64, tokens: f64) -> bool {
+        if s.concurrency.is_some_and(|c| self.inflight >= c) {
+            return false;
+        }
+        let tpm = s.tokens_per_minute.unwrap_or(f64::INFINITY);
+        match s.refill {
+            Refill::TokenBucket => {
+                let dt = now - self.t;
+                self.t = now;
+                if s.limit.is_finite() {
+                    self.level = (self.level + dt * (s.limit / s.window_s)).min(s.limit);
+                }
+                if tpm.is_finite() {
+                    self.tok_level = (self.tok_level + dt * (tpm / 60.0)).min(tpm);
+                }
+                if self.level < 1.0 - EPS || self.tok_level < tokens - EPS {
+                    return false;
+                }
+                self.level -= 1.0;
+                self.tok_level -= tokens;
+            }
+            Refill::FixedWindow => {
+                let w = (now / s.window_s).floor();
+                if w != self.window {
+                    self.window = w;
+                    self.count = 0.0;
+                }
+                let tw = (now / 60.0).floor();
+                if tw != self.tok_window {
+                    self.tok_window = tw;
+                    self.tok_count = 0.0;
+                }
+                if self.count + 1.0 > s.limit + EPS || self.tok_count + tokens > tpm + EPS {
+                    return false;
+                }
+                self.count += 1.0;
+                self.tok_count += tokens;
+            }
+        }
+        true
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) enum QState {
+    None,
+    /// Waiting for a slot to start an attempt.
+    Start,
+    /// Waiting for a slot to resume after a checkpoint.
+    Resume,
+}
+
+#[derive(Clone, Copy)]
+pub(super) struct QEntry {
+    pub(super) eff: f64,
+    pub(super) seq: u64,
+    pub(super) run: u32,
+    /// The run's queue generation when it was queued (stale entries are skipped).
+    pub(super) qgen: u32,
+}
+
+eq_and_partial_ord_from_ord!(QEntry);
+impl Ord for QEntry {
+    fn cmp(&self, o: &Self) -> Ordering {
+        o.eff.total_cmp(&self.eff).then(o.seq.cmp(&self.seq))
+    }
+}
+
+#[derive(Default)]
+pub(super) struct SubQueue {
+    pub(super) heap: BinaryHeap<QEntry>,
+    pub(super) active: u32,
+    pub(super) cap: u32,
+    pub(super) queue: u32,
+    /// Which concurrencyKey value this copy of the queue serves.
+    pub(super) key: u32,
+    /// The seq of this sub-queue's live entry in `LoadRt::ready` (`UNINDEXED`: none) and its
+    /// effective time.
+    pub(super) ready_seq: u64,
+    pub(super) ready_eff: f64,
+}
+
+pub(super) const UNINDEXED: u64 = u64::MAX;
+
+/// An entry of the index of sub-queues that can take a slot: the (eff, seq) of the sub-queue's
+/// head when it was indexed. Heads only move later (a popped or stale head is replaced by a
+/// later entry) unless a new entry goes in front, which re-indexes it; so an entry's key is a
+/// lower bound of its sub-queue's current head. Entries whose seq is no longer the sub-queue's
+/// `ready_seq` are superseded and dropped when they come to the top.
+#[derive(Clone, Copy)]
+pub(super) struct Ready {
+    pub(super) eff: f64,
+    pub(super) seq: u64,
+    pub(super) sq: u32,
+}
+
+eq_and_partial_ord_from_ord!(Ready);
+impl Ord for Ready {
+    fn cmp(&self, o: &Self) -> Ordering {
+        o.eff.total_cmp(&self.eff).then(o.seq.cmp(&self.seq))
+    }
+}
+
+/// The state of the platform during a load.
+#[derive(Default)]
+pub(super) struct LoadRt {
+    /// One workflow run alone (no arrivals, no load statistics) rather than a load.
+    pub isolated: bool,
+    pub(super) env_base: u32,
+    pub(super) env_cap: u32,
+    pub(super) env_active: u32,
+    pub(super) subqs: Vec<SubQueue>,
+    /// Sub-queues below their cap with runs waiting, earliest head first. Invariant: each such
+    /// sub-queue has a live entry here whose key is at most its head's; no sub-queue at its
+    /// cap or empty has a live one after `dispatch` looks at it.
+    pub(super) ready: BinaryHeap<Ready>,
+    /// Only one sub-queue (one queue, no concurrencyKey): it is the only candidate, so
+    /// `dispatch` takes its head directly and `ready` is not kept.
+    pub(super) single: bool,
+    /// Reference mode (tests only): `dispatch` scans every sub-queue per grant instead of
+    /// using the index; `ready` is then not read.
+    pub(super) scan: bool,
+    /// Slots in use per queue (the sum over its copies).
+    pub(super) queue_active: Vec<u32>,
+    /// Per task: the work step of a one-step task whose attempts always complete (see
+    /// `simple_work`), or NONE; and `mix3_part` of its work stream's components.
+    pub(super) simple: Vec<(u32, u64)>,
+    /// Per preset: until when each idle machine stays warm. Pushed in time order, so the
+    /// expired ones are at the front.
+    pub(super) warm: [std::collections::VecDeque<f64>; 7],
+    pub(super) keep_warm_s: f64,
+    /// The start latency of a warm and of a cold start when it is fixed (no draw).
+    pub(super) warm_fixed: Option<f64>,
+    pub(super) cold_fixed: Option<f64>,
+    /// The dequeue loop (see `Load::dequeue_every_s`): its intervals, a poll scheduled, the
+    /// last poll's time and whether it found runs waiting.
+    pub(super) dq_every: f64,
+    pub(super) dq_idle: f64,
+    pub(super) dq_pending: bool,
+    pub(super) dq_last: f64,
+    pub(super) dq_busy: bool,
+    pub(super) queued: u32,
+    /// Generation of the pending arrival of the stream (a rate change makes it stale).
+    pub(super) arrival_gen: u32,
+    /// The replication's keys: of the arrival stream (`mix(key, ARRIVAL)`) and of its
+    /// workflow runs (`splitmix(key)`; run i's key is `mix3(run_base, i, 0, 0)`).
+    pub(super) arrival_key: u64,
+    pub(super) run_base: u64,
+    /// The arrival rate per minute the mean gap was computed for, and the mean gap (s).
+    pub(super) gap_mean: (f64, f64),
+    /// Runs waiting in each queue (for the queue size limit).
+    pub(super) queue_len: Vec<u32>,
+    /// Batch rate limit: tokens (negative: owed) at `tokens_t`.
+    pub(super) tokens: f64,
+    pub(super) tokens_t: f64,
+    pub(super) last_t: f64,
+    pub(super) in_system: u32,
+    pub(super) stats: LoadOutcome,
+}
+
+impl LoadRt {
+    pub(super) fn window(&self) -> (f64, f64) {
+        self.stats.window
+    }
+}
+
+/// Reusable state of the direct path.
+#[derive(Default)]
+pub(super) struct DirectScratch {
+    pub(super) inputs: Vec<f64>,
+    pub(super) idem: Vec<Idem>,
+    /// Fire-and-forget children waiting to be evaluated, in trigger order.
+    pub(super) deferred: Vec<Deferred>,
+    pub(super) items: Vec<Item>,
+    /// Progress ticks of a perUnit work step: (time, units done).
+    pub(super) ticks: Vec<(f64, u32)>,
+    /// The totals as they were before the run, restored if it is handed back.
+    pub(super) saved: Vec<TaskAcc>,
+    /// Machines released so far in the run (the pool of warm machines, see the module's
+    /// header).
+    pub(super) warm: Vec<Released>,
+    /// Per preset: the latest start evaluated so far, and that of everything evaluated before
+    /// the fire-and-forget child being evaluated now.
+    pub(super) granted: [f64; 7],
+    pub(super) base: [f64; 7],
+    /// Whose runs are being evaluated: 0 the main tree, k the k-th fire-and-forget child's
+    /// (evaluated after the main tree, in trigger order).
+    pub(super) owner: u32,
+    /// Batch items triggered (against the batch rate limit's bucket).
+    pub(super) batch_items: u64,
+    /// Task runs per queue (against the queue's slots).
+    pub(super) queue_runs: Vec<u64>,
+}
+
+/// A machine of `preset` released at `r` (warm until `until`) by the runs of `owner` (see
+/// `DirectScratch::owner`); `taken` once a start took it.
+#[derive(Clone, Copy)]
+pub(super) struct Released {
+    pub(super) r: f64,
+    pub(super) until: f64,
+    pub(super) preset: u8,
+    pub(super) taken: bool,
+    pub(super) owner: u32,
+}
+
+/// A fire-and-forget child triggered at `t` by the runs of `owner`, when `mark` machines had
+/// been released (those released at `t` too came before the trigger, the rest after).
+#[derive(Clone, Copy)]
+pub(super) struct Deferred {
+    pub(super) task: TaskId,
+    pub(super) key: u64,
+    pub(super) t: f64,
+    pub(super) owner: u32,
+    pub(super) mark: u32,
+}
+
+/// An idempotency key of a task run: its step and item, whether the child completed (for a
+/// waiting step; a fire-and-forget trigger's entry only marks the key as used), and the next
+/// entry of the same parent run.
+#[derive(Clone, Copy)]
+pub(super) struct Idem {
+    pub(super) pc: u32,
+    pub(super) ikey: u64,
+    pub(super) completed: bool,
+    pub(super) next: u32,
+}
+
+/// A Promise.all item in flight: the time of its next event (its end, or the throw).
+#[derive(Clone, Copy)]
+pub(super) struct Item {
+    pub(super) t: f64,
+    pub(super) threw: bool,
+    pub(super) retryable: bool,
+}
+
+/// Slack on the limit checks: a bucket refilled by float steps to exactly 1 call may hold
+/// 0.999...; without it such a call would be refused.
+pub(super) const EPS: f64 = 1e-9;

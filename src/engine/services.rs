@@ -6,116 +6,14 @@
 use super::events::EventKind;
 use super::interpreter::Engine;
 use super::observer::Observer;
+use super::outcome::SvcAcc;
 use super::rules::clamp_count;
+use super::run_state::SvcState;
 use crate::model::*;
 use crate::rng::purpose;
 
-/// Slack on the limit checks: a bucket refilled by float steps to exactly 1 call may hold
-/// 0.999...; without it such a call would be refused.
-const EPS: f64 = 1e-9;
-
 /// Most rate bins kept per service (later calls count in the last one).
 const MAX_BINS: usize = 1 << 20;
-
-/// Totals of one service's calls made by one task.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct SvcAcc {
-    /// Calls offered (every try of a step that calls the service).
-    pub calls: u64,
-    /// Calls refused with a 429.
-    pub limited: u64,
-    /// 429s after which the step tried again (its `retry:`).
-    pub retries: u64,
-    /// 429s with no retry left: the attempt threw.
-    pub exhausted: u64,
-    /// Most calls offered in one window of the service (fixed windows from time 0; per run
-    /// alone, or over a load replication): the peak offered rate.
-    pub peak: u64,
-}
-
-impl SvcAcc {
-    pub fn merge(&mut self, o: &SvcAcc) {
-        self.calls += o.calls;
-        self.limited += o.limited;
-        self.retries += o.retries;
-        self.exhausted += o.exhausted;
-        self.peak = self.peak.max(o.peak);
-    }
-}
-
-/// The limit state of a service (or one key value of it).
-#[derive(Clone, Copy, Default)]
-pub(super) struct SvcState {
-    /// Token bucket: calls and tokens in the buckets at `t`.
-    level: f64,
-    tok_level: f64,
-    t: f64,
-    /// Fixed window: the current windows (index from time 0) and what they used.
-    window: f64,
-    count: f64,
-    tok_window: f64,
-    tok_count: f64,
-    inflight: u32,
-}
-
-impl SvcState {
-    fn fresh(s: &Service) -> SvcState {
-        SvcState {
-            level: s.limit,
-            tok_level: s.tokens_per_minute.unwrap_or(f64::INFINITY),
-            t: 0.0,
-            window: 0.0,
-            count: 0.0,
-            tok_window: 0.0,
-            tok_count: 0.0,
-            inflight: 0,
-        }
-    }
-
-    /// Takes a call of `tokens` at `now` if the limits allow it.
-    #[inline]
-    fn admit(&mut self, s: &Service, now: f64, tokens: f64) -> bool {
-        if s.concurrency.is_some_and(|c| self.inflight >= c) {
-            return false;
-        }
-        let tpm = s.tokens_per_minute.unwrap_or(f64::INFINITY);
-        match s.refill {
-            Refill::TokenBucket => {
-                let dt = now - self.t;
-                self.t = now;
-                if s.limit.is_finite() {
-                    self.level = (self.level + dt * (s.limit / s.window_s)).min(s.limit);
-                }
-                if tpm.is_finite() {
-                    self.tok_level = (self.tok_level + dt * (tpm / 60.0)).min(tpm);
-                }
-                if self.level < 1.0 - EPS || self.tok_level < tokens - EPS {
-                    return false;
-                }
-                self.level -= 1.0;
-                self.tok_level -= tokens;
-            }
-            Refill::FixedWindow => {
-                let w = (now / s.window_s).floor();
-                if w != self.window {
-                    self.window = w;
-                    self.count = 0.0;
-                }
-                let tw = (now / 60.0).floor();
-                if tw != self.tok_window {
-                    self.tok_window = tw;
-                    self.tok_count = 0.0;
-                }
-                if self.count + 1.0 > s.limit + EPS || self.tok_count + tokens > tpm + EPS {
-                    return false;
-                }
-                self.count += 1.0;
-                self.tok_count += tokens;
-            }
-        }
-        true
-    }
-}
 
 impl<O: Observer> Engine<'_, O> {
     /// Every service's limit state fresh (full buckets, empty windows) and its rate bins empty.

@@ -20,11 +20,11 @@
 use super::super::events::{Event, EventKind, EventQueue};
 use super::super::interpreter::Engine;
 use super::super::observer::Observer;
-use super::super::outcome::{EMPTY_OUTCOME, LEVELS, RunOutcome, SimError, Status, TaskAcc};
+use super::super::outcome::{EMPTY_OUTCOME, LEVELS, LoadOutcome, RunOutcome, SimError, Status, TaskAcc};
 use super::super::rules::{reach_levels_fill, start_latency_of};
 use super::{
-    ARRIVAL_BURST, ARRIVAL_NEXT, ARRIVAL_RATE_CHANGE, BACKLOG_SAMPLES, LoadOutcome, arrival_gap, first_events,
-    simple_work, window_span,
+    ARRIVAL_BURST, ARRIVAL_NEXT, ARRIVAL_RATE_CHANGE, BACKLOG_SAMPLES, arrival_gap, first_events, simple_work,
+    window_span,
 };
 use crate::dist::Dist;
 use crate::model::*;
