@@ -1,9 +1,13 @@
 //! What the simulated runs say: the summary of a Monte Carlo ([`summary`]), of a load
 //! ([`load`]), designs compared on common random numbers ([`compare`]), and warnings that
-//! need a simulation ([`simulated_warnings`]). Every output format reads these types.
+//! need a simulation ([`simulated_warnings`]). Every output format reads these types. The run a
+//! report draws as its timeline (the one nearest the median, recorded) is chosen here too
+//! (`median_run`, internal).
 
 pub mod compare;
 pub mod load;
+#[doc(hidden)]
+pub mod median_run;
 mod simulated_warnings;
 pub mod summary;
 

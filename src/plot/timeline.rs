@@ -4,84 +4,12 @@
 
 use super::style::*;
 use super::{Chart, DrawResult, TimeUnit, e};
-use crate::engine::{AttemptEnd, AttemptRecord, Observer, Status};
-use crate::model::{Model, TaskId};
+use crate::analysis::median_run::Recorder;
+use crate::engine::{AttemptEnd, AttemptRecord};
+use crate::model::Model;
 use plotters::coord::Shift;
 use plotters::element::DashedPathElement;
 use plotters::prelude::*;
-
-#[derive(Debug, Clone)]
-pub struct RunRec {
-    pub task: TaskId,
-    pub parent: u32,
-    pub trigger: f64,
-    pub end: f64,
-    pub status: Option<Status>,
-}
-
-#[derive(Debug, Clone, Copy)]
-pub struct Span {
-    pub run: u32,
-    pub fiber: u32,
-    pub start: f64,
-    pub end: f64,
-    /// Work: failed. Wait: paused (checkpointed).
-    pub flag: bool,
-    pub is_wait: bool,
-}
-
-/// Records what happens in one simulated run, for the timeline.
-#[derive(Debug, Default)]
-pub struct Recorder {
-    pub runs: Vec<RunRec>,
-    pub attempts: Vec<AttemptRecord>,
-    pub spans: Vec<Span>,
-}
-
-impl Observer for Recorder {
-    fn attempt(&mut self, a: &AttemptRecord) {
-        self.attempts.push(*a);
-    }
-    fn triggered(&mut self, run: u32, task: TaskId, parent: u32, at: f64) {
-        debug_assert_eq!(run as usize, self.runs.len());
-        self.runs.push(RunRec { task, parent, trigger: at, end: at, status: None });
-    }
-    fn run_end(&mut self, run: u32, status: Status, at: f64) {
-        if let Some(r) = self.runs.get_mut(run as usize) {
-            r.end = at;
-            r.status = Some(status);
-        }
-    }
-    fn work(&mut self, run: u32, fiber: u32, _spec: u32, start: f64, end: f64, failed: bool) {
-        self.spans.push(Span { run, fiber, start, end, flag: failed, is_wait: false });
-    }
-    fn wait(&mut self, run: u32, fiber: u32, start: f64, end: f64, paused: bool) {
-        self.spans.push(Span { run, fiber, start, end, flag: paused, is_wait: true });
-    }
-    fn work_retimed(&mut self, run: u32, fiber: u32, end: f64) {
-        if let Some(w) = self.spans.iter_mut().rev().find(|s| s.run == run && s.fiber == fiber && !s.is_wait) {
-            w.end = end;
-        }
-    }
-}
-
-impl Recorder {
-    /// Spans cut at the end of the attempt they belong to (an attempt that fails stops its
-    /// other Promise.all items at that moment).
-    pub fn clipped(&self) -> Vec<Span> {
-        self.spans
-            .iter()
-            .map(|s| {
-                let end = self
-                    .attempts
-                    .iter()
-                    .find(|a| a.run == s.run && a.start <= s.start && s.start <= a.end)
-                    .map_or(s.end, |a| s.end.min(a.end));
-                Span { end, ..*s }
-            })
-            .collect()
-    }
-}
 
 /// Most task runs drawn; the rest are counted in the title.
 const MAX_ROWS: usize = 24;

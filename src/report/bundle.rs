@@ -1,7 +1,7 @@
 //! Report sets: the charts of a run, and the statistics and charts of a comparison.
 
 use crate::analysis::RunSummary;
-use crate::engine::{Scratch, TaskAcc, simulate};
+use crate::analysis::median_run::{record, representative};
 use crate::model::Model;
 use crate::montecarlo::McResult;
 use crate::plot::breakdown::Breakdown;
@@ -9,30 +9,8 @@ use crate::plot::compare::{CompareCdf, CompareProgress, Variant};
 use crate::plot::cost::Cost;
 use crate::plot::duration::Duration;
 use crate::plot::progress::{Fan, Progress};
-use crate::plot::timeline::{Recorder, Timeline};
+use crate::plot::timeline::Timeline;
 use crate::plot::{PlotError, Rendered, render};
-use crate::rng::run_key;
-use crate::stats::quantile_sorted;
-
-/// Index of the run whose duration is nearest the median (the first such run).
-pub fn representative(mc: &McResult) -> usize {
-    let mut d: Vec<f64> = mc.outcomes.iter().map(|o| o.duration_s).collect();
-    d.sort_unstable_by(f64::total_cmp);
-    let med = quantile_sorted(&d, 0.5).unwrap_or(0.0);
-    mc.outcomes
-        .iter()
-        .enumerate()
-        .min_by(|a, b| (a.1.duration_s - med).abs().total_cmp(&(b.1.duration_s - med).abs()))
-        .map_or(0, |(i, _)| i)
-}
-
-/// Simulates run `index` again, recording everything for its timeline. Same seed, same run.
-pub fn record(model: &Model, seed: u64, index: u64) -> Recorder {
-    let mut rec = Recorder::default();
-    let mut tasks = vec![TaskAcc::default(); model.tasks.len()];
-    let _ = simulate(model, run_key(seed, index), &mut Scratch::new(), &mut tasks, &mut rec);
-    rec
-}
 
 pub fn sorted_durations(mc: &McResult) -> Vec<f64> {
     let mut d: Vec<f64> = mc.outcomes.iter().map(|o| o.duration_s).collect();
