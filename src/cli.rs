@@ -344,6 +344,12 @@ impl Stop {
     }
 }
 
+impl From<crate::error::Failure> for Stop {
+    fn from(f: crate::error::Failure) -> Stop {
+        Stop::new(f.code, f.message)
+    }
+}
+
 /// Runs the command line and returns the process exit code.
 pub fn main_with(cli: Cli) -> ExitCode {
     let r = match cli.command {
@@ -363,7 +369,7 @@ pub fn main_with(cli: Cli) -> ExitCode {
             t.push('\n');
             print(&t).map(|_| false)
         }
-        Command::Fit(a) => crate::fit::cmd::run(&a).map_err(|f| Stop::new(f.code, f.message)),
+        Command::Fit(a) => crate::fit::cmd::run(&a).map_err(Stop::from),
         Command::Completions { shell } => {
             let mut buf = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "wfsim", &mut buf);
@@ -380,7 +386,7 @@ pub fn main_with(cli: Cli) -> ExitCode {
             match crate::import::command(&paths, out.as_deref(), durations.as_deref()) {
                 Ok(0) => Ok(false),
                 Ok(code) => Err(Stop::reported(code)),
-                Err(f) => Err(Stop::new(f.code, f.message)),
+                Err(f) => Err(f.into()),
             }
         }
         Command::Merge { shards, out, output, quiet } => {

@@ -129,9 +129,13 @@ pub fn run(a: &FitArgs) -> Result<bool, Failure> {
 }
 
 fn check(a: &FitArgs, scenario: &std::path::Path, ex: &export::Export) -> Result<bool, Failure> {
-    if matches!(a.format, crate::report::Format::Markdown | crate::report::Format::Csv) {
-        return Err(Failure::input("error: fit --check prints --format table or json"));
-    }
+    let json = match a.format {
+        crate::report::Format::Table => false,
+        crate::report::Format::Json => true,
+        crate::report::Format::Markdown | crate::report::Format::Csv => {
+            return Err(Failure::input("error: fit --check prints --format table or json"));
+        }
+    };
     if a.runs == 0 || a.tolerance.is_nan() || a.tolerance < 0.0 {
         return Err(Failure::input("error: --runs must be at least 1 and --tolerance at least 0"));
     }
@@ -140,15 +144,12 @@ fn check(a: &FitArgs, scenario: &std::path::Path, ex: &export::Export) -> Result
     let load = a.load.then_some(a.replications);
     let b = super::check::backtest(&loaded.model, ex, cfg, a.tolerance, load)
         .map_err(|m| Failure::input(format!("error: {m}")))?;
-    let text = match a.format {
-        crate::report::Format::Table => super::check::table(&b),
-        crate::report::Format::Markdown | crate::report::Format::Csv => unreachable!("rejected above"),
-        crate::report::Format::Json => {
-            let mut t =
-                serde_json::to_string_pretty(&b).map_err(|e| Failure::internal(format!("internal error: {e}")))?;
-            t.push('\n');
-            t
-        }
+    let text = if json {
+        let mut t = serde_json::to_string_pretty(&b).map_err(|e| Failure::internal(format!("internal error: {e}")))?;
+        t.push('\n');
+        t
+    } else {
+        super::check::table(&b)
     };
     use std::io::Write;
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
