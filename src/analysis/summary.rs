@@ -287,6 +287,18 @@ pub struct RunSummary {
     pub limit_wait_s: Option<Dur>,
 }
 
+impl RunSummary {
+    /// With services: the share of all their calls answered 429 (0 without calls); `None`
+    /// when the scenario calls no service.
+    pub fn limited_share(&self) -> Option<f64> {
+        (!self.services.is_empty()).then(|| {
+            let calls: u64 = self.services.iter().map(|v| v.calls).sum();
+            let limited: u64 = self.services.iter().map(|v| v.limited).sum();
+            if calls > 0 { limited as f64 / calls as f64 } else { 0.0 }
+        })
+    }
+}
+
 /// One external service's calls over all runs.
 #[derive(Debug, Clone, Serialize)]
 pub struct ServiceSummary {
@@ -580,11 +592,7 @@ pub fn summarise(model: &Model, mc: &McResult, seed: u64, notes: Vec<String>) ->
 fn slo_value(m: &Metric, mc: &McResult, s: &RunSummary) -> Option<f64> {
     match m {
         Metric::SuccessRate => Some(s.success_rate),
-        Metric::Limited => {
-            let calls: u64 = s.services.iter().map(|v| v.calls).sum();
-            let limited: u64 = s.services.iter().map(|v| v.limited).sum();
-            (calls > 0).then(|| limited as f64 / calls as f64).or(Some(0.0))
-        }
+        Metric::Limited => Some(s.limited_share().unwrap_or(0.0)),
         Metric::StatusRate(name) => {
             let st = Status::ALL.iter().find(|x| x.name() == name)?;
             Some(s.statuses.get(*st) as f64 / s.runs.max(1) as f64)

@@ -105,43 +105,20 @@ pub fn statuses(s: &crate::analysis::summary::Statuses) -> String {
     parts.join(", ")
 }
 
-/// The designs side by side.
+/// The designs side by side; with services, each design's share of calls answered 429 (over
+/// all its services) after its success rate.
 pub fn compare(c: &Comparison) -> Grid {
-    let mut g = Grid::new(&[
-        ("design", L),
-        ("p50", R),
-        ("p95", R),
-        ("mean", R),
-        ("cost/run", R),
-        ("success", R),
-        ("speedup p50", R),
-        ("speedup p95", R),
-        ("cost ratio", R),
-    ]);
-    // With services: each design's share of calls answered 429 (over all its services).
     let limited = c.summaries.iter().any(|s| !s.services.is_empty());
+    let mut columns = vec![("design", L), ("p50", R), ("p95", R), ("mean", R), ("cost/run", R), ("success", R)];
     if limited {
-        g = Grid::new(&[
-            ("design", L),
-            ("p50", R),
-            ("p95", R),
-            ("mean", R),
-            ("cost/run", R),
-            ("success", R),
-            ("429s", R),
-            ("speedup p50", R),
-            ("speedup p95", R),
-            ("cost ratio", R),
-        ]);
+        columns.push(("429s", R));
     }
+    columns.extend([("speedup p50", R), ("speedup p95", R), ("cost ratio", R)]);
+    let mut g = Grid::new(&columns);
     for (i, v) in c.variants.iter().enumerate() {
         let mut row = compare_cells(v).to_vec();
         if limited {
-            let share = c.summaries.get(i).map_or(0.0, |s| {
-                let calls: u64 = s.services.iter().map(|x| x.calls).sum();
-                let limited: u64 = s.services.iter().map(|x| x.limited).sum();
-                if calls > 0 { limited as f64 / calls as f64 } else { 0.0 }
-            });
+            let share = c.summaries.get(i).and_then(|s| s.limited_share()).unwrap_or(0.0);
             row.insert(6, format!("{:.1}%", share * 100.0));
         }
         g.push(row);

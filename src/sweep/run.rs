@@ -254,11 +254,7 @@ pub(super) fn row(
         statuses: s.statuses.clone(),
         oom_rate: rate(oom),
         timed_out_rate: rate(timed_out),
-        limited_share: (!s.services.is_empty()).then(|| {
-            let calls: u64 = s.services.iter().map(|v| v.calls).sum();
-            let limited: u64 = s.services.iter().map(|v| v.limited).sum();
-            if calls > 0 { limited as f64 / calls as f64 } else { 0.0 }
-        }),
+        limited_share: s.limited_share(),
         finished_on,
         rescued_share,
         feasible: failed_slos.is_empty(),
