@@ -51,6 +51,11 @@ pub struct Sim {
     /// An extra SLO to check, e.g. 'p95(duration) < 5m' (repeatable).
     #[arg(long = "slo", value_name = "EXPR")]
     pub slo: Vec<String>,
+    /// Split the runs by an input attribute (`tier`), cut points (`pages:10,50`) or a
+    /// condition (`'pages > 50'`): a table, JSON object and chart series per segment.
+    #[arg(long, value_name = "ATTR")]
+    #[serde(default)]
+    pub by: Option<String>,
     /// With a `load:` block: independent replications of the whole period; their means give
     /// the intervals (default: 1 for run and report, 10 for compare).
     #[arg(long)]
@@ -481,17 +486,28 @@ fn print_simulated_warnings(l: &Loaded, mc: &McResult, seed: u64) -> Vec<crate::
 /// Loads and simulates a scenario; `keep`: keep the outcomes past `EXACT_RUNS` runs too
 /// (charts and comparisons need them, a summary does not).
 fn simulate(file: &Path, sim: &Sim, quiet: bool, keep: bool) -> Result<Simulated, Stop> {
-    let loaded = load_with_slos(file, sim)?;
+    let loaded = load_with_cli_options(file, sim)?;
     let s = simulate_model(&loaded.model, sim, quiet, keep)?;
     Ok(simulated(loaded, s, sim.seed))
 }
 
-/// A scenario with the command line's SLOs added.
-fn load_with_slos(file: &Path, sim: &Sim) -> Result<Loaded, Stop> {
+/// A scenario with the command line's SLOs and segments (`--by`) added.
+fn load_with_cli_options(file: &Path, sim: &Sim) -> Result<Loaded, Stop> {
     let cli_slos = parse_slos(&sim.slo)?;
     let mut loaded = load(file)?;
-    loaded.model.slos.extend(cli_slos);
+    add_cli_options(&mut loaded.model, cli_slos, sim)?;
     Ok(loaded)
+}
+
+/// Adds the command line's SLOs (binding their filters) and segments to `model`.
+fn add_cli_options(model: &mut Model, slos: Vec<Slo>, sim: &Sim) -> Result<(), Stop> {
+    let exprs: Vec<String> = slos.iter().map(|s| s.expr.clone()).collect();
+    crate::scenario::bind_slos(model, slos)
+        .map_err(|(i, e)| Stop::new(2, format!("error: --slo '{}': {e}", exprs[i])))?;
+    if let Some(by) = &sim.by {
+        crate::scenario::add_segments(model, by).map_err(|e| Stop::new(2, format!("error: --by '{by}': {e}")))?;
+    }
+    Ok(())
 }
 
 /// A simulation with the scenario it came from and its warnings (printed).

@@ -39,6 +39,11 @@ pub struct Model {
     pub limits: Limits,
     pub load: Option<Load>,
     pub slos: Vec<crate::slo::Slo>,
+    /// Conditions on a run's inputs each outcome records (bit i of `RunOutcome::marks`):
+    /// the filters of SLOs and the segments of `--by`. At most [`MAX_MARKS`].
+    pub marks: Vec<Cond>,
+    /// `--by`: the segments summarised one by one, in order.
+    pub segments: Vec<Segment>,
     /// External services the work steps call (`services:`), in the order written.
     pub services: Vec<Service>,
     /// Limit states in all: one per service, or one per `key:` value of a keyed service.
@@ -445,6 +450,43 @@ pub enum CmpOp {
     Le,
     Gt,
     Ge,
+}
+
+/// Conditions a model can record per run (the bits of `RunOutcome::marks`).
+pub const MAX_MARKS: usize = 64;
+
+/// One segment of `--by`: the runs whose inputs meet every condition in `marks`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Segment {
+    /// What `--by` named (`tier`, `pages > 50`).
+    pub by: String,
+    /// This segment's value (`pro`, `true`, `10 < pages <= 50`).
+    pub label: String,
+    /// The bits of `RunOutcome::marks` a run of this segment has.
+    pub mask: u64,
+}
+
+impl Model {
+    /// Records condition `c` in every outcome from now on; its bit, or `None` when
+    /// [`MAX_MARKS`] are in use.
+    pub fn mark(&mut self, c: Cond) -> Option<u64> {
+        (self.marks.len() < MAX_MARKS).then(|| {
+            self.marks.push(c);
+            1u64 << (self.marks.len() - 1)
+        })
+    }
+
+    /// The marks of a run with these inputs (0 without conditions).
+    #[inline]
+    pub fn marks_of(&self, inputs: &[f64]) -> u64 {
+        let mut bits = 0;
+        for (i, c) in self.marks.iter().enumerate() {
+            if c.eval(inputs) {
+                bits |= 1 << i;
+            }
+        }
+        bits
+    }
 }
 
 #[derive(Debug, Clone, Copy)]

@@ -241,7 +241,7 @@ pub fn run_keeping(
     keep: bool,
     on_chunk: &(dyn Fn(u64) + Sync),
 ) -> Result<McResult, SimError> {
-    let go = || simulate_all(model, cfg, keep || cfg.runs <= EXACT_RUNS, on_chunk);
+    let go = || simulate_all(model, cfg, keeps(model, cfg, keep), on_chunk);
     match cfg.threads {
         Some(t) => match rayon::ThreadPoolBuilder::new().num_threads(t.max(1)).build() {
             Ok(pool) => pool.install(go),
@@ -249,6 +249,12 @@ pub fn run_keeping(
         },
         None => go(),
     }
+}
+
+/// Are outcomes kept? When asked, when every run's is (exact statistics), and when the model
+/// records marks: segments and filtered SLOs are computed from the kept outcomes.
+fn keeps(model: &Model, cfg: Config, keep: bool) -> bool {
+    keep || cfg.runs <= EXACT_RUNS || !model.marks.is_empty()
 }
 
 fn simulate_all(model: &Model, cfg: Config, keep: bool, on_chunk: &(dyn Fn(u64) + Sync)) -> Result<McResult, SimError> {
@@ -284,7 +290,7 @@ pub struct ChunkPart {
 pub fn run_part(model: &Model, cfg: Config, keep: bool, chunks: std::ops::Range<u64>) -> Result<ChunkPart, SimError> {
     let go = || {
         let mut sums = Vec::with_capacity((chunks.end - chunks.start) as usize);
-        let keep = keep || cfg.runs <= EXACT_RUNS;
+        let keep = keeps(model, cfg, keep);
         let (outcomes, hists) =
             simulate_chunks(model, cfg, keep, chunks.clone(), &|_| {}, &mut |st, t| sums.push((st, t)))?;
         Ok(ChunkPart { chunks: chunks.clone(), sums, hists, outcomes })

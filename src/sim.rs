@@ -127,6 +127,25 @@ pub fn under_load(
     s.summary.cost_usd.mean_ci95 = iv.cost;
     s.summary.usage_duration_s.mean_ci95 = iv.usage;
     s.summary.makespan_s.mean_ci95 = iv.makespan;
+    // A segment's runs of one replication share queues too: its intervals come from its
+    // replication means.
+    let mut segments = std::mem::take(&mut s.summary.segments);
+    let reps = s.replications();
+    for (seg, out) in model.segments.iter().zip(&mut segments) {
+        let parts: Vec<Vec<RunOutcome>> = reps
+            .iter()
+            .map(|r| r.iter().filter(|o| analysis::segments::selects(seg.mask, o)).copied().collect())
+            .collect();
+        let parts: Vec<&[RunOutcome]> = parts.iter().map(|p| p.as_slice()).collect();
+        let iv = replication_intervals(&parts);
+        if let Some(d) = &mut out.duration_s {
+            d.mean_ci95 = iv.duration;
+        }
+        if out.cost_usd_mean_ci95.is_some() {
+            out.cost_usd_mean_ci95 = Some(iv.cost);
+        }
+    }
+    s.summary.segments = segments;
     Ok(s)
 }
 

@@ -46,6 +46,18 @@ pub struct Slo {
     pub threshold: f64,
     /// The unit the threshold was written in, to show the measured value in.
     pub unit: Unit,
+    /// `p95(duration | tier == pro)`: only the runs whose inputs meet a condition count.
+    pub filter: Option<Filter>,
+}
+
+/// The runs an SLO is about: those whose inputs meet a condition.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Filter {
+    /// The condition as written (`tier == pro`).
+    pub text: String,
+    /// The bits of `RunOutcome::marks` a run meeting it has; 0 until the SLO is bound to a
+    /// model (`scenario::bind_slos`).
+    pub mask: u64,
 }
 
 /// The unit of an SLO's threshold: values are shown in it (`p95(duration) < 10m (value 9.3m)`).
@@ -102,9 +114,11 @@ fn unit_suffix(seconds: f64) -> &'static str {
 /// Parses one SLO expression; the error says what was expected.
 pub fn parse(expr: &str) -> Result<Slo, String> {
     let e = expr.trim();
+    // A filter's own comparison sits inside the parentheses: the SLO's comes after them.
+    let from = e.rfind(')').map_or(0, |p| p + 1);
     let (pos, op_len, cmp) = ["<=", ">=", "<", ">"]
         .iter()
-        .filter_map(|op| e.find(op).map(|p| (p, *op)))
+        .filter_map(|op| e[from..].find(op).map(|p| (from + p, *op)))
         .min_by_key(|(p, op)| (*p, std::cmp::Reverse(op.len())))
         .map(|(p, op)| {
             let c = match op {
@@ -118,7 +132,7 @@ pub fn parse(expr: &str) -> Result<Slo, String> {
         .ok_or_else(|| format!("`{e}` has no comparison: write e.g. `p95(duration) < 5m`"))?;
     let lhs = e[..pos].trim();
     let rhs = e[pos + op_len..].trim();
-    let metric = parse_metric(lhs)?;
+    let (metric, filter) = parse_metric(lhs)?;
     let (threshold, unit) = match &metric {
         Metric::Stat { of: Of::Duration, .. } => parse_duration_unit(rhs)
             .map(|(v, u)| (v, Unit::Duration(u)))
@@ -131,25 +145,34 @@ pub fn parse(expr: &str) -> Result<Slo, String> {
             .map(|v| (v, if matches!(metric, Metric::Stat { of: Of::CostUsd, .. }) { Unit::Usd } else { Unit::Plain }))
             .ok_or_else(|| format!("threshold `{rhs}` is not a number"))?,
     };
-    Ok(Slo { expr: e.to_owned(), metric, cmp, threshold, unit })
+    Ok(Slo { expr: e.to_owned(), metric, cmp, threshold, unit, filter })
 }
 
-fn parse_metric(s: &str) -> Result<Metric, String> {
+fn parse_metric(s: &str) -> Result<(Metric, Option<Filter>), String> {
     if s == "successRate" {
-        return Ok(Metric::SuccessRate);
+        return Ok((Metric::SuccessRate, None));
     }
     let expected = "expected pNN(duration|costUsd), mean(..), max(..), successRate, rate(STATUS) or rate(429)";
     let (f, arg) = s
         .strip_suffix(')')
         .and_then(|x| x.split_once('('))
         .ok_or_else(|| format!("unknown metric `{s}`: {expected}"))?;
-    let arg = arg.trim();
+    let (arg, filter) = match arg.split_once('|') {
+        Some((a, c)) if c.trim().is_empty() => {
+            return Err(format!("`{s}` has an empty filter: write e.g. `{f}({} | tier == pro)`", a.trim()));
+        }
+        Some((a, c)) => (a.trim(), Some(Filter { text: c.trim().to_owned(), mask: 0 })),
+        None => (arg.trim(), None),
+    };
     if f == "rate" && arg == "429" {
-        return Ok(Metric::Limited);
+        return match filter {
+            Some(_) => Err("rate(429) counts every call of every run: it takes no filter".to_owned()),
+            None => Ok((Metric::Limited, None)),
+        };
     }
     if f == "rate" {
         return if platform::STATUSES.contains(&arg) {
-            Ok(Metric::StatusRate(arg.to_owned()))
+            Ok((Metric::StatusRate(arg.to_owned()), filter))
         } else {
             Err(format!("unknown status `{arg}`: expected one of {}", platform::STATUSES.join(", ")))
         };
@@ -169,7 +192,7 @@ fn parse_metric(s: &str) -> Result<Metric, String> {
             _ => return Err(format!("unknown statistic `{f}`: {expected}")),
         },
     };
-    Ok(Metric::Stat { stat, of })
+    Ok((Metric::Stat { stat, of }, filter))
 }
 
 #[cfg(test)]

@@ -8,10 +8,12 @@ pub mod compare;
 pub mod load;
 #[doc(hidden)]
 pub mod median_run;
+pub mod segments;
 mod simulated_warnings;
 pub mod summary;
 
 pub use compare::{Comparison, Ratio, VariantRow};
 pub use load::LoadSummary;
+pub use segments::SegmentSummary;
 pub use simulated_warnings::{TIMED_OUT_SHARE, simulated_warnings};
 pub use summary::{RunSummary, ServiceRate, ServiceSummary, TaskSummary, service_rates, summarise};

@@ -285,6 +285,9 @@ pub struct RunSummary {
     /// again after a 429 (calls waiting together count once), seconds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit_wait_s: Option<Dur>,
+    /// With `--by`: the runs split by their inputs, one summary per segment.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub segments: Vec<super::segments::SegmentSummary>,
 }
 
 impl RunSummary {
@@ -576,12 +579,24 @@ pub fn summarise(model: &Model, mc: &McResult, seed: u64, notes: Vec<String>) ->
                 Dur { mean: nan, mean_ci95: nan, p50: nan, p90: nan, p95: nan, p99: nan, min: nan, max: nan }
             }
         }),
+        segments: super::segments::summarise(model, &mc.outcomes),
     };
+    if !model.marks.is_empty() && !mc.exact() {
+        let note = format!(
+            "segments and filtered SLOs: from the first {} runs of {} (the runs kept one by one)",
+            mc.outcomes.len(),
+            st.n
+        );
+        s.notes.push(note);
+    }
     s.slo = model
         .slos
         .iter()
         .map(|slo| {
-            let value = slo_value(&slo.metric, mc, &s);
+            let value = match &slo.filter {
+                Some(f) => filtered_value(&slo.metric, f.mask, &mc.outcomes),
+                None => slo_value(&slo.metric, mc, &s),
+            };
             let shown = value.map_or_else(|| "-".to_owned(), |v| slo.show(v));
             SloResult { expr: slo.expr.clone(), value, pass: value.is_some_and(|v| slo.holds(v)), shown }
         })
@@ -608,6 +623,32 @@ fn slo_value(m: &Metric, mc: &McResult, s: &RunSummary) -> Option<f64> {
             }
             let mut v: Vec<f64> =
                 mc.outcomes.iter().map(|r| if *of == Of::Duration { r.duration_s } else { r.cost_usd }).collect();
+            match stat {
+                Stat::Mean => mean(&v),
+                Stat::Max => v.iter().copied().reduce(f64::max),
+                Stat::Quantile(q) => crate::stats::quantiles_select(&mut v, &[*q])[0],
+            }
+        }
+    }
+}
+
+/// The value of an SLO over the kept runs that `mask` selects (`None` when it selects none).
+fn filtered_value(m: &Metric, mask: u64, outcomes: &[RunOutcome]) -> Option<f64> {
+    let runs = || outcomes.iter().filter(|o| super::segments::selects(mask, o));
+    let n = runs().count();
+    if n == 0 {
+        return None;
+    }
+    match m {
+        Metric::SuccessRate => Some(runs().filter(|o| o.status == Status::Completed).count() as f64 / n as f64),
+        Metric::StatusRate(name) => {
+            let st = Status::ALL.iter().find(|x| x.name() == name)?;
+            Some(runs().filter(|o| o.status == *st).count() as f64 / n as f64)
+        }
+        // Not filterable (`slo::parse` refuses a filter on it): every run's calls count.
+        Metric::Limited => None,
+        Metric::Stat { stat, of } => {
+            let mut v: Vec<f64> = runs().map(|r| if *of == Of::Duration { r.duration_s } else { r.cost_usd }).collect();
             match stat {
                 Stat::Mean => mean(&v),
                 Stat::Max => v.iter().copied().reduce(f64::max),

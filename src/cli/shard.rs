@@ -93,7 +93,7 @@ pub(super) fn write_sim_shard(
     let mut parts = Vec::new();
     let mut words = Vec::new();
     for f in files {
-        let loaded = load_with_slos(f, sim)?;
+        let loaded = load_with_cli_options(f, sim)?;
         let model = &loaded.model;
         let cfg = Config { runs: sim.runs, seed: sim.seed, threads: sim.threads };
         let fail = |e: crate::engine::SimError| Stop::new(2, format!("error: {e}"));
@@ -148,7 +148,7 @@ pub(super) fn merge_cmd(paths: &[PathBuf], out: Option<PathBuf>, file: Option<Pa
         let mut v = Vec::new();
         for (i, src) in shards[0].manifest.scenarios.iter().enumerate() {
             let mut loaded = load_text(src)?;
-            loaded.model.slos.extend(parse_slos(&sim.slo)?);
+            add_cli_options(&mut loaded.model, parse_slos(&sim.slo)?, sim)?;
             let notes = sim_notes(&loaded.model, sim);
             let mode = crate::sim::Mode::of(&loaded.model, sim.isolated, sim.replications.unwrap_or(1));
             let s = crate::shard::simulation(&shards, i, &loaded.model, mode, sim.runs, sim.seed, notes)

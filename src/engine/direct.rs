@@ -171,6 +171,7 @@ pub(super) fn simulate(
         d.inputs.push(a.dist.sample(&mut irng));
     }
     *out = EMPTY_OUTCOME;
+    out.marks = m.marks_of(&d.inputs);
     let mut e = Direct { m, d, tasks, out, bar: 0.0, level: 0, root_done: false, runs: 0, forgot: false, steps: 0 };
     if e.evaluate(key).is_none() {
         e.tasks.clone_from_slice(&e.d.saved);

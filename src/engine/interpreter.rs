@@ -70,6 +70,14 @@ impl<O: Observer> Engine<'_, O> {
         let outs = if measured { &mut self.s.outs } else { &mut self.s.outs_warm };
         let out = outs.len() as u32;
         outs.push(EMPTY_OUTCOME);
+        if !self.m.marks.is_empty() {
+            let at = inputs as usize;
+            let marks = self.m.marks_of(&self.s.inputs[at..at + self.m.inputs.len()]);
+            let outs = if measured { &mut self.s.outs } else { &mut self.s.outs_warm };
+            if let Some(o) = outs.last_mut() {
+                o.marks = marks;
+            }
+        }
         self.s.wfs.push(WorkflowRun {
             root,
             arrival,

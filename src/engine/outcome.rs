@@ -126,6 +126,9 @@ pub struct RunOutcome {
     pub limit_wait_s: f64,
     pub task_runs: u32,
     pub attempts: u32,
+    /// Bit i: the run's inputs meet the model's condition `marks[i]` (an SLO filter or a
+    /// segment of `--by`); drawn with the inputs, before the run starts.
+    pub marks: u64,
     /// Time the progress bar first reached 5%, 10%, ..., 100% (infinite if never).
     pub progress: [f64; LEVELS],
 }
@@ -163,6 +166,7 @@ pub const EMPTY_OUTCOME: RunOutcome = RunOutcome {
     limit_wait_s: 0.0,
     task_runs: 0,
     attempts: 0,
+    marks: 0,
     progress: [f64::INFINITY; LEVELS],
 };
 

@@ -113,6 +113,19 @@ fn run_rows(g: &mut Grid, s: &RunSummary) {
         ));
         g.push(row(n, "environment_utilisation", "fraction", &[("mean", l.utilisation.environment)]));
     }
+    for x in &s.segments {
+        let line = |what: &str| format!("segment {} = {}: {what}", x.by, x.segment);
+        g.push(row(n, &line("runs"), "runs", &[("mean", x.runs as f64)]));
+        if let Some(d) = &x.duration_s {
+            g.push(dur_row(n, &line("duration"), d));
+        }
+        if let (Some(m), Some(ci), Some(p95)) = (x.cost_usd_mean, x.cost_usd_mean_ci95, x.cost_usd_p95) {
+            g.push(row(n, &line("cost"), "usd", &[("mean", m), ("mean_ci95", ci), ("p95", p95)]));
+        }
+        if let Some(r) = x.success_rate {
+            g.push(row(n, &line("success_rate"), "fraction", &[("mean", r)]));
+        }
+    }
     for r in &s.slo {
         let mut x = row(n, &format!("slo: {}", r.expr), if r.pass { "pass" } else { "fail" }, &[]);
         x[3] = r.value.map_or(String::new(), num);

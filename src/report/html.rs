@@ -88,6 +88,10 @@ pub fn run_page(s: &RunSummary, charts: &[Rendered], warnings: &[Diagnostic]) ->
         escape(&s.environment.description)
     );
     summary_table(&mut o, s);
+    if !s.segments.is_empty() {
+        let _ = writeln!(o, "<h2>By {}</h2>", escape(&s.segments[0].by));
+        o.push_str(&tables::segments(s).html(&|_, _| None));
+    }
     if let Some(l) = &s.load {
         load_table(&mut o, l);
     }

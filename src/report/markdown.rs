@@ -21,6 +21,10 @@ pub fn summary(o: &mut String, s: &RunSummary) {
         st.timed_out,
         usd(c.per_1000_runs)
     );
+    if !s.segments.is_empty() {
+        o.push_str(&tables::segments(s).markdown());
+        o.push('\n');
+    }
     if !s.slo.is_empty() {
         o.push_str(&tables::slo(s, true).markdown());
         o.push('\n');

@@ -83,6 +83,10 @@ impl Render for Table {
             let _ = writeln!(o);
         }
         let _ = writeln!(o);
+        if !s.segments.is_empty() {
+            o.push_str(&super::tables::segments(s).text(2));
+            let _ = writeln!(o);
+        }
         o.push_str(&super::tables::tasks(s).text(2));
         if super::tables::has_machine_rows(s) {
             let _ = writeln!(o, "({})", super::tables::MACHINE_ROWS_NOTE);

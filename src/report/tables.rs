@@ -35,6 +35,39 @@ pub fn slo(s: &RunSummary, mark: bool) -> Grid {
     g
 }
 
+/// Per segment of `--by`: its share of runs, duration percentiles, mean (95% CI), cost and
+/// success (`-` for a segment no run fell in).
+pub fn segments(s: &RunSummary) -> Grid {
+    let by = s.segments.first().map_or("segment", |x| x.by.as_str());
+    let mut g = Grid::new(&[
+        (by, L),
+        ("runs", R),
+        ("share", R),
+        ("p50", R),
+        ("p95", R),
+        ("p99", R),
+        ("mean (95% CI)", R),
+        ("cost/run", R),
+        ("success", R),
+    ]);
+    let dash = || "-".to_owned();
+    for x in &s.segments {
+        let d = x.duration_s.as_ref();
+        g.push(vec![
+            x.segment.clone(),
+            x.runs.to_string(),
+            format!("{:.1}%", x.share * 100.0),
+            d.map_or_else(dash, |d| secs(d.p50)),
+            d.map_or_else(dash, |d| secs(d.p95)),
+            d.map_or_else(dash, |d| secs(d.p99)),
+            d.map_or_else(dash, |d| format!("{}{}", secs(d.mean), plus_minus(d.mean_ci95, secs))),
+            x.cost_usd_mean.map_or_else(dash, usd),
+            x.success_rate.map_or_else(dash, |r| format!("{:.2}%", r * 100.0)),
+        ]);
+    }
+    g
+}
+
 /// The per-task table; a task whose attempts ran on more than one preset (an out-of-memory
 /// retry upgraded it) gets a row per preset under it: its attempts, out-of-memory attempts
 /// and compute cost per workflow run there.

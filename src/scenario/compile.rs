@@ -134,12 +134,21 @@ impl Compiler<'_> {
             usd_per_s,
             limits,
             load,
-            slos,
+            slos: Vec::new(),
+            marks: Vec::new(),
+            segments: Vec::new(),
             service_slots: self.services.iter().map(Service::slots).sum(),
             services: std::mem::take(&mut self.services),
             direct: std::sync::OnceLock::new(),
         };
         model.queues = model.queue_layout();
+        if let Err((i, e)) = super::condition::bind_slos(&mut model, slos) {
+            let key = format!("slo[{i}]");
+            match get(top, "slo").and_then(|n| n.as_seq()).and_then(|s| s.get(i)) {
+                Some(n) => self.err(n, &key, format!("filter: {}", e.message), e.hint),
+                None => self.err(root, &key, format!("filter: {}", e.message), e.hint),
+            }
+        }
         if !self.diags.iter().any(|d| d.severity == Severity::Error) {
             super::lint::run(self, &model);
         }

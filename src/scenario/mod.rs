@@ -7,6 +7,7 @@
 //! dotted key to fix, what was expected and the closest valid key.
 
 mod compile;
+mod condition;
 mod context;
 mod environment;
 mod graph;
@@ -22,6 +23,7 @@ pub mod yaml;
 
 use crate::error::{Diagnostic, LoadError, Severity};
 use crate::model::*;
+pub use condition::{CondError, add_segments, bind_slos};
 use context::Compiler;
 pub use overrides::set_path;
 pub use values::{MAX_PLAIN, MAX_SECONDS};

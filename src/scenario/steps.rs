@@ -524,91 +524,25 @@ impl Compiler<'_> {
 
     /// `scanned`, `!scanned`, `tier == pro`, `pages > 50`.
     pub(super) fn cond(&mut self, n: &Node, key: &str) -> Option<u32> {
-        let text = match &n.kind {
-            Kind::Str(s) => s.trim().to_owned(),
-            _ => {
-                self.err(
-                    n,
-                    key,
-                    format!("expected a condition like `scanned` or `tier == pro`, found {}", n.type_name()),
-                    None,
-                );
-                return None;
-            }
+        let Kind::Str(text) = &n.kind else {
+            self.err(
+                n,
+                key,
+                format!("expected a condition like `scanned` or `tier == pro`, found {}", n.type_name()),
+                None,
+            );
+            return None;
         };
-        let ops = [
-            ("==", CmpOp::Eq),
-            ("!=", CmpOp::Ne),
-            ("<=", CmpOp::Le),
-            (">=", CmpOp::Ge),
-            ("<", CmpOp::Lt),
-            (">", CmpOp::Gt),
-        ];
-        let found = ops
-            .iter()
-            .filter_map(|(s, op)| text.find(s).map(|p| (p, *s, *op)))
-            .min_by_key(|(p, s, _)| (*p, std::cmp::Reverse(s.len())));
-        let cond = match found {
-            None => {
-                let (negate, name) = match text.strip_prefix('!').or_else(|| text.strip_prefix("not ")) {
-                    Some(r) => (true, r.trim()),
-                    None => (false, text.as_str()),
-                };
-                let attr = self.attr(n, key, name)?;
-                if let Some(first) = self.inputs[attr as usize].categories.first() {
-                    let hint = format!("e.g. `{name} == {first}`");
-                    self.err(n, key, format!("`{name}` is a choice of names: compare it with == or !="), Some(hint));
-                    return None;
-                }
-                Cond { attr, cmp: None, negate }
+        match super::condition::parse(text, &self.inputs) {
+            Ok(cond) => {
+                self.conds.push(cond);
+                Some((self.conds.len() - 1) as u32)
             }
-            Some((p, s, op)) => {
-                let name = text[..p].trim();
-                let rhs = text[p + s.len()..].trim();
-                let attr = self.attr(n, key, name)?;
-                let a = &self.inputs[attr as usize];
-                let value = if a.categories.is_empty() {
-                    match rhs.parse::<f64>() {
-                        Ok(x) if x.is_finite() => x,
-                        _ => match rhs {
-                            "true" => 1.0,
-                            "false" => 0.0,
-                            _ => {
-                                self.err(
-                                    n,
-                                    key,
-                                    format!("`{name}` is a number: compare it with a number, found `{rhs}`"),
-                                    None,
-                                );
-                                return None;
-                            }
-                        },
-                    }
-                } else {
-                    match a.categories.iter().position(|c| c == rhs) {
-                        Some(i) if matches!(op, CmpOp::Eq | CmpOp::Ne) => i as f64,
-                        Some(_) => {
-                            self.err(n, key, format!("`{name}` is a choice of names: compare it with == or !="), None);
-                            return None;
-                        }
-                        None => {
-                            let cats: Vec<&str> = a.categories.iter().map(|s| s.as_str()).collect();
-                            let hint = match closest(rhs, &cats) {
-                                Some(c) => {
-                                    format!("did you mean `{c}`? values: {}", cats.join(", "))
-                                }
-                                None => format!("values: {}", cats.join(", ")),
-                            };
-                            self.err(n, key, format!("`{rhs}` is not a value of `{name}`"), Some(hint));
-                            return None;
-                        }
-                    }
-                };
-                Cond { attr, cmp: Some((op, value)), negate: false }
+            Err(e) => {
+                self.err(n, key, e.message, e.hint);
+                None
             }
-        };
-        self.conds.push(cond);
-        Some((self.conds.len() - 1) as u32)
+        }
     }
 
     /// `concurrencyKey: tenant`: a choice of names, or whole numbers 0..n (at most 100,000).

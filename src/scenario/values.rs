@@ -421,18 +421,10 @@ impl Compiler<'_> {
     }
 
     pub(super) fn attr(&mut self, n: &Node, key: &str, name: &str) -> Option<AttrId> {
-        match self.inputs.iter().position(|a| a.name == name) {
-            Some(i) => Some(i as AttrId),
-            None => {
-                let names: Vec<&str> = self.inputs.iter().map(|a| a.name.as_str()).collect();
-                let hint = match closest(name, &names) {
-                    Some(c) => {
-                        format!("did you mean `{c}`? input attributes: {}", names.join(", "))
-                    }
-                    None if names.is_empty() => "declare it under `input:`".to_owned(),
-                    None => format!("input attributes: {}", names.join(", ")),
-                };
-                self.err(n, key, format!("unknown input attribute `{name}`"), Some(hint));
+        match super::condition::attribute(name, &self.inputs) {
+            Ok(a) => Some(a),
+            Err(e) => {
+                self.err(n, key, e.message, e.hint);
                 None
             }
         }

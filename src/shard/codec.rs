@@ -218,6 +218,7 @@ impl Codec for RunOutcome {
         self.limit_wait_s.put(e);
         self.task_runs.put(e);
         self.attempts.put(e);
+        self.marks.put(e);
         self.progress.put(e);
     }
     fn get(d: &mut Dec) -> R<Self> {
@@ -233,6 +234,7 @@ impl Codec for RunOutcome {
             limit_wait_s: f64::get(d)?,
             task_runs: u32::get(d)?,
             attempts: u32::get(d)?,
+            marks: u64::get(d)?,
             progress: <[f64; LEVELS]>::get(d)?,
         })
     }

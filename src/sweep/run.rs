@@ -146,7 +146,8 @@ impl Plan {
             source,
         })?;
         let mut vm = loaded.model;
-        vm.slos.extend(opts.slos.iter().cloned());
+        scenario::bind_slos(&mut vm, opts.slos.clone())
+            .map_err(|(i, e)| SweepError::Usage(format!("--slo '{}': {e}", opts.slos[i].expr)))?;
         let mode = sim::Mode::of(&vm, opts.isolated, opts.replications);
         let s = sim::simulate(&vm, mode, cfg, true, Vec::new(), on_runs)?;
         let machine_task = tid.or_else(|| {

@@ -33,7 +33,9 @@ use crate::rng::{attempt_key, mix, purpose, stream};
 /// Can replications of this load take the one-queue path?
 pub(super) fn eligible(m: &Model, _l: &Load) -> bool {
     let t = &m.tasks[m.entry as usize];
-    m.environment.dequeue_every_s == 0.0
+    // Runs that record marks (SLO filters, segments) draw their inputs: the general path.
+    m.marks.is_empty()
+        && m.environment.dequeue_every_s == 0.0
         && simple_work(m, t) != NONE
         && t.concurrency_key.is_none_or(|(_, n)| n <= 1)
         && t.delay_s <= 0.0
