@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 /// The first line of every shard file names the format, so other files are refused early.
-pub const FORMAT: &str = "wfsim-shard 1";
+pub const FORMAT: &str = "wfsim-shard 2";
 
 /// A scenario file as the job read it: its path as given, and its text.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
