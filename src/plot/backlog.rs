@@ -88,7 +88,7 @@ impl Chart for Backlog<'_> {
         let pts = &self.load.backlog;
         let tmax = pts.last().map_or(1.0, |p| p.t_s).max(1e-6);
         let u = TimeUnit::for_max(tmax);
-        let ymax = pts.iter().map(|p| p.queued).fold(0.0, f64::max).max(1.0) * 1.05;
+        let ymax = (pts.iter().map(|p| p.queued).fold(0.0, f64::max) * 1.05).max(5.0);
         let queues = self.queues();
         let mut legend = vec![("all queues".to_owned(), Swatch::Fill(SECONDARY.mix(0.2)))];
         for (k, q) in queues.iter().enumerate() {
@@ -102,10 +102,10 @@ impl Chart for Backlog<'_> {
         if peaked > queues.len() {
             legend.push((format!("{} more queues with a smaller backlog", peaked - queues.len()), Swatch::Text));
         } else if quiet > 0 {
-            legend.push((format!("{quiet} other queue(s) never had a run waiting"), Swatch::Text));
+            legend.push((format!("{quiet} queue(s) with no run ever waiting"), Swatch::Text));
         }
         if self.load.warmup_s > 0.0 {
-            legend.push(("end of warm-up (grey line)".into(), Swatch::Line(INK.mix(0.5))));
+            legend.push(("end of warm-up".into(), Swatch::Dashed(INK.to_rgba())));
         }
         let used = super::legend_row(&root, &legend, Y_LABEL_AREA as i32 + MARGIN as i32)?;
         let area = root.margin(used as u32, 0, 0, 0);
@@ -124,7 +124,7 @@ impl Chart for Backlog<'_> {
         chart
             .configure_mesh()
             .light_line_style(GRID)
-            .y_label_formatter(&|v| format!("{v:.0}"))
+            .y_label_formatter(&|v| if (v - v.round()).abs() < 1e-9 { format!("{v:.0}") } else { format!("{v:.1}") })
             .x_desc(format!("time since the load started ({})", u.name))
             .y_desc(format!("task runs waiting for a slot{reps}"))
             .label_style((FONT, LABEL_PT))
@@ -148,7 +148,12 @@ impl Chart for Backlog<'_> {
         if self.load.warmup_s > 0.0 {
             let x = self.load.warmup_s / u.div;
             chart
-                .draw_series(std::iter::once(PathElement::new(vec![(x, 0.0), (x, ymax)], INK.mix(0.5).stroke_width(1))))
+                .draw_series(std::iter::once(plotters::element::DashedPathElement::new(
+                    vec![(x, 0.0), (x, ymax)],
+                    6,
+                    4,
+                    INK.stroke_width(2),
+                )))
                 .map_err(e)?;
         }
         Ok(())
