@@ -331,11 +331,23 @@ impl Chart for ValuesChart<'_> {
     }
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult {
         let root = super::titled(root, &self.title(), TITLE_PT)?;
-        let (left, right) = root.split_horizontally(WIDE.0 / 2);
         let k = self.axis().ok_or("no --set path takes more than one value")?;
         let (vals, numeric) = self.xs(k);
         let series = self.series(k, &vals, numeric);
         let rows = &self.sweep.rows;
+        let mut legend: Vec<(String, super::Swatch)> = series
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| !s.name.is_empty())
+            .map(|(i, s)| (s.name.clone(), super::Swatch::Line(SERIES[i % SERIES.len()].to_rgba())))
+            .collect();
+        legend.push(("p95 solid, p50 dashed".into(), super::Swatch::Dashed(INK.to_rgba())));
+        if rows.iter().any(|r| !r.feasible) {
+            legend.push(("infeasible variant (red cross)".into(), super::Swatch::Dot(FAIL.to_rgba())));
+        }
+        let used = super::legend_row(&root, &legend, Y_LABEL_AREA as i32 + MARGIN as i32)?;
+        let root = root.margin(used as u32, 0, 0, 0);
+        let (left, right) = root.split_horizontally(WIDE.0 / 2);
         let (x0, x1) = if numeric {
             let (lo, hi) = range(vals.iter().filter_map(|v| v.parse::<f64>().ok()), 0.0, 0.0);
             let pad = ((hi - lo) * 0.06).max(0.5);
@@ -399,11 +411,7 @@ impl Chart for ValuesChart<'_> {
             let p95: Vec<(f64, f64)> = s.points.iter().map(|&(x, i)| (x, rows[i].duration_s.p95 / u.div)).collect();
             let p50: Vec<(f64, f64)> = s.points.iter().map(|&(x, i)| (x, rows[i].duration_s.p50 / u.div)).collect();
             let cost: Vec<(f64, f64)> = s.points.iter().map(|&(x, i)| (x, per_1000(&rows[i]))).collect();
-            let name = if s.name.is_empty() { "p95".to_owned() } else { s.name.clone() };
-            dc.draw_series(LineSeries::new(p95.clone(), color.stroke_width(3)))
-                .map_err(e)?
-                .label(name)
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], color.stroke_width(3)));
+            dc.draw_series(LineSeries::new(p95.clone(), color.stroke_width(3))).map_err(e)?;
             dc.draw_series(std::iter::once(plotters::element::DashedPathElement::new(
                 p50.clone(),
                 6,
@@ -417,13 +425,6 @@ impl Chart for ValuesChart<'_> {
             markers(&mut dc, &p50, &idx, rows, color)?;
             markers(&mut cc, &cost, &idx, rows, color)?;
         }
-        if rows.iter().any(|r| !r.feasible) {
-            dc.draw_series(std::iter::empty::<Cross<(f64, f64), i32>>())
-                .map_err(e)?
-                .label("infeasible variant")
-                .legend(|(x, y)| Cross::new((x + 7, y), 5, FAIL.stroke_width(3)));
-        }
-        super::legend(&mut dc, SeriesLabelPosition::UpperRight, LABEL_PT)?;
         Ok(())
     }
 }

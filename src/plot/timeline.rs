@@ -289,7 +289,7 @@ impl Chart for Timeline<'_> {
         }
         let legend: [(&str, RGBAColor, bool); 9] = [
             ("queued: waiting for a concurrency slot", SLOT_WAIT.to_rgba(), true),
-            ("start latency (slot to running)", QUEUED.to_rgba(), true),
+            ("start latency (slot to running, cold starts)", QUEUED.to_rgba(), true),
             ("work step (named)", PRIMARY.mix(0.8), true),
             ("failed step", FAIL.mix(0.8), true),
             ("wait, checkpointed (not billed)", WAIT_PAUSED.to_rgba(), true),
