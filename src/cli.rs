@@ -635,7 +635,7 @@ fn report_one(
             (Some(o), _) => o.join(safe_name(&s.model.name)),
             (None, _) => Path::new("reports").join(safe_name(&s.model.name)),
         };
-        let charts = bundle::run_charts(&s.model, &s.mc, &s.summary).map_err(internal)?;
+        let charts = bundle::run_charts(&s.model, &s.mc, &s.summary, &s.reps).map_err(internal)?;
         let mut files_out: Vec<(String, Vec<u8>)> = vec![
             ("index.html".into(), html::run_page(&s.summary, &charts, &s.warnings).into_bytes()),
             ("report.md".into(), markdown::run_page(&s.summary, &charts, &s.warnings).into_bytes()),

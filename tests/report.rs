@@ -280,9 +280,98 @@ fn a_report_under_load_draws_the_backlog() {
         .unwrap();
     // Its p95 SLO fails under its own load: exit 1, and the report is written all the same.
     assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
-    check_charts(&out, &["duration", "progress", "backlog", "cost", "breakdown"]);
+    check_charts(&out, &["duration", "progress", "backlog", "timeline", "cost", "breakdown"]);
     let html = std::fs::read_to_string(out.join("index.html")).unwrap();
     assert!(html.contains("Under load") && html.contains("openai"));
+    // The backlog names the queue of 10 that runs wait for (not the environment's 25), and
+    // draws it as a line of its own beside the total.
+    let backlog = std::fs::read_to_string(out.join("backlog.svg")).unwrap();
+    assert!(backlog.contains("bottleneck: queue openai (10 slots"), "backlog title names the queue");
+    assert!(backlog.contains("queue openai (10 slots)") && backlog.contains("all queues"), "one line per queue");
+    // The load's timeline: a run of the load, its queue waits and its step names.
+    let timeline = std::fs::read_to_string(out.join("timeline.svg")).unwrap();
+    assert!(timeline.contains("under load") && timeline.contains("waiting for a concurrency slot"));
+    assert!(timeline.contains(" queued, "), "a task run of the sample waited for a slot");
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("(timeline.png)"), "report.md links the load's timeline");
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
     assert_eq!(v["load"]["replications"], 2);
+}
+
+/// Text drawn in an SVG chart (plotters writes each label as a `<text>` element).
+fn svg_texts(path: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|_| panic!("{} written", path.display()));
+    let doc = roxmltree::Document::parse(&text).expect("SVG parses");
+    doc.descendants().filter(|n| n.has_tag_name("text")).filter_map(|n| n.text().map(|t| t.trim().to_owned())).collect()
+}
+
+#[test]
+fn charts_give_money_in_dollars_say_where_the_axis_ends_and_name_steps() {
+    let out = tmp("units");
+    let o = wfsim()
+        .args(["report", &scenario("routing-by-size"), "--runs", "4000", "--out", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for stem in ["cost", "breakdown"] {
+        let t = svg_texts(&out.join(format!("{stem}.svg")));
+        assert!(t.iter().any(|x| x.contains('$')), "{stem}: money in dollars");
+        assert!(!t.iter().any(|x| x.contains('¢') || x.contains("cents")), "{stem}: no cents");
+    }
+    let cost = svg_texts(&out.join("cost.svg"));
+    assert!(cost.iter().any(|x| x.starts_with("COMPLETED (")), "the scatter's legend names the statuses");
+    // routing-by-size has a long tail (a few large files): the histogram ends at p99.9 and
+    // says how many runs lie beyond it.
+    let duration = svg_texts(&out.join("duration.svg"));
+    assert!(
+        duration.iter().any(|x| x.contains("axis ends at p99") && x.contains("beyond, max")),
+        "the clipped axis is said: {duration:?}"
+    );
+    for p in ["p50 ", "p95 ", "p99 "] {
+        assert!(duration.iter().any(|x| x.starts_with(p)), "{p}marked");
+    }
+    // The timeline names its work steps.
+    let l = wfsim::scenario::load_file(Path::new(&scenario("routing-by-size"))).unwrap_or_else(|e| panic!("{e}"));
+    let names: Vec<&str> = l.model.works.iter().map(|w| w.name.as_str()).filter(|n| !n.is_empty()).collect();
+    let timeline = svg_texts(&out.join("timeline.svg"));
+    assert!(timeline.iter().any(|x| names.contains(&x.as_str())), "a step name on the timeline: {timeline:?}");
+}
+
+/// The load's timeline records a run of the first replication while that replication is
+/// simulated again with an observer: the replication is the same bit for bit, and the run
+/// recorded ends exactly when its outcome says. Each backlog sample's queues add up to it.
+#[test]
+fn the_load_timeline_records_the_run_the_load_simulated() {
+    use wfsim::analysis::median_run::{record_load, representative_under_load};
+    let l = wfsim::scenario::load_file(Path::new(&scenario("pdf-processing"))).unwrap_or_else(|e| panic!("{e}"));
+    let m = &l.model;
+    let mut t = vec![wfsim::engine::TaskAcc::default(); m.tasks.len()];
+    let plain = wfsim::engine::simulate_load(m, 3, 0, &mut t).expect("simulates");
+    struct Counting(u64);
+    impl wfsim::engine::Observer for Counting {
+        fn attempt(&mut self, _a: &wfsim::engine::AttemptRecord) {
+            self.0 += 1;
+        }
+    }
+    let mut c = Counting(0);
+    let mut t2 = vec![wfsim::engine::TaskAcc::default(); m.tasks.len()];
+    let watched = wfsim::engine::simulate_load_observed(m, 3, 0, &mut t2, &mut c).expect("simulates");
+    assert!(c.0 > 0, "the observer saw attempts");
+    assert_eq!(format!("{plain:?}"), format!("{watched:?}"), "an observer changes no number");
+    assert_eq!(t, t2);
+    for (i, &(_, total)) in plain.backlog.iter().enumerate() {
+        let sum: f64 = plain.queues.iter().map(|q| q.backlog[i]).sum();
+        assert_eq!(sum, total, "sample {i}: the queues' backlogs add up to the total");
+    }
+    assert!(plain.queues.iter().any(|q| q.backlog.iter().any(|&b| b > 0.0)), "some queue has a backlog");
+
+    let mc = wfsim::montecarlo::McResult::from_outcomes(plain.outcomes.clone(), t);
+    let i = representative_under_load(&mc, plain.outcomes.len());
+    let rec = record_load(m, 3, i as u64).expect("records");
+    assert_eq!(rec.arrival, plain.arrivals[i], "the run recorded is the one that arrived i-th in the window");
+    let entry = &rec.rec.runs[0];
+    assert_eq!(entry.trigger, 0.0);
+    assert_eq!(entry.end, plain.outcomes[i].duration_s, "it ends when its outcome says");
+    assert_eq!(rec.rec.runs.len() as u32, plain.outcomes[i].task_runs, "all its task runs, none of the others");
+    assert!(rec.rec.grants.iter().all(|g| g.enqueued <= g.granted && g.run < rec.rec.runs.len() as u32));
 }

@@ -44,6 +44,10 @@ pub struct QueueRow {
     /// With a concurrencyKey: waits per key value, the longest mean first (at most 20).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub keys: Vec<KeyWaits>,
+    /// Runs waiting in this queue at each point of [`LoadSummary::backlog`], mean over
+    /// replications (drawn in the backlog chart, not in the JSON).
+    #[serde(skip)]
+    pub backlog: Vec<f64>,
 }
 
 /// Waits of one concurrencyKey value of a queue.
@@ -207,7 +211,14 @@ pub fn summarise(model: &Model, r: &LoadResult) -> Option<LoadSummary> {
                 reps.iter().map(|o| o.queues[qi].busy_area / (cap as f64 * span(o))).sum::<f64>() / reps.len() as f64;
             let name = first.queues[qi].name.clone();
             let rejected = reps.iter().map(|o| o.queues[qi].rejected).sum();
+            let backlog = (0..first.backlog.len())
+                .map(|i| {
+                    reps.iter().map(|o| o.queues[qi].backlog.get(i).copied().unwrap_or(0.0)).sum::<f64>()
+                        / reps.len() as f64
+                })
+                .collect();
             QueueRow {
+                backlog,
                 keys: key_waits(model, &name, reps, qi),
                 name,
                 cap,

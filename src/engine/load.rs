@@ -104,6 +104,7 @@ impl<O: Observer> Engine<'_, O> {
                 name: q.name.clone(),
                 cap: q.cap * q.keys,
                 by_key,
+                backlog: Vec::with_capacity(BACKLOG_SAMPLES + 1),
                 ..QueueStats::default()
             });
         }
@@ -690,6 +691,10 @@ impl<O: Observer> Engine<'_, O> {
     pub(super) fn sample_backlog(&mut self, l: &Load) {
         let q = self.s.lr.queued as f64;
         self.s.lr.stats.backlog.push((self.s.now, q));
+        let lr = &mut self.s.lr;
+        for (qs, &len) in lr.stats.queues.iter_mut().zip(&lr.queue_len) {
+            qs.backlog.push(len as f64);
+        }
         let i = self.s.lr.stats.backlog.len();
         if i <= BACKLOG_SAMPLES {
             self.push(l.duration_s * i as f64 / BACKLOG_SAMPLES as f64, EventKind::Sample, 0, 0, 0);
@@ -822,13 +827,13 @@ fn simulate_load_on(
     }
     SCRATCH.with(|cell| match cell.try_borrow_mut() {
         Ok(mut s) => {
-            let out = simulate_load_in(m, seed, rep, tasks, &mut s, path);
+            let out = simulate_load_in(m, seed, rep, tasks, &mut s, path, &mut NoObserver);
             if s.runs.capacity() > KEEP_SCRATCH_RUNS {
                 *s = Scratch::new();
             }
             out
         }
-        Err(_) => simulate_load_in(m, seed, rep, tasks, &mut Scratch::new(), path),
+        Err(_) => simulate_load_in(m, seed, rep, tasks, &mut Scratch::new(), path, &mut NoObserver),
     })
 }
 
@@ -839,7 +844,7 @@ pub fn simulate_load_fibers(m: &Model, seed: u64, rep: u64, tasks: &mut [TaskAcc
     if m.load.is_none() {
         return Ok(LoadOutcome::default());
     }
-    simulate_load_in(m, seed, rep, tasks, &mut Scratch::new(), Path::Fibers)
+    simulate_load_in(m, seed, rep, tasks, &mut Scratch::new(), Path::Fibers, &mut NoObserver)
 }
 
 /// [`simulate_load`] with `dispatch` scanning every sub-queue per grant instead of using the
@@ -849,7 +854,7 @@ pub fn simulate_load_scan(m: &Model, seed: u64, rep: u64, tasks: &mut [TaskAcc])
     if m.load.is_none() {
         return Ok(LoadOutcome::default());
     }
-    simulate_load_in(m, seed, rep, tasks, &mut Scratch::new(), Path::Scan)
+    simulate_load_in(m, seed, rep, tasks, &mut Scratch::new(), Path::Scan, &mut NoObserver)
 }
 
 /// [`simulate_load`] through the general engine even where the one-queue path applies (see
@@ -857,6 +862,23 @@ pub fn simulate_load_scan(m: &Model, seed: u64, rep: u64, tasks: &mut [TaskAcc])
 #[doc(hidden)]
 pub fn simulate_load_general(m: &Model, seed: u64, rep: u64, tasks: &mut [TaskAcc]) -> Result<LoadOutcome, SimError> {
     simulate_load_on(m, seed, rep, tasks, Path::General)
+}
+
+/// [`simulate_load`] with `obs` watching every task run of the replication (run indices are
+/// the replication's, in trigger order; times since the start of the load): through the
+/// general engine, the same replication bit for bit. The report's load timeline records one
+/// workflow run of it.
+pub fn simulate_load_observed<O: Observer>(
+    m: &Model,
+    seed: u64,
+    rep: u64,
+    tasks: &mut [TaskAcc],
+    obs: &mut O,
+) -> Result<LoadOutcome, SimError> {
+    if m.load.is_none() {
+        return Ok(LoadOutcome::default());
+    }
+    simulate_load_in(m, seed, rep, tasks, &mut Scratch::new(), Path::General, obs)
 }
 
 /// Do replications of `m`'s load take the one-queue path? (Tests check that the cases they
@@ -888,13 +910,14 @@ fn expected_runs(l: &Load) -> usize {
     if n.is_finite() { (n as usize).min(1 << 20) } else { 0 }
 }
 
-fn simulate_load_in(
+fn simulate_load_in<O: Observer>(
     m: &Model,
     seed: u64,
     rep: u64,
     tasks: &mut [TaskAcc],
     s: &mut Scratch,
     path: Path,
+    obs: &mut O,
 ) -> Result<LoadOutcome, SimError> {
     let Some(l) = &m.load else {
         return Ok(LoadOutcome::default());
@@ -904,10 +927,11 @@ fn simulate_load_in(
     // as the last replication had (or as the arrival rate suggests), so it does not grow.
     let want = if s.outs_hint > 0 { s.outs_hint } else { expected_runs(l) };
     s.outs.reserve(want + want / 16 + 16);
-    let mut obs = NoObserver;
     let key = mix(crate::rng::splitmix(seed), rep.wrapping_add(0x10AD));
-    let mut e = Engine { m, s, tasks, obs: &mut obs };
-    if path == Path::Auto && one_queue::eligible(m, l) {
+    let mut e = Engine { m, s, tasks, obs };
+    // The one-queue path reports nothing to an observer: one that records takes the general
+    // engine, which gives the same replication.
+    if path == Path::Auto && O::DIRECT && one_queue::eligible(m, l) {
         return e.load_one_queue(l, key);
     }
     e.load_run(l, key, path != Path::Fibers, path == Path::Scan)?;

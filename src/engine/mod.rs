@@ -45,7 +45,7 @@ mod run_state;
 
 pub use direct::supported as direct_supported;
 use interpreter::*;
-pub use load::{BACKLOG_SAMPLES, SLOT_RELEASE_S, load_takes_one_queue, simulate_load};
+pub use load::{BACKLOG_SAMPLES, SLOT_RELEASE_S, load_takes_one_queue, simulate_load, simulate_load_observed};
 pub use observer::{AttemptEnd, AttemptRecord, NoObserver, Observer};
 pub use outcome::*;
 use rules::*;

@@ -214,6 +214,9 @@ pub struct QueueStats {
     pub by_key: Vec<Vec<f64>>,
     /// Triggers refused because the queue was full.
     pub rejected: u64,
+    /// Runs waiting in this queue at each of the replication's backlog samples
+    /// ([`LoadOutcome::backlog`] holds their times and the total).
+    pub backlog: Vec<f64>,
 }
 
 /// What one replication of a load produced.

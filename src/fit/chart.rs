@@ -29,7 +29,7 @@ impl Chart for FitCdfs<'_> {
         (PANEL.0 * COLS as u32, PANEL.1 * rows + 50)
     }
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult {
-        let root = root.titled(&self.title(), (FONT, TITLE_PT)).map_err(e)?;
+        let root = crate::plot::titled(root, &self.title(), TITLE_PT)?;
         let rows = self.panels.len().div_ceil(COLS).max(1);
         let areas = root.split_evenly((rows, COLS));
         for ((what, f), area) in self.panels.iter().zip(areas.iter()) {

@@ -1,7 +1,7 @@
 //! Chart 5: per-task breakdown: where a workflow run's time and money go.
 
 use super::style::*;
-use super::{Chart, DrawResult, TimeUnit, e};
+use super::{Chart, DrawResult, Swatch, TimeUnit, e, usd};
 use crate::analysis::TaskSummary;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -23,7 +23,17 @@ impl Chart for Breakdown<'_> {
         format!("Where a run of {} spends time and money, by task", self.scenario)
     }
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult {
-        let root = root.titled(&self.title(), (FONT, TITLE_PT)).map_err(e)?;
+        let root = super::titled(root, &self.title(), TITLE_PT)?;
+        let legend = [
+            (
+                "wall time of the task's runs (parents include waiting for children)".to_owned(),
+                Swatch::Fill(PRIMARY.mix(0.25)),
+            ),
+            ("billed compute".to_owned(), Swatch::Fill(PRIMARY.mix(0.85))),
+            ("share of the workflow's cost, with its cost per workflow run".to_owned(), Swatch::Fill(OK.mix(0.7))),
+        ];
+        let used = super::legend_row(&root, &legend, MARGIN as i32)?;
+        let root = root.margin(used as u32, 0, 0, 0);
         let (left, right) = root.split_horizontally(self.size().0 * 11 / 20);
         let n = self.tasks.len();
         let names: Vec<String> = self.tasks.iter().map(|t| t.name.clone()).collect();
@@ -51,14 +61,9 @@ impl Chart for Breakdown<'_> {
             .draw()
             .map_err(e)?;
         c.draw_series((0..n).map(|i| Rectangle::new(bar(i, wall[i] / u.div), PRIMARY.mix(0.25).filled())))
-            .map_err(e)?
-            .label("wall time (parents include waiting for children)")
-            .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], PRIMARY.mix(0.25).filled()));
+            .map_err(e)?;
         c.draw_series((0..n).map(|i| Rectangle::new(bar(i, billed[i] / u.div), PRIMARY.mix(0.85).filled())))
-            .map_err(e)?
-            .label("billed compute")
-            .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], PRIMARY.mix(0.85).filled()));
-        super::legend(&mut c, SeriesLabelPosition::LowerRight, SMALL_PT)?;
+            .map_err(e)?;
         row_names(&left, &c, &names, &row)?;
 
         let mut c = ChartBuilder::on(&right)
@@ -84,17 +89,27 @@ impl Chart for Breakdown<'_> {
                 .map(|(i, t)| Rectangle::new(bar(i, t.cost_share * 100.0), OK.mix(0.7).filled())),
         )
         .map_err(e)?;
-        c.draw_series(self.tasks.iter().enumerate().map(|(i, t)| {
-            Text::new(
-                format!("{:.1}%  ${:.6}", t.cost_share * 100.0, t.cost_usd_per_workflow),
-                ((t.cost_share * 100.0 + 1.0).min(70.0), row(i) + 0.7),
-                (FONT, SMALL_PT).into_font().color(&INK),
-            )
-        }))
-        .map_err(e)?;
+        // Each bar's label: right of the bar where it fits in the plot, else inside its end.
+        let font = (FONT, SMALL_PT).into_font();
+        let (xr, _) = c.plotting_area().get_pixel_range();
+        let (bx, by) = right.get_base_pixel();
+        for (i, t) in self.tasks.iter().enumerate() {
+            let text = bar_label(t.cost_share, t.cost_usd_per_workflow);
+            let tw = super::text_size(&right, &text, &font).0;
+            let (px, py) = c.backend_coord(&(t.cost_share * 100.0, row(i) + 0.5));
+            let (x, color, anchor) =
+                if px + 6 + tw <= xr.end { (px + 6, INK, HPos::Left) } else { (px - 6, WHITE, HPos::Right) };
+            let style = font.clone().color(&color).pos(Pos::new(anchor, VPos::Center));
+            right.draw(&Text::new(text, (x - bx, py - by), style)).map_err(e)?;
+        }
         row_names(&right, &c, &names, &row)?;
         Ok(())
     }
+}
+
+/// A task's bar label: its share of the cost and its cost per workflow run in dollars.
+pub fn bar_label(share: f64, usd_per_workflow: f64) -> String {
+    format!("{:.1}%  {} per run", share * 100.0, usd(usd_per_workflow, 3))
 }
 
 /// Writes each task's name left of its row, in the chart's label area.
@@ -115,4 +130,13 @@ fn row_names<DB: DrawingBackend>(
         area.draw(&Text::new(name.clone(), (px - bx - 8, py - by), font.clone())).map_err(e)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn bar_labels_are_dollars_with_three_digits() {
+        assert_eq!(super::bar_label(0.198, 0.000540123), "19.8%  $0.00054 per run");
+        assert_eq!(super::bar_label(0.5, 0.0123456), "50.0%  $0.0123 per run");
+    }
 }

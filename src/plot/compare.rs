@@ -2,7 +2,7 @@
 
 use super::progress::Fan;
 use super::style::*;
-use super::{Chart, DrawResult, TimeUnit, e, q};
+use super::{Chart, DrawResult, Swatch, TimeUnit, e, q};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -27,9 +27,31 @@ impl Chart for CompareCdf<'_> {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult {
         let tmax = self.variants.iter().map(|v| q(v.sorted, 0.999)).fold(0.0, f64::max).max(1e-6);
         let u = TimeUnit::for_max(tmax);
-        let mut chart = ChartBuilder::on(root)
-            .caption(self.title(), (FONT, TITLE_PT))
+        let root = super::titled(root, &self.title(), TITLE_PT)?;
+        let mut legend: Vec<(String, Swatch)> = self
+            .variants
+            .iter()
+            .enumerate()
+            .map(|(k, v)| {
+                let c = SERIES[k % SERIES.len()].to_rgba();
+                (format!("{} (p50 {})", v.name, crate::format::secs(q(v.sorted, 0.5))), Swatch::Line(c))
+            })
+            .collect();
+        let beyond: usize =
+            self.variants.iter().map(|v| v.sorted.len() - v.sorted.partition_point(|&x| x <= tmax)).sum();
+        if beyond > 0 {
+            let max = self.variants.iter().filter_map(|v| v.sorted.last()).fold(0.0, |a: f64, &b| a.max(b));
+            let runs = if beyond == 1 { "run" } else { "runs" };
+            legend.push((
+                format!("→ axis ends at the largest p99.9; {beyond} {runs} beyond, max {}", crate::format::secs(max)),
+                Swatch::Text,
+            ));
+        }
+        let used = super::legend_row(&root, &legend, Y_LABEL_AREA as i32 + MARGIN as i32)?;
+        let area = root.margin(used as u32, 0, 0, 0);
+        let mut chart = ChartBuilder::on(&area)
             .margin(MARGIN)
+            .margin_top(6)
             .x_label_area_size(X_LABEL_AREA)
             .y_label_area_size(Y_LABEL_AREA)
             .build_cartesian_2d(0f64..tmax / u.div * 1.03, 0f64..100f64)
@@ -51,15 +73,11 @@ impl Chart for CompareCdf<'_> {
                 .iter()
                 .enumerate()
                 .filter(|(i, _)| i % step == 0 || *i + 1 == v.sorted.len())
-                .map(|(i, &x)| (x.min(tmax) / u.div, (i + 1) as f64 / n * 100.0))
+                .take_while(|(_, x)| **x <= tmax)
+                .map(|(i, &x)| (x / u.div, (i + 1) as f64 / n * 100.0))
                 .collect();
-            chart
-                .draw_series(LineSeries::new(pts, color.stroke_width(3)))
-                .map_err(e)?
-                .label(format!("{} (p50 {})", v.name, crate::format::secs(q(v.sorted, 0.5))))
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], color.stroke_width(3)));
+            chart.draw_series(LineSeries::new(pts, color.stroke_width(3))).map_err(e)?;
         }
-        super::legend(&mut chart, SeriesLabelPosition::LowerRight, LABEL_PT)?;
         Ok(())
     }
 }
@@ -78,9 +96,20 @@ impl Chart for CompareProgress<'_> {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult {
         let tmax = self.variants.iter().map(|v| v.fan.max_time()).fold(0.0, f64::max).max(1e-6);
         let u = TimeUnit::for_max(tmax);
-        let mut chart = ChartBuilder::on(root)
-            .caption(self.title(), (FONT, TITLE_PT))
+        let root = super::titled(root, &self.title(), TITLE_PT)?;
+        let mut legend: Vec<(String, Swatch)> = self
+            .variants
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| v.fan.runs > 0)
+            .map(|(k, v)| (format!("{}: median run", v.name), Swatch::Line(SERIES[k % SERIES.len()].to_rgba())))
+            .collect();
+        legend.push(("band: p10-p90 of runs".into(), Swatch::Fill(INK.mix(0.18))));
+        let used = super::legend_row(&root, &legend, Y_LABEL_AREA as i32 + MARGIN as i32)?;
+        let area = root.margin(used as u32, 0, 0, 0);
+        let mut chart = ChartBuilder::on(&area)
             .margin(MARGIN)
+            .margin_top(6)
             .x_label_area_size(X_LABEL_AREA)
             .y_label_area_size(Y_LABEL_AREA)
             .build_cartesian_2d(0f64..tmax / u.div * 1.03, 0f64..100f64)
@@ -104,13 +133,8 @@ impl Chart for CompareProgress<'_> {
                     color.mix(0.18).filled(),
                 )))
                 .map_err(e)?;
-            chart
-                .draw_series(LineSeries::new(v.fan.median_steps(u.div), color.stroke_width(3)))
-                .map_err(e)?
-                .label(v.name.to_owned())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], color.stroke_width(3)));
+            chart.draw_series(LineSeries::new(v.fan.median_steps(u.div), color.stroke_width(3))).map_err(e)?;
         }
-        super::legend(&mut chart, SeriesLabelPosition::LowerRight, LABEL_PT)?;
         Ok(())
     }
 }

@@ -2,7 +2,7 @@
 //! period, against its limit.
 
 use super::style::*;
-use super::{Chart, DrawResult, TimeUnit, e};
+use super::{Chart, DrawResult, Swatch, TimeUnit, e};
 use crate::analysis::ServiceSummary;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -31,9 +31,25 @@ impl Chart for ServiceRates<'_> {
             })
             .fold(1.0, f64::max)
             * 1.1;
-        let mut chart = ChartBuilder::on(root)
-            .caption(self.title(), (FONT, LABEL_PT + 3))
+        let root = super::titled(root, &self.title(), LABEL_PT + 3)?;
+        let mut legend = Vec::new();
+        for (i, s) in self.services.iter().enumerate() {
+            let c = SERIES[i % SERIES.len()];
+            legend.push((format!("{}: offered", s.name), Swatch::Line(c.mix(0.45))));
+            legend.push((format!("{}: served", s.name), Swatch::Line(c.to_rgba())));
+            if s.limit_per_minute.is_some() {
+                let what = if s.keys > 1 { "limit x keys" } else { "limit" };
+                legend.push((format!("{}: {what}", s.name), Swatch::Dashed(INK.to_rgba())));
+            }
+        }
+        if self.warmup_s > 0.0 {
+            legend.push(("end of warm-up".into(), Swatch::Line(INK.mix(0.35))));
+        }
+        let used = super::legend_row(&root, &legend, Y_LABEL_AREA as i32 + MARGIN as i32)?;
+        let area = root.margin(used as u32, 0, 0, 0);
+        let mut chart = ChartBuilder::on(&area)
             .margin(MARGIN)
+            .margin_top(6)
             .x_label_area_size(X_LABEL_AREA)
             .y_label_area_size(Y_LABEL_AREA)
             .build_cartesian_2d(0f64..tmax / u.div, 0f64..ymax)
@@ -42,53 +58,41 @@ impl Chart for ServiceRates<'_> {
             .configure_mesh()
             .light_line_style(GRID)
             .x_desc(format!("time since the load started ({})", u.name))
+            .y_label_formatter(&|v| format!("{v:.0}"))
             .y_desc("calls per minute (mean over replications)")
             .label_style((FONT, LABEL_PT))
             .draw()
             .map_err(e)?;
         for (i, s) in self.services.iter().enumerate() {
             let c = SERIES[i % SERIES.len()];
-            let name = s.name.clone();
             chart
                 .draw_series(LineSeries::new(
                     s.rates.iter().map(|r| (r.t_s / u.div, r.offered_per_minute)),
                     c.mix(0.45).stroke_width(2),
                 ))
-                .map_err(e)?
-                .label(format!("{name}: offered"))
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.mix(0.45).stroke_width(2)));
+                .map_err(e)?;
             chart
                 .draw_series(LineSeries::new(
                     s.rates.iter().map(|r| (r.t_s / u.div, r.served_per_minute)),
                     c.stroke_width(2),
                 ))
-                .map_err(e)?
-                .label(format!("{name}: served"))
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
+                .map_err(e)?;
             if let Some(l) = s.limit_per_minute {
                 let l = l * f64::from(s.keys);
-                let what = if s.keys > 1 { "limit x keys" } else { "limit" };
                 chart
                     .draw_series(DashedLineSeries::new(vec![(0.0, l), (tmax / u.div, l)], 6, 4, INK.stroke_width(1)))
-                    .map_err(e)?
-                    .label(format!("{name}: {what}"))
-                    .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], INK.stroke_width(1)));
+                    .map_err(e)?;
             }
         }
         if self.warmup_s > 0.0 {
             let x = self.warmup_s / u.div;
             chart
-                .draw_series(std::iter::once(PathElement::new(vec![(x, 0.0), (x, ymax)], GRID.stroke_width(2))))
+                .draw_series(std::iter::once(PathElement::new(
+                    vec![(x, 0.0), (x, ymax)],
+                    INK.mix(0.35).stroke_width(2),
+                )))
                 .map_err(e)?;
         }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(GRID)
-            .label_font((FONT, SMALL_PT))
-            .position(SeriesLabelPosition::UpperRight)
-            .draw()
-            .map_err(e)?;
         Ok(())
     }
 }

@@ -11,6 +11,9 @@ pub const TITLE_PT: u32 = 22;
 pub const LABEL_PT: u32 = 15;
 pub const SMALL_PT: u32 = 12;
 pub const MARGIN: u32 = 16;
+/// Space above a chart's title and between it and the chart, pixels.
+pub const TITLE_TOP: u32 = 12;
+pub const TITLE_BELOW: u32 = 6;
 pub const X_LABEL_AREA: u32 = 48;
 pub const Y_LABEL_AREA: u32 = 72;
 
@@ -24,7 +27,10 @@ pub const OOM: RGBColor = RGBColor(147, 51, 234);
 pub const TIMEOUT: RGBColor = RGBColor(234, 88, 12);
 pub const WAIT_PAUSED: RGBColor = RGBColor(253, 230, 138);
 pub const WAIT_BILLED: RGBColor = RGBColor(217, 119, 6);
+/// Start latency: from a slot to the attempt running.
 pub const QUEUED: RGBColor = RGBColor(203, 213, 225);
+/// Waiting in a queue for a concurrency slot.
+pub const SLOT_WAIT: RGBColor = RGBColor(167, 139, 250);
 pub const MARKERS: [RGBColor; 3] = [RGBColor(15, 118, 110), RGBColor(180, 83, 9), RGBColor(190, 18, 60)];
 /// Colours of the variants of a comparison, in order.
 pub const SERIES: [RGBColor; 6] = [

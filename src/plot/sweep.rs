@@ -13,6 +13,42 @@ type Marker<DB> = dyn Fn(i32, i32, &DrawingArea<DB, Shift>) -> DrawResult;
 
 /// Width of the legend panel beside the cost-duration chart, pixels.
 const LEGEND_W: u32 = 260;
+/// Variants drawn at most this many pixels apart share one label block.
+const CLUSTER_PX: i32 = 10;
+
+/// Groups points (pixels) lying within `d` of a point of the same group (single linkage),
+/// each group in order of its first member.
+pub fn clusters(px: &[(i32, i32)], d: i32) -> Vec<Vec<usize>> {
+    let mut group: Vec<usize> = (0..px.len()).collect();
+    fn root(g: &mut [usize], mut i: usize) -> usize {
+        while g[i] != i {
+            g[i] = g[g[i]];
+            i = g[i];
+        }
+        i
+    }
+    for i in 0..px.len() {
+        for j in 0..i {
+            if (px[i].0 - px[j].0).abs() <= d && (px[i].1 - px[j].1).abs() <= d {
+                let (a, b) = (root(&mut group, i), root(&mut group, j));
+                group[a.max(b)] = a.min(b);
+            }
+        }
+    }
+    let mut out: Vec<Vec<usize>> = Vec::new();
+    let mut index: Vec<Option<usize>> = vec![None; px.len()];
+    for i in 0..px.len() {
+        let r = root(&mut group, i);
+        match index[r] {
+            Some(k) => out[k].push(i),
+            None => {
+                index[r] = Some(out.len());
+                out.push(vec![i]);
+            }
+        }
+    }
+    out
+}
 
 /// US dollars per 1,000 runs: the numbers are small per run.
 fn per_1000(r: &Row) -> f64 {
@@ -60,7 +96,7 @@ impl Chart for SweepChart<'_> {
         WIDE
     }
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult {
-        let root = root.titled(&self.title(), (FONT, TITLE_PT)).map_err(e)?;
+        let root = super::titled(root, &self.title(), TITLE_PT)?;
         let (w, _) = root.dim_in_pixel();
         let (area, legend) = root.split_horizontally(w.saturating_sub(LEGEND_W));
         let rows = &self.sweep.rows;
@@ -77,6 +113,7 @@ impl Chart for SweepChart<'_> {
         chart
             .configure_mesh()
             .light_line_style(GRID)
+            .y_label_formatter(&|v| super::usd_tick(*v, super::usd_tick_decimals(y1 - y0)))
             .x_desc(format!("p95 duration of a workflow run ({})", u.name))
             .y_desc("mean cost (US$ per 1,000 runs)")
             .label_style((FONT, LABEL_PT))
@@ -98,69 +135,67 @@ impl Chart for SweepChart<'_> {
         chart
             .draw_series(rows.iter().filter(|r| r.oom_rate > 0.0).map(|r| Circle::new(xy(r), 11, OOM.stroke_width(2))))
             .map_err(e)?;
-        // Labels: variants drawn on the same spot share one block of lines; each block goes to
-        // the first place around its point that overlaps no other label or point.
+        // Labels: variants drawn within a few pixels of each other share one block of lines
+        // (each with its values, so they can be told apart); each block goes to the nearest
+        // place around its points that overlaps no point and no other block, joined to them by
+        // a leader line when it had to move away.
         let px: Vec<(i32, i32)> = rows.iter().map(|r| chart.backend_coord(&xy(r))).collect();
-        let mut blocks: Vec<(usize, Vec<(String, RGBColor)>)> = Vec::new();
-        for (i, r) in rows.iter().enumerate() {
-            let mut label = variant_label(self.sweep, r);
-            if r.oom_rate > 0.0 {
-                label.push_str(&format!(" (OOM {:.0}%)", r.oom_rate * 100.0));
-            }
-            let p = picks(self.sweep, i);
-            if !p.is_empty() {
-                label.push_str(&format!(" [{}]", p.join(", ")));
-            }
-            let color = if !r.feasible {
-                FAIL
-            } else if r.oom_rate > 0.0 {
-                OOM
-            } else {
-                INK
-            };
-            let same = |b: &&mut (usize, Vec<(String, RGBColor)>)| {
-                (px[b.0].0 - px[i].0).abs() <= 3 && (px[b.0].1 - px[i].1).abs() <= 3
-            };
-            match blocks.iter_mut().find(|b| same(b)) {
-                Some(b) => b.1.push((label, color)),
-                None => blocks.push((i, vec![(label, color)])),
-            }
-        }
+        let clusters = clusters(&px, CLUSTER_PX);
         let font = (FONT, SMALL_PT).into_font();
-        let text_style: TextStyle = font.clone().into();
         let line_h = SMALL_PT as i32 + 4;
         let (xr, yr) = chart.plotting_area().get_pixel_range();
-        let mut taken: Vec<(i32, i32, i32, i32)> = px.iter().map(|&(x, y)| (x - 9, y - 9, x + 9, y + 9)).collect();
-        let mut labels = Vec::new();
-        for (anchor, lines) in &blocks {
-            let w = lines
+        let bounds = super::Rect { x0: xr.start, y0: yr.start, x1: xr.end, y1: yr.end };
+        let mut taken: Vec<super::Rect> = px.iter().map(|&(x, y)| super::Rect::new(x - 12, y - 12, 24, 24)).collect();
+        let (bx, by) = area.get_base_pixel();
+        for members in &clusters {
+            let lines: Vec<(String, RGBColor)> = members
                 .iter()
-                .map(|(l, _)| area.estimate_text_size(l, &text_style).map_or(l.len() as i32 * 7, |s| s.0 as i32))
-                .max()
-                .unwrap_or(0);
+                .map(|&i| {
+                    let r = &rows[i];
+                    let mut label = variant_label(self.sweep, r);
+                    if r.oom_rate > 0.0 {
+                        label.push_str(&format!(" (OOM {:.0}%)", r.oom_rate * 100.0));
+                    }
+                    let p = picks(self.sweep, i);
+                    if !p.is_empty() {
+                        label.push_str(&format!(" [{}]", p.join(", ")));
+                    }
+                    if members.len() > 1 {
+                        let (x, y) = xy(r);
+                        label.push_str(&format!(": {x:.3}{}, {}", u.name, super::usd(y, 3)));
+                    }
+                    let color = if !r.feasible {
+                        FAIL
+                    } else if r.oom_rate > 0.0 {
+                        OOM
+                    } else {
+                        INK
+                    };
+                    (label, color)
+                })
+                .collect();
+            let w = lines.iter().map(|(l, _)| super::text_size(&area, l, &font).0).max().unwrap_or(0);
             let h = line_h * lines.len() as i32;
-            let (x, y) = px[*anchor];
-            let mut candidates =
-                vec![(14, -8), (14, 4 - h), (14, 8), (-14 - w, -8), (-14 - w, 4 - h), (-w / 2, -14 - h), (-w / 2, 14)];
-            candidates.extend((2..10).flat_map(|k| [(14, -8 + k * line_h), (14, -8 - k * line_h)]));
-            let fits = |&(dx, dy): &(i32, i32)| {
-                let b = (x + dx, y + dy, x + dx + w, y + dy + h);
-                b.0 >= xr.start
-                    && b.2 <= xr.end
-                    && b.1 >= yr.start
-                    && b.3 <= yr.end
-                    && !taken.iter().any(|t| b.0 < t.2 && t.0 < b.2 && b.1 < t.3 && t.1 < b.3)
-            };
-            let (dx, dy) = candidates.iter().copied().find(fits).unwrap_or(candidates[0]);
-            taken.push((x + dx, y + dy, x + dx + w, y + dy + h));
+            let n = members.len() as i32;
+            let cx = members.iter().map(|&i| px[i].0).sum::<i32>() / n;
+            let cy = members.iter().map(|&i| px[i].1).sum::<i32>() / n;
+            let offsets = super::around(w, h, 14);
+            let placed = super::place(&mut taken, (cx, cy), (w, h), &offsets, &bounds);
+            let b = placed.unwrap_or(super::Rect::new(cx + 14, cy - h / 2, w, h));
+            let near = |v: i32, lo: i32, hi: i32| v.clamp(lo, hi);
+            let (lx, ly) = (near(cx, b.x0, b.x1), near(cy, b.y0, b.y1));
+            if (lx - cx).abs() + (ly - cy).abs() > 24 {
+                area.draw(&PathElement::new(
+                    vec![(cx - bx, cy - by), (lx - bx, ly - by)],
+                    INK.mix(0.6).stroke_width(1),
+                ))
+                .map_err(e)?;
+            }
             for (k, (l, color)) in lines.iter().enumerate() {
-                labels.push(
-                    EmptyElement::at(xy(&rows[*anchor]))
-                        + Text::new(l.clone(), (dx, dy + k as i32 * line_h), font.clone().color(color)),
-                );
+                area.draw(&Text::new(l.clone(), (b.x0 - bx, b.y0 - by + k as i32 * line_h), font.clone().color(color)))
+                    .map_err(e)?;
             }
         }
-        chart.draw_series(labels).map_err(e)?;
 
         // The legend beside the chart, listing only what is drawn.
         let lf = (FONT, LABEL_PT).into_font();
@@ -295,12 +330,24 @@ impl Chart for ValuesChart<'_> {
         format!("{}: duration and cost against {}", self.sweep.scenario, self.path().map_or("the value", short_path))
     }
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult {
-        let root = root.titled(&self.title(), (FONT, TITLE_PT)).map_err(e)?;
-        let (left, right) = root.split_horizontally(WIDE.0 / 2);
+        let root = super::titled(root, &self.title(), TITLE_PT)?;
         let k = self.axis().ok_or("no --set path takes more than one value")?;
         let (vals, numeric) = self.xs(k);
         let series = self.series(k, &vals, numeric);
         let rows = &self.sweep.rows;
+        let mut legend: Vec<(String, super::Swatch)> = series
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| !s.name.is_empty())
+            .map(|(i, s)| (s.name.clone(), super::Swatch::Line(SERIES[i % SERIES.len()].to_rgba())))
+            .collect();
+        legend.push(("p95 solid, p50 dashed".into(), super::Swatch::Dashed(INK.to_rgba())));
+        if rows.iter().any(|r| !r.feasible) {
+            legend.push(("infeasible variant (red cross)".into(), super::Swatch::Dot(FAIL.to_rgba())));
+        }
+        let used = super::legend_row(&root, &legend, Y_LABEL_AREA as i32 + MARGIN as i32)?;
+        let root = root.margin(used as u32, 0, 0, 0);
+        let (left, right) = root.split_horizontally(WIDE.0 / 2);
         let (x0, x1) = if numeric {
             let (lo, hi) = range(vals.iter().filter_map(|v| v.parse::<f64>().ok()), 0.0, 0.0);
             let pad = ((hi - lo) * 0.06).max(0.5);
@@ -353,6 +400,7 @@ impl Chart for ValuesChart<'_> {
             .light_line_style(GRID)
             .x_labels(n_labels)
             .x_label_formatter(&fmt_x)
+            .y_label_formatter(&|v| super::usd_tick(*v, super::usd_tick_decimals(c1 - c0)))
             .x_desc(x_desc)
             .y_desc("mean cost (US$ per 1,000 runs)")
             .label_style((FONT, LABEL_PT))
@@ -363,11 +411,7 @@ impl Chart for ValuesChart<'_> {
             let p95: Vec<(f64, f64)> = s.points.iter().map(|&(x, i)| (x, rows[i].duration_s.p95 / u.div)).collect();
             let p50: Vec<(f64, f64)> = s.points.iter().map(|&(x, i)| (x, rows[i].duration_s.p50 / u.div)).collect();
             let cost: Vec<(f64, f64)> = s.points.iter().map(|&(x, i)| (x, per_1000(&rows[i]))).collect();
-            let name = if s.name.is_empty() { "p95".to_owned() } else { s.name.clone() };
-            dc.draw_series(LineSeries::new(p95.clone(), color.stroke_width(3)))
-                .map_err(e)?
-                .label(name)
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], color.stroke_width(3)));
+            dc.draw_series(LineSeries::new(p95.clone(), color.stroke_width(3))).map_err(e)?;
             dc.draw_series(std::iter::once(plotters::element::DashedPathElement::new(
                 p50.clone(),
                 6,
@@ -381,13 +425,6 @@ impl Chart for ValuesChart<'_> {
             markers(&mut dc, &p50, &idx, rows, color)?;
             markers(&mut cc, &cost, &idx, rows, color)?;
         }
-        if rows.iter().any(|r| !r.feasible) {
-            dc.draw_series(std::iter::empty::<Cross<(f64, f64), i32>>())
-                .map_err(e)?
-                .label("infeasible variant")
-                .legend(|(x, y)| Cross::new((x + 7, y), 5, FAIL.stroke_width(3)));
-        }
-        super::legend(&mut dc, SeriesLabelPosition::UpperRight, LABEL_PT)?;
         Ok(())
     }
 }
@@ -404,4 +441,16 @@ fn markers<DB: DrawingBackend>(
     chart.draw_series(both().filter(|x| x.1).map(|(p, _)| Circle::new(p, 5, color.filled()))).map_err(e)?;
     chart.draw_series(both().filter(|x| !x.1).map(|(p, _)| Cross::new(p, 7, FAIL.stroke_width(3)))).map_err(e)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clusters;
+
+    #[test]
+    fn points_a_few_pixels_apart_share_a_cluster() {
+        let px = [(100, 100), (104, 103), (300, 300), (109, 108), (500, 100)];
+        assert_eq!(clusters(&px, 10), vec![vec![0, 1, 3], vec![2], vec![4]]);
+        assert_eq!(clusters(&px, 0), vec![vec![0], vec![1], vec![2], vec![3], vec![4]]);
+    }
 }

@@ -51,11 +51,17 @@ impl Chart for Tornado<'_> {
         format!("Sensitivity of {}: each parameter -/+{:.0}%{shown}", s.scenario, s.delta * 100.0)
     }
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult {
-        let root = root.titled(&self.title(), (FONT, TITLE_PT)).map_err(e)?;
+        let root = super::titled(root, &self.title(), TITLE_PT)?;
         let params = self.params();
+        let d = self.sensitivity.delta * 100.0;
+        let legend = [
+            (format!("parameter -{d:.0}%"), super::Swatch::Fill(PRIMARY.mix(0.85))),
+            (format!("parameter +{d:.0}%"), super::Swatch::Fill(SECONDARY.mix(0.85))),
+        ];
+        let used = super::legend_row(&root, &legend, NAME_AREA as i32 + MARGIN as i32)?;
+        let root = root.margin(used as u32, 0, 0, 0);
         let (w, _) = root.dim_in_pixel();
         let (left, right) = root.split_horizontally(NAME_AREA + (w - NAME_AREA) / 2);
-        let d = self.sensitivity.delta * 100.0;
         let measures: [(&str, Measure); 2] = [
             ("change of p95 duration (%)", |p| (p.p95_down, p.p95_up)),
             ("change of mean cost (%)", |p| (p.cost_down, p.cost_up)),
@@ -99,23 +105,14 @@ impl Chart for Tornado<'_> {
                 r.set_margin(5, 5, 0, 0);
                 r
             };
-            chart
-                .draw_series(params.iter().enumerate().map(|(i, p)| bar(i, get(p).0, PRIMARY)))
-                .map_err(e)?
-                .label(format!("parameter -{d:.0}%"))
-                .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], PRIMARY.filled()));
-            chart
-                .draw_series(params.iter().enumerate().map(|(i, p)| bar(i, get(p).1, SECONDARY)))
-                .map_err(e)?
-                .label(format!("parameter +{d:.0}%"))
-                .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], SECONDARY.filled()));
+            chart.draw_series(params.iter().enumerate().map(|(i, p)| bar(i, get(p).0, PRIMARY))).map_err(e)?;
+            chart.draw_series(params.iter().enumerate().map(|(i, p)| bar(i, get(p).1, SECONDARY))).map_err(e)?;
             chart
                 .draw_series(std::iter::once(PathElement::new(
                     vec![(0.0, SegmentValue::Exact(0)), (0.0, SegmentValue::Exact(n))],
                     INK.stroke_width(1),
                 )))
                 .map_err(e)?;
-            super::legend(&mut chart, SeriesLabelPosition::LowerRight, LABEL_PT)?;
         }
         Ok(())
     }

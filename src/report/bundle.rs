@@ -1,7 +1,7 @@
 //! Report sets: the charts of a run, and the statistics and charts of a comparison.
 
 use crate::analysis::RunSummary;
-use crate::analysis::median_run::{record, representative};
+use crate::analysis::median_run::{record, record_load, representative, representative_under_load};
 use crate::model::Model;
 use crate::montecarlo::McResult;
 use crate::plot::breakdown::Breakdown;
@@ -18,13 +18,11 @@ pub fn sorted_durations(mc: &McResult) -> Vec<f64> {
     d
 }
 
-/// The five charts of a scenario's report.
-pub fn run_charts(model: &Model, mc: &McResult, s: &RunSummary) -> Result<Vec<Rendered>, PlotError> {
+/// The charts of a scenario's report. `reps`: under load, the measured runs of each
+/// replication (their outcomes follow one another in `mc.outcomes`); empty alone.
+pub fn run_charts(model: &Model, mc: &McResult, s: &RunSummary, reps: &[usize]) -> Result<Vec<Rendered>, PlotError> {
     let sorted = sorted_durations(mc);
     let fan = Fan::of(&mc.outcomes);
-    let rep = representative(mc);
-    let rec = record(model, s.seed, rep as u64);
-    let points: Vec<(f64, f64)> = mc.outcomes.iter().map(|o| (o.duration_s, o.cost_usd)).collect();
     let mut charts = vec![
         render(&Duration { scenario: &s.scenario, sorted: &sorted })?,
         render(&Progress { scenario: &s.scenario, fan: &fan })?,
@@ -38,12 +36,30 @@ pub fn run_charts(model: &Model, mc: &McResult, s: &RunSummary) -> Result<Vec<Re
                 warmup_s: load.warmup_s,
             })?);
         }
+        // A run of the first replication near the median, recorded while that replication is
+        // simulated again (it shared queues and slots with the other runs of the load).
+        let rep = representative_under_load(mc, reps.first().copied().unwrap_or(mc.outcomes.len()));
+        let rec = record_load(model, s.seed, rep as u64)
+            .map_err(|x| PlotError { chart: "timeline".into(), message: x.to_string() })?;
+        charts.push(render(&Timeline {
+            scenario: &s.scenario,
+            model,
+            rec: &rec.rec,
+            run_index: rep as u64,
+            arrival: Some(rec.arrival),
+        })?);
     } else {
-        // Under load the run nearest the median is not re-simulated alone (it shared the
-        // platform), so the timeline belongs to runs simulated one at a time.
-        charts.push(render(&Timeline { scenario: &s.scenario, model, rec: &rec, run_index: rep as u64 })?);
+        let rep = representative(mc);
+        let rec = record(model, s.seed, rep as u64);
+        charts.push(render(&Timeline {
+            scenario: &s.scenario,
+            model,
+            rec: &rec,
+            run_index: rep as u64,
+            arrival: None,
+        })?);
     }
-    charts.push(render(&Cost { scenario: &s.scenario, points: &points })?);
+    charts.push(render(&Cost { scenario: &s.scenario, runs: &mc.outcomes })?);
     charts.push(render(&Breakdown { scenario: &s.scenario, tasks: &s.tasks })?);
     Ok(charts)
 }

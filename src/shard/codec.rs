@@ -300,7 +300,7 @@ impl Codec for ChunkPart {
     }
 }
 
-fields!(QueueStats { name, cap, waits, busy_area, by_key, rejected });
+fields!(QueueStats { name, cap, waits, busy_area, by_key, rejected, backlog });
 fields!(LoadOutcome {
     outcomes,
     arrived,

@@ -200,6 +200,12 @@ impl<O: Observer> Engine<'_, O> {
             k.clone_from(&waits);
         }
         qs.waits = waits;
+        // Every waiting run is the entry task's, in its queue: that queue's backlog is the
+        // total, the other queues' none.
+        for (i, q) in stats.queues.iter_mut().enumerate() {
+            q.backlog =
+                if i == qi { stats.backlog.iter().map(|p| p.1).collect() } else { vec![0.0; stats.backlog.len()] };
+        }
         stats.outcomes = std::mem::take(&mut self.s.outs);
         self.s.outs_hint = stats.outcomes.len();
         debug_assert_eq!(stats.arrivals.len(), stats.outcomes.len());
