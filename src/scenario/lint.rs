@@ -713,6 +713,56 @@ mod tests {
     }
 
     #[test]
+    fn waits_one_after_the_other_are_not_promise_all() {
+        let child = "  b:\n    steps:\n      - work: { duration: 1s }\n";
+        // A loop (`repeat`) or p-limit(1) around triggerAndWait: one child at a time.
+        none(&format!(
+            "entry: a\ntasks:\n  a:\n    steps:\n      - repeat:\n          count: 4\n          steps:\n            - triggerAndWait: b\n{child}"
+        ));
+        none(&format!(
+            "entry: a\ntasks:\n  a:\n    steps:\n      - parallel:\n          count: 4\n          limit: 1\n          steps:\n            - batchTriggerAndWait: {{ task: b, count: 2 }}\n{child}"
+        ));
+        // A loop inside a Promise.all of 3 still waits on 3 children at once.
+        let y = format!(
+            "entry: a\ntasks:\n  a:\n    steps:\n      - parallel:\n          count: 3\n          steps:\n            - repeat:\n                count: 2\n                steps:\n                  - triggerAndWait: b\n{child}"
+        );
+        one(
+            &y,
+            11,
+            21,
+            "tasks.a.steps[0].parallel.steps[0].repeat.steps[0].triggerAndWait",
+            &["Promise.all around triggerAndWait"],
+        );
+        // p-limit(2): two at once.
+        let y = format!(
+            "entry: a\ntasks:\n  a:\n    steps:\n      - parallel:\n          count: 4\n          limit: 2\n          steps:\n            - triggerAndWait: b\n{child}"
+        );
+        one(&y, 9, 15, "tasks.a.steps[0].parallel.steps[0].triggerAndWait", &["Promise.all"]);
+    }
+
+    #[test]
+    fn a_loop_holds_one_iterations_memory_at_a_time() {
+        // 10 iterations of 400 MB on small-1x (512 MB): one at a time, it fits.
+        let y = "entry: a\ntasks:\n  a:\n    steps:\n      - repeat:\n          count: 10\n          steps:\n            - work: { duration: 1s, memoryMb: 400 }\n";
+        none(y);
+        // Two at once do not.
+        let y = y.replace("- repeat:\n          count: 10", "- parallel:\n          count: 10\n          limit: 2");
+        one(&y, 9, 47, "tasks.a.steps[0].parallel.steps[0].work.memoryMb", &["800 MB", "2 items at once"]);
+    }
+
+    #[test]
+    fn memory_is_checked_on_the_machine_a_trigger_step_chooses() {
+        // b fits its own large-1x (8 GB), not the micro a trigger step starts it on.
+        let y = "entry: a\ntasks:\n  a:\n    steps:\n      - triggerAndWait: { task: b, machine: micro }\n  b:\n    machine: large-1x\n    steps:\n      - work: { duration: 1s, memoryMb: 1000 }\n";
+        one(y, 9, 41, "tasks.b.steps[0].work.memoryMb", &["1000 MB", "256 MB of `micro`", "CRASHED"]);
+        // Started on its own preset, or on a bigger one: no warning.
+        none(&y.replace("machine: micro", "machine: large-2x"));
+        none(&y.replace("{ task: b, machine: micro }", "b"));
+        // And the other way round: a small task started on a big preset.
+        none(&y.replace("machine: micro", "machine: large-2x").replace("machine: large-1x", "machine: micro"));
+    }
+
+    #[test]
     fn wait_under_60_seconds() {
         let y = "entry: a\ntasks:\n  a:\n    steps:\n      - wait: 30s\n";
         one(y, 5, 15, "tasks.a.steps[0].wait", &["30s, under 60 s", "concurrency slot", "60 s or more"]);

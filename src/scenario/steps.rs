@@ -183,6 +183,16 @@ impl Compiler<'_> {
             "branch" => self.branch(v, &key, task, prog),
             "parallel" | "repeat" => {
                 let repeat = kind == "repeat";
+                let limit_key = v.as_map().and_then(|m| m.iter().find(|(k, _)| k.as_str() == Some("limit")));
+                if repeat && let Some((l, _)) = limit_key {
+                    self.err(
+                        l,
+                        &join(&key, "limit"),
+                        "a `repeat` runs one iteration at a time: it has no `limit`",
+                        Some("leave out `limit`, or use `parallel: { count, limit, steps }` for items at once".into()),
+                    );
+                    return;
+                }
                 let allowed: &[&str] = if repeat { &["count", "steps"] } else { &["count", "limit", "steps"] };
                 let Some(pm) = self.fields(v, &key, allowed) else {
                     return;
@@ -210,7 +220,13 @@ impl Compiler<'_> {
                 }
                 match get(pm, "steps") {
                     Some(s) => self.block(s, &join(&key, "steps"), task, Prog::NONE),
-                    None => self.err(v, &key, "missing key `steps`", None),
+                    None => {
+                        let each = if repeat { "iteration" } else { "item" };
+                        let help = format!(
+                            "add `steps:`, the steps each {each} runs, e.g. `steps: [ {{ work: {{ duration: 2s }} }} ]`"
+                        );
+                        self.err(v, &key, "missing key `steps`", Some(help))
+                    }
                 }
                 (self.mult, self.sure) = (outer_mult, outer_sure);
                 self.ops.push(Op::EndItem);
