@@ -288,19 +288,25 @@ pub enum Op {
         pc: u32,
     },
     /// Promise.all over `count` items of the body that follows, at most `limit` at once.
-    /// The body ends with `EndItem`; `cont` is the op after it.
+    /// The body ends with `EndItem`; `cont` is the op after it. A `repeat:` step (a loop,
+    /// one iteration after the other) is this op with `limit` 1 and `repeat` set: it runs,
+    /// draws and bills exactly as a `parallel` of one item at a time; `repeat` only names it.
     Parallel {
         count: u32,
         limit: u32,
         cont: u32,
         prog: Prog,
+        repeat: bool,
     },
     EndItem,
+    /// `machine` (in this op and the other trigger ops): the step's `machine:`, the preset the
+    /// child runs on instead of its task's (`retry.outOfMemory.machine` still applies on top).
     TriggerAndWait {
         task: TaskId,
         idempotent: bool,
         unwrap: bool,
         prog: Prog,
+        machine: Option<MachineId>,
     },
     /// Fire-and-forget `trigger` (count 1) or `batchTrigger` (`batch`: rate-limited under load).
     /// `idempotent`: with `idempotencyKey`, a retried parent does not trigger again the children
@@ -310,6 +316,7 @@ pub enum Op {
         count: u32,
         batch: bool,
         idempotent: bool,
+        machine: Option<MachineId>,
     },
     BatchTriggerAndWait {
         task: TaskId,
@@ -317,6 +324,7 @@ pub enum Op {
         idempotent: bool,
         unwrap: bool,
         prog: Prog,
+        machine: Option<MachineId>,
     },
     /// wait.for `every`, then check; done with probability `success`, else again, at most
     /// `max_checks` checks, then the step throws.

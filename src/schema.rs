@@ -168,6 +168,13 @@ fn trigger(waits: bool, batch: bool) -> Value {
             ),
         ),
     ];
+    props.push((
+        "machine",
+        d(
+            r("machine"),
+            "The preset the runs this step starts use instead of the task's (`{ machine }` of the SDK's trigger options); retry.outOfMemory.machine still applies.",
+        ),
+    ));
     if batch {
         props.push(("count", d(r("count"), "How many items (at most 1,000 per batch).")));
     }
@@ -287,6 +294,13 @@ fn steps() -> Value {
                         ("steps", d(r("steps"), "What each item does.")),
                     ], &["count", "steps"]),
                     "Promise.all over count items of steps.",
+                ),
+                "repeat": d(
+                    obj(vec![
+                        ("count", d(r("count"), "How many iterations.")),
+                        ("steps", d(r("steps"), "What each iteration does.")),
+                    ], &["count", "steps"]),
+                    "A for loop: count iterations of steps, one after the other in the same run (a parallel with limit 1); in a task with a progress slice the bar moves at the end of each iteration.",
                 ),
                 "triggerAndWait": d(
                     json!({ "oneOf": [r("taskId"), trigger(true, false)] }),

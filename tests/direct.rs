@@ -135,3 +135,26 @@ fn promise_all_items_at_the_deadline_and_past_it() {
         }
     }
 }
+
+#[test]
+fn repeat_loops_take_the_path_their_body_allows() {
+    // A loop of plain work is a Promise.all of one item at a time: the direct path evaluates
+    // it. A loop around triggerAndWait or a wait goes to the event engine (every run handed
+    // back, the totals untouched). Trigger steps with `machine:` take the direct path like
+    // any other.
+    let work = "startLatency: 0s\ninput:\n  n: { uniform: [0, 8], round: true }\nentry: a\ntasks:\n  a:\n    maxDuration: 40s\n    retry: { maxAttempts: 2 }\n    progress: [0, 100]\n    steps:\n      - repeat:\n          count: n\n          steps:\n            - work: { duration: { exponential: { mean: 3s } }, failure: 0.03 }\n            - work: { duration: { uniform: [0.5s, 2s] } }\n      - triggerAndWait: { task: b, machine: large-1x }\n      - trigger: { task: b, machine: micro }\n  b:\n    steps:\n      - work: { duration: { lognormal: { median: 20s, p95: 60s } }, cpuBound: true, parallelFraction: 0.5 }\n";
+    let waits = "startLatency: 0s\nentry: a\ntasks:\n  a:\n    steps:\n      - repeat:\n          count: 3\n          steps:\n            - triggerAndWait: { task: b, machine: medium-1x }\n            - wait: { uniform: [1s, 90s] }\n  b:\n    steps:\n      - work: { duration: { exponential: { mean: 5s } } }\n";
+    for (name, yaml, supported) in [("work", work, true), ("waits", waits, false)] {
+        let m = match wfsim::scenario::load_str(yaml, name) {
+            Ok(l) => l.model,
+            Err(e) => panic!("{e}"),
+        };
+        assert_eq!(wfsim::engine::direct_supported(&m), supported, "{name}");
+        let direct = compare_model(&m, name, 5);
+        if supported {
+            assert!(direct > RUNS / 2, "{name}: {direct} runs took the direct path");
+        } else {
+            assert_eq!(direct, 0, "{name}: {direct} runs took the direct path");
+        }
+    }
+}

@@ -472,3 +472,130 @@ fn past_the_exact_runs_statistics_come_from_histograms_within_their_bound() {
     let gap = t[i + 1] - t[i - 1];
     assert!((a.progress[&50] - b.progress[&50]).abs() <= alpha * a.progress[&50] + gap);
 }
+
+// ---------------------------------------------------------------- repeat and trigger machines
+
+const SMALL_1X: f64 = 0.0000338;
+const LARGE_1X: f64 = 0.00034;
+
+#[test]
+fn repeat_runs_its_iterations_one_after_the_other() {
+    // 4 iterations of 10 s: 40 s, billed 40 s on small-1x, one run and one attempt.
+    let y = "startLatency: 0\ncoldStart: 0\nentry: t\ntasks:\n  t:\n    progress: [0, 100]\n    steps:\n      - work: { duration: 20s }\n      - repeat:\n          count: 4\n          steps:\n            - work: { duration: 10s }\n";
+    let o = one(y);
+    assert_eq!(o.duration_s, 60.0);
+    assert_eq!(o.usage_s, 60.0);
+    assert!(close(o.cost_usd, 60.0 * SMALL_1X + INVOCATION_USD), "{}", o.cost_usd);
+    assert_eq!((o.task_runs, o.attempts), (1, 1));
+    // The work owns 0-50%, the loop 50-100%: each iteration moves the bar 12.5 points, as
+    // `metadata.set("progress", ...)` at the end of each iteration of a for loop.
+    // Levels are 5%, 10%, ..., 100% (index k: (k + 1) * 5%).
+    let at = |pct: usize| o.progress[pct / 5 - 1];
+    assert_eq!(
+        (at(50), at(55), at(60), at(65), at(75), at(80), at(90), at(100)),
+        (20.0, 30.0, 30.0, 40.0, 40.0, 50.0, 60.0, 60.0)
+    );
+    // Nested: 3 iterations of (1 s, then 4 items of 2 s at once) = 9 s; a count of 0 skips.
+    let y = "startLatency: 0\ncoldStart: 0\nentry: t\ntasks:\n  t:\n    steps:\n      - repeat:\n          count: 3\n          steps:\n            - work: { duration: 1s }\n            - parallel: { count: 4, steps: [ { work: { duration: 2s } } ] }\n      - repeat: { count: 0, steps: [ { work: { duration: 1h } } ] }\n";
+    assert_eq!(one(y).duration_s, 9.0);
+}
+
+#[test]
+fn repeat_of_trigger_and_wait_runs_the_children_in_turn() {
+    // 4 children of 10 s, one after the other: 40 s; the parent is paused (checkpointed)
+    // while it waits, so only the children's 40 s are billed, with 5 invocations.
+    let y = "startLatency: 0\ncoldStart: 0\nentry: p\ntasks:\n  p:\n    steps:\n      - repeat:\n          count: 4\n          steps:\n            - triggerAndWait: c\n            - wait: 2s\n  c:\n    steps:\n      - work: { duration: 10s }\n";
+    let r = sim(y, 1, 1);
+    let o = r.outcomes[0];
+    // Each iteration: the child's 10 s, then a 2 s in-process wait (billed).
+    assert_eq!(o.duration_s, 48.0);
+    assert_eq!(o.usage_s, 48.0);
+    assert_eq!(o.task_runs, 5);
+    assert!(close(o.cost_usd, 48.0 * SMALL_1X + 5.0 * INVOCATION_USD), "{}", o.cost_usd);
+}
+
+#[test]
+fn repeat_sums_independent_draws() {
+    // n iterations of an exponential of mean 2 s: an Erlang, mean 2n and variance 4n. Equal
+    // draws in every iteration would give the same mean but a variance of 4n^2.
+    let n = 5.0;
+    let y = "startLatency: 0\ncoldStart: 0\nentry: t\ntasks:\n  t:\n    steps:\n      - repeat:\n          count: 5\n          steps:\n            - work: { duration: { exponential: { mean: 2s } } }\n";
+    let r = sim(y, 40_000, 21);
+    let d: Vec<f64> = r.outcomes.iter().map(|o| o.duration_s).collect();
+    assert_mean(&d, 2.0 * n, "sum of 5 exponentials");
+    let (m, _) = mean_se(&d);
+    let sq: Vec<f64> = d.iter().map(|x| (x - m) * (x - m)).collect();
+    assert_mean(&sq, 4.0 * n, "variance of the sum of 5 exponentials");
+    // A random count (Wald's identity): uniform 1..6 iterations of mean 2 s: 3.5 x 2 s.
+    let y = "startLatency: 0\ncoldStart: 0\ninput:\n  n: { uniform: [1, 6], round: true }\nentry: t\ntasks:\n  t:\n    steps:\n      - repeat:\n          count: n\n          steps:\n            - work: { duration: { exponential: { mean: 2s } } }\n";
+    let r = sim(y, 40_000, 22);
+    let d: Vec<f64> = r.outcomes.iter().map(|o| o.duration_s).collect();
+    assert_mean(&d, 3.5 * 2.0, "a random number of exponentials");
+}
+
+#[test]
+fn repeat_is_a_parallel_of_one_item_at_a_time() {
+    // The same design written both ways gives the same runs, draw for draw: failures, retries,
+    // onThrow, children with idempotency keys, waits and progress.
+    let body = "          steps:\n            - work: { duration: { lognormal: { median: 3s, p95: 9s } }, failure: 0.05, retry: { maxAttempts: 2, minTimeoutInMs: 500 } }\n            - triggerAndWait: { task: c, idempotencyKey: true }\n            - wait: { uniform: [1s, 90s] }\n  c:\n    retry: { maxAttempts: 2 }\n    steps:\n      - work: { duration: { exponential: { mean: 4s } }, failure: 0.1 }\n";
+    let head = "input:\n  n: { uniform: [0, 6], round: true }\nentry: p\ntasks:\n  p:\n    progress: [0, 100]\n    retry: { maxAttempts: 3 }\n    steps:\n      - work: { duration: 1s }\n";
+    let rep = format!("{head}      - repeat:\n          count: n\n{body}");
+    let par = format!("{head}      - parallel:\n          count: n\n          limit: 1\n{body}");
+    let (a, b) = (sim(&rep, 4_000, 23), sim(&par, 4_000, 23));
+    assert!(a.outcomes.iter().any(|o| o.attempts > o.task_runs), "no retries: the case tests too little");
+    assert_eq!(a.outcomes, b.outcomes);
+}
+
+#[test]
+fn a_trigger_step_picks_the_childs_machine() {
+    // CPU-bound work of 100 s measured on small-1x (0.5 vCPU), all parallel: on large-1x
+    // (4 vCPU) it takes 100 x 0.5 / 4 = 12.5 s, billed at large-1x's price.
+    let y = |trigger: &str| {
+        format!(
+            "startLatency: 0\ncoldStart: 0\nentry: p\ntasks:\n  p:\n    steps:\n      - {trigger}\n  c:\n    steps:\n      - work: {{ duration: 100s, cpuBound: true, parallelFraction: 1 }}\n"
+        )
+    };
+    let on_large = sim(&y("triggerAndWait: { task: c, machine: large-1x }"), 1, 1);
+    let o = on_large.outcomes[0];
+    assert_eq!(o.duration_s, 12.5);
+    assert!(close(o.compute_usd, 12.5 * LARGE_1X), "{}", o.compute_usd);
+    let c = &on_large.tasks[1];
+    let large = PRESETS.iter().position(|p| p.name == "large-1x").unwrap();
+    assert_eq!((c.by_machine[large].attempts, c.finished_on[large]), (1, 1));
+    // Without it, the task's own preset: 100 s at small-1x's price.
+    let o = one(&y("triggerAndWait: c"));
+    assert_eq!(o.duration_s, 100.0);
+    assert!(close(o.compute_usd, 100.0 * SMALL_1X), "{}", o.compute_usd);
+    // Every trigger kind: a batch of 3 and a fire-and-forget child on large-1x.
+    let o = one(&y("batchTriggerAndWait: { task: c, count: 3, machine: large-1x }"));
+    assert_eq!(o.duration_s, 12.5);
+    assert!(close(o.compute_usd, 3.0 * 12.5 * LARGE_1X), "{}", o.compute_usd);
+    for t in ["trigger: { task: c, machine: large-1x }", "batchTrigger: { task: c, count: 2, machine: large-1x }"] {
+        let o = one(&y(t));
+        assert_eq!(o.makespan_s, 12.5, "{t}");
+        assert_eq!(o.duration_s, 0.0, "{t}");
+    }
+}
+
+#[test]
+fn the_out_of_memory_upgrade_applies_on_top_of_a_trigger_machine() {
+    // 1,500 MB of work: it does not fit the small-2x (1 GB) the step asks for, so the attempt
+    // dies out of memory and the retry runs on retry.outOfMemory.machine; on medium-2x (4 GB)
+    // it fits at once.
+    let y = |m: &str| {
+        format!(
+            "startLatency: 0\ncoldStart: 0\nentry: p\ntasks:\n  p:\n    steps:\n      - triggerAndWait: {{ task: c, machine: {m} }}\n  c:\n    retry: {{ maxAttempts: 2, minTimeoutInMs: 1000, randomize: false, outOfMemory: {{ machine: large-1x }} }}\n    steps:\n      - work: {{ duration: 10s, memoryMb: 1500 }}\n"
+        )
+    };
+    let r = sim(&y("small-2x"), 1, 1);
+    let c = &r.tasks[1];
+    let at = |name: &str| PRESETS.iter().position(|p| p.name == name).unwrap();
+    assert_eq!((c.attempts, c.oom), (2, 1));
+    assert_eq!((c.by_machine[at("small-2x")].oom, c.by_machine[at("large-1x")].attempts), (1, 1));
+    assert_eq!(c.finished_on[at("large-1x")], 1);
+    assert_eq!(r.outcomes[0].status, Status::Completed);
+    let r = sim(&y("medium-2x"), 1, 1);
+    let c = &r.tasks[1];
+    assert_eq!((c.attempts, c.oom, c.finished_on[at("medium-2x")]), (1, 0, 1));
+    assert!(close(r.outcomes[0].compute_usd, 10.0 * PRESETS[at("medium-2x")].usd_per_s));
+}

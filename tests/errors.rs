@@ -646,6 +646,57 @@ tasks:
 }
 
 #[test]
+fn repeat_steps_and_trigger_machines_are_checked() {
+    let out = validate(
+        "repeat",
+        "\
+name: x
+entry: a
+tasks:
+  a:
+    steps:
+      - repeat: { count: -2, steps: [ { work: { duration: 1s } } ] }
+      - repeat: { count: 3 }
+      - repeat: { count: 3, limit: 2, steps: [] }
+      - repeat: { count: 3, stpes: [] }
+      - repeat: [ { work: { duration: 1s } } ]
+      - triggerAndWait: { task: b, machine: large-3x }
+      - batchTrigger: { task: b, count: 2, machine: lagre-2x }
+      - trigger: { task: b, machien: micro }
+  b:
+    steps:
+      - work: { duration: 1s }
+",
+    );
+    out.rejected()
+        .error(6, 26, "tasks.a.steps[0].repeat.count", &["a count cannot be negative, found -2", "0 or more"])
+        .error(7, 17, "tasks.a.steps[1].repeat", &["missing key `steps`", "the steps each iteration runs"])
+        .error(
+            8,
+            29,
+            "tasks.a.steps[2].repeat.limit",
+            &["one iteration at a time: it has no `limit`", "parallel: { count, limit, steps }"],
+        )
+        .error(9, 29, "tasks.a.steps[3].repeat.stpes", &["unknown key `stpes`", "did you mean `steps`?"])
+        .error(9, 17, "tasks.a.steps[3].repeat", &["missing key `steps`"])
+        .error(10, 17, "tasks.a.steps[4].repeat", &["expected a mapping, found a list", "keys: count, steps"])
+        .error(
+            11,
+            45,
+            "tasks.a.steps[5].triggerAndWait.machine",
+            &["unknown machine preset `large-3x`", "did you mean `large-1x`?"],
+        )
+        .error(
+            12,
+            53,
+            "tasks.a.steps[6].batchTrigger.machine",
+            &["unknown machine preset `lagre-2x`", "did you mean `large-2x`?"],
+        )
+        .error(13, 29, "tasks.a.steps[7].trigger.machien", &["unknown key `machien`", "did you mean `machine`?"])
+        .errors(9);
+}
+
+#[test]
 fn missing_entry() {
     let out = validate(
         "missing_entry",

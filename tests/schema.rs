@@ -376,6 +376,10 @@ fn the_schema_allows_the_keys_the_compiler_accepts() {
             format!("{task}    steps:\n      - parallel: {{ count: 1, steps: [], zzz: 1 }}\n"),
         ),
         (
+            "/definitions/steps/items/properties/repeat",
+            format!("{task}    steps:\n      - repeat: {{ count: 1, steps: [], zzz: 1 }}\n"),
+        ),
+        (
             "/definitions/steps/items/properties/poll",
             format!("{task}    steps:\n      - poll: {{ every: 1m, success: 1, maxChecks: 1, zzz: 1 }}\n"),
         ),

@@ -44,7 +44,7 @@ use super::{
     start_latency_of, step_key,
 };
 use crate::model::*;
-use crate::platform;
+use crate::platform::{self, MachineId};
 use crate::rng::{attempt_key, mix, mix3, purpose, stream};
 use rand::RngExt;
 
@@ -199,7 +199,8 @@ struct Direct<'a> {
 
 impl Direct<'_> {
     fn evaluate(&mut self, key: u64) -> Option<()> {
-        let (mut last, _) = self.task_run(self.m.entry, key, 0.0, true, 0, Trig::Entry)?;
+        let (mut last, _) =
+            self.task_run(self.m.entry, self.m.tasks[self.m.entry as usize].machine, key, 0.0, true, 0, Trig::Entry)?;
         self.step(0)?;
         let mut i = 0;
         while i < self.d.deferred.len() {
@@ -211,7 +212,8 @@ impl Direct<'_> {
             // evaluated after the runs before it, so it must also start after they ended
             // (its trigger only adds the fixed invocation price, in any order the same sum);
             // else the engine's order of additions is not this one: hand the run over.
-            (last, _) = self.task_run(f.task, f.key, f.t, false, 0, Trig::Forgotten { after: last, by: f })?;
+            (last, _) =
+                self.task_run(f.task, f.machine, f.key, f.t, false, 0, Trig::Forgotten { after: last, by: f })?;
         }
         self.step(0)?;
         self.limits_never_bound()
@@ -326,11 +328,13 @@ impl Direct<'_> {
         draw_count(self.m, c, key, &self.d.inputs)
     }
 
-    /// One task run triggered at `t0` (`trig` says by what): its attempts and retries. Returns
-    /// its end and status.
+    /// One task run on preset `preset` triggered at `t0` (`trig` says by what): its attempts
+    /// and retries. Returns its end and status.
+    #[allow(clippy::too_many_arguments)]
     fn task_run(
         &mut self,
         task: TaskId,
+        preset: MachineId,
         key: u64,
         t0: f64,
         root: bool,
@@ -352,8 +356,8 @@ impl Direct<'_> {
         // Queued and granted at once (the limits never bind); a waiting parent then gives its
         // slot back, after the child took one.
         let warm = match trig {
-            Trig::Forgotten { by, .. } => self.grant_after(t.machine, t0, by.owner, by.mark)?,
-            _ => self.grant(t.machine, t0)?,
+            Trig::Forgotten { by, .. } => self.grant_after(preset, t0, by.owner, by.mark)?,
+            _ => self.grant(preset, t0)?,
         };
         match trig {
             Trig::Waited { parent } => self.release(parent, t0)?,
@@ -361,7 +365,7 @@ impl Direct<'_> {
             _ => {}
         }
         let mut start = t0 + self.latency(warm, key, 0, 0);
-        let (mut machine, mut upgraded) = (t.machine, false);
+        let (mut machine, mut upgraded) = (preset, false);
         let (mut attempt, mut t_start) = (0u32, start);
         let mut idem = NONE;
         loop {
@@ -720,7 +724,7 @@ impl Direct<'_> {
                     }
                     pc = cont;
                 }
-                Op::TriggerAndWait { task, idempotent, unwrap, .. } => {
+                Op::TriggerAndWait { task, idempotent, unwrap, machine, .. } => {
                     let ikey = mix(0, 0);
                     let mut found = NONE;
                     if idempotent {
@@ -757,7 +761,8 @@ impl Direct<'_> {
                     // child's end, it queues for a slot again.
                     c.pause();
                     let trig = Trig::Waited { parent: a.machine };
-                    let (end, status) = self.task_run(task, key, c.now, false, a.depth + 1, trig)?;
+                    let preset = machine.unwrap_or(m.tasks[task as usize].machine);
+                    let (end, status) = self.task_run(task, preset, key, c.now, false, a.depth + 1, trig)?;
                     if found != NONE {
                         self.d.idem[found as usize].completed = status == Status::Completed;
                     }
@@ -768,7 +773,7 @@ impl Direct<'_> {
                     }
                     pc += 1;
                 }
-                Op::Trigger { task, count, idempotent, batch } => {
+                Op::Trigger { task, count, idempotent, batch, machine } => {
                     let n = self.count(count, mix(a.key, mix(pc as u64, 0)));
                     self.step(n as u64)?;
                     if idempotent && n > 0 {
@@ -794,7 +799,8 @@ impl Direct<'_> {
                         let item = i as u64 + 1;
                         let key = Self::child_key(a, pc, item, idempotent);
                         let (owner, mark) = (self.d.owner, self.d.warm.len() as u32);
-                        self.d.deferred.push(Deferred { task, key, t: c.now, owner, mark });
+                        let machine = machine.unwrap_or(m.tasks[task as usize].machine);
+                        self.d.deferred.push(Deferred { task, machine, key, t: c.now, owner, mark });
                         self.forgot = true;
                     }
                     pc += 1;

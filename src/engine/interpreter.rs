@@ -15,7 +15,7 @@ use super::run_state::QState;
 use super::run_state::{ChildState, Fiber, Frame, IdemGroup, Phase, RunState, Scratch, Waiter, WorkflowRun};
 use crate::dist::Dist;
 use crate::model::*;
-use crate::platform::{self};
+use crate::platform::{self, MachineId};
 use crate::rng::{SimRng, attempt_key, mix, mix3, purpose, stream};
 use rand::RngExt;
 
@@ -90,7 +90,7 @@ impl<O: Observer> Engine<'_, O> {
             limit_waits: 0,
             limit_since: 0.0,
         });
-        self.trigger_run(self.m.entry, key, Waiter::None, u32::MAX, wf, 0.0);
+        self.trigger_run(self.m.entry, None, key, Waiter::None, u32::MAX, wf, 0.0);
         wf
     }
 
@@ -379,11 +379,13 @@ impl<O: Observer> Engine<'_, O> {
 
     // -------------------------------------------------------------- runs and attempts
 
-    /// Triggers a run of `task`; under load it is queued after `wait` more seconds (a batch
-    /// item waiting for rate-limit tokens).
+    /// Triggers a run of `task` on preset `machine` (`None`: the task's); under load it is
+    /// queued after `wait` more seconds (a batch item waiting for rate-limit tokens).
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn trigger_run(
         &mut self,
         task: TaskId,
+        machine: Option<MachineId>,
         key: u64,
         waiter: Waiter,
         parent: u32,
@@ -399,7 +401,7 @@ impl<O: Observer> Engine<'_, O> {
             akey: key,
             resumes: 0,
             waiter,
-            machine: t.machine,
+            machine: machine.unwrap_or(t.machine),
             oom_upgraded: false,
             attempt: 0,
             gn: 0,
@@ -781,9 +783,9 @@ impl<O: Observer> Engine<'_, O> {
                     pm.phase = Phase::Ready;
                     f = parent;
                 }
-                Op::TriggerAndWait { task, idempotent, .. } => {
+                Op::TriggerAndWait { task, idempotent, machine, .. } => {
                     let w = Waiter::Fiber { id: f, gn: 0 };
-                    match self.child(f, task, idempotent, 0, 1, w, 0.0) {
+                    match self.child(f, (task, machine), idempotent, 0, 1, w, 0.0) {
                         ChildState::Reused => {
                             self.s.fibers[f as usize].pc += 1;
                         }
@@ -808,7 +810,7 @@ impl<O: Observer> Engine<'_, O> {
                         }
                     }
                 }
-                Op::BatchTriggerAndWait { task, count, idempotent, unwrap, prog } => {
+                Op::BatchTriggerAndWait { task, count, idempotent, unwrap, prog, machine } => {
                     let n = self.count(count, mix(self.s.runs[run as usize].key, mix(fb.pc as u64, fb.ikey)), run);
                     if n == 0 {
                         self.s.fibers[f as usize].pc += 1;
@@ -825,8 +827,8 @@ impl<O: Observer> Engine<'_, O> {
                     let avail = self.take_tokens(n);
                     for i in 0..n {
                         let wait = self.token_wait(i, avail);
-                        match self.child(f, task, idempotent, i as u64 + 1, n, Waiter::Frame { id: fr, gn: fgen }, wait)
-                        {
+                        let w = Waiter::Frame { id: fr, gn: fgen };
+                        match self.child(f, (task, machine), idempotent, i as u64 + 1, n, w, wait) {
                             ChildState::Reused => reused += 1,
                             ChildState::Pending(_) => {}
                         }
@@ -848,7 +850,7 @@ impl<O: Observer> Engine<'_, O> {
                     }
                     return;
                 }
-                Op::Trigger { task, count, batch, idempotent } => {
+                Op::Trigger { task, count, batch, idempotent, machine } => {
                     let n = self.count(count, mix(self.s.runs[run as usize].key, mix(fb.pc as u64, fb.ikey)), run);
                     let avail = if batch { self.take_tokens(n) } else { f64::INFINITY };
                     for i in 0..n {
@@ -857,11 +859,11 @@ impl<O: Observer> Engine<'_, O> {
                             // With a key, as a waiting step's child: a child of an earlier attempt
                             // that completed or still runs is not triggered again (nobody waits
                             // for it, so there is nothing else to do); a failed one runs again.
-                            self.child(f, task, true, i as u64 + 1, n, Waiter::None, wait);
+                            self.child(f, (task, machine), true, i as u64 + 1, n, Waiter::None, wait);
                         } else {
                             let key = self.child_key(f, i as u64 + 1, false);
                             let wf = self.s.runs[run as usize].wf;
-                            self.trigger_run(task, key, Waiter::None, run, wf, wait);
+                            self.trigger_run(task, machine, key, Waiter::None, run, wf, wait);
                         }
                     }
                     self.s.fibers[f as usize].pc += 1;
@@ -896,12 +898,13 @@ impl<O: Observer> Engine<'_, O> {
     /// Triggers (or, with an idempotency key, reuses or joins) the child of a trigger step:
     /// a waiting one's (`waiter` is told when it ends) or a fire-and-forget one's
     /// (`Waiter::None`).
-    /// `item` is 0 for a `triggerAndWait`, 1..=`n` for the `n` children of a batch.
+    /// `item` is 0 for a `triggerAndWait`, 1..=`n` for the `n` children of a batch; `to` is the
+    /// child's task and the step's `machine:`.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn child(
         &mut self,
         f: u32,
-        task: TaskId,
+        to: (TaskId, Option<MachineId>),
         idempotent: bool,
         item: u64,
         n: u32,
@@ -909,6 +912,7 @@ impl<O: Observer> Engine<'_, O> {
         wait: f64,
     ) -> ChildState {
         let fb = self.s.fibers[f as usize];
+        let (task, machine) = to;
         // The child's slot in its step's group (created when the step is first reached; a
         // step draws the same count in every attempt, so the group has a slot for each item).
         let mut slot = None;
@@ -948,12 +952,12 @@ impl<O: Observer> Engine<'_, O> {
             }
             // A failed child runs again, under the same key.
             let key = mix(self.child_key(f, item, true), self.s.runs.len() as u64);
-            let c = self.trigger_run(task, key, waiter, fb.run, self.s.runs[fb.run as usize].wf, wait);
+            let c = self.trigger_run(task, machine, key, waiter, fb.run, self.s.runs[fb.run as usize].wf, wait);
             self.s.idem_kids[at] = c;
             return ChildState::Pending(c);
         }
         let key = self.child_key(f, item, idempotent);
-        let c = self.trigger_run(task, key, waiter, fb.run, self.s.runs[fb.run as usize].wf, wait);
+        let c = self.trigger_run(task, machine, key, waiter, fb.run, self.s.runs[fb.run as usize].wf, wait);
         if let Some(at) = slot {
             self.s.idem_kids[at] = c;
         }

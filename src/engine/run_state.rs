@@ -7,6 +7,7 @@
 use super::events::{Event, EventQueue};
 use super::outcome::{LoadOutcome, RunOutcome, Status, TaskAcc};
 use crate::model::*;
+use crate::platform::MachineId;
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
@@ -547,6 +548,8 @@ pub(super) struct Released {
 #[derive(Clone, Copy)]
 pub(super) struct Deferred {
     pub(super) task: TaskId,
+    /// The preset it runs on (the trigger step's `machine:`, else its task's).
+    pub(super) machine: MachineId,
     pub(super) key: u64,
     pub(super) t: f64,
     pub(super) owner: u32,

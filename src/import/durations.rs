@@ -125,7 +125,7 @@ fn collect(steps: &[Node], ft: &mut FittedTask) {
         let Some([(k, v)]) = s.as_map() else { continue };
         match k.as_str() {
             Some("work") => ft.works.push((get(v, "name").and_then(|n| n.as_str()).map(str::to_owned), v.clone())),
-            Some("parallel") => {
+            Some("parallel" | "repeat") => {
                 ft.parallels.push(v.clone());
                 if let Some(inner) = get(v, "steps").and_then(|s| s.as_seq()) {
                     collect(inner, ft);

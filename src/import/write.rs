@@ -131,9 +131,8 @@ impl W<'_> {
             }
             Step::Loop { count, steps, loc } => {
                 let fitted = self.fitted_parallel();
-                self.line(ind, "- parallel:", Some(format!("a loop, one item at a time: {}", self.at(file, *loc))));
+                self.line(ind, "- repeat:", Some(format!("a loop: {}", self.at(file, *loc))));
                 self.count_line(file, *count, fitted.as_ref().and_then(|f| get(f, "count")), *loc, ind + 4);
-                self.line(ind + 4, "limit: 1", None);
                 self.line(ind + 4, "steps:", None);
                 self.steps(file, steps, ind + 6);
             }

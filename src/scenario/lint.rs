@@ -5,7 +5,8 @@
 //! machine and retry policy, the children) and find each step's place in the file through the
 //! locations the compiler recorded. They run only on a scenario without errors.
 //!
-//! - `triggerAndWait` / `batchTriggerAndWait` inside a `parallel` (Promise.all around a wait).
+//! - `triggerAndWait` / `batchTriggerAndWait` inside a `parallel` that runs items at once
+//!   (Promise.all around a wait; `repeat` and `limit: 1` run them one after the other).
 //! - A `wait` or a poll's `every` that can be under 60 s: the run keeps its concurrency slot.
 //! - A `memoryMb` that can take the attempt past its preset's RAM, with no usable
 //!   `retry.outOfMemory`.
@@ -27,7 +28,7 @@ use super::values::{lower, reach, upper};
 use crate::error::Severity;
 use crate::format;
 use crate::model::{Count, DurSpec, Model, NONE, Op, Refill, TaskId};
-use crate::platform::{self, PRESETS};
+use crate::platform::{self, MachineId, PRESETS};
 
 /// Trigger.dev releases a waiting run's concurrency slot when it checkpoints the run, about
 /// 60 s into a wait (PR #4405); a shorter wait keeps it.
@@ -53,6 +54,9 @@ struct Programs {
     arms: Vec<Vec<(u32, u32)>>,
     /// Per task: can one of its runs end other than COMPLETED?
     can_fail: Vec<bool>,
+    /// Per task: the smallest preset (by memory) its runs can start on: its own, or a trigger
+    /// step's `machine:`.
+    preset: Vec<MachineId>,
 }
 
 impl Programs {
@@ -79,7 +83,8 @@ impl Programs {
             let r = m.program(t as TaskId);
             mark_arms(m, r.start, r.end, &[], &mut arms, &mut branches);
         }
-        let mut p = Programs { task, parents, arms, can_fail: vec![false; m.tasks.len()] };
+        let preset = start_presets(m);
+        let mut p = Programs { task, parents, arms, can_fail: vec![false; m.tasks.len()], preset };
         // A task can fail if one of its steps can throw, it can time out, or a child it waits
         // on (unwrapped) can fail: iterate to the fixpoint (waiting edges have no cycle).
         for _ in 0..=m.tasks.len() {
@@ -131,8 +136,9 @@ impl Programs {
             Op::Work { spec, .. } => {
                 let w = &m.works[spec as usize];
                 let fails = w.failure > 0.0 && (w.retryable || !retried);
-                let oom = self.peak_mb(m, pc).is_some_and(|p| p > platform::ram_mb(t.machine))
-                    && (!retried || t.retry.oom_machine.is_some());
+                let oom =
+                    self.peak_mb(m, pc).is_some_and(|p| p > platform::ram_mb(self.preset[self.task[pc] as usize]))
+                        && (!retried || t.retry.oom_machine.is_some());
                 fails || oom
             }
             Op::Poll { success, .. } => success < 1.0,
@@ -142,6 +148,40 @@ impl Programs {
             _ => false,
         }
     }
+}
+
+/// Per task, the smallest preset (by memory) one of its runs can start on: the task's own
+/// preset where the entry or a trigger step without `machine:` starts it, and each trigger
+/// step's `machine:` for it.
+fn start_presets(m: &Model) -> Vec<MachineId> {
+    let mut own = vec![false; m.tasks.len()];
+    own[m.entry as usize] = true;
+    let mut smallest: Vec<Option<MachineId>> = vec![None; m.tasks.len()];
+    for op in &m.ops {
+        let (Op::TriggerAndWait { task, machine, .. }
+        | Op::Trigger { task, machine, .. }
+        | Op::BatchTriggerAndWait { task, machine, .. }) = *op
+        else {
+            continue;
+        };
+        match machine {
+            None => own[task as usize] = true,
+            Some(x) => {
+                let s = &mut smallest[task as usize];
+                if s.is_none_or(|y| platform::ram_mb(x) < platform::ram_mb(y)) {
+                    *s = Some(x);
+                }
+            }
+        }
+    }
+    m.tasks
+        .iter()
+        .enumerate()
+        .map(|(i, t)| match smallest[i] {
+            Some(x) if !own[i] || platform::ram_mb(x) < platform::ram_mb(t.machine) => x,
+            _ => t.machine,
+        })
+        .collect()
 }
 
 /// Records the `branch` arms around the ops of `start..end`. A branch compiles to, per arm
@@ -217,10 +257,12 @@ fn warn(cx: &mut Compiler, pc: usize, field: &str, message: String, help: String
     cx.push(Severity::Warning, line, column, &key, message, Some(help));
 }
 
-/// `Promise.all` around `triggerAndWait` / `batchTriggerAndWait`.
+/// `Promise.all` around `triggerAndWait` / `batchTriggerAndWait`: waits that can be in flight
+/// together. Inside `repeat` or a `parallel` with `limit: 1` (a loop, p-limit(1)) they run one
+/// after the other, which Trigger.dev supports.
 fn promise_all_around_waits(cx: &mut Compiler, m: &Model, p: &Programs) {
     for pc in 0..m.ops.len() {
-        if p.parents[pc].is_empty() {
+        if p.at_once(m, pc) <= 1.0 {
             continue;
         }
         let (message, help) = match m.ops[pc] {
@@ -279,7 +321,8 @@ fn memory(cx: &mut Compiler, m: &Model, p: &Programs) {
     for pc in 0..m.ops.len() {
         let Some(peak) = p.peak_mb(m, pc) else { continue };
         let t = &m.tasks[p.task[pc] as usize];
-        let ram = platform::ram_mb(t.machine);
+        let preset = p.preset[p.task[pc] as usize];
+        let ram = platform::ram_mb(preset);
         if peak <= ram {
             continue;
         }
@@ -291,7 +334,7 @@ fn memory(cx: &mut Compiler, m: &Model, p: &Programs) {
         if t.base_memory_mb > 0.0 {
             how += &format!(" and baseMemoryMb {}", t.base_memory_mb);
         }
-        let machine = PRESETS[t.machine as usize].name;
+        let machine = PRESETS[preset as usize].name;
         let fits = PRESETS.iter().find(|x| x.ram_gb * 1024.0 >= peak).map(|x| x.name);
         let bigger = fits
             .map_or("no preset has that much memory: lower memoryMb or the `parallel` limit".to_owned(), |f| {
@@ -667,6 +710,56 @@ mod tests {
         none(
             "entry: a\ntasks:\n  a:\n    steps:\n      - batchTriggerAndWait: { task: b, count: 5 }\n  b:\n    steps:\n      - work: { duration: 1s }\n",
         );
+    }
+
+    #[test]
+    fn waits_one_after_the_other_are_not_promise_all() {
+        let child = "  b:\n    steps:\n      - work: { duration: 1s }\n";
+        // A loop (`repeat`) or p-limit(1) around triggerAndWait: one child at a time.
+        none(&format!(
+            "entry: a\ntasks:\n  a:\n    steps:\n      - repeat:\n          count: 4\n          steps:\n            - triggerAndWait: b\n{child}"
+        ));
+        none(&format!(
+            "entry: a\ntasks:\n  a:\n    steps:\n      - parallel:\n          count: 4\n          limit: 1\n          steps:\n            - batchTriggerAndWait: {{ task: b, count: 2 }}\n{child}"
+        ));
+        // A loop inside a Promise.all of 3 still waits on 3 children at once.
+        let y = format!(
+            "entry: a\ntasks:\n  a:\n    steps:\n      - parallel:\n          count: 3\n          steps:\n            - repeat:\n                count: 2\n                steps:\n                  - triggerAndWait: b\n{child}"
+        );
+        one(
+            &y,
+            11,
+            21,
+            "tasks.a.steps[0].parallel.steps[0].repeat.steps[0].triggerAndWait",
+            &["Promise.all around triggerAndWait"],
+        );
+        // p-limit(2): two at once.
+        let y = format!(
+            "entry: a\ntasks:\n  a:\n    steps:\n      - parallel:\n          count: 4\n          limit: 2\n          steps:\n            - triggerAndWait: b\n{child}"
+        );
+        one(&y, 9, 15, "tasks.a.steps[0].parallel.steps[0].triggerAndWait", &["Promise.all"]);
+    }
+
+    #[test]
+    fn a_loop_holds_one_iterations_memory_at_a_time() {
+        // 10 iterations of 400 MB on small-1x (512 MB): one at a time, it fits.
+        let y = "entry: a\ntasks:\n  a:\n    steps:\n      - repeat:\n          count: 10\n          steps:\n            - work: { duration: 1s, memoryMb: 400 }\n";
+        none(y);
+        // Two at once do not.
+        let y = y.replace("- repeat:\n          count: 10", "- parallel:\n          count: 10\n          limit: 2");
+        one(&y, 9, 47, "tasks.a.steps[0].parallel.steps[0].work.memoryMb", &["800 MB", "2 items at once"]);
+    }
+
+    #[test]
+    fn memory_is_checked_on_the_machine_a_trigger_step_chooses() {
+        // b fits its own large-1x (8 GB), not the micro a trigger step starts it on.
+        let y = "entry: a\ntasks:\n  a:\n    steps:\n      - triggerAndWait: { task: b, machine: micro }\n  b:\n    machine: large-1x\n    steps:\n      - work: { duration: 1s, memoryMb: 1000 }\n";
+        one(y, 9, 41, "tasks.b.steps[0].work.memoryMb", &["1000 MB", "256 MB of `micro`", "CRASHED"]);
+        // Started on its own preset, or on a bigger one: no warning.
+        none(&y.replace("machine: micro", "machine: large-2x"));
+        none(&y.replace("{ task: b, machine: micro }", "b"));
+        // And the other way round: a small task started on a big preset.
+        none(&y.replace("machine: micro", "machine: large-2x").replace("machine: large-1x", "machine: micro"));
     }
 
     #[test]

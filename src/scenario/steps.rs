@@ -10,8 +10,18 @@ use crate::error::closest;
 use crate::model::*;
 use crate::platform::{self, PRESETS, cpu_scale};
 
-pub(super) const STEP_KINDS: &[&str] =
-    &["work", "wait", "branch", "parallel", "triggerAndWait", "trigger", "batchTrigger", "batchTriggerAndWait", "poll"];
+pub(super) const STEP_KINDS: &[&str] = &[
+    "work",
+    "wait",
+    "branch",
+    "parallel",
+    "repeat",
+    "triggerAndWait",
+    "trigger",
+    "batchTrigger",
+    "batchTriggerAndWait",
+    "poll",
+];
 pub(super) const WORK_KEYS: &[&str] = &[
     "name",
     "duration",
@@ -171,13 +181,27 @@ impl Compiler<'_> {
                 }
             }
             "branch" => self.branch(v, &key, task, prog),
-            "parallel" => {
-                let Some(pm) = self.fields(v, &key, &["count", "limit", "steps"]) else {
+            "parallel" | "repeat" => {
+                let repeat = kind == "repeat";
+                let limit_key = v.as_map().and_then(|m| m.iter().find(|(k, _)| k.as_str() == Some("limit")));
+                if repeat && let Some((l, _)) = limit_key {
+                    self.err(
+                        l,
+                        &join(&key, "limit"),
+                        "a `repeat` runs one iteration at a time: it has no `limit`",
+                        Some("leave out `limit`, or use `parallel: { count, limit, steps }` for items at once".into()),
+                    );
+                    return;
+                }
+                let allowed: &[&str] = if repeat { &["count", "steps"] } else { &["count", "limit", "steps"] };
+                let Some(pm) = self.fields(v, &key, allowed) else {
                     return;
                 };
                 let count = self.req(v, pm, &key, "count", |c, n, k| c.count(n, k));
+                // A loop runs one iteration after the other: one item at a time.
                 let limit = match get(pm, "limit") {
                     Some(l) => self.integer(l, &join(&key, "limit"), 1),
+                    None if repeat => Some(1),
                     None => Some(u32::MAX),
                 };
                 let at = self.ops.len();
@@ -185,18 +209,29 @@ impl Compiler<'_> {
                 let (outer_mult, outer_sure) = (self.mult, self.sure);
                 if let Some(c) = count {
                     let n = get(pm, "count").unwrap_or(v);
-                    self.repeat(task, n, &join(&key, "count"), c.reach, 1.0, "the `parallel` count can reach {} items");
+                    let what = if repeat {
+                        "the `repeat` count can reach {} iterations"
+                    } else {
+                        "the `parallel` count can reach {} items"
+                    };
+                    self.repeat(task, n, &join(&key, "count"), c.reach, 1.0, what);
                     self.mult *= c.reach;
                     self.sure &= !c.may_be_zero;
                 }
                 match get(pm, "steps") {
                     Some(s) => self.block(s, &join(&key, "steps"), task, Prog::NONE),
-                    None => self.err(v, &key, "missing key `steps`", None),
+                    None => {
+                        let each = if repeat { "iteration" } else { "item" };
+                        let help = format!(
+                            "add `steps:`, the steps each {each} runs, e.g. `steps: [ {{ work: {{ duration: 2s }} }} ]`"
+                        );
+                        self.err(v, &key, "missing key `steps`", Some(help))
+                    }
                 }
                 (self.mult, self.sure) = (outer_mult, outer_sure);
                 self.ops.push(Op::EndItem);
                 if let (Some(c), Some(limit)) = (count, limit) {
-                    self.ops[at] = Op::Parallel { count: c.idx, limit, cont: self.ops.len() as u32, prog };
+                    self.ops[at] = Op::Parallel { count: c.idx, limit, cont: self.ops.len() as u32, prog, repeat };
                 }
             }
             "triggerAndWait" | "trigger" | "batchTrigger" | "batchTriggerAndWait" => {
@@ -392,8 +427,8 @@ impl Compiler<'_> {
     pub(super) fn trigger(&mut self, kind: &str, v: &Node, key: &str, task: TaskId, prog: Prog) {
         let batch = kind.starts_with("batch");
         let waits = kind.ends_with("AndWait");
-        let (child, count, idem, unwrap) = if v.as_map().is_some() {
-            let mut allowed = vec!["task", "idempotencyKey"];
+        let (child, count, idem, unwrap, machine) = if v.as_map().is_some() {
+            let mut allowed = vec!["task", "idempotencyKey", "machine"];
             if batch {
                 allowed.push("count");
             }
@@ -426,13 +461,20 @@ impl Compiler<'_> {
             let idem =
                 get(m, "idempotencyKey").and_then(|n| self.boolean(n, &join(key, "idempotencyKey"))).unwrap_or(false);
             let unwrap = get(m, "unwrap").and_then(|n| self.boolean(n, &join(key, "unwrap"))).unwrap_or(true);
-            (child, count, idem, unwrap)
+            let machine = match get(m, "machine") {
+                Some(n) => match self.machine(n, &join(key, "machine")) {
+                    Some(p) => Some(p),
+                    None => return,
+                },
+                None => None,
+            };
+            (child, count, idem, unwrap, machine)
         } else {
             if batch {
                 self.err(v, key, format!("expected {{ task, count }}, found {}", v.type_name()), None);
                 return;
             }
-            (self.task_ref(v, key), None, false, true)
+            (self.task_ref(v, key), None, false, true, None)
         };
         let Some(child) = child else { return };
         let (reach, may_be_zero) = count.map_or((1.0, false), |c| (c.reach, c.may_be_zero));
@@ -458,19 +500,20 @@ impl Compiler<'_> {
             self.may_throw = true;
         }
         let op = match (batch, waits) {
-            (false, true) => Op::TriggerAndWait { task: child, idempotent: idem, unwrap, prog },
+            (false, true) => Op::TriggerAndWait { task: child, idempotent: idem, unwrap, prog, machine },
             (true, true) => match count {
                 Some(count) => {
-                    Op::BatchTriggerAndWait { task: child, count: count.idx, idempotent: idem, unwrap, prog }
+                    Op::BatchTriggerAndWait { task: child, count: count.idx, idempotent: idem, unwrap, prog, machine }
                 }
                 None => return,
             },
             (false, false) => {
                 self.counts.push(Count::Fixed(1));
-                Op::Trigger { task: child, count: (self.counts.len() - 1) as u32, batch: false, idempotent: idem }
+                let count = (self.counts.len() - 1) as u32;
+                Op::Trigger { task: child, count, batch: false, idempotent: idem, machine }
             }
             (true, false) => match count {
-                Some(count) => Op::Trigger { task: child, count: count.idx, batch: true, idempotent: idem },
+                Some(count) => Op::Trigger { task: child, count: count.idx, batch: true, idempotent: idem, machine },
                 None => return,
             },
         };

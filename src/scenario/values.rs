@@ -433,6 +433,15 @@ impl Compiler<'_> {
     /// How many: a whole number, an input attribute's name, or a distribution.
     pub(super) fn count(&mut self, n: &Node, key: &str) -> Option<CountInfo> {
         let (c, bound, reach, may_be_zero) = match &n.kind {
+            Kind::Int(i) if *i < 0 => {
+                self.err(
+                    n,
+                    key,
+                    format!("a count cannot be negative, found {i}"),
+                    Some("use a whole number of 0 or more (0 skips the step)".into()),
+                );
+                return None;
+            }
             Kind::Int(_) => {
                 let v = self.integer(n, key, 0)?;
                 (Count::Fixed(v), v as f64, v as f64, false)

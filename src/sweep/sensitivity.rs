@@ -265,7 +265,9 @@ pub(super) fn count_label(model: &Model, c: u32) -> String {
     };
     for (pc, op) in model.ops.iter().enumerate() {
         let what = match op {
-            Op::Parallel { count, .. } if *count == c => "parallel count".to_owned(),
+            Op::Parallel { count, repeat, .. } if *count == c => {
+                if *repeat { "repeat count" } else { "parallel count" }.to_owned()
+            }
             Op::Trigger { task, count, .. } | Op::BatchTriggerAndWait { task, count, .. } if *count == c => {
                 format!("batch of {}", model.tasks[*task as usize].name)
             }
