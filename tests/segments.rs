@@ -178,3 +178,30 @@ fn bad_segments_and_filters_exit_2_with_the_fix() {
         assert!(!err.contains("panicked"), "{err}");
     }
 }
+
+#[test]
+fn a_report_by_segment_draws_a_line_per_segment_and_its_table() {
+    let f = file("report", TIERS);
+    let dir = std::env::temp_dir().join(format!("wfsim-segments-report-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = wfsim()
+        .arg("report")
+        .arg(&f)
+        .args(["--runs", "600", "--by", "tier", "-q", "--out"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(dir.join("segments.png").metadata().unwrap().len() > 10_000);
+    let svg = std::fs::read_to_string(dir.join("segments.svg")).unwrap();
+    for label in ["free: ", "pro: ", "p50 10.0s"] {
+        assert!(svg.contains(label), "legend names {label}");
+    }
+    let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    assert!(md.contains("| tier | runs | share |") && md.contains("## Duration by segment"), "{md}");
+    // Without --by: no segment chart.
+    let plain = dir.with_extension("plain");
+    let _ = std::fs::remove_dir_all(&plain);
+    wfsim().arg("report").arg(&f).args(["--runs", "200", "-q", "--out"]).arg(&plain).assert().success();
+    assert!(!plain.join("segments.png").exists());
+}

@@ -25,60 +25,15 @@ impl Chart for CompareCdf<'_> {
         "Duration: share of runs finished within a time, per design".into()
     }
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult {
-        let tmax = self.variants.iter().map(|v| q(v.sorted, 0.999)).fold(0.0, f64::max).max(1e-6);
-        let u = TimeUnit::for_max(tmax);
-        let root = super::titled(root, &self.title(), TITLE_PT)?;
-        let mut legend: Vec<(String, Swatch)> = self
+        let series: Vec<super::cdf::Series> = self
             .variants
             .iter()
-            .enumerate()
-            .map(|(k, v)| {
-                let c = SERIES[k % SERIES.len()].to_rgba();
-                (format!("{} (p50 {})", v.name, crate::format::secs(q(v.sorted, 0.5))), Swatch::Line(c))
+            .map(|v| super::cdf::Series {
+                label: format!("{} (p50 {})", v.name, crate::format::secs(q(v.sorted, 0.5))),
+                sorted: v.sorted,
             })
             .collect();
-        let beyond: usize =
-            self.variants.iter().map(|v| v.sorted.len() - v.sorted.partition_point(|&x| x <= tmax)).sum();
-        if beyond > 0 {
-            let max = self.variants.iter().filter_map(|v| v.sorted.last()).fold(0.0, |a: f64, &b| a.max(b));
-            let runs = if beyond == 1 { "run" } else { "runs" };
-            legend.push((
-                format!("→ axis ends at the largest p99.9; {beyond} {runs} beyond, max {}", crate::format::secs(max)),
-                Swatch::Text,
-            ));
-        }
-        let used = super::legend_row(&root, &legend, Y_LABEL_AREA as i32 + MARGIN as i32)?;
-        let area = root.margin(used as u32, 0, 0, 0);
-        let mut chart = ChartBuilder::on(&area)
-            .margin(MARGIN)
-            .margin_top(6)
-            .x_label_area_size(X_LABEL_AREA)
-            .y_label_area_size(Y_LABEL_AREA)
-            .build_cartesian_2d(0f64..tmax / u.div * 1.03, 0f64..100f64)
-            .map_err(e)?;
-        chart
-            .configure_mesh()
-            .light_line_style(GRID)
-            .x_desc(format!("duration ({})", u.name))
-            .y_desc("runs finished within (%)")
-            .label_style((FONT, LABEL_PT))
-            .draw()
-            .map_err(e)?;
-        for (k, v) in self.variants.iter().enumerate() {
-            let color = SERIES[k % SERIES.len()];
-            let n = v.sorted.len().max(1) as f64;
-            let step = (v.sorted.len() / 500).max(1);
-            let pts: Vec<(f64, f64)> = v
-                .sorted
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| i % step == 0 || *i + 1 == v.sorted.len())
-                .take_while(|(_, x)| **x <= tmax)
-                .map(|(i, &x)| (x / u.div, (i + 1) as f64 / n * 100.0))
-                .collect();
-            chart.draw_series(LineSeries::new(pts, color.stroke_width(3))).map_err(e)?;
-        }
-        Ok(())
+        super::cdf::draw(root, &self.title(), &series)
     }
 }
 

@@ -3,10 +3,12 @@
 
 pub mod backlog;
 pub mod breakdown;
+pub mod cdf;
 pub mod compare;
 pub mod cost;
 pub mod duration;
 pub mod progress;
+pub mod segments;
 pub mod service_rates;
 pub mod style;
 pub mod sweep;

@@ -27,6 +27,28 @@ pub fn run_charts(model: &Model, mc: &McResult, s: &RunSummary, reps: &[usize]) 
         render(&Duration { scenario: &s.scenario, sorted: &sorted })?,
         render(&Progress { scenario: &s.scenario, fan: &fan })?,
     ];
+    if let Some(first) = model.segments.first() {
+        let segments: Vec<(String, Vec<f64>)> = model
+            .segments
+            .iter()
+            .map(|seg| {
+                let mut d: Vec<f64> = mc
+                    .outcomes
+                    .iter()
+                    .filter(|o| crate::analysis::segments::selects(seg.mask, o))
+                    .map(|o| o.duration_s)
+                    .collect();
+                d.sort_unstable_by(f64::total_cmp);
+                (seg.label.clone(), d)
+            })
+            .filter(|(_, d)| !d.is_empty())
+            .collect();
+        charts.push(render(&crate::plot::segments::Segments {
+            scenario: &s.scenario,
+            by: &first.by,
+            segments: &segments,
+        })?);
+    }
     if let Some(load) = &s.load {
         charts.push(render(&crate::plot::backlog::Backlog { scenario: &s.scenario, load })?);
         if s.services.iter().any(|v| !v.rates.is_empty()) {

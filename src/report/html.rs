@@ -158,6 +158,7 @@ pub fn heading(stem: &str) -> &'static str {
         "compare-progress" => "Progress bar",
         "backlog" => "Backlog under load",
         "service-rates" => "Calls to services under load",
+        "segments" => "Duration by segment",
         _ => "Chart",
     }
 }
