@@ -86,3 +86,14 @@ fn waits_one_at_a_time_are_not_flagged_as_promise_all() {
         assert_eq!(out.status.code(), Some(if flagged { 2 } else { 0 }), "{wrap}:\n{err}");
     }
 }
+
+#[test]
+fn the_task_table_shows_the_preset_a_trigger_chose() {
+    let f = file(
+        "table",
+        "startLatency: 0\ncoldStart: 0\nentry: p\ntasks:\n  p:\n    steps:\n      - triggerAndWait: { task: c, machine: large-1x }\n  c:\n    steps:\n      - work: { duration: 10s }\n",
+    );
+    let out = wfsim().args(["run", f.to_str().unwrap(), "--runs", "50"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.lines().any(|l| l.starts_with("  on large-1x") && l.contains("50 attempts")), "{text}");
+}

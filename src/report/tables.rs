@@ -97,7 +97,7 @@ pub fn tasks(s: &RunSummary) -> Grid {
             format!("{:.1}%", t.cost_share * 100.0),
             statuses(&t.statuses),
         ]);
-        if t.machines.len() > 1 {
+        if machine_rows(t) {
             for m in &t.machines {
                 g.push(vec![
                     format!("  on {}", m.machine),
@@ -118,11 +118,17 @@ pub fn tasks(s: &RunSummary) -> Grid {
 }
 
 /// What a task's per-preset rows hold, said under a table that has them.
-pub const MACHINE_ROWS_NOTE: &str = "on PRESET: a task's attempts per preset after an out-of-memory retry upgraded it: OOM attempts, billed compute per attempt, compute cost per workflow run";
+pub const MACHINE_ROWS_NOTE: &str = "on PRESET: a task's attempts per preset they ran on (an out-of-memory retry upgraded it, or a trigger step's machine: chose it): OOM attempts, billed compute per attempt, compute cost per workflow run";
 
 /// Whether the per-task table has per-preset rows.
 pub fn has_machine_rows(s: &RunSummary) -> bool {
-    s.tasks.iter().any(|t| t.machines.len() > 1)
+    s.tasks.iter().any(machine_rows)
+}
+
+/// Does a task get rows per preset: its attempts ran on more than one, or on another preset
+/// than its own (every run started with a trigger step's `machine:`)?
+fn machine_rows(t: &crate::analysis::TaskSummary) -> bool {
+    t.machines.len() > 1 || t.machines.iter().any(|m| m.machine != t.machine)
 }
 
 pub fn statuses(s: &crate::analysis::summary::Statuses) -> String {
