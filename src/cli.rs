@@ -580,7 +580,7 @@ fn run(file: &Path, sim: &Sim, out: &Output, runs_csv: Option<&Path>) -> Result<
         check_writable(f)?;
     }
     let s = simulate(file, sim, out.format != Format::Table, false)?;
-    emit_run(&s, out)?;
+    let failed = emit_run(&s, out)?;
     if let Some(f) = runs_csv {
         let (csv, per_workflow) = crate::report::runs::csv(&s.model, &s.mc, sim.seed, s.summary.load.is_some());
         write_file(f, csv.as_bytes())?;
@@ -589,9 +589,10 @@ fn run(file: &Path, sim: &Sim, out: &Output, runs_csv: Option<&Path>) -> Result<
         }
         say!("wrote {}", f.display());
     }
-    Ok(slo_failed(&[&s.summary]))
+    Ok(failed)
 }
 
+/// Prints a run's summary and says (once) which SLOs failed.
 fn emit_run(s: &Simulated, out: &Output) -> Result<bool, Stop> {
     emit(&renderer(out.format).run(&s.summary), out)?;
     Ok(slo_failed(&[&s.summary]))

@@ -374,3 +374,14 @@ fn progress_keys_are_in_numeric_order_and_upgraded_tasks_split_by_preset() {
     let row = o.stdout.lines().find(|l| l.trim_start().starts_with("on large-1x")).expect("a large-1x row");
     assert!(row.ends_with(&format!("{} attempts", m["large-1x"]["attempts"])), "{row}");
 }
+
+#[test]
+fn a_failed_slo_is_said_once() {
+    let out = wfsim()
+        .args(["run", "scenarios/transcription-parallel.yaml", "--runs", "200", "-q", "--slo", "p95(duration) < 1s"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.matches("SLO failed").count(), 1, "{err}");
+}
