@@ -5,6 +5,7 @@
 //! (`median_run`, internal).
 
 pub mod compare;
+mod distribution;
 pub mod load;
 #[doc(hidden)]
 pub mod median_run;

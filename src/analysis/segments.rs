@@ -5,7 +5,7 @@
 //! more runs than are kept one by one (`montecarlo::EXACT_RUNS`), they come from the kept
 //! ones, the first runs in run order, and the summary says so.
 
-use super::summary::Dur;
+use super::distribution::Dur;
 use crate::engine::{RunOutcome, Status};
 use crate::model::Model;
 use crate::stats::Summary;
