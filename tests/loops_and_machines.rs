@@ -97,3 +97,36 @@ fn the_task_table_shows_the_preset_a_trigger_chose() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.lines().any(|l| l.starts_with("  on large-1x") && l.contains("50 attempts")), "{text}");
 }
+
+#[test]
+fn a_sweep_says_which_runs_a_trigger_keeps_on_its_preset_and_does_not_call_them_rescued() {
+    let f = file(
+        "sweep",
+        "startLatency: 0\ncoldStart: 0\nentry: p\ntasks:\n  p:\n    steps:\n      - triggerAndWait: { task: c, machine: large-1x }\n      - triggerAndWait: c\n  c:\n    steps:\n      - work: { duration: 10s, cpuBound: true }\n",
+    );
+    let out = wfsim()
+        .args(["sweep", f.to_str().unwrap(), "--task", "c", "--machines", "small-1x,medium-1x", "--runs", "200"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("trigger steps start `c` with machine: large-1x"), "{text}");
+    assert!(!text.contains("OOM-rescued"), "half the runs start on large-1x by design: {text}");
+    let json = wfsim()
+        .args([
+            "sweep",
+            f.to_str().unwrap(),
+            "--task",
+            "c",
+            "--machines",
+            "small-1x",
+            "--runs",
+            "100",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let j: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let sw = if j.is_array() { &j[0] } else { &j };
+    assert_eq!(sw["pinned_by_triggers"], serde_json::json!(["large-1x"]), "{sw}");
+}

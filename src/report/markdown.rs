@@ -187,6 +187,9 @@ impl super::Render for Markdown {
             );
             o.push_str(&super::sweep::grid(sw).markdown());
             o.push('\n');
+            if let Some(note) = super::sweep::pinned_note(sw) {
+                let _ = writeln!(o, "> {note}\n");
+            }
             let r = &sw.recommended;
             for (name, p) in [("cost", &r.cost), ("speed", &r.speed), ("balanced", &r.balanced)] {
                 let pick = p.as_ref().map_or("none feasible".to_owned(), |p| {

@@ -111,6 +111,9 @@ pub fn table(sw: &Sweep) -> String {
     let _ = writeln!(o);
     o.push_str(&grid(sw).text(3));
     let _ = writeln!(o);
+    if let Some(note) = pinned_note(sw) {
+        let _ = writeln!(o, "{note}\n");
+    }
     if sw.identical {
         let _ = writeln!(
             o,
@@ -325,4 +328,15 @@ pub fn sensitivity_table(s: &Sensitivity) -> String {
         usd(s.base.mean_cost_usd),
         pct(s.base.success_rate, 2),
     )
+}
+
+/// Says that trigger steps keep some of the swept task's runs on presets of their own.
+pub fn pinned_note(sw: &Sweep) -> Option<String> {
+    let task = sw.task.as_deref()?;
+    (!sw.pinned_by_triggers.is_empty()).then(|| {
+        format!(
+            "note: trigger steps start `{task}` with machine: {p}; those runs keep that preset whatever a row sets (the rows differ only in the other runs), and runs finishing on {p} do not count as out-of-memory rescues",
+            p = sw.pinned_by_triggers.join(", ")
+        )
+    })
 }

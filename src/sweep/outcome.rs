@@ -154,6 +154,10 @@ pub struct Sweep {
     pub task: Option<String>,
     /// The task's preset in the scenario as written.
     pub scenario_machine: Option<&'static str>,
+    /// Presets that trigger steps choose for the swept task's runs (`machine:` on the step):
+    /// those runs keep them whatever preset a row sets. Empty: every run takes the row's.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pinned_by_triggers: Vec<&'static str>,
     pub runs: u64,
     pub seed: u64,
     pub balance: f64,

@@ -4,7 +4,7 @@
 use super::decide::decide;
 use super::set::{SetSpec, SetValues, cross};
 use crate::error::closest;
-use crate::model::{Model, TaskId};
+use crate::model::{Model, Op, TaskId};
 use crate::montecarlo::Config;
 use crate::paired;
 use crate::platform::{MachineId, PRESETS, machine_by_name, machine_names};
@@ -181,6 +181,7 @@ impl Plan {
                 identical: false,
                 task: task.clone(),
                 scenario_machine: tid.map(|t| PRESETS[model.tasks[t as usize].machine as usize].name),
+                pinned_by_triggers: tid.map_or_else(Vec::new, |t| pinned_by_triggers(model, t)),
                 runs: cfg.runs,
                 seed: cfg.seed,
                 balance: opts.balance,
@@ -194,6 +195,26 @@ impl Plan {
         }
         out
     }
+}
+
+/// The presets trigger steps choose (`machine:`) for the runs of task `t` they start, each once.
+fn pinned_by_triggers(model: &Model, t: TaskId) -> Vec<&'static str> {
+    let mut out: Vec<&'static str> = Vec::new();
+    for op in &model.ops {
+        let (task, machine) = match *op {
+            Op::TriggerAndWait { task, machine, .. }
+            | Op::Trigger { task, machine, .. }
+            | Op::BatchTriggerAndWait { task, machine, .. } => (task, machine),
+            _ => continue,
+        };
+        if let Some(m) = machine.filter(|_| task == t) {
+            let name = PRESETS[m as usize].name;
+            if !out.contains(&name) {
+                out.push(name);
+            }
+        }
+    }
+    out
 }
 
 pub(super) fn row(
@@ -228,7 +249,15 @@ pub(super) fn row(
                 .filter(|(_, n)| **n > 0)
                 .map(|(m, n)| (PRESETS[m].name, share(*n)))
                 .collect();
-            (map, share(total - acc.finished_on[own]))
+            // Runs a trigger step started on a preset of its own (`machine:`) finish there
+            // without being rescued: only the other presets count. A rescue onto one of those
+            // presets cannot be told apart from them (the sweep's note says so).
+            let pinned = pinned_by_triggers(model, t);
+            let elsewhere: u64 = (0..acc.finished_on.len())
+                .filter(|&m| m != own && !pinned.contains(&PRESETS[m].name))
+                .map(|m| acc.finished_on[m])
+                .sum();
+            (map, share(elsewhere))
         }
         None => (Default::default(), 0.0),
     };
