@@ -107,8 +107,7 @@ impl Chart for Backlog<'_> {
         if self.load.warmup_s > 0.0 {
             legend.push(("end of warm-up".into(), Swatch::Dashed(INK.to_rgba())));
         }
-        let used = super::legend_row(&root, &legend, Y_LABEL_AREA as i32 + MARGIN as i32)?;
-        let area = root.margin(used as u32, 0, 0, 0);
+        let area = super::under_legend(&root, &legend)?;
         let mut chart = ChartBuilder::on(&area)
             .margin(MARGIN)
             .margin_top(4)

@@ -32,15 +32,8 @@ pub fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, title: &str, seri
             Swatch::Text,
         ));
     }
-    let used = super::legend_row(&root, &legend, Y_LABEL_AREA as i32 + MARGIN as i32)?;
-    let area = root.margin(used as u32, 0, 0, 0);
-    let mut chart = ChartBuilder::on(&area)
-        .margin(MARGIN)
-        .margin_top(6)
-        .x_label_area_size(X_LABEL_AREA)
-        .y_label_area_size(Y_LABEL_AREA)
-        .build_cartesian_2d(0f64..tmax / u.div * 1.03, 0f64..100f64)
-        .map_err(e)?;
+    let area = super::under_legend(&root, &legend)?;
+    let mut chart = super::xy_chart(&area, 0f64..tmax / u.div * 1.03, 0f64..100f64)?;
     chart
         .configure_mesh()
         .light_line_style(GRID)

@@ -60,15 +60,8 @@ impl Chart for CompareProgress<'_> {
             .map(|(k, v)| (format!("{}: median run", v.name), Swatch::Line(SERIES[k % SERIES.len()].to_rgba())))
             .collect();
         legend.push(("band: p10-p90 of runs".into(), Swatch::Fill(INK.mix(0.18))));
-        let used = super::legend_row(&root, &legend, Y_LABEL_AREA as i32 + MARGIN as i32)?;
-        let area = root.margin(used as u32, 0, 0, 0);
-        let mut chart = ChartBuilder::on(&area)
-            .margin(MARGIN)
-            .margin_top(6)
-            .x_label_area_size(X_LABEL_AREA)
-            .y_label_area_size(Y_LABEL_AREA)
-            .build_cartesian_2d(0f64..tmax / u.div * 1.03, 0f64..100f64)
-            .map_err(e)?;
+        let area = super::under_legend(&root, &legend)?;
+        let mut chart = super::xy_chart(&area, 0f64..tmax / u.div * 1.03, 0f64..100f64)?;
         chart
             .configure_mesh()
             .light_line_style(GRID)

@@ -330,6 +330,33 @@ pub fn strip_labels(xs: &[i32], sizes: &[(i32, i32)], x0: i32, x1: i32, top: i32
         .collect()
 }
 
+/// The plotting area under a one-row legend whose first entry lines up with the y axis.
+pub fn under_legend<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    legend: &[(String, Swatch)],
+) -> Result<DrawingArea<DB, Shift>, String> {
+    let used = legend_row(root, legend, style::Y_LABEL_AREA as i32 + style::MARGIN as i32)?;
+    Ok(root.margin(used as u32, 0, 0, 0))
+}
+
+/// A chart of two numeric axes on `area`, with the house margins and label areas.
+pub fn xy_chart<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    x: std::ops::Range<f64>,
+    y: std::ops::Range<f64>,
+) -> Result<
+    ChartContext<'_, DB, Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>>,
+    String,
+> {
+    ChartBuilder::on(area)
+        .margin(style::MARGIN)
+        .margin_top(6)
+        .x_label_area_size(style::X_LABEL_AREA)
+        .y_label_area_size(style::Y_LABEL_AREA)
+        .build_cartesian_2d(x, y)
+        .map_err(e)
+}
+
 /// A legend in one row (wrapping if it must) at the top of `area`: a swatch and a label per
 /// entry. Returns the height used, pixels.
 pub fn legend_row<DB: DrawingBackend>(

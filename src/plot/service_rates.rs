@@ -45,15 +45,8 @@ impl Chart for ServiceRates<'_> {
         if self.warmup_s > 0.0 {
             legend.push(("end of warm-up".into(), Swatch::Line(INK.mix(0.35))));
         }
-        let used = super::legend_row(&root, &legend, Y_LABEL_AREA as i32 + MARGIN as i32)?;
-        let area = root.margin(used as u32, 0, 0, 0);
-        let mut chart = ChartBuilder::on(&area)
-            .margin(MARGIN)
-            .margin_top(6)
-            .x_label_area_size(X_LABEL_AREA)
-            .y_label_area_size(Y_LABEL_AREA)
-            .build_cartesian_2d(0f64..tmax / u.div, 0f64..ymax)
-            .map_err(e)?;
+        let area = super::under_legend(&root, &legend)?;
+        let mut chart = super::xy_chart(&area, 0f64..tmax / u.div, 0f64..ymax)?;
         chart
             .configure_mesh()
             .light_line_style(GRID)
