@@ -595,14 +595,18 @@ fn slo_value(m: &Metric, mc: &McResult, s: &RunSummary) -> Option<f64> {
                     Stat::Quantile(q) => m.hist.quantile(*q),
                 };
             }
-            let mut v: Vec<f64> =
-                mc.outcomes.iter().map(|r| if *of == Of::Duration { r.duration_s } else { r.cost_usd }).collect();
-            match stat {
-                Stat::Mean => mean(&v),
-                Stat::Max => v.iter().copied().reduce(f64::max),
-                Stat::Quantile(q) => crate::stats::quantiles_select(&mut v, &[*q])[0],
-            }
+            stat_of(*stat, *of, mc.outcomes.iter())
         }
+    }
+}
+
+/// A statistic of the durations or costs of `runs` (`None` without runs).
+fn stat_of<'a>(stat: Stat, of: Of, runs: impl Iterator<Item = &'a RunOutcome>) -> Option<f64> {
+    let mut v: Vec<f64> = runs.map(|r| if of == Of::Duration { r.duration_s } else { r.cost_usd }).collect();
+    match stat {
+        Stat::Mean => mean(&v),
+        Stat::Max => v.iter().copied().reduce(f64::max),
+        Stat::Quantile(q) => crate::stats::quantiles_select(&mut v, &[q])[0],
     }
 }
 
@@ -621,14 +625,7 @@ fn filtered_value(m: &Metric, mask: u64, outcomes: &[RunOutcome]) -> Option<f64>
         }
         // Not filterable (`slo::parse` refuses a filter on it): every run's calls count.
         Metric::Limited => None,
-        Metric::Stat { stat, of } => {
-            let mut v: Vec<f64> = runs().map(|r| if *of == Of::Duration { r.duration_s } else { r.cost_usd }).collect();
-            match stat {
-                Stat::Mean => mean(&v),
-                Stat::Max => v.iter().copied().reduce(f64::max),
-                Stat::Quantile(q) => crate::stats::quantiles_select(&mut v, &[*q])[0],
-            }
-        }
+        Metric::Stat { stat, of } => stat_of(*stat, *of, runs()),
     }
 }
 
